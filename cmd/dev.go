@@ -1,0 +1,63 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/anchorkit/anchor/internal/loadtest"
+)
+
+func newDevCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Tools for developing against anchor: load generator",
+	}
+	cmd.AddCommand(newDevLoadCmd(f))
+	return cmd
+}
+
+// DevLoadOptions are the flags of anchor dev load.
+type DevLoadOptions struct {
+	loadtest.Options
+	JSON bool
+}
+
+func newDevLoadCmd(f *Factory) *cobra.Command {
+	opts := &DevLoadOptions{}
+	cmd := &cobra.Command{
+		Use:   "load --url URL [--mode challenge|round] [--clients N] [--duration D] [--pid PID]",
+		Short: "Drive SEP-10 against a running anchor serve and report rate, latency, CPU and RSS",
+		Long: `Drive SEP-10 against a running anchor serve for a fixed time. Mode challenge sends GET /auth;
+mode round does full rounds (GET, verify, sign, POST). With --pid, the server's CPU time per
+request and peak RSS are read from /proc. Use it on servers you run: it is a load generator.`,
+		Example: `  anchor dev load --url http://127.0.0.1:8000 --mode round --clients 64 --duration 10s --pid 1234`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Mode != "challenge" && opts.Mode != "round" {
+				return usageError{fmt.Errorf("--mode %q is not challenge or round", opts.Mode)}
+			}
+			if opts.Clients < 1 {
+				return usageError{fmt.Errorf("--clients must be at least 1")}
+			}
+			res, err := loadtest.Run(cmd.Context(), opts.Options)
+			if err != nil {
+				return err
+			}
+			if opts.JSON {
+				return json.NewEncoder(f.IO.Out).Encode(res)
+			}
+			fmt.Fprintln(f.IO.Out, res.String())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&opts.BaseURL, "url", "http://127.0.0.1:8000", "base URL of the server")
+	cmd.Flags().StringVar(&opts.Mode, "mode", "challenge", "challenge or round")
+	cmd.Flags().IntVar(&opts.Clients, "clients", 8, "concurrent clients")
+	cmd.Flags().DurationVar(&opts.Duration, "duration", 10*time.Second, "how long to run")
+	cmd.Flags().IntVar(&opts.ServerPID, "pid", 0, "server process id to measure through /proc")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	return cmd
+}

@@ -1,0 +1,145 @@
+// Package cmd is anchor's command tree. NewRootCmd builds a fresh tree each time (no globals),
+// so tests can build as many as they like.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Exit codes, documented in docs/cli.md.
+const (
+	ExitOK    = 0
+	ExitFailure = 1
+	// ExitUsage is for bad command lines and, for `toml validate`, input that could not be read.
+	ExitUsage = 2
+)
+
+// ExitError carries an exit code with an error; a nil Err exits silently.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// usageError marks an error in how the command was called.
+type usageError struct{ error }
+
+// Version is set at build time with -ldflags "-X github.com/anchorkit/anchor/cmd.Version=...".
+var Version = "dev"
+
+// Main runs anchor with the process's arguments and returns the exit code.
+func Main() int {
+	f := NewFactory()
+	root := NewRootCmd(f)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		// After the first signal, restore default handling so a second one ends the process.
+		<-ctx.Done()
+		stop()
+	}()
+	err := root.ExecuteContext(ctx)
+	return printError(f, root, err)
+}
+
+func printError(f *Factory, root *cobra.Command, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil {
+			fmt.Fprintln(f.IO.ErrOut, "anchor: "+oneLine(ee.Err.Error()))
+		}
+		return ee.Code
+	}
+	var ue usageError
+	if errors.As(err, &ue) || isCobraUsage(err) {
+		fmt.Fprintln(f.IO.ErrOut, "anchor: "+oneLine(err.Error()))
+		fmt.Fprintln(f.IO.ErrOut, "Try: anchor --help  (or: anchor COMMAND --help)")
+		return ExitUsage
+	}
+	fmt.Fprintln(f.IO.ErrOut, "anchor: "+oneLine(err.Error()))
+	return ExitFailure
+}
+
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "anchor",
+		Short: "Run a Stellar fiat anchor: stellar.toml, SEP-10 auth and the tools around them",
+		Long: `anchor runs everything wallets need to deposit and withdraw an anchor's token:
+the stellar.toml (SEP-1), web authentication (SEP-10) and the operator tools around them.
+
+Configuration comes from flags, then ANCHOR_* environment variables, then the config file
+(anchor.yaml, or --config / ANCHOR_CONFIG), then defaults.`,
+		Example: `  anchor init --dir ./anchor --home-domain localhost:8000 --network testnet
+  anchor serve --config ./anchor/anchor.yaml
+  anchor toml validate http://localhost:8000`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+			if fl := cmd.Flags().Lookup("config"); fl != nil && fl.Changed {
+				f.ConfigExplicit = true
+			}
+		},
+	}
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.SetIn(f.IO.In)
+	root.PersistentFlags().StringVarP(&f.ConfigFile, "config", "c", "", "config file (env: ANCHOR_CONFIG; default ./anchor.yaml)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		newInitCmd(f, nil),
+		newConfigCmd(f),
+		newServeCmd(f, nil),
+		newTOMLCmd(f),
+		newDevCmd(f),
+	)
+	return root
+}
+
+// configFlags maps config keys to the flags of cmd that override them.
+func configFlags(cmd *cobra.Command, keys map[string]string) map[string]*pflag.Flag {
+	out := map[string]*pflag.Flag{}
+	for key, name := range keys {
+		out[key] = cmd.Flags().Lookup(name)
+	}
+	return out
+}

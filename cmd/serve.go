@@ -1,0 +1,107 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/iostreams"
+	"github.com/anchorkit/anchor/internal/server"
+	"github.com/anchorkit/anchor/internal/store"
+)
+
+// ServeOptions are the flags of anchor serve.
+type ServeOptions struct {
+	IO     *iostreams.IOStreams
+	Config func(flags map[string]*pflag.Flag) (*config.Config, error)
+	Flags  map[string]*pflag.Flag
+	// Grace is how long shutdown waits for requests in flight.
+	Grace time.Duration
+}
+
+func newServeCmd(f *Factory, runF func(context.Context, *ServeOptions) error) *cobra.Command {
+	opts := &ServeOptions{IO: f.IO, Config: f.Config, Grace: 10 * time.Second}
+	cmd := &cobra.Command{
+		Use:   "serve [--config FILE] [--listen ADDR]",
+		Short: "Serve stellar.toml and SEP-10 web authentication to wallets",
+		Long: `Serve the wallet-facing API: /.well-known/stellar.toml (SEP-1), /auth (SEP-10) and /health.
+Logs go to stderr. SIGINT or SIGTERM shut down gracefully; a second signal exits at once.`,
+		Example: `  anchor serve --config ./anchor/anchor.yaml
+  ANCHOR_LISTEN=0.0.0.0:8000 anchor serve`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Flags = configFlags(cmd, map[string]string{"listen": "listen", "log_level": "log-level"})
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return serveRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().String("listen", "", "address to listen on (env: ANCHOR_LISTEN; default 127.0.0.1:8000)")
+	cmd.Flags().String("log-level", "", "debug, info, warn or error (env: ANCHOR_LOG_LEVEL)")
+	return cmd
+}
+
+// NewLogger returns the slog logger the config asks for, writing to w.
+func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	ho := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, ho))
+	}
+	return slog.New(slog.NewTextHandler(w, ho))
+}
+
+func serveRun(ctx context.Context, opts *ServeOptions) error {
+	cfg, err := opts.Config(opts.Flags)
+	if err != nil {
+		return err
+	}
+	logger := NewLogger(cfg, opts.IO.ErrOut)
+	st, err := store.Open(cfg.DataDir, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	deps, err := server.NewDeps(cfg, st, logger)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	go pruneChallenges(ctx, st, logger)
+	logger.Info("anchor serving",
+		"listen", ln.Addr().String(), "home_domain", cfg.HomeDomain, "network", cfg.NetworkPassphrase,
+		"mode", cfg.Mode, "signing_key", deps.SEP10.Server.Address(),
+		"stellar_toml", cfg.BaseURL()+"/.well-known/stellar.toml", "horizon", cfg.HorizonURL,
+		"data_dir", cfg.DataDir, "version", Version)
+	return server.Serve(ctx, ln, server.NewHandler(deps), logger, opts.Grace)
+}
+
+// pruneChallenges forgets used challenges once they have expired and can no longer be replayed.
+func pruneChallenges(ctx context.Context, st store.ChallengeStore, logger *slog.Logger) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if n, err := st.PruneChallenges(ctx, now); err != nil {
+				logger.Warn("prune used challenges", "err", err)
+			} else if n > 0 {
+				logger.Debug("pruned used challenges", "count", n)
+			}
+		}
+	}
+}

@@ -1,0 +1,183 @@
+// Package config loads anchor's configuration: flag > ANCHOR_* environment > secrets file >
+// anchor.yaml > default, decoded into a typed Config and validated before anything starts.
+package config
+
+import (
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Networks maps the names accepted by the `network` key to their passphrases.
+var Networks = map[string]string{
+	"public":    "Public Global Stellar Network ; September 2015",
+	"testnet":   "Test SDF Network ; September 2015",
+	"futurenet": "Test SDF Future Network ; October 2022",
+}
+
+// DefaultHorizon is the Horizon URL used for a network when horizon_url is not set.
+var DefaultHorizon = map[string]string{
+	"public":    "https://horizon.stellar.org",
+	"testnet":   "https://horizon-testnet.stellar.org",
+	"futurenet": "https://horizon-futurenet.stellar.org",
+}
+
+// Modes: production refuses outbound requests to private addresses and treats an unreachable
+// Horizon as an error; development allows loopback peers and tolerates an offline Horizon.
+const (
+	ModeProduction  = "production"
+	ModeDevelopment = "development"
+)
+
+// Config is the effective, validated configuration.
+type Config struct {
+	HomeDomain          string        `mapstructure:"home_domain"`
+	Mode                string        `mapstructure:"mode"`
+	Network             string        `mapstructure:"network"`
+	NetworkPassphrase   string        `mapstructure:"network_passphrase"`
+	HorizonURL          string        `mapstructure:"horizon_url"`
+	Listen              string        `mapstructure:"listen"`
+	DataDir             string        `mapstructure:"data_dir"`
+	PublicURL           string        `mapstructure:"public_url"`
+	WebAuthDomain       string        `mapstructure:"web_auth_domain"`
+	SecretsFile         string        `mapstructure:"secrets_file"`
+	SigningSecret       Secret        `mapstructure:"signing_secret"`
+	SigningSecretFile   string        `mapstructure:"signing_secret_file"`
+	PreviousSigningKeys []string      `mapstructure:"previous_signing_keys"`
+	JWTSecret           Secret        `mapstructure:"jwt_secret"`
+	JWTSecretFile       string        `mapstructure:"jwt_secret_file"`
+	JWTLifetime         time.Duration `mapstructure:"jwt_lifetime"`
+	ChallengeLifetime   time.Duration `mapstructure:"challenge_lifetime"`
+	AuthRateLimit       float64       `mapstructure:"auth_rate_limit"`
+	AuthRateBurst       int           `mapstructure:"auth_rate_burst"`
+	OutboundTimeout     time.Duration `mapstructure:"outbound_timeout"`
+	HorizonTimeout      time.Duration `mapstructure:"horizon_timeout"`
+	LogLevel            string        `mapstructure:"log_level"`
+	LogFormat           string        `mapstructure:"log_format"`
+	IssuerSecret        Secret        `mapstructure:"issuer_secret"`
+	DistributionSecret  Secret        `mapstructure:"distribution_secret"`
+	Documentation       Documentation `mapstructure:"documentation"`
+	Principals          []Principal   `mapstructure:"principals"`
+	Assets              []Asset       `mapstructure:"assets"`
+
+	// File is the config file that was read, "" when none was.
+	File string `mapstructure:"-"`
+	// Sources tells, for each key, where its value came from: flag, env, secrets_file, file or default.
+	Sources map[string]string `mapstructure:"-"`
+}
+
+// Documentation is the [DOCUMENTATION] table of stellar.toml (SEP-1).
+type Documentation struct {
+	OrgName                       string `mapstructure:"org_name"`
+	OrgDBA                        string `mapstructure:"org_dba"`
+	OrgURL                        string `mapstructure:"org_url"`
+	OrgLogo                       string `mapstructure:"org_logo"`
+	OrgDescription                string `mapstructure:"org_description"`
+	OrgPhysicalAddress            string `mapstructure:"org_physical_address"`
+	OrgPhysicalAddressAttestation string `mapstructure:"org_physical_address_attestation"`
+	OrgPhoneNumber                string `mapstructure:"org_phone_number"`
+	OrgPhoneNumberAttestation     string `mapstructure:"org_phone_number_attestation"`
+	OrgKeybase                    string `mapstructure:"org_keybase"`
+	OrgTwitter                    string `mapstructure:"org_twitter"`
+	OrgGithub                     string `mapstructure:"org_github"`
+	OrgOfficialEmail              string `mapstructure:"org_official_email"`
+	OrgSupportEmail               string `mapstructure:"org_support_email"`
+	OrgLicensingAuthority         string `mapstructure:"org_licensing_authority"`
+	OrgLicenseType                string `mapstructure:"org_license_type"`
+	OrgLicenseNumber              string `mapstructure:"org_license_number"`
+}
+
+// Principal is one [[PRINCIPALS]] point of contact (SEP-1).
+type Principal struct {
+	Name                  string `mapstructure:"name"`
+	Email                 string `mapstructure:"email"`
+	Keybase               string `mapstructure:"keybase"`
+	Telegram              string `mapstructure:"telegram"`
+	Twitter               string `mapstructure:"twitter"`
+	Github                string `mapstructure:"github"`
+	IDPhotoHash           string `mapstructure:"id_photo_hash"`
+	VerificationPhotoHash string `mapstructure:"verification_photo_hash"`
+}
+
+// Asset is one token the anchor issues: its stellar.toml description and its transfer rules.
+type Asset struct {
+	Code                   string    `mapstructure:"code"`
+	Issuer                 string    `mapstructure:"issuer"`
+	DistributionAccount    string    `mapstructure:"distribution_account"`
+	Status                 string    `mapstructure:"status"`
+	DisplayDecimals        int       `mapstructure:"display_decimals"`
+	Name                   string    `mapstructure:"name"`
+	Desc                   string    `mapstructure:"desc"`
+	Conditions             string    `mapstructure:"conditions"`
+	Image                  string    `mapstructure:"image"`
+	IsAssetAnchored        bool      `mapstructure:"is_asset_anchored"`
+	AnchorAssetType        string    `mapstructure:"anchor_asset_type"`
+	AnchorAsset            string    `mapstructure:"anchor_asset"`
+	AttestationOfReserve   string    `mapstructure:"attestation_of_reserve"`
+	RedemptionInstructions string    `mapstructure:"redemption_instructions"`
+	Deposit                Direction `mapstructure:"deposit"`
+	Withdraw               Direction `mapstructure:"withdraw"`
+}
+
+// Direction holds the rules for one direction (deposit or withdraw) of an asset. Amounts are
+// decimal strings with at most 7 places; they are parsed exactly, never as floats.
+type Direction struct {
+	Enabled    bool   `mapstructure:"enabled"`
+	MinAmount  string `mapstructure:"min_amount"`
+	MaxAmount  string `mapstructure:"max_amount"`
+	FeeFixed   string `mapstructure:"fee_fixed"`
+	FeePercent string `mapstructure:"fee_percent"`
+}
+
+// IsLocalHost reports whether host (with or without port) names this machine, the only case
+// where SEP-1 tolerates http:// URLs.
+func IsLocalHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// BaseURL is the public URL the SEP endpoints are served under, without a trailing slash.
+func (c *Config) BaseURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	scheme := "https"
+	if IsLocalHost(c.HomeDomain) {
+		scheme = "http"
+	}
+	return scheme + "://" + c.HomeDomain
+}
+
+// WebAuthEndpoint is the SEP-10 endpoint URL published as WEB_AUTH_ENDPOINT and used as JWT iss.
+func (c *Config) WebAuthEndpoint() string { return c.BaseURL() + "/auth" }
+
+// TransferServer is the SEP-6 base URL published as TRANSFER_SERVER.
+func (c *Config) TransferServer() string { return c.BaseURL() + "/sep6" }
+
+// KYCServer is the SEP-12 base URL published as KYC_SERVER.
+func (c *Config) KYCServer() string { return c.BaseURL() + "/kyc" }
+
+// EffectiveWebAuthDomain is the web_auth_domain value put in challenges: the configured value, or
+// the host (with port) of WEB_AUTH_ENDPOINT.
+func (c *Config) EffectiveWebAuthDomain() string {
+	if c.WebAuthDomain != "" {
+		return c.WebAuthDomain
+	}
+	u, err := url.Parse(c.WebAuthEndpoint())
+	if err != nil {
+		return c.HomeDomain
+	}
+	return u.Host
+}
+
+// Development reports whether the config runs in development mode.
+func (c *Config) Development() bool { return c.Mode == ModeDevelopment }

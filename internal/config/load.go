@@ -1,0 +1,336 @@
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// Key describes one scalar configuration key: its default, whether it is secret, and its help.
+type Key struct {
+	Name    string
+	Default any
+	Secret  bool
+	Help    string
+}
+
+// Env is the environment variable that sets the key.
+func (k Key) Env() string { return EnvName(k.Name) }
+
+// EnvName maps a key (dots for nesting) to its ANCHOR_* environment variable.
+func EnvName(key string) string {
+	return "ANCHOR_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// Keys lists every scalar key, in the order config show prints them. Lists (assets,
+// principals) are set in the file only.
+var Keys = []Key{
+	{"home_domain", "localhost:8000", false, "domain (with port, if not 443) that serves stellar.toml; the SEP-10 home domain"},
+	{"mode", ModeProduction, false, "production or development (development allows loopback peers and an offline Horizon)"},
+	{"network", "testnet", false, "testnet, public or futurenet"},
+	{"network_passphrase", "", false, "passphrase of a custom network; overrides network"},
+	{"horizon_url", "", false, "Horizon URL; default the network's SDF Horizon; \"none\" for no Horizon"},
+	{"listen", "127.0.0.1:8000", false, "address anchor serve listens on"},
+	{"data_dir", "data", false, "directory of the database (relative to the config file)"},
+	{"public_url", "", false, "public base URL of the server; default http(s)://home_domain"},
+	{"web_auth_domain", "", false, "web_auth_domain put in SEP-10 challenges; default the WEB_AUTH_ENDPOINT host"},
+	{"secrets_file", "", false, "env-style file (KEY=VALUE) with the secrets below (relative to the config file)"},
+	{"signing_secret", "", true, "SEP-10 SIGNING_KEY secret seed (S...)"},
+	{"signing_secret_file", "", false, "file that holds signing_secret"},
+	{"previous_signing_keys", []string{}, false, "earlier SIGNING_KEYs (G...) whose challenges are still accepted"},
+	{"jwt_secret", "", true, "key that signs session JWTs (HS256), at least 32 bytes"},
+	{"jwt_secret_file", "", false, "file that holds jwt_secret"},
+	{"jwt_lifetime", "24h", false, "lifetime of a session JWT"},
+	{"challenge_lifetime", "15m", false, "lifetime of a SEP-10 challenge"},
+	{"auth_rate_limit", 20.0, false, "SEP-10 requests per second allowed per client IP; 0 disables the limit"},
+	{"auth_rate_burst", 100, false, "burst size of the SEP-10 rate limit"},
+	{"outbound_timeout", "5s", false, "timeout of outbound fetches (client_domain stellar.toml)"},
+	{"horizon_timeout", "5s", false, "timeout of Horizon requests"},
+	{"log_level", "info", false, "debug, info, warn or error"},
+	{"log_format", "text", false, "text or json"},
+	{"issuer_secret", "", true, "issuer account secret seed, for treasury commands"},
+	{"distribution_secret", "", true, "distribution account secret seed, for treasury commands"},
+}
+
+// DocumentationKeys are the [DOCUMENTATION] fields, set as documentation.<key>.
+var DocumentationKeys = []string{
+	"org_name", "org_dba", "org_url", "org_logo", "org_description", "org_physical_address",
+	"org_physical_address_attestation", "org_phone_number", "org_phone_number_attestation",
+	"org_keybase", "org_twitter", "org_github", "org_official_email", "org_support_email",
+	"org_licensing_authority", "org_license_type", "org_license_number",
+}
+
+// LoadOptions says where to look for configuration.
+type LoadOptions struct {
+	// File is the config file. Explicit says whether the user named it (then it must exist).
+	File     string
+	Explicit bool
+	// Flags maps config keys to command-line flags that override them.
+	Flags map[string]*pflag.Flag
+	// LookupEnv reads the environment; os.LookupEnv when nil.
+	LookupEnv func(string) (string, bool)
+}
+
+// Error is a configuration problem about one key; it prints as one line naming the key.
+type Error struct {
+	Key string
+	Msg string
+}
+
+func (e *Error) Error() string {
+	hint := ""
+	if e.Key != "" && !strings.Contains(e.Key, "[") && !strings.HasPrefix(e.Key, "assets") && !strings.HasPrefix(e.Key, "principals") {
+		hint = fmt.Sprintf(" (set %s in the config file or %s)", e.Key, EnvName(e.Key))
+	}
+	return fmt.Sprintf("config: %s: %s%s", e.Key, e.Msg, hint)
+}
+
+func keyErr(key, format string, args ...any) error {
+	return &Error{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Load reads, merges, decodes and validates the configuration.
+func Load(opts LoadOptions) (*Config, error) {
+	cfg, err := Read(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Read reads and merges the configuration without validating it.
+func Read(opts LoadOptions) (*Config, error) {
+	lookup := opts.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	v := viper.New()
+	sources := map[string]string{}
+	allKeys := make([]string, 0, len(Keys)+len(DocumentationKeys))
+	for _, k := range Keys {
+		v.SetDefault(k.Name, k.Default)
+		allKeys = append(allKeys, k.Name)
+	}
+	for _, k := range DocumentationKeys {
+		v.SetDefault("documentation."+k, "")
+		allKeys = append(allKeys, "documentation."+k)
+	}
+
+	file := opts.File
+	if file != "" {
+		v.SetConfigFile(file)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			var pathErr *fs.PathError
+			if errors.As(err, &pathErr) && errors.Is(err, fs.ErrNotExist) {
+				if opts.Explicit {
+					return nil, fmt.Errorf("config: file %s does not exist (create one with: anchor init --dir %s)", file, filepath.Dir(file))
+				}
+				file = ""
+			} else {
+				return nil, fmt.Errorf("config: cannot read %s: %s", file, firstLine(err.Error()))
+			}
+		}
+	}
+	baseDir := "."
+	if file != "" {
+		baseDir = filepath.Dir(file)
+	}
+
+	// The secrets file ranks with the config file, below the environment.
+	secretsFile := v.GetString("secrets_file")
+	if s, ok := lookup(EnvName("secrets_file")); ok {
+		secretsFile = s
+	}
+	secretVals := map[string]string{}
+	if secretsFile != "" {
+		path := resolve(baseDir, secretsFile)
+		vals, err := readEnvFile(path)
+		if err != nil {
+			return nil, keyErr("secrets_file", "%s", err)
+		}
+		known := map[string]bool{}
+		for _, k := range allKeys {
+			known[k] = true
+		}
+		m := map[string]any{}
+		for env, val := range vals {
+			key := strings.ToLower(strings.TrimPrefix(env, "ANCHOR_"))
+			if !strings.HasPrefix(env, "ANCHOR_") || !known[key] {
+				return nil, keyErr("secrets_file", "%s: unknown variable %s", path, env)
+			}
+			m[key] = val
+			secretVals[key] = val
+		}
+		if err := v.MergeConfigMap(m); err != nil {
+			return nil, keyErr("secrets_file", "%s", err)
+		}
+	}
+
+	for _, key := range allKeys {
+		env := EnvName(key)
+		if _, ok := lookup(env); ok {
+			// Bind with our lookup so tests can inject an environment.
+			val, _ := lookup(env)
+			v.Set(key, val)
+			sources[key] = "env"
+		}
+		if f, ok := opts.Flags[key]; ok && f != nil && f.Changed {
+			v.Set(key, f.Value.String())
+			sources[key] = "flag"
+		}
+		if sources[key] != "" {
+			continue
+		}
+		switch {
+		case secretVals[key] != "":
+			sources[key] = "secrets_file"
+		case file != "" && v.InConfig(key):
+			sources[key] = "file"
+		default:
+			sources[key] = "default"
+		}
+	}
+
+	var cfg Config
+	err := v.Unmarshal(&cfg, func(dc *mapstructure.DecoderConfig) {
+		dc.ErrorUnused = true
+		dc.WeaklyTypedInput = true
+		dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(
+			mapstructure.StringToTimeDurationHookFunc(),
+			mapstructure.StringToSliceHookFunc(","),
+		)
+	})
+	if err != nil {
+		return nil, decodeErr(err)
+	}
+	cfg.File = file
+	cfg.Sources = sources
+	cfg.DataDir = resolve(baseDir, cfg.DataDir)
+	for _, fk := range []struct {
+		key, file string
+		dst       *Secret
+	}{
+		{"signing_secret_file", cfg.SigningSecretFile, &cfg.SigningSecret},
+		{"jwt_secret_file", cfg.JWTSecretFile, &cfg.JWTSecret},
+	} {
+		if fk.file == "" || fk.dst.IsSet() {
+			continue
+		}
+		b, err := os.ReadFile(resolve(baseDir, fk.file))
+		if err != nil {
+			return nil, keyErr(fk.key, "%s", errors.Unwrap(err))
+		}
+		*fk.dst = Secret(strings.TrimSpace(string(b)))
+		sources[strings.TrimSuffix(fk.key, "_file")] = fk.key
+	}
+	if cfg.NetworkPassphrase == "" {
+		cfg.NetworkPassphrase = Networks[cfg.Network]
+	}
+	switch {
+	case cfg.HorizonURL == "none":
+		cfg.HorizonURL = ""
+	case cfg.HorizonURL == "" && sources["horizon_url"] == "default":
+		cfg.HorizonURL = DefaultHorizon[cfg.Network]
+	}
+	return &cfg, nil
+}
+
+// decodeErr turns mapstructure's multi-line errors into one line naming the first key.
+func decodeErr(err error) error {
+	msg := err.Error()
+	for _, line := range strings.Split(msg, "\n") {
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "*"))
+		if i := strings.Index(line, "has invalid keys: "); i >= 0 {
+			key := strings.TrimSpace(line[i+len("has invalid keys: "):])
+			prefix := strings.TrimSuffix(strings.TrimSpace(line[:i]), "'")
+			prefix = strings.Trim(prefix, "' ")
+			if prefix != "" {
+				key = prefix + "." + key
+			}
+			return keyErr(key, "unknown key")
+		}
+		if strings.HasPrefix(line, "'") {
+			if j := strings.Index(line[1:], "'"); j >= 0 {
+				return keyErr(line[1:j+1], "%s", strings.TrimSpace(line[j+2:]))
+			}
+		}
+	}
+	return fmt.Errorf("config: %s", firstLine(msg))
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func resolve(base, path string) string {
+	if path == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(base, path)
+}
+
+// readEnvFile reads KEY=VALUE lines; blank lines and # comments are skipped, values may be quoted.
+func readEnvFile(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", path, errors.Unwrap(err))
+	}
+	out := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "export ")
+		k, val, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("%s:%d: expected KEY=VALUE", path, n)
+		}
+		val = strings.TrimSpace(val)
+		if len(val) >= 2 && (val[0] == '"' || val[0] == '\'') && val[len(val)-1] == val[0] {
+			val = val[1 : len(val)-1]
+		}
+		out[strings.TrimSpace(k)] = val
+	}
+	return out, nil
+}
+
+// Effective lists every scalar key with its printable value (secrets redacted) and its source.
+func (c *Config) Effective() [][3]string {
+	v := map[string]string{
+		"home_domain": c.HomeDomain, "mode": c.Mode, "network": c.Network,
+		"network_passphrase": c.NetworkPassphrase, "horizon_url": c.HorizonURL, "listen": c.Listen,
+		"data_dir": c.DataDir, "public_url": c.PublicURL, "web_auth_domain": c.WebAuthDomain,
+		"secrets_file": c.SecretsFile, "signing_secret": c.SigningSecret.String(),
+		"signing_secret_file": c.SigningSecretFile, "previous_signing_keys": strings.Join(c.PreviousSigningKeys, ","),
+		"jwt_secret": c.JWTSecret.String(), "jwt_secret_file": c.JWTSecretFile,
+		"jwt_lifetime": c.JWTLifetime.String(), "challenge_lifetime": c.ChallengeLifetime.String(),
+		"auth_rate_limit": fmt.Sprint(c.AuthRateLimit), "auth_rate_burst": fmt.Sprint(c.AuthRateBurst),
+		"outbound_timeout": c.OutboundTimeout.String(), "horizon_timeout": c.HorizonTimeout.String(),
+		"log_level": c.LogLevel, "log_format": c.LogFormat,
+		"issuer_secret": c.IssuerSecret.String(), "distribution_secret": c.DistributionSecret.String(),
+	}
+	out := make([][3]string, 0, len(Keys))
+	for _, k := range Keys {
+		out = append(out, [3]string{k.Name, v[k.Name], c.Sources[k.Name]})
+	}
+	return out
+}

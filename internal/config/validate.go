@@ -1,0 +1,232 @@
+package config
+
+import (
+	"fmt"
+	"math/big"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/stellar/go-stellar-sdk/amount"
+	"github.com/stellar/go-stellar-sdk/keypair"
+	"github.com/stellar/go-stellar-sdk/strkey"
+)
+
+var assetCodeRE = regexp.MustCompile(`^[A-Za-z0-9]{1,12}$`)
+
+// Validate checks every key and returns the first problem as one line naming the key.
+func (c *Config) Validate() error {
+	if err := ValidateHomeDomain(c.HomeDomain); err != nil {
+		return keyErr("home_domain", "%s", err)
+	}
+	if c.Mode != ModeProduction && c.Mode != ModeDevelopment {
+		return keyErr("mode", "%q is not production or development", c.Mode)
+	}
+	if _, ok := Networks[c.Network]; !ok && c.Sources["network_passphrase"] == "default" {
+		return keyErr("network", "unknown network %q (use testnet, public or futurenet, or set network_passphrase)", c.Network)
+	}
+	if c.NetworkPassphrase == "" {
+		return keyErr("network_passphrase", "is empty")
+	}
+	if c.HorizonURL != "" {
+		if err := checkURL(c.HorizonURL, false); err != nil {
+			return keyErr("horizon_url", "%s", err)
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return keyErr("listen", "%q is not host:port", c.Listen)
+	}
+	if c.DataDir == "" {
+		return keyErr("data_dir", "is empty")
+	}
+	if c.PublicURL != "" {
+		if err := checkURL(c.PublicURL, !c.Development()); err != nil {
+			return keyErr("public_url", "%s", err)
+		}
+	}
+	if c.WebAuthDomain != "" {
+		if err := ValidateHomeDomain(c.WebAuthDomain); err != nil {
+			return keyErr("web_auth_domain", "%s", err)
+		}
+	}
+	if !c.SigningSecret.IsSet() {
+		return keyErr("signing_secret", "is required")
+	}
+	if _, err := keypair.ParseFull(c.SigningSecret.Reveal()); err != nil {
+		return keyErr("signing_secret", "not a valid secret seed (S...)")
+	}
+	for i, k := range c.PreviousSigningKeys {
+		if !strkey.IsValidEd25519PublicKey(k) {
+			return keyErr(fmt.Sprintf("previous_signing_keys[%d]", i), "%q is not a valid public key (G...)", k)
+		}
+	}
+	if len(c.JWTSecret.Reveal()) < 32 {
+		return keyErr("jwt_secret", "must be at least 32 bytes")
+	}
+	if c.JWTLifetime <= 0 {
+		return keyErr("jwt_lifetime", "must be positive")
+	}
+	if c.ChallengeLifetime < 10e9 || c.ChallengeLifetime > 24*60*60e9 {
+		return keyErr("challenge_lifetime", "must be between 10s and 24h")
+	}
+	if c.AuthRateLimit < 0 {
+		return keyErr("auth_rate_limit", "must not be negative")
+	}
+	if c.AuthRateLimit > 0 && c.AuthRateBurst < 1 {
+		return keyErr("auth_rate_burst", "must be at least 1")
+	}
+	if c.OutboundTimeout <= 0 {
+		return keyErr("outbound_timeout", "must be positive")
+	}
+	if c.HorizonTimeout <= 0 {
+		return keyErr("horizon_timeout", "must be positive")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return keyErr("log_level", "%q is not debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return keyErr("log_format", "%q is not text or json", c.LogFormat)
+	}
+	for _, s := range []struct {
+		key string
+		v   Secret
+	}{{"issuer_secret", c.IssuerSecret}, {"distribution_secret", c.DistributionSecret}} {
+		if s.v.IsSet() {
+			if _, err := keypair.ParseFull(s.v.Reveal()); err != nil {
+				return keyErr(s.key, "not a valid secret seed (S...)")
+			}
+		}
+	}
+	for _, u := range []struct{ key, v string }{
+		{"documentation.org_url", c.Documentation.OrgURL},
+		{"documentation.org_logo", c.Documentation.OrgLogo},
+		{"documentation.org_physical_address_attestation", c.Documentation.OrgPhysicalAddressAttestation},
+		{"documentation.org_phone_number_attestation", c.Documentation.OrgPhoneNumberAttestation},
+	} {
+		if u.v != "" {
+			if err := checkURL(u.v, true); err != nil {
+				return keyErr(u.key, "%s", err)
+			}
+		}
+	}
+	return c.validateAssets()
+}
+
+func (c *Config) validateAssets() error {
+	seen := map[string]bool{}
+	for i, a := range c.Assets {
+		key := func(f string) string { return fmt.Sprintf("assets[%d].%s", i, f) }
+		if !assetCodeRE.MatchString(a.Code) {
+			return keyErr(key("code"), "%q is not an asset code of 1 to 12 letters and digits", a.Code)
+		}
+		if a.Issuer == "" {
+			return keyErr(key("issuer"), "asset %s has no issuer", a.Code)
+		}
+		if !strkey.IsValidEd25519PublicKey(a.Issuer) {
+			return keyErr(key("issuer"), "%q is not a valid public key (G...)", a.Issuer)
+		}
+		if seen[a.Code+":"+a.Issuer] {
+			return keyErr(key("code"), "asset %s is listed twice", a.Code)
+		}
+		seen[a.Code+":"+a.Issuer] = true
+		if a.DistributionAccount != "" && !strkey.IsValidEd25519PublicKey(a.DistributionAccount) {
+			return keyErr(key("distribution_account"), "%q is not a valid public key (G...)", a.DistributionAccount)
+		}
+		switch a.Status {
+		case "", "live", "dead", "test", "private":
+		default:
+			return keyErr(key("status"), "%q is not live, dead, test or private", a.Status)
+		}
+		if a.DisplayDecimals < 0 || a.DisplayDecimals > 7 {
+			return keyErr(key("display_decimals"), "must be between 0 and 7")
+		}
+		if len(a.Name) > 20 {
+			return keyErr(key("name"), "must be at most 20 characters")
+		}
+		switch a.AnchorAssetType {
+		case "", "fiat", "crypto", "nft", "stock", "bond", "commodity", "realestate", "other":
+		default:
+			return keyErr(key("anchor_asset_type"), "%q is not one of fiat, crypto, nft, stock, bond, commodity, realestate, other", a.AnchorAssetType)
+		}
+		for _, u := range []struct{ f, v string }{{"image", a.Image}, {"attestation_of_reserve", a.AttestationOfReserve}} {
+			if u.v != "" {
+				if err := checkURL(u.v, true); err != nil {
+					return keyErr(key(u.f), "%s", err)
+				}
+			}
+		}
+		for _, d := range []struct {
+			name string
+			d    Direction
+		}{{"deposit", a.Deposit}, {"withdraw", a.Withdraw}} {
+			if err := d.d.validate(key(d.name)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (d Direction) validate(prefix string) error {
+	var minA, maxA int64
+	for _, f := range []struct {
+		name string
+		v    string
+		dst  *int64
+	}{{"min_amount", d.MinAmount, &minA}, {"max_amount", d.MaxAmount, &maxA}, {"fee_fixed", d.FeeFixed, nil}} {
+		if f.v == "" {
+			continue
+		}
+		n, err := amount.ParseInt64(f.v)
+		if err != nil || n < 0 {
+			return keyErr(prefix+"."+f.name, "%q is not an amount with at most 7 decimals", f.v)
+		}
+		if f.dst != nil {
+			*f.dst = n
+		}
+	}
+	if d.MinAmount != "" && d.MaxAmount != "" && minA > maxA {
+		return keyErr(prefix+".min_amount", "is greater than max_amount")
+	}
+	if d.FeePercent != "" {
+		r, ok := new(big.Rat).SetString(d.FeePercent)
+		if !ok || r.Sign() < 0 || r.Cmp(big.NewRat(100, 1)) > 0 {
+			return keyErr(prefix+".fee_percent", "%q is not a percentage between 0 and 100", d.FeePercent)
+		}
+	}
+	return nil
+}
+
+// ValidateHomeDomain checks a host[:port] value as used for home_domain and web_auth_domain.
+func ValidateHomeDomain(d string) error {
+	if d == "" {
+		return fmt.Errorf("is empty")
+	}
+	if strings.Contains(d, "/") || strings.Contains(d, "://") {
+		return fmt.Errorf("%q must be a host name with an optional port, without scheme or path", d)
+	}
+	// SEP-10: "<home domain> auth" is a manage_data key of at most 64 bytes.
+	if len(d)+len(" auth") > 64 {
+		return fmt.Errorf("%q is longer than 59 characters", d)
+	}
+	u, err := url.Parse("https://" + d)
+	if err != nil || u.Host != d || u.Hostname() == "" {
+		return fmt.Errorf("%q is not a valid host name", d)
+	}
+	return nil
+}
+
+// checkURL checks an absolute http(s) URL; with httpsOnly, http is allowed only for localhost.
+func checkURL(raw string, httpsOnly bool) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
+	}
+	if httpsOnly && u.Scheme == "http" && !IsLocalHost(u.Host) {
+		return fmt.Errorf("%q must use https", raw)
+	}
+	return nil
+}

@@ -1,0 +1,60 @@
+// Package httpx holds the JSON response helpers every anchor endpoint uses, so that every
+// error, including 404 and 405, is {"error": "..."}.
+package httpx
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+)
+
+// Predeclared error messages.
+const (
+	MsgNotFound         = "not found"
+	MsgMethodNotAllowed = "method not allowed"
+	MsgInternal         = "internal server error"
+	MsgUnavailable      = "service temporarily unavailable, try again later"
+	MsgTooManyRequests  = "too many requests, try again later"
+	MsgBodyTooLarge     = "request body is too large"
+)
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"internal server error"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// Error writes {"error": msg} with status.
+func Error(w http.ResponseWriter, status int, msg string) {
+	WriteJSON(w, status, struct {
+		Error string `json:"error"`
+	}{msg})
+}
+
+// Internal logs err with the request's logger and answers 500 without leaking it.
+func Internal(w http.ResponseWriter, r *http.Request, err error) {
+	Logger(r.Context()).Error("internal error", "err", err)
+	Error(w, http.StatusInternalServerError, MsgInternal)
+}
+
+type loggerKey struct{}
+
+// WithLogger returns ctx carrying l.
+func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, l)
+}
+
+// Logger returns the request's logger (with its request id), or slog.Default.
+func Logger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}

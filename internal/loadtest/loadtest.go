@@ -1,0 +1,174 @@
+// Package loadtest drives SEP-10 against a running anchor serve and measures throughput,
+// latency, and the server's CPU time per request and peak RSS (read from /proc).
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/keypair"
+
+	"github.com/anchorkit/anchor/pkg/sep10"
+	"github.com/anchorkit/anchor/pkg/stellartoml"
+)
+
+// Options of a run.
+type Options struct {
+	BaseURL  string // e.g. http://127.0.0.1:8000
+	Mode     string // challenge or round
+	Clients  int
+	Duration time.Duration
+	// ServerPID, when set, is measured through /proc.
+	ServerPID int
+}
+
+// Result of a run.
+type Result struct {
+	Mode          string        `json:"mode"`
+	Clients       int           `json:"clients"`
+	Requests      int           `json:"requests"`
+	Errors        int           `json:"errors"`
+	PerSecond     float64       `json:"per_second"`
+	P50           time.Duration `json:"p50_ns"`
+	P99           time.Duration `json:"p99_ns"`
+	CPUPerRequest time.Duration `json:"server_cpu_per_request_ns"`
+	PeakRSSKB     int64         `json:"server_peak_rss_kb"`
+	FirstError    string        `json:"first_error,omitempty"`
+}
+
+func (r Result) String() string {
+	s := fmt.Sprintf("%-9s clients=%-3d  %8.0f req/s  p50=%-9s p99=%-9s errors=%d",
+		r.Mode, r.Clients, r.PerSecond, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Errors)
+	if r.CPUPerRequest > 0 {
+		s += fmt.Sprintf("  server_cpu/req=%s  peak_rss=%.1fMB", r.CPUPerRequest.Round(time.Microsecond), float64(r.PeakRSSKB)/1024)
+	}
+	if r.FirstError != "" {
+		s += "  first_error=" + r.FirstError
+	}
+	return s
+}
+
+// Run drives the load. In round mode one request is a full round (GET, verify, sign, POST).
+func Run(ctx context.Context, o Options) (*Result, error) {
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.Clients * 2, MaxConnsPerHost: o.Clients * 2}, Timeout: 10 * time.Second}
+	f, err := stellartoml.Fetch(ctx, hc, o.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	t, err := stellartoml.Decode(f.Body)
+	if err != nil {
+		return nil, err
+	}
+	u, _ := url.Parse(o.BaseURL)
+	client := &sep10.Client{HTTP: hc, Endpoint: t.WebAuthEndpoint, ServerKey: t.SigningKey, Network: t.NetworkPassphrase}
+	// The load goes to BaseURL even if the toml names a public host.
+	if eu, err := url.Parse(t.WebAuthEndpoint); err == nil {
+		client.HomeDomain = eu.Host
+		client.WebAuthDomain = eu.Host
+		eu.Scheme, eu.Host = u.Scheme, u.Host
+		client.Endpoint = eu.String()
+	}
+
+	cpu0, _ := procCPU(o.ServerPID)
+	ctx, cancel := context.WithTimeout(ctx, o.Duration)
+	defer cancel()
+	var mu sync.Mutex
+	var lat []time.Duration
+	res := &Result{Mode: o.Mode, Clients: o.Clients}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < o.Clients; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			kp := keypair.MustRandom()
+			local := make([]time.Duration, 0, 4096)
+			errs := 0
+			var firstErr string
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				var err error
+				if o.Mode == "round" {
+					_, err = client.Authenticate(ctx, kp.Address(), nil, kp)
+				} else {
+					_, err = client.Challenge(ctx, kp.Address(), nil, "")
+				}
+				if ctx.Err() != nil {
+					break
+				}
+				if err != nil {
+					errs++
+					if firstErr == "" {
+						firstErr = err.Error()
+					}
+					continue
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			res.Errors += errs
+			if res.FirstError == "" {
+				res.FirstError = firstErr
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	cpu1, _ := procCPU(o.ServerPID)
+	res.Requests = len(lat)
+	res.PerSecond = float64(len(lat)) / elapsed.Seconds()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	if n := len(lat); n > 0 {
+		res.P50 = lat[n/2]
+		res.P99 = lat[n*99/100]
+	}
+	if o.ServerPID > 0 && res.Requests > 0 {
+		res.CPUPerRequest = (cpu1 - cpu0) / time.Duration(res.Requests)
+		res.PeakRSSKB = procPeakRSS(o.ServerPID)
+	}
+	return res, nil
+}
+
+// procCPU returns user+system CPU time of pid from /proc/PID/stat.
+func procCPU(pid int) (time.Duration, error) {
+	if pid <= 0 {
+		return 0, nil
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	fields := strings.Fields(s[i+2:])
+	// After ")": state is field 3; utime is field 14, stime 15 (1-based over the whole line).
+	ut, _ := strconv.ParseInt(fields[11], 10, 64)
+	st, _ := strconv.ParseInt(fields[12], 10, 64)
+	const clkTck = 100 // sysconf(_SC_CLK_TCK) on Linux
+	return time.Duration(ut+st) * time.Second / clkTck, nil
+}
+
+// procPeakRSS returns VmHWM of pid in KB.
+func procPeakRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			n, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
+			return n
+		}
+	}
+	return 0
+}

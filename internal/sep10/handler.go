@@ -1,0 +1,245 @@
+// Package sep10 serves SEP-10 web authentication: GET /auth issues challenges and POST /auth
+// exchanges signed challenges for session JWTs. The protocol rules live in pkg/sep10.
+package sep10
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/keypair"
+
+	"github.com/anchorkit/anchor/internal/horizon"
+	"github.com/anchorkit/anchor/internal/httpx"
+	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/pkg/sep10"
+)
+
+// MaxBodyBytes bounds a POST /auth body; a signed challenge with 20 signatures is under 4 KB.
+const MaxBodyBytes = 64 << 10
+
+// Deps are what the SEP-10 handlers need.
+type Deps struct {
+	Server            *keypair.Full
+	PreviousKeys      []string
+	Network           string
+	HomeDomain        string
+	WebAuthDomain     string
+	ChallengeLifetime time.Duration
+	Tokens            *Tokens
+	Challenges        store.ChallengeStore
+	// Horizon is nil when none is configured: every account is then treated as new.
+	Horizon horizon.Client
+	// TolerateUnreachableHorizon treats accounts as new when Horizon cannot be reached at all
+	// (development mode only; production answers 503).
+	TolerateUnreachableHorizon bool
+	Domains                    *DomainResolver
+	Now                        func() time.Time
+}
+
+func (d *Deps) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+// ChallengeHandler serves GET /auth.
+type ChallengeHandler struct{ d *Deps }
+
+// TokenHandler serves POST /auth.
+type TokenHandler struct {
+	d        *Deps
+	keys     []string
+	warnOnce sync.Once
+}
+
+// NewChallengeHandler returns the GET /auth handler.
+func NewChallengeHandler(d *Deps) *ChallengeHandler { return &ChallengeHandler{d: d} }
+
+// NewTokenHandler returns the POST /auth handler.
+func NewTokenHandler(d *Deps) *TokenHandler {
+	return &TokenHandler{d: d, keys: append([]string{d.Server.Address()}, d.PreviousKeys...)}
+}
+
+func (h *ChallengeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	account := q.Get("account")
+	var memo *uint64
+	if m := q.Get("memo"); m != "" {
+		id, err := strconv.ParseUint(m, 10, 64)
+		if err != nil {
+			httpx.Error(w, http.StatusBadRequest, "memo must be an id memo: a decimal integer up to 18446744073709551615")
+			return
+		}
+		memo = &id
+	}
+	if hd := q.Get("home_domain"); hd != "" && hd != h.d.HomeDomain {
+		httpx.Error(w, http.StatusBadRequest, "home_domain "+strconv.Quote(hd)+" is not served here; this server's home domain is "+strconv.Quote(h.d.HomeDomain))
+		return
+	}
+	if _, err := sep10.ParseClientAccount(account, memo); err != nil {
+		httpx.Error(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	p := sep10.ChallengeParams{
+		Server: h.d.Server, ClientAccount: account, Memo: memo,
+		HomeDomain: h.d.HomeDomain, WebAuthDomain: h.d.WebAuthDomain,
+		Network: h.d.Network, Now: h.d.now(), Lifetime: h.d.ChallengeLifetime,
+	}
+	if cd := q.Get("client_domain"); cd != "" {
+		key, err := h.d.Domains.SigningKey(r.Context(), cd)
+		if err != nil {
+			// SEP-10: a server unable to fetch the client domain's SIGNING_KEY answers 400.
+			httpx.Logger(r.Context()).Info("client_domain lookup failed", "client_domain", cd, "err", err)
+			httpx.Error(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		p.ClientDomain, p.ClientDomainAccount = cd, key
+	}
+	tx, err := sep10.BuildChallenge(p)
+	if err != nil {
+		if sep10.IsInputError(err) {
+			httpx.Error(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		httpx.Internal(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, sep10.ChallengeResponse{Transaction: tx, NetworkPassphrase: h.d.Network})
+}
+
+func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	txB64, err := readTransaction(w, r)
+	if err != nil {
+		status := http.StatusBadRequest
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		httpx.Error(w, status, err.Error())
+		return
+	}
+	d := h.d
+	ch, err := sep10.ReadChallenge(txB64, sep10.VerifyParams{
+		ServerKeys: h.keys, Network: d.Network, HomeDomains: []string{d.HomeDomain},
+		WebAuthDomain: d.WebAuthDomain, Now: d.now(), MaxLifetime: d.ChallengeLifetime + time.Minute,
+	})
+	if err != nil {
+		httpx.Error(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	acct, err := h.account(r, ch.AccountID)
+	if err != nil {
+		httpx.Logger(r.Context()).Warn("horizon account lookup failed", "account", ch.AccountID, "err", err)
+		httpx.Error(w, http.StatusServiceUnavailable, "cannot read the account's signers from Horizon; try again later")
+		return
+	}
+	if _, err := ch.VerifySignatures(acct); err != nil {
+		httpx.Error(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	first, err := d.Challenges.UseChallenge(r.Context(), ch.Hash, ch.MaxTime)
+	if err != nil {
+		httpx.Internal(w, r, err)
+		return
+	}
+	if !first {
+		httpx.Error(w, http.StatusBadRequest, "challenge has already been used; request a new one")
+		return
+	}
+	token, _, err := d.Tokens.Issue(ch.Subject(), hex.EncodeToString(ch.Hash[:]), ch.ClientDomain, ch.HomeDomain)
+	if err != nil {
+		httpx.Internal(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, struct {
+		Token string `json:"token"`
+	}{token})
+}
+
+// account returns the client account's signers, nil when it does not exist.
+func (h *TokenHandler) account(r *http.Request, id string) (*sep10.Account, error) {
+	if h.d.Horizon == nil {
+		return nil, nil
+	}
+	a, err := h.d.Horizon.Account(r.Context(), id)
+	if errors.Is(err, horizon.ErrNotFound) {
+		return nil, nil
+	}
+	var ue *horizon.UnreachableError
+	if err != nil && h.d.TolerateUnreachableHorizon && errors.As(err, &ue) {
+		h.warnOnce.Do(func() {
+			httpx.Logger(r.Context()).Warn("development mode: Horizon is unreachable, treating accounts as new (production answers 503)", "err", err)
+		})
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := &sep10.Account{MediumThreshold: a.Thresholds.MedThreshold}
+	for _, s := range a.Signers {
+		if s.Type == "" || s.Type == "ed25519_public_key" {
+			out.Signers = append(out.Signers, sep10.Signer{Key: s.Key, Weight: s.Weight})
+		}
+	}
+	return out, nil
+}
+
+// readTransaction reads the transaction from a JSON or form body (SEP-10 Token request).
+func readTransaction(w http.ResponseWriter, r *http.Request) (string, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return "", err
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	trimmed := strings.TrimSpace(string(body))
+	switch {
+	case mt == "application/json" || (mt == "" && strings.HasPrefix(trimmed, "{")):
+		var req struct {
+			Transaction string `json:"transaction"`
+		}
+		if err := json.Unmarshal(body, &req); err != nil {
+			return "", errors.New("request body is not valid JSON")
+		}
+		if req.Transaction == "" {
+			return "", errors.New("transaction is required")
+		}
+		return req.Transaction, nil
+	case mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data" || mt == "":
+		vals, err := parseForm(r, mt, body)
+		if err != nil {
+			return "", errors.New("request body is not a valid form")
+		}
+		if vals == "" {
+			return "", errors.New("transaction is required")
+		}
+		return vals, nil
+	default:
+		return "", errors.New("Content-Type must be application/json or application/x-www-form-urlencoded")
+	}
+}
+
+func parseForm(r *http.Request, mt string, body []byte) (string, error) {
+	r2 := r.Clone(r.Context())
+	r2.Body = io.NopCloser(strings.NewReader(string(body)))
+	if mt == "" {
+		r2.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if mt == "multipart/form-data" {
+		if err := r2.ParseMultipartForm(MaxBodyBytes); err != nil {
+			return "", err
+		}
+	} else if err := r2.ParseForm(); err != nil {
+		return "", err
+	}
+	return r2.PostForm.Get("transaction"), nil
+}

@@ -1,0 +1,114 @@
+// Package server wires anchor's HTTP server: options → NewDeps (keys, store, clients) →
+// NewHandler (pure) → Serve (with graceful shutdown).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/keypair"
+
+	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/horizon"
+	"github.com/anchorkit/anchor/internal/httpx"
+	"github.com/anchorkit/anchor/internal/sep1"
+	"github.com/anchorkit/anchor/internal/sep10"
+	"github.com/anchorkit/anchor/internal/store"
+)
+
+// Deps are the server's dependencies, built once at start.
+type Deps struct {
+	Config  *config.Config
+	Logger  *slog.Logger
+	Store   store.Store
+	TOML    []byte
+	SEP10   *sep10.Deps
+	Limiter *sep10.RateLimiter
+}
+
+// NewDeps parses keys, renders the toml and builds clients. The caller owns st.
+func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, error) {
+	kp, err := keypair.ParseFull(cfg.SigningSecret.Reveal())
+	if err != nil {
+		return nil, fmt.Errorf("config: signing_secret: not a valid secret seed")
+	}
+	toml, err := sep1.Render(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var hz horizon.Client
+	if cfg.HorizonURL != "" {
+		hz = horizon.New(cfg.HorizonURL, cfg.HorizonTimeout)
+	}
+	return &Deps{
+		Config: cfg, Logger: logger, Store: st, TOML: toml,
+		Limiter: sep10.NewRateLimiter(cfg.AuthRateLimit, cfg.AuthRateBurst),
+		SEP10: &sep10.Deps{
+			Server: kp, PreviousKeys: cfg.PreviousSigningKeys, Network: cfg.NetworkPassphrase,
+			HomeDomain: cfg.HomeDomain, WebAuthDomain: cfg.EffectiveWebAuthDomain(),
+			ChallengeLifetime: cfg.ChallengeLifetime,
+			Tokens:            sep10.NewTokens([]byte(cfg.JWTSecret.Reveal()), cfg.WebAuthEndpoint(), cfg.JWTLifetime),
+			Challenges:        st, Horizon: hz,
+			TolerateUnreachableHorizon: cfg.Development(),
+			Domains:                    sep10.NewDomainResolver(cfg.OutboundTimeout, cfg.Development()),
+		},
+	}, nil
+}
+
+// NewHandler returns the whole HTTP API.
+func NewHandler(d *Deps) http.Handler {
+	mux := http.NewServeMux()
+	toml := sep1.NewHandler(d.TOML)
+	mux.Handle("GET /.well-known/stellar.toml", toml)
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.Handle("GET /auth", d.Limiter.Middleware(sep10.NewChallengeHandler(d.SEP10)))
+	mux.Handle("POST /auth", d.Limiter.Middleware(sep10.NewTokenHandler(d.SEP10)))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		httpx.Error(w, http.StatusNotFound, httpx.MsgNotFound)
+	})
+	var h http.Handler = jsonErrors(mux)
+	h = cors(h)
+	h = accessLog(h)
+	h = recoverer(h)
+	h = requestID(d.Logger, h)
+	return h
+}
+
+// Serve serves h on ln until ctx is cancelled, then shuts down gracefully within grace.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, grace time.Duration) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "grace", grace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

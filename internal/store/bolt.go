@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// FileName is the database file inside the data dir.
+const FileName = "anchor.db"
+
+// SchemaVersion is the schema this build writes. Bump it and append to migrations together.
+const SchemaVersion = 1
+
+var (
+	bucketMeta       = []byte("meta")
+	bucketChallenges = []byte("sep10_challenges")
+	keySchemaVersion = []byte("schema_version")
+)
+
+// migrations[i] upgrades a database from schema version i to i+1.
+var migrations = []func(tx *bolt.Tx) error{
+	0: func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketMeta, bucketChallenges} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+}
+
+// Options tune Open.
+type Options struct {
+	// LockTimeout is how long Open waits for another process to release the file.
+	LockTimeout time.Duration
+	// NoSync skips fsync on commit (tests and benchmarks only: acknowledged writes may be lost).
+	NoSync bool
+}
+
+// Bolt is the bbolt implementation of Store.
+type Bolt struct {
+	db *bolt.DB
+}
+
+var _ Store = (*Bolt)(nil)
+
+// Open opens (creating if needed) the database in dataDir and migrates it to SchemaVersion.
+// It fails fast with ErrLocked when another process holds the file.
+func Open(dataDir string, opts Options) (*Bolt, error) {
+	if opts.LockTimeout == 0 {
+		opts.LockTimeout = 500 * time.Millisecond
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: create data dir: %w", err)
+	}
+	path := filepath.Join(dataDir, FileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, NoSync: opts.NoSync})
+	if err != nil {
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("store: %s: %w (is anchor serve running?)", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	// Replay marks are small and arrive concurrently: commit them in batches after at most
+	// 2ms, so one fsync covers many requests without adding much latency.
+	db.MaxBatchDelay = 2 * time.Millisecond
+	s := &Bolt{db: db}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *Bolt) migrate() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		v := 0
+		if b := tx.Bucket(bucketMeta); b != nil {
+			if raw := b.Get(keySchemaVersion); len(raw) == 8 {
+				v = int(binary.BigEndian.Uint64(raw))
+			}
+		}
+		if v > SchemaVersion {
+			return fmt.Errorf("%w (schema %d, this anchor knows %d)", ErrNewerSchema, v, SchemaVersion)
+		}
+		for ; v < SchemaVersion; v++ {
+			if err := migrations[v](tx); err != nil {
+				return fmt.Errorf("migrate to schema %d: %w", v+1, err)
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keySchemaVersion, binary.BigEndian.AppendUint64(nil, uint64(v)))
+	})
+}
+
+// Close closes the database.
+func (s *Bolt) Close() error { return s.db.Close() }
+
+// SchemaVersion reads the schema version from the meta bucket.
+func (s *Bolt) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.View(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucketMeta).Get(keySchemaVersion)
+		if len(raw) != 8 {
+			return ErrNotFound
+		}
+		v = int(binary.BigEndian.Uint64(raw))
+		return nil
+	})
+	return v, err
+}
+
+// challengeRecord is the value stored per used challenge.
+type challengeRecord struct {
+	V         int       `json:"v"`
+	UsedAt    time.Time `json:"used_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// UseChallenge implements ChallengeStore. Concurrent calls are coalesced into one commit
+// (bbolt Batch), so replay protection costs one fsync per batch rather than per request.
+func (s *Bolt) UseChallenge(ctx context.Context, hash [32]byte, expires time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	val, err := json.Marshal(challengeRecord{V: 1, UsedAt: time.Now().UTC(), ExpiresAt: expires.UTC()})
+	if err != nil {
+		return false, err
+	}
+	var first bool
+	err = s.db.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketChallenges)
+		if b.Get(hash[:]) != nil {
+			first = false
+			return nil
+		}
+		first = true
+		return b.Put(hash[:], val)
+	})
+	return first, err
+}
+
+// PruneChallenges implements ChallengeStore.
+func (s *Bolt) PruneChallenges(ctx context.Context, before time.Time) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketChallenges).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			var r challengeRecord
+			if json.Unmarshal(v, &r) == nil && r.ExpiresAt.After(before) {
+				continue
+			}
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}

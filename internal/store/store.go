@@ -1,0 +1,36 @@
+// Package store keeps anchor's state. The interfaces here are what the rest of anchor uses; bbolt
+// (bolt.go) is the embedded implementation, and another backend (PostgreSQL) can implement them.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors, checked with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	// ErrLocked means another process (usually a running anchor serve) holds the database.
+	ErrLocked = errors.New("database is in use by another process")
+	// ErrNewerSchema means the file was written by a newer anchor.
+	ErrNewerSchema = errors.New("database was written by a newer version of anchor")
+)
+
+// ChallengeStore remembers SEP-10 challenges that were exchanged for a token, so that each is
+// exchanged at most once (SEP-10: "should not provide more than one JWT for a specific challenge").
+type ChallengeStore interface {
+	// UseChallenge records the challenge hash and reports whether this was its first use.
+	// The record is durable when it returns.
+	UseChallenge(ctx context.Context, hash [32]byte, expires time.Time) (first bool, err error)
+	// PruneChallenges forgets challenges that expired before t and returns how many.
+	PruneChallenges(ctx context.Context, before time.Time) (int, error)
+}
+
+// Store is everything anchor keeps.
+type Store interface {
+	ChallengeStore
+	// SchemaVersion is the schema version of the open database.
+	SchemaVersion(ctx context.Context) (int, error)
+	Close() error
+}

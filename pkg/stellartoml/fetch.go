@@ -1,0 +1,105 @@
+package stellartoml
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// WellKnownPath is where SEP-1 puts the file.
+const WellKnownPath = "/.well-known/stellar.toml"
+
+// URLFor returns the stellar.toml URL of a domain (host[:port]): https, or http for localhost.
+func URLFor(domain string) string {
+	scheme := "https"
+	if isLocal("http://" + domain) {
+		scheme = "http"
+	}
+	return scheme + "://" + domain + WellKnownPath
+}
+
+// ResolveURL turns "DOMAIN", "https://DOMAIN" or a full URL into the URL to fetch.
+func ResolveURL(target string) (string, error) {
+	if !strings.Contains(target, "://") {
+		if strings.ContainsAny(target, "/?# ") || target == "" {
+			return "", fmt.Errorf("%q is not a domain", target)
+		}
+		return URLFor(target), nil
+	}
+	u, err := url.Parse(target)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", fmt.Errorf("%q is not an http(s) URL", target)
+	}
+	if u.Scheme == "http" && !isLocal(target) {
+		return "", fmt.Errorf("%q: SEP-1 requires https (http only for localhost)", target)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = WellKnownPath
+	}
+	return u.String(), nil
+}
+
+// FetchError means the file could not be read at all (network, status, size).
+type FetchError struct{ Msg string }
+
+func (e *FetchError) Error() string { return e.Msg }
+
+// Fetched is a stellar.toml read over HTTP, with the findings about how it was served.
+type Fetched struct {
+	URL      string
+	Body     []byte
+	Findings []Finding
+}
+
+// Fetch GETs the stellar.toml of target (a domain or URL) with client, reading at most
+// MaxSize+1 bytes, and checks how it is served: status 200, content type text/plain or
+// application/toml, and Access-Control-Allow-Origin: * (SEP-1).
+func Fetch(ctx context.Context, client *http.Client, target string) (*Fetched, error) {
+	u, err := ResolveURL(target)
+	if err != nil {
+		return nil, &FetchError{Msg: err.Error()}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, &FetchError{Msg: err.Error()}
+	}
+	req.Header.Set("Accept", "text/plain, application/toml")
+	resp, err := client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, &FetchError{Msg: fmt.Sprintf("GET %s: %v", u, err)}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, &FetchError{Msg: fmt.Sprintf("GET %s: status %s, want 200 OK", u, resp.Status)}
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxSize+1))
+	if err != nil {
+		return nil, &FetchError{Msg: fmt.Sprintf("GET %s: %v", u, err)}
+	}
+	f := &Fetched{URL: u, Body: body}
+	if len(body) > MaxSize {
+		f.Body = nil
+		f.Findings = append(f.Findings, Finding{Severity: SeverityError, Message: fmt.Sprintf("file is larger than %d bytes (SEP-1 limit)", MaxSize)})
+		return f, nil
+	}
+	ct := resp.Header.Get("Content-Type")
+	mt, _, _ := mime.ParseMediaType(ct)
+	if mt != "text/plain" && mt != "application/toml" {
+		f.Findings = append(f.Findings, Finding{Severity: SeverityError, Key: "Content-Type",
+			Message: fmt.Sprintf("served as %q; SEP-1 wants text/plain (or application/toml)", ct)})
+	}
+	if acao := resp.Header.Get("Access-Control-Allow-Origin"); acao != "*" {
+		f.Findings = append(f.Findings, Finding{Severity: SeverityError, Key: "Access-Control-Allow-Origin",
+			Message: fmt.Sprintf("header is %q; SEP-1 requires \"*\" so that web wallets can read the file", acao)})
+	}
+	return f, nil
+}
