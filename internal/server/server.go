@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/stellar/go-stellar-sdk/keypair"
@@ -62,18 +64,14 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 
 // NewHandler returns the whole HTTP API.
 func NewHandler(d *Deps) http.Handler {
-	mux := http.NewServeMux()
-	toml := sep1.NewHandler(d.TOML)
-	mux.Handle("GET /.well-known/stellar.toml", toml)
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+	rt := newRouter()
+	rt.handle("GET", "/.well-known/stellar.toml", sep1.NewHandler(d.TOML))
+	rt.handle("GET", "/health", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.Handle("GET /auth", d.Limiter.Middleware(sep10.NewChallengeHandler(d.SEP10)))
-	mux.Handle("POST /auth", d.Limiter.Middleware(sep10.NewTokenHandler(d.SEP10)))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		httpx.Error(w, http.StatusNotFound, httpx.MsgNotFound)
-	})
-	var h http.Handler = jsonErrors(mux)
+	}))
+	rt.handle("GET", "/auth", d.Limiter.Middleware(sep10.NewChallengeHandler(d.SEP10)))
+	rt.handle("POST", "/auth", d.Limiter.Middleware(sep10.NewTokenHandler(d.SEP10)))
+	var h http.Handler = jsonErrors(rt.finish())
 	h = cors(h)
 	h = accessLog(h)
 	h = recoverer(h)
@@ -111,4 +109,34 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 		return err
 	}
 	return nil
+}
+
+// router is an http.ServeMux with method patterns whose fallback answers JSON: 405 with an
+// Allow header for a known path, 404 otherwise.
+type router struct {
+	mux     *http.ServeMux
+	methods map[string][]string
+}
+
+func newRouter() *router { return &router{mux: http.NewServeMux(), methods: map[string][]string{}} }
+
+func (rt *router) handle(method, path string, h http.Handler) {
+	rt.mux.Handle(method+" "+path, h)
+	rt.methods[path] = append(rt.methods[path], method)
+}
+
+func (rt *router) finish() http.Handler {
+	rt.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if m, ok := rt.methods[r.URL.Path]; ok {
+			allow := append([]string{"OPTIONS"}, m...)
+			if slices.Contains(m, "GET") {
+				allow = append(allow, "HEAD")
+			}
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			httpx.Error(w, http.StatusMethodNotAllowed, httpx.MsgMethodNotAllowed)
+			return
+		}
+		httpx.Error(w, http.StatusNotFound, httpx.MsgNotFound)
+	})
+	return rt.mux
 }

@@ -1,0 +1,178 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/anchorkit/anchor/internal/iostreams"
+)
+
+// syncBuffer is a goroutine-safe buffer for a server's log output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// runCLI runs one anchor command line in-process with env as the whole environment.
+func runCLI(t *testing.T, ctx context.Context, env map[string]string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ios, _, out, errOut := iostreams.Test()
+	f := &Factory{IO: ios, LookupEnv: mapEnv(env)}
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	code = printError(f, root, err)
+	return out.String(), errOut.String(), code
+}
+
+func mapEnv(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+// anchorServer is a running `anchor serve`.
+type anchorServer struct {
+	URL    string
+	Port   int
+	Dir    string
+	Logs   *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// initAnchor runs `anchor init` for localhost:PORT in a temp dir and returns dir and port.
+func initAnchor(t *testing.T) (string, int) {
+	t.Helper()
+	dir := t.TempDir()
+	port := freePort(t)
+	_, stderr, code := runCLI(t, context.Background(), nil, "init", "--dir", dir, "--home-domain", "localhost:"+strconv.Itoa(port), "--network", "testnet")
+	if code != 0 {
+		t.Fatalf("anchor init: exit %d: %s", code, stderr)
+	}
+	return dir, port
+}
+
+// startServe runs `anchor serve --config DIR/anchor.yaml --listen 127.0.0.1:PORT` until the test ends.
+func startServe(t *testing.T, dir string, port int, env map[string]string) *anchorServer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	s := &anchorServer{URL: "http://localhost:" + strconv.Itoa(port), Port: port, Dir: dir, Logs: logs, cancel: cancel, done: make(chan error, 1)}
+	ios := &iostreams.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: logs}
+	f := &Factory{IO: ios, LookupEnv: mapEnv(env)}
+	root := NewRootCmd(f)
+	root.SetArgs([]string{"serve", "--config", dir + "/anchor.yaml", "--listen", "127.0.0.1:" + strconv.Itoa(port)})
+	go func() { s.done <- root.ExecuteContext(ctx) }()
+	t.Cleanup(func() { s.Stop(t) })
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-s.done:
+			t.Fatalf("anchor serve exited: %v\n%s", err, logs.String())
+		default:
+		}
+		resp, err := http.Get(s.URL + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("anchor serve did not become healthy\n%s", logs.String())
+	return nil
+}
+
+// Stop shuts the server down and returns Serve's error.
+func (s *anchorServer) Stop(t *testing.T) error {
+	if s.cancel == nil {
+		return nil
+	}
+	s.cancel()
+	s.cancel = nil
+	select {
+	case err := <-s.done:
+		return err
+	case <-time.After(15 * time.Second):
+		t.Fatal("anchor serve did not stop")
+		return nil
+	}
+}
+
+type httpResult struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r httpResult) JSON(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("body is not JSON: %q", r.Body)
+	}
+	return m
+}
+
+func do(t *testing.T, method, u, contentType string, body io.Reader, header ...string) httpResult {
+	t.Helper()
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return httpResult{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+func getChallenge(t *testing.T, base string, q url.Values) httpResult {
+	return do(t, "GET", base+"/auth?"+q.Encode(), "", nil)
+}
+
+func postJSON(t *testing.T, base, tx string) httpResult {
+	b, _ := json.Marshal(map[string]string{"transaction": tx})
+	return do(t, "POST", base+"/auth", "application/json", bytes.NewReader(b))
+}
