@@ -17,7 +17,7 @@ import (
 
 // Exit codes, documented in docs/cli.md.
 const (
-	ExitOK    = 0
+	ExitOK      = 0
 	ExitFailure = 1
 	// ExitUsage is for bad command lines and, for `toml validate`, input that could not be read.
 	ExitUsage = 2

@@ -208,7 +208,9 @@ func TestVerifyRules(t *testing.T) {
 			}, wantErr: "not from signers"},
 		{name: "existing account signed only by a non-signer",
 			clients: func(f *fixture) []*keypair.Full { return []*keypair.Full{f.other} },
-			account: func(f *fixture) *Account { return &Account{MediumThreshold: 0, Signers: []Signer{{f.client.Address(), 1}}} },
+			account: func(f *fixture) *Account {
+				return &Account{MediumThreshold: 0, Signers: []Signer{{f.client.Address(), 1}}}
+			},
 			wantErr: "not from signers"},
 		{name: "server key as signer of the client account does not count",
 			clients: none,

@@ -55,13 +55,13 @@ func HasErrors(findings []Finding, strict bool) bool {
 type kind int
 
 const (
-	kString kind = iota
-	kHTTPS       // "uses https://": https (http only for localhost), no trailing slash
-	kURL         // url: http(s), https preferred
-	kAccount     // G... public key
-	kContract    // C... contract id
-	kAccounts    // list of G...
-	kStrings     // list of strings
+	kString   kind = iota
+	kHTTPS         // "uses https://": https (http only for localhost), no trailing slash
+	kURL           // url: http(s), https preferred
+	kAccount       // G... public key
+	kContract      // C... contract id
+	kAccounts      // list of G...
+	kStrings       // list of strings
 	kInt
 	kBool
 	kEmail
@@ -342,7 +342,7 @@ func (v *validator) currency(key string, t map[string]any) {
 func (v *validator) dependencies(doc map[string]any) {
 	has := func(k string) bool { _, ok := doc[k]; return ok }
 	if has("WEB_AUTH_ENDPOINT") && !has("SIGNING_KEY") {
-		v.errorf("SIGNING_KEY", "missing; WEB_AUTH_ENDPOINT (SEP-10) needs the SIGNING_KEY that signs challenges")
+		v.add(SeverityError, "SIGNING_KEY", v.line("WEB_AUTH_ENDPOINT"), "missing; WEB_AUTH_ENDPOINT (SEP-10) needs the SIGNING_KEY that signs challenges")
 	}
 	for _, k := range []struct{ key, sep string }{
 		{"KYC_SERVER", "SEP-12"}, {"TRANSFER_SERVER_SEP0024", "SEP-24"},
@@ -359,7 +359,7 @@ func (v *validator) dependencies(doc map[string]any) {
 		v.warnf("TRANSFER_SERVER", "SEP-6 endpoints that need authentication require WEB_AUTH_ENDPOINT")
 	}
 	if (has("TRANSFER_SERVER") || has("TRANSFER_SERVER_SEP0024")) && !has("CURRENCIES") {
-		v.warnf("CURRENCIES", "missing; a transfer server should describe the assets it moves")
+		v.add(SeverityWarning, "CURRENCIES", v.line("TRANSFER_SERVER")+v.line("TRANSFER_SERVER_SEP0024"), "missing; a transfer server should describe the assets it moves")
 	}
 }
 

@@ -30,7 +30,9 @@ func New() *Server {
 	s := &Server{accounts: map[string]*hProtocol.Account{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /accounts/{id}", s.account)
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]any{"horizon_version": "standin"}) })
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"horizon_version": "standin"})
+	})
 	s.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
 		if code := s.failWith.Load(); code != 0 {
