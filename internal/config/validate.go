@@ -23,7 +23,8 @@ func (c *Config) Validate() error {
 	if c.Mode != ModeProduction && c.Mode != ModeDevelopment {
 		return keyErr("mode", "%q is not production or development", c.Mode)
 	}
-	if _, ok := Networks[c.Network]; !ok && c.Sources["network_passphrase"] == "default" {
+	// An unknown network is an error unless a custom network_passphrase stands in for it.
+	if _, ok := Networks[c.Network]; !ok && (c.NetworkPassphrase == "" || c.Sources["network_passphrase"] == "default") {
 		return keyErr("network", "unknown network %q (use testnet, public or futurenet, or set network_passphrase)", c.Network)
 	}
 	if c.NetworkPassphrase == "" {

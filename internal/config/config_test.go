@@ -1,0 +1,211 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/stellar/go-stellar-sdk/keypair"
+)
+
+var (
+	signing = keypair.MustRandom()
+	issuer  = keypair.MustRandom()
+)
+
+const jwtKey = "0123456789abcdef0123456789abcdef"
+
+func writeConfig(t *testing.T, yaml string, secrets string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if secrets != "" {
+		if err := os.WriteFile(filepath.Join(dir, "secrets.env"), []byte(secrets), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := filepath.Join(dir, "anchor.yaml")
+	if err := os.WriteFile(p, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func baseSecrets() string {
+	return fmt.Sprintf("ANCHOR_SIGNING_SECRET=%s\nANCHOR_JWT_SECRET=%s\n", signing.Seed(), jwtKey)
+}
+
+func TestPrecedence(t *testing.T) {
+	path := writeConfig(t, "secrets_file: secrets.env\nlisten: 127.0.0.1:1111\nhome_domain: file.example\njwt_lifetime: 1h\n", baseSecrets())
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	fs.String("listen", "", "")
+	if err := fs.Parse([]string{"--listen", "127.0.0.1:3333"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(LoadOptions{
+		File: path, Explicit: true, Flags: map[string]*pflag.Flag{"listen": fs.Lookup("listen")},
+		LookupEnv: env(map[string]string{"ANCHOR_LISTEN": "127.0.0.1:2222", "ANCHOR_HOME_DOMAIN": "env.example"}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ key, got, want, source string }{
+		{"listen", cfg.Listen, "127.0.0.1:3333", "flag"},
+		{"home_domain", cfg.HomeDomain, "env.example", "env"},
+		{"jwt_lifetime", cfg.JWTLifetime.String(), "1h0m0s", "file"},
+		{"challenge_lifetime", cfg.ChallengeLifetime.String(), "15m0s", "default"},
+		{"signing_secret", cfg.SigningSecret.Reveal(), signing.Seed(), "secrets_file"},
+	}
+	for _, c := range checks {
+		if c.got != c.want || cfg.Sources[c.key] != c.source {
+			t.Errorf("%s = %q from %s; want %q from %s", c.key, c.got, cfg.Sources[c.key], c.want, c.source)
+		}
+	}
+	// The environment beats the secrets file too.
+	other := keypair.MustRandom()
+	cfg, err = Load(LoadOptions{File: path, LookupEnv: env(map[string]string{"ANCHOR_SIGNING_SECRET": other.Seed()})})
+	if err != nil || cfg.SigningSecret.Reveal() != other.Seed() || cfg.Sources["signing_secret"] != "env" {
+		t.Fatalf("env over secrets file: %v %v", err, cfg.Sources["signing_secret"])
+	}
+	if cfg.DataDir != filepath.Join(filepath.Dir(path), "data") {
+		t.Errorf("data_dir %q is not relative to the config file", cfg.DataDir)
+	}
+	if cfg.HorizonURL != DefaultHorizon["testnet"] {
+		t.Errorf("horizon_url default %q", cfg.HorizonURL)
+	}
+}
+
+func TestEnvOnlyKeysAreSeen(t *testing.T) {
+	// No file at all: every key from the environment must still be decoded.
+	cfg, err := Load(LoadOptions{File: filepath.Join(t.TempDir(), "absent.yaml"), LookupEnv: env(map[string]string{
+		"ANCHOR_SIGNING_SECRET": signing.Seed(), "ANCHOR_JWT_SECRET": jwtKey,
+		"ANCHOR_PREVIOUS_SIGNING_KEYS": issuer.Address() + "," + signing.Address(),
+		"ANCHOR_DOCUMENTATION_ORG_NAME": "Env Org", "ANCHOR_AUTH_RATE_LIMIT": "2.5", "ANCHOR_HORIZON_URL": "none",
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.PreviousSigningKeys) != 2 || cfg.Documentation.OrgName != "Env Org" || cfg.AuthRateLimit != 2.5 || cfg.HorizonURL != "" || cfg.File != "" {
+		t.Fatalf("cfg %+v", cfg)
+	}
+}
+
+func TestSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "signing"), []byte(signing.Seed()+"\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "jwt"), []byte(jwtKey), 0o600)
+	p := filepath.Join(dir, "anchor.yaml")
+	os.WriteFile(p, []byte("signing_secret_file: signing\njwt_secret_file: jwt\n"), 0o644)
+	cfg, err := Load(LoadOptions{File: p, Explicit: true, LookupEnv: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SigningSecret.Reveal() != signing.Seed() || cfg.Sources["signing_secret"] != "signing_secret_file" {
+		t.Fatalf("signing secret from file: %q", cfg.Sources["signing_secret"])
+	}
+}
+
+func TestInvalidConfigNamesTheKey(t *testing.T) {
+	asset := func(extra string) string {
+		return "assets:\n  - code: USDX\n    issuer: " + issuer.Address() + "\n" + extra
+	}
+	cases := []struct {
+		name, yaml, secrets string
+		env                 map[string]string
+		key                 string
+	}{
+		{"bad signing secret", "", "ANCHOR_SIGNING_SECRET=SBAD\nANCHOR_JWT_SECRET=" + jwtKey, nil, "signing_secret"},
+		{"public key as signing secret", "", "ANCHOR_SIGNING_SECRET=" + signing.Address() + "\nANCHOR_JWT_SECRET=" + jwtKey, nil, "signing_secret"},
+		{"missing signing secret", "", "ANCHOR_JWT_SECRET=" + jwtKey, nil, "signing_secret"},
+		{"short jwt secret", "", "ANCHOR_SIGNING_SECRET=" + signing.Seed() + "\nANCHOR_JWT_SECRET=short", nil, "jwt_secret"},
+		{"unknown network", "network: mainnet\n", baseSecrets(), nil, "network"},
+		{"malformed horizon url", "horizon_url: horizon.stellar.org\n", baseSecrets(), nil, "horizon_url"},
+		{"malformed public url", "public_url: ://x\n", baseSecrets(), nil, "public_url"},
+		{"home domain with scheme", "home_domain: https://example.com\n", baseSecrets(), nil, "home_domain"},
+		{"bad listen", "", baseSecrets(), map[string]string{"ANCHOR_LISTEN": "8000"}, "listen"},
+		{"bad mode", "mode: staging\n", baseSecrets(), nil, "mode"},
+		{"bad duration", "jwt_lifetime: forever\n", baseSecrets(), nil, "jwt_lifetime"},
+		{"unknown key", "colour: blue\n", baseSecrets(), nil, "colour"},
+		{"unknown asset key", asset("    colour: blue\n"), baseSecrets(), nil, "assets[0].colour"},
+		{"missing asset issuer", "assets:\n  - code: USDX\n", baseSecrets(), nil, "assets[0].issuer"},
+		{"bad asset issuer", "assets:\n  - code: USDX\n    issuer: GBAD\n", baseSecrets(), nil, "assets[0].issuer"},
+		{"bad asset code", "assets:\n  - code: TOOLONGASSETCODE\n    issuer: " + issuer.Address() + "\n", baseSecrets(), nil, "assets[0].code"},
+		{"amount with 8 decimals", asset("    deposit:\n      min_amount: \"0.00000001\"\n"), baseSecrets(), nil, "assets[0].deposit.min_amount"},
+		{"min above max", asset("    withdraw:\n      min_amount: \"10\"\n      max_amount: \"1\"\n"), baseSecrets(), nil, "assets[0].withdraw.min_amount"},
+		{"fee percent over 100", asset("    deposit:\n      fee_percent: \"101\"\n"), baseSecrets(), nil, "assets[0].deposit.fee_percent"},
+		{"display decimals", asset("    display_decimals: 9\n"), baseSecrets(), nil, "assets[0].display_decimals"},
+		{"bad previous signing key", "previous_signing_keys: [GBAD]\n", baseSecrets(), nil, "previous_signing_keys[0]"},
+		{"http org url", "documentation:\n  org_url: http://example.com\n", baseSecrets(), nil, "documentation.org_url"},
+		{"unknown secrets variable", "", baseSecrets() + "ANCHOR_NOPE=1\n", nil, "secrets_file"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := writeConfig(t, "secrets_file: secrets.env\n"+c.yaml, c.secrets)
+			_, err := Load(LoadOptions{File: p, Explicit: true, LookupEnv: env(c.env)})
+			if err == nil {
+				t.Fatal("loaded; want an error")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "config: "+c.key+": ") {
+				t.Fatalf("error %q does not start with %q on one line", msg, "config: "+c.key+": ")
+			}
+			for _, s := range []string{signing.Seed(), jwtKey} {
+				if strings.Contains(msg, s) {
+					t.Fatalf("error leaks a secret: %q", msg)
+				}
+			}
+		})
+	}
+}
+
+func TestExplicitMissingFile(t *testing.T) {
+	_, err := Load(LoadOptions{File: "/nonexistent/anchor.yaml", Explicit: true, LookupEnv: env(nil)})
+	if err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	s := Secret("SSECRET")
+	cfg := Config{SigningSecret: s, JWTSecret: s}
+	b, _ := json.Marshal(cfg)
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s", cfg, cfg, cfg, s), string(b)} {
+		if strings.Contains(out, "SSECRET") {
+			t.Fatalf("secret printed: %s", out)
+		}
+	}
+}
+
+func TestRenderedTemplateLoads(t *testing.T) {
+	body, err := RenderTemplate(InitValues{HomeDomain: "localhost:8000", Mode: ModeDevelopment, Network: "testnet",
+		HorizonURL: DefaultHorizon["testnet"], Listen: "127.0.0.1:8000", SecretsFile: "secrets.env",
+		IssuerAccount: issuer.Address(), DistributionAccount: keypair.MustRandom().Address(), AssetStatus: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := writeConfig(t, string(body), baseSecrets())
+	cfg, err := Load(LoadOptions{File: p, Explicit: true, LookupEnv: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every scalar key is present in the file written by anchor init.
+	for _, k := range Keys {
+		if strings.HasSuffix(k.Name, "_secret") && k.Secret {
+			continue
+		}
+		if cfg.Sources[k.Name] != "file" {
+			t.Errorf("key %s is not in the template (source %s)", k.Name, cfg.Sources[k.Name])
+		}
+	}
+	if cfg.ChallengeLifetime != 15*time.Minute || cfg.JWTLifetime != 24*time.Hour || len(cfg.Assets) != 1 {
+		t.Errorf("defaults: %v %v %d", cfg.ChallengeLifetime, cfg.JWTLifetime, len(cfg.Assets))
+	}
+}

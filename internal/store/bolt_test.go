@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func TestOpenCreatesSchema(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, err := s.SchemaVersion(context.Background()); err != nil || v != SchemaVersion {
+		t.Fatalf("schema %d %v", v, err)
+	}
+}
+
+func TestOpenFailsFastWhenHeld(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now()
+	_, err = Open(dir, Options{LockTimeout: 100 * time.Millisecond})
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("err %v, want ErrLocked", err)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Fatalf("took %s", time.Since(start))
+	}
+}
+
+func TestNewerSchemaIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keySchemaVersion, binary.BigEndian.AppendUint64(nil, SchemaVersion+1))
+	})
+	s.Close()
+	if _, err := Open(dir, Options{}); !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("err %v, want ErrNewerSchema", err)
+	}
+}
+
+func TestUseChallengeOnceUnderConcurrency(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	var h [32]byte
+	h[0] = 7
+	var firsts atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			first, err := s.UseChallenge(ctx, h, time.Now().Add(time.Minute))
+			if err != nil {
+				t.Error(err)
+			}
+			if first {
+				firsts.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if firsts.Load() != 1 {
+		t.Fatalf("%d first uses, want 1", firsts.Load())
+	}
+	// Pruning forgets only expired marks.
+	var old [32]byte
+	old[0] = 8
+	s.UseChallenge(ctx, old, time.Now().Add(-time.Minute))
+	if n, err := s.PruneChallenges(ctx, time.Now()); err != nil || n != 1 {
+		t.Fatalf("pruned %d %v", n, err)
+	}
+	if first, _ := s.UseChallenge(ctx, h, time.Now().Add(time.Minute)); first {
+		t.Fatal("a live mark was pruned")
+	}
+}
+
+func TestUseChallengeSurvivesReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(dir, Options{})
+	var h [32]byte
+	h[1] = 1
+	s.UseChallenge(context.Background(), h, time.Now().Add(time.Hour))
+	s.Close()
+	s, _ = Open(dir, Options{})
+	defer s.Close()
+	if first, _ := s.UseChallenge(context.Background(), h, time.Now().Add(time.Hour)); first {
+		t.Fatal("mark lost across reopen")
+	}
+}
