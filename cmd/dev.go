@@ -3,19 +3,24 @@ package cmd
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/cobra/doc"
 
+	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/loadtest"
 )
 
 func newDevCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dev",
-		Short: "Tools for developing against anchor: load generator",
+		Short: "Tools for developing anchor: load generator, benchmark, docs",
 	}
-	cmd.AddCommand(newDevLoadCmd(f))
+	cmd.AddCommand(newDevLoadCmd(f), newDevBenchCmd(f), newDevDocsCmd(f))
 	return cmd
 }
 
@@ -60,4 +65,58 @@ request and peak RSS are read from /proc. Use it on servers you run: it is a loa
 	cmd.Flags().IntVar(&opts.ServerPID, "pid", 0, "server process id to measure through /proc")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
 	return cmd
+}
+
+func newDevBenchCmd(f *Factory) *cobra.Command {
+	var duration time.Duration
+	var logFile string
+	cmd := &cobra.Command{
+		Use:     "bench [--duration D] [--server-log FILE]",
+		Short:   "Benchmark SEP-10: start anchor serve and drive challenges and full rounds at 8 and 64 clients",
+		Example: `  anchor dev bench --duration 10s`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			var logw io.Writer = io.Discard
+			if logFile != "" {
+				fh, err := os.Create(logFile)
+				if err != nil {
+					return err
+				}
+				defer fh.Close()
+				logw = fh
+			}
+			_, err = loadtest.Bench(cmd.Context(), loadtest.BenchOptions{
+				Exe: exe, Duration: duration, Clients: []int{8, 64}, Modes: []string{"challenge", "round"},
+				Out: f.IO.Out, Log: logw,
+			})
+			return err
+		},
+	}
+	cmd.Flags().DurationVar(&duration, "duration", 10*time.Second, "length of each run")
+	cmd.Flags().StringVar(&logFile, "server-log", "", "write the server's log to FILE (default: discarded after writing)")
+	return cmd
+}
+
+func newDevDocsCmd(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:    "gen-docs DIR",
+		Short:  "Write the command reference into DIR and the config key table beside it",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := os.MkdirAll(args[0], 0o755); err != nil {
+				return err
+			}
+			root := NewRootCmd(f)
+			root.DisableAutoGenTag = true
+			if err := doc.GenMarkdownTree(root, args[0]); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(args[0], "..", "config-keys.md"), []byte(config.KeysMarkdown()), 0o644)
+		},
+	}
 }

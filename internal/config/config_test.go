@@ -87,7 +87,7 @@ func TestEnvOnlyKeysAreSeen(t *testing.T) {
 	// No file at all: every key from the environment must still be decoded.
 	cfg, err := Load(LoadOptions{File: filepath.Join(t.TempDir(), "absent.yaml"), LookupEnv: env(map[string]string{
 		"ANCHOR_SIGNING_SECRET": signing.Seed(), "ANCHOR_JWT_SECRET": jwtKey,
-		"ANCHOR_PREVIOUS_SIGNING_KEYS": issuer.Address() + "," + signing.Address(),
+		"ANCHOR_PREVIOUS_SIGNING_KEYS":  issuer.Address() + "," + signing.Address(),
 		"ANCHOR_DOCUMENTATION_ORG_NAME": "Env Org", "ANCHOR_AUTH_RATE_LIMIT": "2.5", "ANCHOR_HORIZON_URL": "none",
 	})})
 	if err != nil {

@@ -14,7 +14,10 @@ import (
 // failingBody fails the test if the handler chain reads it.
 type failingBody struct{ t *testing.T }
 
-func (b failingBody) Read([]byte) (int, error) { b.t.Error("body was read before authentication"); return 0, io.EOF }
+func (b failingBody) Read([]byte) (int, error) {
+	b.t.Error("body was read before authentication")
+	return 0, io.EOF
+}
 
 func TestMiddleware(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef")
