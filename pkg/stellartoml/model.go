@@ -3,7 +3,6 @@
 package stellartoml
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 
@@ -128,17 +127,6 @@ func Decode(data []byte) (*StellarTOML, error) {
 		return nil, syntaxError(err)
 	}
 	return &t, nil
-}
-
-// Encode renders t as TOML, omitting empty fields.
-func Encode(t *StellarTOML) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := toml.NewEncoder(&buf)
-	enc.SetIndentTables(false)
-	if err := enc.Encode(t); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // SyntaxError is a TOML syntax error with its line.

@@ -154,3 +154,23 @@ func FuzzValidate(f *testing.F) {
 		_, _ = Decode(data)
 	})
 }
+
+func TestEncodeQuoting(t *testing.T) {
+	dd := 2
+	in := &StellarTOML{Version: "2.7.0", Documentation: &Documentation{OrgName: "Quote \" back\\slash\ttab\nnl \x01 ünï"},
+		Currencies: []Currency{{Code: "USD", Issuer: "GAAGIHCRGLCXUDA75COWXZ74FNIM47QWCMJZAYHI45VAIUIZUVHNLIPR", DisplayDecimals: &dd}}}
+	out, err := Encode(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "'") {
+		t.Errorf("literal strings in output:\n%s", out)
+	}
+	back, err := Decode(out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if back.Documentation.OrgName != in.Documentation.OrgName || *back.Currencies[0].DisplayDecimals != 2 {
+		t.Fatalf("round trip: %+v", back)
+	}
+}
