@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,6 +26,8 @@ type ServeOptions struct {
 	Flags  map[string]*pflag.Flag
 	// Grace is how long shutdown waits for requests in flight.
 	Grace time.Duration
+	// CPUProfile, when set, receives a CPU profile of the whole run (hidden flag, for tuning).
+	CPUProfile string
 }
 
 func newServeCmd(f *Factory, runF func(context.Context, *ServeOptions) error) *cobra.Command {
@@ -46,6 +50,8 @@ Logs go to stderr. SIGINT or SIGTERM shut down gracefully; a second signal exits
 	}
 	cmd.Flags().String("listen", "", "address to listen on (env: ANCHOR_LISTEN; default 127.0.0.1:8000)")
 	cmd.Flags().String("log-level", "", "debug, info, warn or error (env: ANCHOR_LOG_LEVEL)")
+	cmd.Flags().StringVar(&opts.CPUProfile, "cpu-profile", "", "write a CPU profile of the run to FILE")
+	_ = cmd.Flags().MarkHidden("cpu-profile")
 	return cmd
 }
 
@@ -65,7 +71,9 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	logger := NewLogger(cfg, opts.IO.ErrOut)
+	logw := server.NewLogWriter(opts.IO.ErrOut, 100*time.Millisecond)
+	defer logw.Close()
+	logger := NewLogger(cfg, logw)
 	st, err := store.Open(cfg.DataDir, store.Options{})
 	if err != nil {
 		return err
@@ -74,6 +82,17 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	deps, err := server.NewDeps(cfg, st, logger)
 	if err != nil {
 		return err
+	}
+	if opts.CPUProfile != "" {
+		fh, err := os.Create(opts.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		if err := pprof.StartCPUProfile(fh); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -197,7 +197,8 @@ func TestE2EWalletAuthenticates(t *testing.T) {
 		t.Errorf("muxed sub %v", sub)
 	}
 
-	// No secret reaches the logs.
+	// No secret reaches the logs (stopping the server flushes them).
+	s.Stop(t)
 	sec, _ := os.ReadFile(filepath.Join(dir, "secrets.env"))
 	for _, line := range strings.Split(string(sec), "\n") {
 		if _, v, ok := strings.Cut(line, "="); ok && v != "" && strings.Contains(s.Logs.String(), v) {

@@ -46,15 +46,36 @@ func Internal(w http.ResponseWriter, r *http.Request, err error) {
 
 type loggerKey struct{}
 
-// WithLogger returns ctx carrying l.
-func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
-	return context.WithValue(ctx, loggerKey{}, l)
+// requestLog is what a request carries for logging: the server's logger and the request id.
+type requestLog struct {
+	base *slog.Logger
+	id   string
+}
+
+// WithRequest returns ctx carrying the base logger and the request id. The id is attached only
+// when something is logged, so requests that log nothing but their access line pay nothing.
+func WithRequest(ctx context.Context, base *slog.Logger, id string) context.Context {
+	return context.WithValue(ctx, loggerKey{}, requestLog{base, id})
+}
+
+// RequestID returns the request's id, "" outside a request.
+func RequestID(ctx context.Context) string {
+	rl, _ := ctx.Value(loggerKey{}).(requestLog)
+	return rl.id
+}
+
+// BaseLogger returns the server's logger without the request id.
+func BaseLogger(ctx context.Context) *slog.Logger {
+	if rl, ok := ctx.Value(loggerKey{}).(requestLog); ok {
+		return rl.base
+	}
+	return slog.Default()
 }
 
 // Logger returns the request's logger (with its request id), or slog.Default.
 func Logger(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
-		return l
+	if rl, ok := ctx.Value(loggerKey{}).(requestLog); ok {
+		return rl.base.With("request_id", rl.id)
 	}
 	return slog.Default()
 }

@@ -131,6 +131,7 @@ func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ch, err := sep10.ReadChallenge(txB64, sep10.VerifyParams{
 		ServerKeys: h.keys, Network: d.Network, HomeDomains: []string{d.HomeDomain},
 		WebAuthDomain: d.WebAuthDomain, Now: d.now(), MaxLifetime: d.ChallengeLifetime + time.Minute,
+		Signer: d.Server,
 	})
 	if err != nil {
 		httpx.Error(w, http.StatusBadRequest, err.Error())

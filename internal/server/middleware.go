@@ -25,8 +25,7 @@ func requestID(base *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := reqPrefix + "-" + itoa(reqSeq.Add(1))
 		w.Header().Set("X-Request-Id", id)
-		l := base.With("request_id", id)
-		next.ServeHTTP(w, r.WithContext(httpx.WithLogger(r.Context(), l)))
+		next.ServeHTTP(w, r.WithContext(httpx.WithRequest(r.Context(), base, id)))
 	})
 }
 
@@ -90,8 +89,8 @@ func accessLog(next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		l := httpx.Logger(r.Context())
-		l.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		ctx := r.Context()
+		httpx.BaseLogger(ctx).LogAttrs(ctx, slog.LevelInfo, "request", slog.String("request_id", httpx.RequestID(ctx)),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
 			slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr))

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -120,44 +121,52 @@ func (s *Bolt) SchemaVersion(ctx context.Context) (int, error) {
 
 // challengeRecord is the value stored per used challenge.
 type challengeRecord struct {
-	V         int       `json:"v"`
-	UsedAt    time.Time `json:"used_at"`
-	ExpiresAt time.Time `json:"expires_at"`
+	V      int       `json:"v"`
+	UsedAt time.Time `json:"used_at"`
+}
+
+// challengeKey is the challenge's expiry (big-endian Unix seconds) followed by its hash:
+// new marks append at the right edge of the B+tree, and pruning deletes a prefix range.
+func challengeKey(hash [32]byte, expires time.Time) []byte {
+	k := make([]byte, 8, 40)
+	binary.BigEndian.PutUint64(k, uint64(expires.Unix()))
+	return append(k, hash[:]...)
 }
 
 // UseChallenge implements ChallengeStore. Concurrent calls are coalesced into one commit
 // (bbolt Batch), so replay protection costs one fsync per batch rather than per request.
+// A challenge's expiry is part of what its server signature covers, so the same challenge
+// always maps to the same key.
 func (s *Bolt) UseChallenge(ctx context.Context, hash [32]byte, expires time.Time) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	val, err := json.Marshal(challengeRecord{V: 1, UsedAt: time.Now().UTC(), ExpiresAt: expires.UTC()})
+	val, err := json.Marshal(challengeRecord{V: 1, UsedAt: time.Now().UTC()})
 	if err != nil {
 		return false, err
 	}
+	key := challengeKey(hash, expires)
 	var first bool
 	err = s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketChallenges)
-		if b.Get(hash[:]) != nil {
+		if b.Get(key) != nil {
 			first = false
 			return nil
 		}
 		first = true
-		return b.Put(hash[:], val)
+		return b.Put(key, val)
 	})
 	return first, err
 }
 
-// PruneChallenges implements ChallengeStore.
+// PruneChallenges implements ChallengeStore: it deletes the marks whose expiry is before t.
 func (s *Bolt) PruneChallenges(ctx context.Context, before time.Time) (int, error) {
+	limit := make([]byte, 8)
+	binary.BigEndian.PutUint64(limit, uint64(before.Unix()))
 	n := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketChallenges).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			var r challengeRecord
-			if json.Unmarshal(v, &r) == nil && r.ExpiresAt.After(before) {
-				continue
-			}
+		for k, _ := c.First(); k != nil && bytes.Compare(k[:8], limit) < 0; k, _ = c.First() {
 			if err := c.Delete(); err != nil {
 				return err
 			}

@@ -7,7 +7,9 @@ package sep10
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -145,18 +147,41 @@ func BuildChallenge(p ChallengeParams) (string, error) {
 		Memo:       memo,
 		Operations: ops,
 	}
-	hash, err := network.HashTransaction(tx, p.Network)
+	// Encode the transaction once: its bytes are both hashed and sent, inside an envelope
+	// that is the envelope type, the transaction and one decorated signature.
+	txBytes, err := tx.MarshalBinary()
 	if err != nil {
 		return "", err
 	}
-	sig, err := p.Server.SignDecorated(hash[:])
+	hash := txHash(p.Network, txBytes)
+	sig, err := p.Server.Sign(hash[:])
 	if err != nil {
 		return "", err
 	}
-	env := xdr.TransactionEnvelope{Type: xdr.EnvelopeTypeEnvelopeTypeTx, V1: &xdr.TransactionV1Envelope{
-		Tx: tx, Signatures: []xdr.DecoratedSignature{sig},
-	}}
-	return xdr.MarshalBase64(env)
+	hint := p.Server.Hint()
+	env := make([]byte, 0, 4+len(txBytes)+4+4+4+len(sig))
+	env = binary.BigEndian.AppendUint32(env, uint32(xdr.EnvelopeTypeEnvelopeTypeTx))
+	env = append(env, txBytes...)
+	env = binary.BigEndian.AppendUint32(env, 1)
+	env = append(env, hint[:]...)
+	env = binary.BigEndian.AppendUint32(env, uint32(len(sig)))
+	env = append(env, sig...) // 64 bytes: no XDR padding
+	return base64.StdEncoding.EncodeToString(env), nil
+}
+
+// txHash is the hash a v1 transaction is signed over: SHA-256 of the network id, the
+// ENVELOPE_TYPE_TX tag and the transaction's XDR.
+func txHash(passphrase string, txXDR []byte) [32]byte {
+	id := network.ID(passphrase)
+	h := sha256.New()
+	h.Write(id[:])
+	var tag [4]byte
+	binary.BigEndian.PutUint32(tag[:], uint32(xdr.EnvelopeTypeEnvelopeTypeTx))
+	h.Write(tag[:])
+	h.Write(txXDR)
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
 }
 
 func manageData(source *xdr.MuxedAccount, name string, value []byte) xdr.Operation {

@@ -65,6 +65,12 @@ func md(src *keypair.Full, name, value string) xdr.Operation {
 }
 
 func TestVerifyRules(t *testing.T) {
+	for _, resign := range []bool{false, true} {
+		t.Run(map[bool]string{false: "verify", true: "resign"}[resign], func(t *testing.T) { testVerifyRules(t, resign) })
+	}
+}
+
+func testVerifyRules(t *testing.T, resign bool) {
 	memo := uint64(1234567)
 	type tc struct {
 		name string
@@ -266,6 +272,9 @@ func TestVerifyRules(t *testing.T) {
 				txB64 = c.raw
 			}
 			vp := f.verifyParams()
+			if resign {
+				vp.Signer = f.server
+			}
 			if c.verify != nil {
 				c.verify(f, &vp)
 			}
@@ -381,5 +390,38 @@ func TestChallengeInputErrors(t *testing.T) {
 				t.Fatalf("got %v, want an input error", err)
 			}
 		})
+	}
+}
+
+// TestChallengeEncodingMatchesSDK checks the hand-assembled envelope and hash against the
+// SDK's own encoder and hasher.
+func TestChallengeEncodingMatchesSDK(t *testing.T) {
+	f := newFixture()
+	p := f.params()
+	withClientDomain(f, &p)
+	for _, m := range []*uint64{nil, new(uint64)} {
+		p.Memo = m
+		txB64, err := BuildChallenge(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env xdr.TransactionEnvelope
+		if err := xdr.SafeUnmarshalBase64(txB64, &env); err != nil {
+			t.Fatal(err)
+		}
+		again, err := xdr.MarshalBase64(env)
+		if err != nil || again != txB64 {
+			t.Fatalf("SDK re-encoding differs:\n%s\n%s", again, txB64)
+		}
+		want, _ := network.HashTransactionInEnvelope(env, testNet)
+		vp := f.verifyParams()
+		vp.Now = f.now
+		c, err := ReadChallenge(txB64, vp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Hash != want {
+			t.Fatal("hash differs from the SDK's")
+		}
 	}
 }
