@@ -25,11 +25,22 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"error":"internal server error"}`)
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	WriteRawJSON(w, status, b)
 }
+
+// WriteRawJSON writes body, which must already be JSON, with status.
+func WriteRawJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	w.WriteHeader(status)
+	w.Write(body)
+	w.Write(newline)
+}
+
+var (
+	jsonContentType = []string{"application/json; charset=utf-8"}
+	newline         = []byte{'\n'}
+)
 
 // Error writes {"error": msg} with status.
 func Error(w http.ResponseWriter, status int, msg string) {

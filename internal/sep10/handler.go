@@ -52,7 +52,11 @@ func (d *Deps) now() time.Time {
 }
 
 // ChallengeHandler serves GET /auth.
-type ChallengeHandler struct{ d *Deps }
+type ChallengeHandler struct {
+	d *Deps
+	// tail closes the response after the transaction: the JSON-escaped network passphrase.
+	tail []byte
+}
 
 // TokenHandler serves POST /auth.
 type TokenHandler struct {
@@ -62,7 +66,10 @@ type TokenHandler struct {
 }
 
 // NewChallengeHandler returns the GET /auth handler.
-func NewChallengeHandler(d *Deps) *ChallengeHandler { return &ChallengeHandler{d: d} }
+func NewChallengeHandler(d *Deps) *ChallengeHandler {
+	pass, _ := json.Marshal(d.Network)
+	return &ChallengeHandler{d: d, tail: append(append([]byte(`","network_passphrase":`), pass...), '}')}
+}
 
 // NewTokenHandler returns the POST /auth handler.
 func NewTokenHandler(d *Deps) *TokenHandler {
@@ -113,7 +120,10 @@ func (h *ChallengeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.Internal(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, sep10.ChallengeResponse{Transaction: tx, NetworkPassphrase: h.d.Network})
+	// The transaction is base64, which needs no JSON escaping: frame the response directly.
+	body := make([]byte, 0, len(`{"transaction":"`)+len(tx)+len(h.tail))
+	body = append(append(append(body, `{"transaction":"`...), tx...), h.tail...)
+	httpx.WriteRawJSON(w, http.StatusOK, body)
 }
 
 func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -161,9 +171,8 @@ func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.Internal(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, struct {
-		Token string `json:"token"`
-	}{token})
+	// A JWT is base64url and dots, which need no JSON escaping.
+	httpx.WriteRawJSON(w, http.StatusOK, []byte(`{"token":"`+token+`"}`))
 }
 
 // account returns the client account's signers, nil when it does not exist.

@@ -12,7 +12,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/stellar/go-stellar-sdk/keypair"
@@ -70,26 +69,27 @@ func ParseClientAccount(account string, memo *uint64) (xdr.MuxedAccount, error) 
 	if account == "" {
 		return xdr.MuxedAccount{}, inputErr("account is required")
 	}
-	switch {
-	case strings.HasPrefix(account, "G"):
-		if !strkey.IsValidEd25519PublicKey(account) {
+	switch account[0] {
+	case 'G':
+		raw, err := strkey.Decode(strkey.VersionByteAccountID, account)
+		if err != nil {
 			return xdr.MuxedAccount{}, inputErr("account %q is not a valid Stellar account", account)
 		}
-	case strings.HasPrefix(account, "M"):
-		if _, err := strkey.DecodeMuxedAccount(account); err != nil {
-			return xdr.MuxedAccount{}, inputErr("account %q is not a valid muxed account", account)
-		}
+		var key xdr.Uint256
+		copy(key[:], raw)
+		return xdr.MuxedAccount{Type: xdr.CryptoKeyTypeKeyTypeEd25519, Ed25519: &key}, nil
+	case 'M':
 		if memo != nil {
 			return xdr.MuxedAccount{}, inputErr("memo is not allowed with a muxed account (M...)")
 		}
+		m, err := xdr.AddressToMuxedAccount(account)
+		if err != nil {
+			return xdr.MuxedAccount{}, inputErr("account %q is not a valid muxed account", account)
+		}
+		return m, nil
 	default:
 		return xdr.MuxedAccount{}, inputErr("account %q is not a Stellar account (G...) or muxed account (M...)", account)
 	}
-	m, err := xdr.AddressToMuxedAccount(account)
-	if err != nil {
-		return xdr.MuxedAccount{}, inputErr("account %q is not valid", account)
-	}
-	return m, nil
 }
 
 // BuildChallenge returns the base64 XDR envelope of a new challenge signed by p.Server.
