@@ -27,7 +27,10 @@ const MaxBodyBytes = 64 << 10
 
 // Deps are what the SEP-10 handlers need.
 type Deps struct {
-	Server            *keypair.Full
+	Server *keypair.Full
+	// Signer signs challenges with Server's key; Server itself when nil. Give both handlers the
+	// same MemoSigner so POST /auth finds the signatures GET /auth made.
+	Signer            sep10.ChallengeSigner
 	PreviousKeys      []string
 	Network           string
 	HomeDomain        string
@@ -42,6 +45,13 @@ type Deps struct {
 	TolerateUnreachableHorizon bool
 	Domains                    *DomainResolver
 	Now                        func() time.Time
+}
+
+func (d *Deps) signer() sep10.ChallengeSigner {
+	if d.Signer != nil {
+		return d.Signer
+	}
+	return d.Server
 }
 
 func (d *Deps) now() time.Time {
@@ -97,7 +107,7 @@ func (h *ChallengeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := sep10.ChallengeParams{
-		Server: h.d.Server, ClientAccount: account, Memo: memo,
+		Server: h.d.signer(), ClientAccount: account, Memo: memo,
 		HomeDomain: h.d.HomeDomain, WebAuthDomain: h.d.WebAuthDomain,
 		Network: h.d.Network, Now: h.d.now(), Lifetime: h.d.ChallengeLifetime,
 	}
@@ -141,7 +151,7 @@ func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ch, err := sep10.ReadChallenge(txB64, sep10.VerifyParams{
 		ServerKeys: h.keys, Network: d.Network, HomeDomains: []string{d.HomeDomain},
 		WebAuthDomain: d.WebAuthDomain, Now: d.now(), MaxLifetime: d.ChallengeLifetime + time.Minute,
-		Signer: d.Server,
+		Signer: d.signer(),
 	})
 	if err != nil {
 		httpx.Error(w, http.StatusBadRequest, err.Error())
@@ -206,8 +216,15 @@ func (h *TokenHandler) account(r *http.Request, id string) (*sep10.Account, erro
 // readTransaction reads the transaction from a JSON or form body (SEP-10 Token request).
 func readTransaction(w http.ResponseWriter, r *http.Request) (string, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
+	var body []byte
+	var err error
+	if r.ContentLength > 0 && r.ContentLength <= MaxBodyBytes {
+		// net/http stops the body at Content-Length, so one exact read does.
+		body = make([]byte, r.ContentLength)
+		if _, err = io.ReadFull(r.Body, body); err != nil {
+			return "", errors.New("request body is shorter than its Content-Length")
+		}
+	} else if body, err = io.ReadAll(r.Body); err != nil {
 		return "", err
 	}
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))

@@ -24,7 +24,7 @@ var reqSeq atomic.Uint64
 func requestID(base *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := reqPrefix + "-" + itoa(reqSeq.Add(1))
-		w.Header().Set("X-Request-Id", id)
+		w.Header()["X-Request-Id"] = []string{id}
 		next.ServeHTTP(w, r.WithContext(httpx.WithRequest(r.Context(), base, id)))
 	})
 }
@@ -102,7 +102,7 @@ func accessLog(next http.Handler) http.Handler {
 func cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Access-Control-Allow-Origin", "*")
+		h["Access-Control-Allow-Origin"] = corsAnyOrigin
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
 			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, Accept-Language, X-Request-Id")
@@ -110,10 +110,16 @@ func cors(next http.Handler) http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After")
+		h["Access-Control-Expose-Headers"] = corsExpose
 		next.ServeHTTP(w, r)
 	})
 }
+
+// Shared header values; net/http never modifies them.
+var (
+	corsAnyOrigin = []string{"*"}
+	corsExpose    = []string{"X-Request-Id, Retry-After"}
+)
 
 // jsonErrors rewrites the plain-text errors that http.ServeMux writes itself (405, and 404
 // for unmatched methods) into {"error": ...}.

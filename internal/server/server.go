@@ -51,7 +51,7 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 		Config: cfg, Logger: logger, Store: st, TOML: toml,
 		Limiter: sep10.NewRateLimiter(cfg.AuthRateLimit, cfg.AuthRateBurst),
 		SEP10: &sep10.Deps{
-			Server: kp, PreviousKeys: cfg.PreviousSigningKeys, Network: cfg.NetworkPassphrase,
+			Server: kp, Signer: sep10.NewMemoSigner(kp, 1<<12), PreviousKeys: cfg.PreviousSigningKeys, Network: cfg.NetworkPassphrase,
 			HomeDomain: cfg.HomeDomain, WebAuthDomain: cfg.EffectiveWebAuthDomain(),
 			ChallengeLifetime: cfg.ChallengeLifetime,
 			Tokens:            sep10.NewTokens([]byte(cfg.JWTSecret.Reveal()), cfg.WebAuthEndpoint(), cfg.JWTLifetime),

@@ -33,9 +33,19 @@ const (
 // AuthKey is the first operation's key for a home domain.
 func AuthKey(homeDomain string) string { return homeDomain + " auth" }
 
+// ChallengeSigner signs challenges for the server account. *keypair.Full is one; a server may wrap it,
+// e.g. to remember signatures (Ed25519 signatures are deterministic).
+type ChallengeSigner interface {
+	Address() string
+	Hint() [4]byte
+	Sign(message []byte) ([]byte, error)
+}
+
+var _ ChallengeSigner = (*keypair.Full)(nil)
+
 // ChallengeParams describe one challenge (SEP-10 "Challenge" response).
 type ChallengeParams struct {
-	Server        *keypair.Full
+	Server        ChallengeSigner
 	ClientAccount string  // G... or M...
 	Memo          *uint64 // id memo; only with a G... account
 	HomeDomain    string

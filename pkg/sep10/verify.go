@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stellar/go-stellar-sdk/keypair"
 	"github.com/stellar/go-stellar-sdk/strkey"
 	"github.com/stellar/go-stellar-sdk/xdr"
 )
@@ -28,7 +27,7 @@ type VerifyParams struct {
 	// Signer, when set, is the secret of ServerKeys[0]. The server signature of challenges it
 	// signed is then checked by signing again and comparing: Ed25519 signatures are
 	// deterministic (RFC 8032 §5.1.6), and signing costs about a third of a verification.
-	Signer *keypair.Full
+	Signer ChallengeSigner
 }
 
 // Challenge is a decoded challenge that passed the structural checks and carries a valid
@@ -46,8 +45,9 @@ type Challenge struct {
 	ClientDomain        string
 	ClientDomainAccount string
 	MinTime, MaxTime    time.Time
-	// serverSig is the index of the server's signature.
+	// serverSig is the index of the server's signature; clientKey the client's raw public key.
 	serverSig int
+	clientKey xdr.Uint256
 }
 
 // Subject is the JWT sub for the challenge (SEP-10 Token): M..., G...:memo or G....
@@ -138,7 +138,11 @@ func ReadChallenge(txB64 string, p VerifyParams) (*Challenge, error) {
 	}
 	first := ops[0]
 	c.ClientAccount = first.SourceAccount.Address()
-	c.AccountID = first.SourceAccount.ToAccountId().Address()
+	c.AccountID = c.ClientAccount
+	if first.SourceAccount.Type != xdr.CryptoKeyTypeKeyTypeEd25519 {
+		c.AccountID = first.SourceAccount.ToAccountId().Address()
+	}
+	c.clientKey = *first.SourceAccount.ToAccountId().Ed25519
 	if first.SourceAccount.Type == xdr.CryptoKeyTypeKeyTypeMuxedEd25519 && c.Memo != nil {
 		return nil, inputErr("transaction has a memo and a muxed client account; only one is allowed")
 	}
@@ -167,7 +171,7 @@ func ReadChallenge(txB64 string, p VerifyParams) (*Challenge, error) {
 		if opSrc.Type != xdr.CryptoKeyTypeKeyTypeEd25519 {
 			return nil, inputErr("operation %d source account must not be muxed", i+1)
 		}
-		srcAddr := opSrc.ToAccountId().Address()
+		fromServer := *opSrc.Ed25519 == *src.Ed25519
 		if seen[key] && (key == WebAuthDomainKey || key == ClientDomainKey) {
 			return nil, inputErr("operation %d repeats the %s key", i+1, key)
 		}
@@ -178,16 +182,16 @@ func ReadChallenge(txB64 string, p VerifyParams) (*Challenge, error) {
 				return nil, inputErr("client_domain operation has no value")
 			}
 			c.ClientDomain = string(*md.DataValue)
-			c.ClientDomainAccount = srcAddr
+			c.ClientDomainAccount = opSrc.Address()
 		case WebAuthDomainKey:
-			if srcAddr != c.ServerKey {
+			if !fromServer {
 				return nil, inputErr("web_auth_domain operation source must be the server account")
 			}
 			if md.DataValue == nil || string(*md.DataValue) != p.WebAuthDomain {
 				return nil, inputErr("web_auth_domain operation value does not match %q", p.WebAuthDomain)
 			}
 		default:
-			if srcAddr != c.ServerKey {
+			if !fromServer {
 				return nil, inputErr("operation %d (%s) source must be the server account", i+1, key)
 			}
 		}
@@ -242,7 +246,7 @@ func (c *Challenge) VerifySignatures(acct *Account) ([]string, error) {
 		used[i] = true
 	}
 	if acct == nil {
-		i := findSignature(sigs, used, c.AccountID, hash)
+		i := findSignatureRaw(sigs, used, c.clientKey[:], hash)
 		if i < 0 {
 			return nil, inputErr("transaction is not signed by the client account's master key")
 		}
@@ -281,7 +285,7 @@ func (c *Challenge) VerifySignatures(acct *Account) ([]string, error) {
 }
 
 // findOwnSignature returns the index of kp's signature over hash, or -1, by signing again.
-func findOwnSignature(sigs []xdr.DecoratedSignature, kp *keypair.Full, hash []byte) int {
+func findOwnSignature(sigs []xdr.DecoratedSignature, kp ChallengeSigner, hash []byte) int {
 	want, err := kp.Sign(hash)
 	if err != nil {
 		return -1
@@ -301,6 +305,11 @@ func findSignature(sigs []xdr.DecoratedSignature, used []bool, key string, hash 
 	if err != nil {
 		return -1
 	}
+	return findSignatureRaw(sigs, used, raw, hash)
+}
+
+// findSignatureRaw is findSignature for a raw 32-byte public key.
+func findSignatureRaw(sigs []xdr.DecoratedSignature, used []bool, raw []byte, hash []byte) int {
 	pub := ed25519.PublicKey(raw)
 	hint := raw[len(raw)-4:]
 	for i, s := range sigs {

@@ -249,7 +249,7 @@ func testVerifyRules(t *testing.T, resign bool) {
 			}
 			if c.mutate != nil {
 				c.mutate(f, &env.V1.Tx)
-				signer := p.Server
+				signer := p.Server.(*keypair.Full)
 				if c.signer != nil {
 					signer = c.signer(f)
 				}
