@@ -2,6 +2,8 @@ package sep10
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -56,7 +58,11 @@ func NewTokens(key []byte, issuer string, lifetime time.Duration) *Tokens {
 	}
 }
 
-// Issue signs a token for sub, with jti the challenge hash.
+// jwtHeader is the encoded header of every token: {"alg":"HS256","typ":"JWT"}.
+var jwtHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
+
+// Issue signs a token for sub, with jti the challenge hash. The header never changes, so it is
+// encoded once; the claims are encoded and signed (HS256) by golang-jwt as usual.
 func (t *Tokens) Issue(sub, jti, clientDomain, homeDomain string) (string, time.Time, error) {
 	now := t.now()
 	exp := now.Add(t.lifetime)
@@ -67,8 +73,16 @@ func (t *Tokens) Issue(sub, jti, clientDomain, homeDomain string) (string, time.
 		},
 		ClientDomain: clientDomain, HomeDomain: homeDomain,
 	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.key)
-	return s, exp, err
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	signing := jwtHeader + "." + base64.RawURLEncoding.EncodeToString(payload)
+	sig, err := jwt.SigningMethodHS256.Sign(signing, t.key)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return signing + "." + base64.RawURLEncoding.EncodeToString(sig), exp, nil
 }
 
 // Parse checks a token's signature, algorithm, issuer and expiry and returns its Auth.

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -119,10 +119,11 @@ func (s *Bolt) SchemaVersion(ctx context.Context) (int, error) {
 	return v, err
 }
 
-// challengeRecord is the value stored per used challenge.
-type challengeRecord struct {
-	V      int       `json:"v"`
-	UsedAt time.Time `json:"used_at"`
+// challengeRecord is the value stored per used challenge: {"v":1,"used_at":UNIX_SECONDS}.
+func challengeRecord(usedAt time.Time) []byte {
+	b := append(make([]byte, 0, 40), `{"v":1,"used_at":`...)
+	b = strconv.AppendInt(b, usedAt.Unix(), 10)
+	return append(b, '}')
 }
 
 // challengeKey is the challenge's expiry (big-endian Unix seconds) followed by its hash:
@@ -141,13 +142,10 @@ func (s *Bolt) UseChallenge(ctx context.Context, hash [32]byte, expires time.Tim
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	val, err := json.Marshal(challengeRecord{V: 1, UsedAt: time.Now().UTC()})
-	if err != nil {
-		return false, err
-	}
+	val := challengeRecord(time.Now())
 	key := challengeKey(hash, expires)
 	var first bool
-	err = s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketChallenges)
 		if b.Get(key) != nil {
 			first = false

@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/stellar/go-stellar-sdk/keypair"
@@ -179,10 +180,22 @@ func BuildChallenge(p ChallengeParams) (string, error) {
 	return base64.StdEncoding.EncodeToString(env), nil
 }
 
+var networkIDs sync.Map // passphrase → [32]byte
+
+// networkID is network.ID, remembered: a server uses one or two passphrases for its lifetime.
+func networkID(passphrase string) [32]byte {
+	if id, ok := networkIDs.Load(passphrase); ok {
+		return id.([32]byte)
+	}
+	id := network.ID(passphrase)
+	networkIDs.Store(passphrase, id)
+	return id
+}
+
 // txHash is the hash a v1 transaction is signed over: SHA-256 of the network id, the
 // ENVELOPE_TYPE_TX tag and the transaction's XDR.
 func txHash(passphrase string, txXDR []byte) [32]byte {
-	id := network.ID(passphrase)
+	id := networkID(passphrase)
 	h := sha256.New()
 	h.Write(id[:])
 	var tag [4]byte
