@@ -209,3 +209,31 @@ func TestRenderedTemplateLoads(t *testing.T) {
 		t.Errorf("defaults: %v %v %d", cfg.ChallengeLifetime, cfg.JWTLifetime, len(cfg.Assets))
 	}
 }
+
+func TestEffectiveCoversEveryKey(t *testing.T) {
+	p := writeConfig(t, "secrets_file: secrets.env\n", baseSecrets())
+	cfg, err := Load(LoadOptions{File: p, Explicit: true, LookupEnv: env(map[string]string{"ANCHOR_PREVIOUS_SIGNING_KEYS": issuer.Address()})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := map[string]string{}
+	for _, e := range cfg.Effective() {
+		byKey[e[0]] = e[1]
+	}
+	for _, k := range Keys {
+		if _, ok := byKey[k.Name]; !ok {
+			t.Errorf("key %s missing", k.Name)
+		}
+	}
+	for key, want := range map[string]string{"signing_secret": Redacted, "jwt_lifetime": "24h0m0s", "auth_rate_limit": "20",
+		"previous_signing_keys": issuer.Address(), "listen": "127.0.0.1:8000", "home_domain": "localhost:8000"} {
+		if byKey[key] != want {
+			t.Errorf("%s = %q, want %q", key, byKey[key], want)
+		}
+	}
+	for _, e := range cfg.Effective() {
+		if strings.Contains(e[1], signing.Seed()) || strings.Contains(e[1], jwtKey) {
+			t.Errorf("%s shows a secret", e[0])
+		}
+	}
+}

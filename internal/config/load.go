@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
+	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
@@ -314,23 +316,26 @@ func readEnvFile(path string) (map[string]string, error) {
 }
 
 // Effective lists every scalar key with its printable value (secrets redacted) and its source.
+// Values are read through the mapstructure tags of Config, so a new key cannot be left out.
 func (c *Config) Effective() [][3]string {
-	v := map[string]string{
-		"home_domain": c.HomeDomain, "mode": c.Mode, "network": c.Network,
-		"network_passphrase": c.NetworkPassphrase, "horizon_url": c.HorizonURL, "listen": c.Listen,
-		"data_dir": c.DataDir, "public_url": c.PublicURL, "web_auth_domain": c.WebAuthDomain,
-		"secrets_file": c.SecretsFile, "signing_secret": c.SigningSecret.String(),
-		"signing_secret_file": c.SigningSecretFile, "previous_signing_keys": strings.Join(c.PreviousSigningKeys, ","),
-		"jwt_secret": c.JWTSecret.String(), "jwt_secret_file": c.JWTSecretFile,
-		"jwt_lifetime": c.JWTLifetime.String(), "challenge_lifetime": c.ChallengeLifetime.String(),
-		"auth_rate_limit": fmt.Sprint(c.AuthRateLimit), "auth_rate_burst": fmt.Sprint(c.AuthRateBurst),
-		"outbound_timeout": c.OutboundTimeout.String(), "horizon_timeout": c.HorizonTimeout.String(),
-		"log_level": c.LogLevel, "log_format": c.LogFormat,
-		"issuer_secret": c.IssuerSecret.String(), "distribution_secret": c.DistributionSecret.String(),
+	values := map[string]string{}
+	v := reflect.ValueOf(c).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		tag := v.Type().Field(i).Tag.Get("mapstructure")
+		switch f := v.Field(i).Interface().(type) {
+		case Secret:
+			values[tag] = f.String()
+		case time.Duration:
+			values[tag] = f.String()
+		case []string:
+			values[tag] = strings.Join(f, ",")
+		case string, float64, int, bool:
+			values[tag] = fmt.Sprint(f)
+		}
 	}
 	out := make([][3]string, 0, len(Keys))
 	for _, k := range Keys {
-		out = append(out, [3]string{k.Name, v[k.Name], c.Sources[k.Name]})
+		out = append(out, [3]string{k.Name, values[k.Name], c.Sources[k.Name]})
 	}
 	return out
 }

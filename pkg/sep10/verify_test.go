@@ -239,14 +239,7 @@ func testVerifyRules(t *testing.T, resign bool) {
 			if c.build != nil {
 				c.build(f, &p)
 			}
-			txB64, err := BuildChallenge(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var env xdr.TransactionEnvelope
-			if err := xdr.SafeUnmarshalBase64(txB64, &env); err != nil {
-				t.Fatal(err)
-			}
+			txB64, env := buildDecoded(t, p)
 			if c.mutate != nil {
 				c.mutate(f, &env.V1.Tx)
 				signer := p.Server.(*keypair.Full)
@@ -265,7 +258,7 @@ func testVerifyRules(t *testing.T, resign bool) {
 			if env.V1 != nil {
 				signEnv(t, &env, false, clients...)
 			}
-			txB64, err = xdr.MarshalBase64(env)
+			txB64, err := xdr.MarshalBase64(env)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -316,6 +309,20 @@ func testVerifyRules(t *testing.T, resign bool) {
 
 func none(*fixture) []*keypair.Full { return nil }
 
+// buildDecoded builds a challenge and decodes it with the SDK.
+func buildDecoded(t *testing.T, p ChallengeParams) (string, xdr.TransactionEnvelope) {
+	t.Helper()
+	txB64, err := BuildChallenge(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env xdr.TransactionEnvelope
+	if err := xdr.SafeUnmarshalBase64(txB64, &env); err != nil {
+		t.Fatal(err)
+	}
+	return txB64, env
+}
+
 func withClientDomain(f *fixture, p *ChallengeParams) {
 	p.ClientDomain, p.ClientDomainAccount = "wallet.example", f.clientDomain.Address()
 }
@@ -334,14 +341,7 @@ func TestBuildChallengeShape(t *testing.T) {
 	memo := uint64(9)
 	p.Memo = &memo
 	withClientDomain(f, &p)
-	txB64, err := BuildChallenge(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var env xdr.TransactionEnvelope
-	if err := xdr.SafeUnmarshalBase64(txB64, &env); err != nil {
-		t.Fatal(err)
-	}
+	_, env := buildDecoded(t, p)
 	tx := env.V1.Tx
 	if tx.SeqNum != 0 || tx.SourceAccount.Address() != f.server.Address() {
 		t.Errorf("seq %d source %s", tx.SeqNum, tx.SourceAccount.Address())
@@ -406,14 +406,7 @@ func TestChallengeEncodingMatchesSDK(t *testing.T) {
 	withClientDomain(f, &p)
 	for _, m := range []*uint64{nil, new(uint64)} {
 		p.Memo = m
-		txB64, err := BuildChallenge(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var env xdr.TransactionEnvelope
-		if err := xdr.SafeUnmarshalBase64(txB64, &env); err != nil {
-			t.Fatal(err)
-		}
+		txB64, env := buildDecoded(t, p)
 		again, err := xdr.MarshalBase64(env)
 		if err != nil || again != txB64 {
 			t.Fatalf("SDK re-encoding differs:\n%s\n%s", again, txB64)
