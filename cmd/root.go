@@ -130,6 +130,7 @@ Configuration comes from flags, then ANCHOR_* environment variables, then the co
 		newConfigCmd(f),
 		newServeCmd(f, nil),
 		newTOMLCmd(f),
+		newKYCCmd(f),
 		newDevCmd(f),
 	)
 	return root

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/iostreams"
 	"github.com/anchorkit/anchor/internal/server"
@@ -105,13 +106,29 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	adminLn, err := admin.Listen(admin.SocketPath(cfg.DataDir))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	adminDone := make(chan error, 1)
+	go func() {
+		adminDone <- server.Serve(ctx, adminLn, admin.NewHandler(deps.KYC), logger, opts.Grace)
+	}()
 	go pruneChallenges(ctx, st, logger)
+	go deps.Callbacks.Run(ctx)
 	logger.Info("anchor serving",
 		"listen", ln.Addr().String(), "home_domain", cfg.HomeDomain, "network", cfg.NetworkPassphrase,
 		"mode", cfg.Mode, "signing_key", deps.SEP10.Server.Address(),
 		"stellar_toml", cfg.BaseURL()+"/.well-known/stellar.toml", "horizon", cfg.HorizonURL,
-		"data_dir", cfg.DataDir, "version", Version)
-	return server.Serve(ctx, ln, server.NewHandler(deps), logger, opts.Grace)
+		"data_dir", cfg.DataDir, "admin_socket", admin.SocketPath(cfg.DataDir), "version", Version)
+	err = server.Serve(ctx, ln, server.NewHandler(deps), logger, opts.Grace)
+	// Whatever ended the wallet-facing server ends the admin API too.
+	cancel()
+	<-adminDone
+	os.Remove(admin.SocketPath(cfg.DataDir))
+	return err
 }
 
 // pruneChallenges forgets used challenges once they have expired and can no longer be replayed.

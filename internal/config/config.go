@@ -60,6 +60,7 @@ type Config struct {
 	Documentation       Documentation `mapstructure:"documentation"`
 	Principals          []Principal   `mapstructure:"principals"`
 	Assets              []Asset       `mapstructure:"assets"`
+	KYC                 KYC           `mapstructure:"kyc"`
 
 	// File is the config file that was read, "" when none was.
 	File string `mapstructure:"-"`
@@ -86,6 +87,33 @@ type Documentation struct {
 	OrgLicensingAuthority         string `mapstructure:"org_licensing_authority"`
 	OrgLicenseType                string `mapstructure:"org_license_type"`
 	OrgLicenseNumber              string `mapstructure:"org_license_number"`
+}
+
+// KYC configures SEP-12: which SEP-9 fields each customer type needs, and file limits.
+type KYC struct {
+	AutoApprove   bool                    `mapstructure:"auto_approve"`
+	MaxFileSize   int64                   `mapstructure:"max_file_size"`
+	CustomerQuota int64                   `mapstructure:"customer_quota"`
+	DefaultType   string                  `mapstructure:"default_type"`
+	Types         map[string]CustomerType `mapstructure:"types"`
+}
+
+// CustomerType lists the SEP-9 fields a customer type must (Fields) and may (Optional) provide.
+type CustomerType struct {
+	Description string   `mapstructure:"description"`
+	Fields      []string `mapstructure:"fields"`
+	Optional    []string `mapstructure:"optional"`
+}
+
+// DefaultCustomerTypes are used when the config file lists no kyc.types.
+func DefaultCustomerTypes() map[string]CustomerType {
+	return map[string]CustomerType{
+		"sep6-deposit": {Description: "customer depositing fiat for tokens (SEP-6)",
+			Fields: []string{"first_name", "last_name", "email_address"}, Optional: []string{"mobile_number"}},
+		"sep6-withdraw": {Description: "customer withdrawing tokens to a bank account (SEP-6)",
+			Fields:   []string{"first_name", "last_name", "email_address", "bank_account_number", "bank_number"},
+			Optional: []string{"bank_account_type", "bank_name"}},
+	}
 }
 
 // Principal is one [[PRINCIPALS]] point of contact (SEP-1).

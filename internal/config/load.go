@@ -61,6 +61,10 @@ var Keys = []Key{
 	{"log_format", "text", false, "text or json"},
 	{"issuer_secret", "", true, "issuer account secret seed, for treasury commands"},
 	{"distribution_secret", "", true, "distribution account secret seed, for treasury commands"},
+	{"kyc.auto_approve", false, false, "accept customers as soon as they provide every field (testnet demos only)"},
+	{"kyc.max_file_size", 10 << 20, false, "largest binary field or file upload, in bytes (413 above)"},
+	{"kyc.customer_quota", 50 << 20, false, "total bytes of files a customer may store"},
+	{"kyc.default_type", "sep6-deposit", false, "customer type used when a SEP-12 request names none"},
 }
 
 // DocumentationKeys are the [DOCUMENTATION] fields, set as documentation.<key>.
@@ -220,6 +224,9 @@ func Read(opts LoadOptions) (*Config, error) {
 	}
 	cfg.File = file
 	cfg.Sources = sources
+	if len(cfg.KYC.Types) == 0 {
+		cfg.KYC.Types = DefaultCustomerTypes()
+	}
 	cfg.DataDir = resolve(baseDir, cfg.DataDir)
 	for _, fk := range []struct {
 		key, file string
@@ -319,9 +326,18 @@ func readEnvFile(path string) (map[string]string, error) {
 // Values are read through the mapstructure tags of Config, so a new key cannot be left out.
 func (c *Config) Effective() [][3]string {
 	values := map[string]string{}
-	v := reflect.ValueOf(c).Elem()
+	flatten(reflect.ValueOf(c).Elem(), "", values)
+	out := make([][3]string, 0, len(Keys))
+	for _, k := range Keys {
+		out = append(out, [3]string{k.Name, values[k.Name], c.Sources[k.Name]})
+	}
+	return out
+}
+
+// flatten records the printable value of every scalar field of v under its dotted key.
+func flatten(v reflect.Value, prefix string, values map[string]string) {
 	for i := 0; i < v.NumField(); i++ {
-		tag := v.Type().Field(i).Tag.Get("mapstructure")
+		tag := prefix + v.Type().Field(i).Tag.Get("mapstructure")
 		switch f := v.Field(i).Interface().(type) {
 		case Secret:
 			values[tag] = f.String()
@@ -329,15 +345,14 @@ func (c *Config) Effective() [][3]string {
 			values[tag] = f.String()
 		case []string:
 			values[tag] = strings.Join(f, ",")
-		case string, float64, int, bool:
+		case string, float64, int, int64, bool:
 			values[tag] = fmt.Sprint(f)
+		default:
+			if v.Field(i).Kind() == reflect.Struct {
+				flatten(v.Field(i), tag+".", values)
+			}
 		}
 	}
-	out := make([][3]string, 0, len(Keys))
-	for _, k := range Keys {
-		out = append(out, [3]string{k.Name, values[k.Name], c.Sources[k.Name]})
-	}
-	return out
 }
 
 // KeysMarkdown renders the key reference table of docs/config-keys.md.
@@ -369,6 +384,6 @@ func KeysMarkdown() string {
 		}
 		b.WriteString("`" + k + "`")
 	}
-	b.WriteString(".\n\n`principals` and `assets` are lists, set in `anchor.yaml` only.\n")
+	b.WriteString(".\n\n`principals`, `assets` and `kyc.types` are lists and maps, set in `anchor.yaml` only.\n")
 	return b.String()
 }

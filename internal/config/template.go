@@ -98,6 +98,23 @@ documentation:
   org_license_type: ""
   org_license_number: ""
 
+# SEP-12 KYC. Each customer type lists the SEP-9 fields it needs (fields) and may take
+# (optional); a request naming another type gets 400. Sizes are in bytes.
+kyc:
+  auto_approve: false
+  max_file_size: 10485760
+  customer_quota: 52428800
+  default_type: sep6-deposit
+  types:
+    sep6-deposit:
+      description: "customer depositing fiat for tokens (SEP-6)"
+      fields: [first_name, last_name, email_address]
+      optional: [mobile_number]
+    sep6-withdraw:
+      description: "customer withdrawing tokens to a bank account (SEP-6)"
+      fields: [first_name, last_name, email_address, bank_account_number, bank_number]
+      optional: [bank_account_type, bank_name]
+
 # [[PRINCIPALS]]: points of contact.
 principals:
   - name: "Demo Operator"

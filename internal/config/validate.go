@@ -11,6 +11,8 @@ import (
 	"github.com/stellar/go-stellar-sdk/amount"
 	"github.com/stellar/go-stellar-sdk/keypair"
 	"github.com/stellar/go-stellar-sdk/strkey"
+
+	"github.com/anchorkit/anchor/internal/sep9"
 )
 
 var assetCodeRE = regexp.MustCompile(`^[A-Za-z0-9]{1,12}$`)
@@ -113,7 +115,41 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	return c.validateAssets()
+	if err := c.validateAssets(); err != nil {
+		return err
+	}
+	return c.validateKYC()
+}
+
+func (c *Config) validateKYC() error {
+	k := c.KYC
+	if k.MaxFileSize <= 0 {
+		return keyErr("kyc.max_file_size", "must be positive")
+	}
+	if k.CustomerQuota < k.MaxFileSize {
+		return keyErr("kyc.customer_quota", "must be at least kyc.max_file_size")
+	}
+	if _, ok := k.Types[k.DefaultType]; !ok {
+		return keyErr("kyc.default_type", "%q is not one of kyc.types", k.DefaultType)
+	}
+	for name, t := range k.Types {
+		if name == "" || strings.ContainsAny(name, " \t\n") {
+			return keyErr("kyc.types", "%q is not a valid type name", name)
+		}
+		seen := map[string]bool{}
+		for _, list := range [][]string{t.Fields, t.Optional} {
+			for _, f := range list {
+				if _, ok := sep9.Lookup(f); !ok {
+					return keyErr("kyc.types."+name, "%q is not a SEP-9 field", f)
+				}
+				if seen[f] {
+					return keyErr("kyc.types."+name, "%q is listed twice", f)
+				}
+				seen[f] = true
+			}
+		}
+	}
+	return nil
 }
 
 func (c *Config) validateAssets() error {

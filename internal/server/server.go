@@ -17,9 +17,11 @@ import (
 
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/horizon"
+	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/httpx"
 	"github.com/anchorkit/anchor/internal/sep1"
 	"github.com/anchorkit/anchor/internal/sep10"
+	"github.com/anchorkit/anchor/internal/sep12"
 	"github.com/anchorkit/anchor/internal/store"
 )
 
@@ -31,6 +33,9 @@ type Deps struct {
 	TOML    []byte
 	SEP10   *sep10.Deps
 	Limiter *sep10.RateLimiter
+	KYC     *kyc.Service
+	// Callbacks delivers SEP-12 status callbacks; run it beside the server.
+	Callbacks *kyc.Dispatcher
 }
 
 // NewDeps parses keys, renders the toml and builds clients. The caller owns st.
@@ -47,8 +52,11 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 	if cfg.HorizonURL != "" {
 		hz = horizon.New(cfg.HorizonURL, cfg.HorizonTimeout)
 	}
+	svc := &kyc.Service{Store: st, Config: cfg.KYC, AllowHTTPCallbacks: cfg.Development()}
+	callbacks := kyc.NewDispatcher(svc, kp, sep10.NewOutboundClient(cfg.OutboundTimeout, cfg.Development()), logger)
+	svc.Wake = callbacks.Wake
 	return &Deps{
-		Config: cfg, Logger: logger, Store: st, TOML: toml,
+		Config: cfg, Logger: logger, Store: st, TOML: toml, KYC: svc, Callbacks: callbacks,
 		Limiter: sep10.NewRateLimiter(cfg.AuthRateLimit, cfg.AuthRateBurst),
 		SEP10: &sep10.Deps{
 			Server: kp, Signer: sep10.NewMemoSigner(kp, 1<<12), PreviousKeys: cfg.PreviousSigningKeys, Network: cfg.NetworkPassphrase,
@@ -71,6 +79,12 @@ func NewHandler(d *Deps) http.Handler {
 	}))
 	rt.handle("GET", "/auth", d.Limiter.Middleware(sep10.NewChallengeHandler(d.SEP10)))
 	rt.handle("POST", "/auth", d.Limiter.Middleware(sep10.NewTokenHandler(d.SEP10)))
+	kycHandlers := &sep12.Handlers{Service: d.KYC,
+		Limits:  sep12.Limits{MaxFileSize: d.Config.KYC.MaxFileSize, MaxParts: 100},
+		MaxBody: d.Config.KYC.CustomerQuota + 1<<20}
+	for _, route := range kycHandlers.Routes("/kyc", d.SEP10.Tokens.Middleware(sep10.Reject401)) {
+		rt.handle(route.Method, route.Path, route.Handler)
+	}
 	var h http.Handler = jsonErrors(rt.finish())
 	h = cors(h)
 	h = accessLog(h)

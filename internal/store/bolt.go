@@ -19,24 +19,37 @@ import (
 const FileName = "anchor.db"
 
 // SchemaVersion is the schema this build writes. Bump it and append to migrations together.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 var (
 	bucketMeta       = []byte("meta")
 	bucketChallenges = []byte("sep10_challenges")
 	keySchemaVersion = []byte("schema_version")
+
+	bucketCustomers     = []byte("kyc_customers")      // id → Customer JSON
+	bucketCustomerKeys  = []byte("kyc_customer_keys")  // account \x00 memo → id
+	bucketFiles         = []byte("kyc_files")          // file id → File JSON
+	bucketFileData      = []byte("kyc_file_data")      // file id → contents
+	bucketCustomerFiles = []byte("kyc_customer_files") // customer id \x00 file id → ""
+	bucketEvents        = []byte("kyc_events")         // customer id \x00 seq → Event JSON (append-only)
+	bucketCallbacks     = []byte("kyc_callbacks")      // customer id → Callback JSON
 )
 
 // migrations[i] upgrades a database from schema version i to i+1.
 var migrations = []func(tx *bolt.Tx) error{
-	0: func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketChallenges} {
+	0: createBuckets(bucketMeta, bucketChallenges),
+	1: createBuckets(bucketCustomers, bucketCustomerKeys, bucketFiles, bucketFileData, bucketCustomerFiles, bucketEvents, bucketCallbacks),
+}
+
+func createBuckets(names ...[]byte) func(tx *bolt.Tx) error {
+	return func(tx *bolt.Tx) error {
+		for _, b := range names {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
 		return nil
-	},
+	}
 }
 
 // Options tune Open.

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/anchorkit/anchor/internal/kyc"
 )
 
 // Sentinel errors, checked with errors.Is.
@@ -30,6 +32,7 @@ type ChallengeStore interface {
 // Store is everything anchor keeps.
 type Store interface {
 	ChallengeStore
+	kyc.Store
 	// SchemaVersion is the schema version of the open database.
 	SchemaVersion(ctx context.Context) (int, error)
 	Close() error

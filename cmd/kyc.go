@@ -1,0 +1,301 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"mime"
+	"os"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/anchorkit/anchor/internal/admin"
+	"github.com/anchorkit/anchor/internal/iostreams"
+	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/store"
+)
+
+// KYCBackend opens what compliance commands work on: the running server's admin API when one
+// answers on the data dir's socket, else the store itself. close releases it.
+func (f *Factory) KYCBackend(ctx context.Context) (backend admin.KYC, close func() error, err error) {
+	cfg, err := f.Config(nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c := admin.Dial(ctx, admin.SocketPath(cfg.DataDir)); c != nil {
+		return c, func() error { return nil }, nil
+	}
+	st, err := store.Open(cfg.DataDir, store.Options{})
+	if err != nil {
+		if errors.Is(err, store.ErrLocked) {
+			return nil, nil, fmt.Errorf("anchor serve holds %s but its admin socket does not answer; is it still starting?", cfg.DataDir)
+		}
+		return nil, nil, err
+	}
+	return &kyc.Service{Store: st, Config: cfg.KYC}, st.Close, nil
+}
+
+// KYCOptions are shared by the kyc commands.
+type KYCOptions struct {
+	IO      *iostreams.IOStreams
+	Backend func(context.Context) (admin.KYC, func() error, error)
+	JSON    bool
+}
+
+func newKYCCmd(f *Factory) *cobra.Command {
+	opts := &KYCOptions{IO: f.IO, Backend: f.KYCBackend}
+	cmd := &cobra.Command{
+		Use:   "kyc",
+		Short: "Review SEP-12 customers: list, show, approve, reject, request information",
+		Long: `Review customers who submitted KYC through SEP-12. These commands work while anchor serve
+runs (through its admin socket in the data dir) and when it does not (on the database directly).
+Every decision is recorded in the customer's append-only audit trail.`,
+	}
+	cmd.AddCommand(newKYCListCmd(opts), newKYCShowCmd(opts), newKYCApproveCmd(opts), newKYCRejectCmd(opts), newKYCRequestInfoCmd(opts))
+	return cmd
+}
+
+func withBackend(ctx context.Context, opts *KYCOptions, fn func(admin.KYC) error) error {
+	b, closeFn, err := opts.Backend(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	err = fn(b)
+	if errors.Is(err, kyc.ErrNotFound) {
+		return errors.New("customer not found")
+	}
+	return err
+}
+
+func writeJSON(opts *KYCOptions, v any) error {
+	enc := json.NewEncoder(opts.IO.Out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func newKYCListCmd(opts *KYCOptions) *cobra.Command {
+	var status, typ string
+	cmd := &cobra.Command{
+		Use:     "list [--status processing|accepted|rejected|needs_info] [--type T] [--json]",
+		Short:   "List customers, most recently updated first",
+		Example: "  anchor kyc list --status processing\n  anchor kyc list --type sep6-withdraw --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st := kyc.Status(strings.ToUpper(status))
+			switch st {
+			case "", kyc.Processing, kyc.Accepted, kyc.Rejected, kyc.NeedsInfo:
+			default:
+				return usageError{fmt.Errorf("--status %q is not processing, accepted, rejected or needs_info", status)}
+			}
+			return withBackend(cmd.Context(), opts, func(b admin.KYC) error {
+				list, err := b.List(cmd.Context(), kyc.ListFilter{Status: st, Type: typ})
+				if err != nil {
+					return err
+				}
+				if opts.JSON {
+					return writeJSON(opts, list)
+				}
+				tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tACCOUNT\tMEMO\tTYPE\tSTATUS\tUPDATED")
+				for _, s := range list {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Account, s.Memo, s.Type, s.Status, s.UpdatedAt)
+				}
+				tw.Flush()
+				fmt.Fprintf(opts.IO.ErrOut, "%d customer(s)\n", len(list))
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&status, "status", "", "only customers in this status")
+	cmd.Flags().StringVar(&typ, "type", "", "only customers of this type")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newKYCShowCmd(opts *KYCOptions) *cobra.Command {
+	var saveDir string
+	cmd := &cobra.Command{
+		Use:     "show ID [--json] [--save-files DIR]",
+		Short:   "Show a customer: fields, files and the audit trail",
+		Example: "  anchor kyc show 0b8f...\n  anchor kyc show 0b8f... --save-files ./review",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withBackend(cmd.Context(), opts, func(b admin.KYC) error {
+				d, err := b.Show(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if saveDir != "" {
+					if err := saveFiles(cmd.Context(), opts, b, d, saveDir); err != nil {
+						return err
+					}
+				}
+				if opts.JSON {
+					return writeJSON(opts, d)
+				}
+				printDetail(opts, d)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&saveDir, "save-files", "", "write the customer's files into DIR (mode 0600)")
+	return cmd
+}
+
+func printDetail(opts *KYCOptions, d *kyc.Detail) {
+	c := d.Customer
+	w := opts.IO.Out
+	fmt.Fprintf(w, "id:       %s\naccount:  %s\n", c.ID, c.Account)
+	if c.Memo != "" {
+		fmt.Fprintf(w, "memo:     %s\n", c.Memo)
+	}
+	fmt.Fprintf(w, "type:     %s\nstatus:   %s\n", c.Type, d.Status)
+	if c.Message != "" {
+		fmt.Fprintf(w, "message:  %s\n", c.Message)
+	}
+	if c.CallbackURL != "" {
+		fmt.Fprintf(w, "callback: %s\n", c.CallbackURL)
+	}
+	fmt.Fprintf(w, "created:  %s\nupdated:  %s\n\nfields:\n", c.CreatedAt.Format("2006-01-02 15:04:05Z07:00"), c.UpdatedAt.Format("2006-01-02 15:04:05Z07:00"))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, name := range sortedFieldNames(c) {
+		st := c.Fields[name]
+		val := c.Values[name]
+		if fid, ok := c.Files[name]; ok {
+			val = "(file " + fid + ")"
+		}
+		extra := ""
+		if st.Error != "" {
+			extra = " — " + st.Error
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s%s\n", name, strings.ReplaceAll(val, "\n", " / "), st.Status, extra)
+	}
+	tw.Flush()
+	if len(d.Files) > 0 {
+		fmt.Fprintln(w, "\nfiles:")
+		for _, f := range d.Files {
+			fmt.Fprintf(w, "  %s  %s  %s  %d bytes  sha256 %s\n", f.ID, f.Field, f.ContentType, f.Size, f.SHA256)
+		}
+	}
+	fmt.Fprintln(w, "\nhistory:")
+	for _, e := range d.History {
+		line := fmt.Sprintf("  %s  %-14s by %s", e.At.Format("2006-01-02 15:04:05Z07:00"), e.Action, e.By)
+		if e.Field != "" {
+			line += "  fields=" + e.Field
+		}
+		if e.Status != "" {
+			line += "  → " + string(e.Status)
+		}
+		if e.Reason != "" {
+			line += "  (" + e.Reason + ")"
+		}
+		fmt.Fprintln(w, line)
+	}
+}
+
+func sortedFieldNames(c *kyc.Customer) []string { return slices.Sorted(maps.Keys(c.Fields)) }
+
+func saveFiles(ctx context.Context, opts *KYCOptions, b admin.KYC, d *kyc.Detail, dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for _, f := range d.Files {
+		meta, data, err := b.FileData(ctx, f.ID)
+		if err != nil {
+			return err
+		}
+		ext := ""
+		if exts, _ := mime.ExtensionsByType(meta.ContentType); len(exts) > 0 {
+			ext = exts[len(exts)-1]
+		}
+		name := filepath.Join(dir, strings.ReplaceAll(meta.Field, ".", "_")+"-"+meta.ID+ext)
+		if err := os.WriteFile(name, data, 0o600); err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "Wrote %s\n", name)
+	}
+	return nil
+}
+
+// reviewer is --by, or the OS user.
+func reviewer(by string) string {
+	if by != "" {
+		return by
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return os.Getenv("USER")
+}
+
+func decide(cmd *cobra.Command, opts *KYCOptions, id string, d kyc.Decision) error {
+	return withBackend(cmd.Context(), opts, func(b admin.KYC) error {
+		st, err := b.Decide(cmd.Context(), id, d)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.IO.Out, "customer %s: %s\n", id, st)
+		return nil
+	})
+}
+
+func newKYCApproveCmd(opts *KYCOptions) *cobra.Command {
+	var note, by string
+	cmd := &cobra.Command{
+		Use:     "approve ID [--note TEXT] [--by NAME]",
+		Short:   "Accept every field under review; the customer becomes ACCEPTED",
+		Example: "  anchor kyc approve 0b8f... --note \"passport checked\"",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return decide(cmd, opts, args[0], kyc.Decision{Action: kyc.ActionApprove, By: reviewer(by), Reason: note})
+		},
+	}
+	cmd.Flags().StringVar(&note, "note", "", "note for the audit trail")
+	cmd.Flags().StringVar(&by, "by", "", "reviewer recorded in the audit trail (default: the OS user)")
+	return cmd
+}
+
+func newKYCRejectCmd(opts *KYCOptions) *cobra.Command {
+	var reason, by string
+	cmd := &cobra.Command{
+		Use:     "reject ID --reason TEXT [--by NAME]",
+		Short:   "Reject the customer (REJECTED); the reason is shown to the wallet",
+		Example: "  anchor kyc reject 0b8f... --reason \"on a sanctions list\"",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return decide(cmd, opts, args[0], kyc.Decision{Action: kyc.ActionReject, By: reviewer(by), Reason: reason})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required; the wallet sees it)")
+	cmd.Flags().StringVar(&by, "by", "", "reviewer recorded in the audit trail (default: the OS user)")
+	_ = cmd.MarkFlagRequired("reason")
+	return cmd
+}
+
+func newKYCRequestInfoCmd(opts *KYCOptions) *cobra.Command {
+	var field, reason, by string
+	cmd := &cobra.Command{
+		Use:     "request-info ID --field NAME --reason TEXT [--by NAME]",
+		Short:   "Mark a field REJECTED and the customer NEEDS_INFO, so the wallet sends it again",
+		Example: "  anchor kyc request-info 0b8f... --field photo_id_front --reason \"photo is blurred\"",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return decide(cmd, opts, args[0], kyc.Decision{Action: kyc.ActionRequestInfo, By: reviewer(by), Field: field, Reason: reason})
+		},
+	}
+	cmd.Flags().StringVar(&field, "field", "", "SEP-9 field to ask for again (required)")
+	cmd.Flags().StringVar(&reason, "reason", "", "what is wrong (required; the wallet sees it)")
+	cmd.Flags().StringVar(&by, "by", "", "reviewer recorded in the audit trail (default: the OS user)")
+	_ = cmd.MarkFlagRequired("field")
+	_ = cmd.MarkFlagRequired("reason")
+	return cmd
+}

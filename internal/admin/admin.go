@@ -1,0 +1,247 @@
+// Package admin is the local admin API that lets the CLI work while `anchor serve` holds the
+// database: HTTP over a unix socket (mode 0600) in the data dir, never over TCP. Client offers
+// the same methods as kyc.Service, so commands behave the same on either path.
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/anchorkit/anchor/internal/httpx"
+	"github.com/anchorkit/anchor/internal/kyc"
+)
+
+// SocketName is the socket's file name inside the data dir.
+const SocketName = "admin.sock"
+
+// SocketPath returns the admin socket of a data dir.
+func SocketPath(dataDir string) string { return filepath.Join(dataDir, SocketName) }
+
+// KYC is what compliance commands need; *kyc.Service and *Client implement it.
+type KYC interface {
+	List(ctx context.Context, f kyc.ListFilter) ([]kyc.Summary, error)
+	Show(ctx context.Context, id string) (*kyc.Detail, error)
+	FileData(ctx context.Context, fileID string) (*kyc.File, []byte, error)
+	Decide(ctx context.Context, id string, d kyc.Decision) (kyc.Status, error)
+}
+
+var (
+	_ KYC = (*kyc.Service)(nil)
+	_ KYC = (*Client)(nil)
+)
+
+// NewHandler returns the admin API over svc.
+func NewHandler(svc *kyc.Service) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, 200, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /v1/kyc/customers", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		out, err := svc.List(r.Context(), kyc.ListFilter{Status: kyc.Status(q.Get("status")), Type: q.Get("type")})
+		reply(w, r, out, err)
+	})
+	mux.HandleFunc("GET /v1/kyc/customers/{id}", func(w http.ResponseWriter, r *http.Request) {
+		out, err := svc.Show(r.Context(), r.PathValue("id"))
+		reply(w, r, out, err)
+	})
+	mux.HandleFunc("GET /v1/kyc/files/{id}", func(w http.ResponseWriter, r *http.Request) {
+		f, data, err := svc.FileData(r.Context(), r.PathValue("id"))
+		if err != nil {
+			reply(w, r, nil, err)
+			return
+		}
+		meta, _ := json.Marshal(f)
+		w.Header().Set("X-File", string(meta))
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Write(data)
+	})
+	mux.HandleFunc("POST /v1/kyc/customers/{id}/decisions", func(w http.ResponseWriter, r *http.Request) {
+		var d kyc.Decision
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&d); err != nil {
+			httpx.Error(w, http.StatusBadRequest, "body is not a decision")
+			return
+		}
+		st, err := svc.Decide(r.Context(), r.PathValue("id"), d)
+		reply(w, r, map[string]kyc.Status{"status": st}, err)
+	})
+	return mux
+}
+
+func reply(w http.ResponseWriter, r *http.Request, v any, err error) {
+	var ie *kyc.InputError
+	switch {
+	case err == nil:
+		httpx.WriteJSON(w, http.StatusOK, v)
+	case errors.As(err, &ie):
+		httpx.Error(w, http.StatusBadRequest, ie.Msg)
+	case errors.Is(err, kyc.ErrNotFound):
+		httpx.Error(w, http.StatusNotFound, "not found")
+	default:
+		httpx.Internal(w, r, err)
+	}
+}
+
+// Listen opens the admin socket at path with mode 0600, replacing a stale socket left by a
+// server that died. It refuses when another live server answers on it.
+func Listen(path string) (net.Listener, error) {
+	if _, err := os.Lstat(path); err == nil {
+		if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("admin socket %s is in use by another anchor serve", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("remove stale admin socket: %w", err)
+		}
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("admin socket: %w", err)
+	}
+	// The data dir is 0700, so nobody can reach the socket before this chmod.
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("admin socket: %w", err)
+	}
+	return ln, nil
+}
+
+// Client talks to a running server's admin API.
+type Client struct {
+	http *http.Client
+}
+
+// Dial returns a Client if a server answers on the socket at path, and nil if none does.
+func Dial(ctx context.Context, path string) *Client {
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	c := &Client{http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+	}}}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := c.do(ctx, "GET", "/v1/health", nil, nil); err != nil {
+		return nil
+	}
+	return c
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://anchor"+path, rd)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("admin API: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		if out == nil {
+			return nil
+		}
+		if b, ok := out.(*[]byte); ok {
+			*b = raw
+			return nil
+		}
+		return json.Unmarshal(raw, out)
+	case resp.StatusCode == http.StatusNotFound:
+		return kyc.ErrNotFound
+	default:
+		var e struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(raw, &e)
+		if resp.StatusCode == http.StatusBadRequest {
+			return &kyc.InputError{Msg: e.Error}
+		}
+		return fmt.Errorf("admin API: %s: %s", resp.Status, e.Error)
+	}
+}
+
+// List implements KYC.
+func (c *Client) List(ctx context.Context, f kyc.ListFilter) ([]kyc.Summary, error) {
+	q := url.Values{}
+	if f.Status != "" {
+		q.Set("status", string(f.Status))
+	}
+	if f.Type != "" {
+		q.Set("type", f.Type)
+	}
+	var out []kyc.Summary
+	err := c.do(ctx, "GET", "/v1/kyc/customers?"+q.Encode(), nil, &out)
+	return out, err
+}
+
+// Show implements KYC.
+func (c *Client) Show(ctx context.Context, id string) (*kyc.Detail, error) {
+	var out kyc.Detail
+	if err := c.do(ctx, "GET", "/v1/kyc/customers/"+url.PathEscape(id), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// FileData implements KYC.
+func (c *Client) FileData(ctx context.Context, fileID string) (*kyc.File, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://anchor/v1/kyc/files/"+url.PathEscape(fileID), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, nil, kyc.ErrNotFound
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("admin API: %s", resp.Status)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, err
+	}
+	var f kyc.File
+	if err := json.Unmarshal([]byte(resp.Header.Get("X-File")), &f); err != nil {
+		return nil, nil, err
+	}
+	return &f, data, nil
+}
+
+// Decide implements KYC.
+func (c *Client) Decide(ctx context.Context, id string, d kyc.Decision) (kyc.Status, error) {
+	var out struct {
+		Status kyc.Status `json:"status"`
+	}
+	err := c.do(ctx, "POST", "/v1/kyc/customers/"+url.PathEscape(id)+"/decisions", d, &out)
+	return out.Status, err
+}

@@ -1,0 +1,290 @@
+// Package kyc holds customer records, their SEP-12 status rules and compliance decisions. The
+// wallet API (internal/sep12) and the operator CLI (through the admin API or directly) both go
+// through Service, so that both paths behave the same.
+package kyc
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/sep9"
+)
+
+// Status is a customer's SEP-12 status (for one customer type).
+type Status string
+
+// Customer statuses (SEP-12 "Customer Statuses").
+const (
+	NeedsInfo  Status = "NEEDS_INFO"
+	Processing Status = "PROCESSING"
+	Accepted   Status = "ACCEPTED"
+	Rejected   Status = "REJECTED"
+)
+
+// FieldStatus is the status of one provided field (SEP-12 "Provided Field Statuses").
+type FieldStatus string
+
+// Field statuses.
+const (
+	FieldAccepted             FieldStatus = "ACCEPTED"
+	FieldProcessing           FieldStatus = "PROCESSING"
+	FieldRejected             FieldStatus = "REJECTED"
+	FieldVerificationRequired FieldStatus = "VERIFICATION_REQUIRED"
+)
+
+// Customer is one SEP-12 customer: an account (G... or M...) and memo, with what it provided.
+type Customer struct {
+	V       int    `json:"v"`
+	ID      string `json:"id"`
+	Account string `json:"account"`
+	Memo    string `json:"memo,omitempty"`
+	// Type is the customer type of the latest PUT, used by `kyc list`.
+	Type string `json:"type"`
+	// Values holds non-binary fields; Files maps binary fields to file ids.
+	Values map[string]string `json:"values"`
+	Files  map[string]string `json:"files"`
+	// Fields holds the status of every provided field.
+	Fields map[string]FieldState `json:"fields"`
+	// FileBytes is the total size of the customer's files, for the quota.
+	FileBytes   int64     `json:"file_bytes"`
+	Rejected    bool      `json:"rejected,omitempty"`
+	Message     string    `json:"message,omitempty"`
+	CallbackURL string    `json:"callback_url,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// FieldState is the review state of one provided field.
+type FieldState struct {
+	Status FieldStatus `json:"status"`
+	Error  string      `json:"error,omitempty"`
+}
+
+// File is an uploaded file (POST /customer/files or a binary PUT field).
+type File struct {
+	V           int       `json:"v"`
+	ID          string    `json:"file_id"`
+	CustomerID  string    `json:"customer_id,omitempty"`
+	Account     string    `json:"account"`
+	Memo        string    `json:"memo,omitempty"`
+	Field       string    `json:"field,omitempty"`
+	ContentType string    `json:"content_type"`
+	Size        int64     `json:"size"`
+	SHA256      string    `json:"sha256"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Event is one entry of a customer's append-only audit trail: who did what, when and why.
+// Events hold no field values, and outlive the customer's deletion.
+type Event struct {
+	V          int       `json:"v"`
+	Seq        uint64    `json:"seq"`
+	CustomerID string    `json:"customer_id"`
+	At         time.Time `json:"at"`
+	By         string    `json:"by"`
+	Action     string    `json:"action"`
+	Field      string    `json:"field,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+	Status     Status    `json:"status,omitempty"`
+}
+
+// Audit actions.
+const (
+	ActionSubmit      = "submit"
+	ActionApprove     = "approve"
+	ActionAutoApprove = "auto-approve"
+	ActionReject      = "reject"
+	ActionRequestInfo = "request-info"
+	ActionDelete      = "delete"
+	ActionCallback    = "set-callback"
+)
+
+// StatusFor derives the customer's status for a customer type from its field states: REJECTED
+// once rejected; NEEDS_INFO while a required field is missing or rejected; ACCEPTED when every
+// provided field the type uses is accepted; PROCESSING otherwise (waiting for review).
+func (c *Customer) StatusFor(t config.CustomerType) Status {
+	if c == nil {
+		return NeedsInfo
+	}
+	if c.Rejected {
+		return Rejected
+	}
+	for _, f := range t.Fields {
+		st, ok := c.Fields[f]
+		if !ok || st.Status == FieldRejected || st.Status == FieldVerificationRequired {
+			return NeedsInfo
+		}
+	}
+	for _, f := range append(append([]string{}, t.Fields...), t.Optional...) {
+		if st, ok := c.Fields[f]; ok && st.Status == FieldRejected {
+			return NeedsInfo
+		}
+	}
+	for _, f := range append(append([]string{}, t.Fields...), t.Optional...) {
+		if st, ok := c.Fields[f]; ok && st.Status != FieldAccepted {
+			return Processing
+		}
+	}
+	return Accepted
+}
+
+// FieldInfo describes a field in GET /customer's fields and provided_fields.
+type FieldInfo struct {
+	Type        sep9.Type   `json:"type"`
+	Description string      `json:"description"`
+	Choices     []string    `json:"choices,omitempty"`
+	Optional    bool        `json:"optional,omitempty"`
+	Status      FieldStatus `json:"status,omitempty"`
+	Error       string      `json:"error,omitempty"`
+}
+
+// Response is the body of GET /customer (and of status callbacks).
+type Response struct {
+	ID             string               `json:"id,omitempty"`
+	Status         Status               `json:"status"`
+	Fields         map[string]FieldInfo `json:"fields,omitempty"`
+	ProvidedFields map[string]FieldInfo `json:"provided_fields,omitempty"`
+	Message        string               `json:"message,omitempty"`
+}
+
+// Describe builds the GET /customer response of c (nil: an unknown customer) for a type.
+func Describe(c *Customer, t config.CustomerType) *Response {
+	r := &Response{Status: c.StatusFor(t), Fields: map[string]FieldInfo{}, ProvidedFields: map[string]FieldInfo{}}
+	info := func(name string, optional bool) FieldInfo {
+		f, _ := sep9.Lookup(name)
+		return FieldInfo{Type: f.Type, Description: f.Description, Choices: f.Choices, Optional: optional}
+	}
+	for _, list := range []struct {
+		names    []string
+		optional bool
+	}{{t.Fields, false}, {t.Optional, true}} {
+		for _, name := range list.names {
+			var st FieldState
+			var ok bool
+			if c != nil {
+				st, ok = c.Fields[name]
+			}
+			if !ok || st.Status == FieldRejected {
+				fi := info(name, list.optional)
+				r.Fields[name] = fi
+			}
+			if ok {
+				fi := info(name, list.optional)
+				fi.Status, fi.Error = st.Status, st.Error
+				r.ProvidedFields[name] = fi
+			}
+		}
+	}
+	if c != nil {
+		r.ID = c.ID
+		r.Message = c.Message
+		if r.Status == Rejected && r.Message == "" {
+			r.Message = "the customer was rejected"
+		}
+		// Fields provided beyond the type's list are still reported.
+		for name, st := range c.Fields {
+			if _, ok := r.ProvidedFields[name]; !ok {
+				fi := info(name, true)
+				fi.Status, fi.Error = st.Status, st.Error
+				r.ProvidedFields[name] = fi
+			}
+		}
+	}
+	if r.Status == Accepted {
+		// SEP-12: accepted customers have no required fields left; list only optional ones.
+		for k, v := range r.Fields {
+			if !v.Optional {
+				delete(r.Fields, k)
+			}
+		}
+	}
+	if len(r.Fields) == 0 {
+		r.Fields = nil
+	}
+	if len(r.ProvidedFields) == 0 {
+		r.ProvidedFields = nil
+	}
+	return r
+}
+
+// NewID returns an unguessable id: a random UUID (version 4).
+func NewID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// Errors the HTTP layer maps to statuses.
+var (
+	ErrNotFound = errors.New("not found")
+)
+
+// InputError is a bad request (400) naming what is wrong.
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+func inputErr(format string, args ...any) error { return &InputError{Msg: fmt.Sprintf(format, args...)} }
+
+// ForbiddenError is a request for another account's data (403).
+type ForbiddenError struct{ Msg string }
+
+func (e *ForbiddenError) Error() string { return e.Msg }
+
+// TooLargeError is a file over a limit (413).
+type TooLargeError struct{ Msg string }
+
+func (e *TooLargeError) Error() string { return e.Msg }
+
+// Tx is what Service needs from the store inside one transaction.
+type Tx interface {
+	Customer(id string) (*Customer, error)
+	CustomerID(account, memo string) (string, error)
+	PutCustomer(c *Customer) error
+	// DeleteCustomer removes the record, its index entry, its files and their contents.
+	DeleteCustomer(c *Customer) error
+	PutFile(f *File, data []byte) error
+	File(id string) (*File, error)
+	FileData(id string) ([]byte, error)
+	DeleteFile(id string) error
+	FilesOf(customerID string) ([]*File, error)
+	AppendEvent(e *Event) error
+	// EnqueueCallback asks for the customer's callback to be sent (after commit).
+	EnqueueCallback(customerID string, at time.Time) error
+}
+
+// Store runs transactions over customers. Update transactions may be batched with others and
+// re-run: fn must not have effects outside tx.
+type Store interface {
+	KYCUpdate(ctx context.Context, fn func(Tx) error) error
+	KYCView(ctx context.Context, fn func(Tx) error) error
+	// Customers calls fn for every customer until fn returns false.
+	Customers(ctx context.Context, fn func(*Customer) bool) error
+	Events(ctx context.Context, customerID string) ([]Event, error)
+	// DueCallbacks returns up to limit queued callbacks due at now.
+	DueCallbacks(ctx context.Context, now time.Time, limit int) ([]Callback, error)
+	// FinishCallback replaces the queued callback prev by next (nil: removes it), but only if
+	// prev is still what is queued: a callback queued again meanwhile is kept.
+	FinishCallback(ctx context.Context, prev Callback, next *Callback) error
+}
+
+// Callback is a queued status callback.
+type Callback struct {
+	CustomerID string    `json:"customer_id"`
+	Attempt    int       `json:"attempt"`
+	Due        time.Time `json:"due"`
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

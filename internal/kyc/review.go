@@ -1,0 +1,172 @@
+package kyc
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+
+	"github.com/anchorkit/anchor/internal/sep9"
+)
+
+// Summary is one line of `anchor kyc list`; its JSON names are a contract.
+type Summary struct {
+	ID        string `json:"id"`
+	Account   string `json:"account"`
+	Memo      string `json:"memo,omitempty"`
+	Type      string `json:"type"`
+	Status    Status `json:"status"`
+	UpdatedAt string `json:"updated_at"`
+}
+
+// ListFilter selects customers; empty fields match all.
+type ListFilter struct {
+	Status Status
+	Type   string
+}
+
+// List returns the customers matching f, most recently updated first.
+func (s *Service) List(ctx context.Context, f ListFilter) ([]Summary, error) {
+	out := []Summary{}
+	err := s.Store.Customers(ctx, func(c *Customer) bool {
+		if f.Type != "" && c.Type != f.Type {
+			return true
+		}
+		st := c.StatusFor(s.Config.Types[c.Type])
+		if f.Status != "" && st != f.Status {
+			return true
+		}
+		out = append(out, Summary{ID: c.ID, Account: c.Account, Memo: c.Memo, Type: c.Type, Status: st,
+			UpdatedAt: c.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z")})
+		return true
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].UpdatedAt > out[j].UpdatedAt })
+	return out, err
+}
+
+// Detail is `anchor kyc show`: the record, its status, files and audit trail.
+type Detail struct {
+	Customer *Customer `json:"customer"`
+	Status   Status    `json:"status"`
+	Files    []*File   `json:"files"`
+	History  []Event   `json:"history"`
+}
+
+// Show returns everything about customer id.
+func (s *Service) Show(ctx context.Context, id string) (*Detail, error) {
+	d := &Detail{}
+	err := s.Store.KYCView(ctx, func(tx Tx) error {
+		c, err := tx.Customer(id)
+		if err != nil {
+			return err
+		}
+		d.Customer = c
+		d.Status = c.StatusFor(s.Config.Types[c.Type])
+		d.Files, err = tx.FilesOf(id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if d.Files == nil {
+		d.Files = []*File{}
+	}
+	d.History, err = s.Store.Events(ctx, id)
+	return d, err
+}
+
+// FileData returns a file's metadata and contents (for `kyc show --save-files`).
+func (s *Service) FileData(ctx context.Context, fileID string) (*File, []byte, error) {
+	var f *File
+	var data []byte
+	err := s.Store.KYCView(ctx, func(tx Tx) error {
+		var err error
+		if f, err = tx.File(fileID); err != nil {
+			return err
+		}
+		data, err = tx.FileData(fileID)
+		return err
+	})
+	return f, data, err
+}
+
+// Decision is a compliance decision on a customer.
+type Decision struct {
+	Action string // ActionApprove, ActionReject or ActionRequestInfo
+	By     string
+	Reason string
+	Field  string // for request-info
+}
+
+// Decide applies a decision and records it in the audit trail, in one transaction. It returns
+// the customer's status afterwards.
+func (s *Service) Decide(ctx context.Context, id string, d Decision) (Status, error) {
+	if strings.TrimSpace(d.By) == "" {
+		return "", inputErr("the decision needs a reviewer (--by)")
+	}
+	switch d.Action {
+	case ActionApprove:
+	case ActionReject:
+		if strings.TrimSpace(d.Reason) == "" {
+			return "", inputErr("a rejection needs a reason")
+		}
+	case ActionRequestInfo:
+		if _, ok := sep9.Lookup(d.Field); !ok {
+			return "", inputErr("%q is not a SEP-9 field", d.Field)
+		}
+		if strings.TrimSpace(d.Reason) == "" {
+			return "", inputErr("request-info needs a reason the customer will read")
+		}
+	default:
+		return "", inputErr("unknown decision %q", d.Action)
+	}
+	now := s.now()
+	var after Status
+	var queued bool
+	err := s.Store.KYCUpdate(ctx, func(tx Tx) error {
+		queued = false
+		c, err := tx.Customer(id)
+		if err != nil {
+			return err
+		}
+		t := s.Config.Types[c.Type]
+		before := c.StatusFor(t)
+		switch d.Action {
+		case ActionApprove:
+			if before == NeedsInfo && !c.Rejected {
+				return inputErr("customer %s still needs information; nothing to approve", id)
+			}
+			for name, st := range c.Fields {
+				if st.Status == FieldProcessing {
+					c.Fields[name] = FieldState{Status: FieldAccepted}
+				}
+			}
+			c.Rejected, c.Message = false, ""
+		case ActionReject:
+			c.Rejected, c.Message = true, d.Reason
+		case ActionRequestInfo:
+			c.Fields[d.Field] = FieldState{Status: FieldRejected, Error: d.Reason}
+			c.Message = d.Reason
+		}
+		c.UpdatedAt = now
+		after = c.StatusFor(t)
+		if err := tx.PutCustomer(c); err != nil {
+			return err
+		}
+		if err := tx.AppendEvent(&Event{CustomerID: id, At: now, By: d.By, Action: d.Action, Field: d.Field, Reason: d.Reason, Status: after}); err != nil {
+			return err
+		}
+		if after != before && c.CallbackURL != "" {
+			queued = true
+			return tx.EnqueueCallback(id, now)
+		}
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return "", ErrNotFound
+	}
+	if err == nil && queued {
+		s.wake()
+	}
+	return after, err
+}

@@ -1,0 +1,542 @@
+package kyc
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/xdr"
+
+	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/sep9"
+)
+
+// Service applies SEP-12 requests and compliance decisions to the store.
+type Service struct {
+	Store  Store
+	Config config.KYC
+	// AllowHTTPCallbacks allows http:// callback URLs (development mode).
+	AllowHTTPCallbacks bool
+	Now                func() time.Time
+	// Wake, when set, is called after a commit that queued a callback.
+	Wake func()
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) wake() {
+	if s.Wake != nil {
+		s.Wake()
+	}
+}
+
+// Principal is the authenticated client: the JWT's account (G... or M...) and memo.
+type Principal struct {
+	Account string
+	Memo    string
+}
+
+// customerType returns the configured type, or a 400.
+func (s *Service) customerType(name string) (string, config.CustomerType, error) {
+	if name == "" {
+		name = s.Config.DefaultType
+	}
+	t, ok := s.Config.Types[name]
+	if !ok {
+		return "", t, inputErr("unknown customer type %q; this anchor knows: %s", name, strings.Join(sortedKeys(s.Config.Types), ", "))
+	}
+	return name, t, nil
+}
+
+// key resolves the customer key (account, memo) a request addresses, under SEP-12's rules for
+// shared accounts: a memo in the JWT must match the request's; without one the request may
+// name any memo of the account; a muxed JWT account may be named by its G... account and id.
+func key(p Principal, account, memo, memoType string) (string, string, error) {
+	muxID := ""
+	base := p.Account
+	if strings.HasPrefix(p.Account, "M") {
+		if m, err := xdr.AddressToMuxedAccount(p.Account); err == nil {
+			id, _ := m.GetId()
+			muxID = strconv.FormatUint(id, 10)
+			base = m.ToAccountId().Address()
+		}
+	}
+	if account != "" && account != p.Account && !(muxID != "" && account == base) {
+		return "", "", &ForbiddenError{Msg: "account does not match the authenticated account"}
+	}
+	switch {
+	case muxID != "":
+		if memo != "" && memo != muxID {
+			return "", "", &ForbiddenError{Msg: "memo does not match the authenticated muxed account"}
+		}
+		return p.Account, "", nil
+	case p.Memo != "":
+		if memo != "" && memo != p.Memo {
+			return "", "", &ForbiddenError{Msg: "memo does not match the authenticated memo"}
+		}
+		return p.Account, p.Memo, nil
+	}
+	if memo != "" && (memoType == "" || memoType == "id") {
+		if _, err := strconv.ParseUint(memo, 10, 64); err != nil && memoType == "id" {
+			return "", "", inputErr("memo %q is not an id memo", memo)
+		}
+	}
+	if memoType != "" && memoType != "id" && memoType != "text" && memoType != "hash" {
+		return "", "", inputErr("memo_type must be id, text or hash")
+	}
+	return p.Account, memo, nil
+}
+
+// owns reports whether p may see customer c.
+func owns(p Principal, c *Customer) bool {
+	if c.Account != p.Account {
+		return false
+	}
+	return p.Memo == "" || c.Memo == p.Memo
+}
+
+// find loads the customer by id (404 unless p owns it) or by key (nil if none).
+func find(tx Tx, p Principal, id, account, memo string) (*Customer, error) {
+	if id != "" {
+		c, err := tx.Customer(id)
+		if errors.Is(err, ErrNotFound) || (err == nil && !owns(p, c)) {
+			return nil, ErrNotFound
+		}
+		return c, err
+	}
+	cid, err := tx.CustomerID(account, memo)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return tx.Customer(cid)
+}
+
+// GetQuery are the parameters of GET /customer.
+type GetQuery struct {
+	ID, Account, Memo, MemoType, Type, TransactionID, Lang string
+}
+
+// Get answers GET /customer.
+func (s *Service) Get(ctx context.Context, p Principal, q GetQuery) (*Response, error) {
+	_, t, err := s.customerType(q.Type)
+	if err != nil {
+		return nil, err
+	}
+	account, memo, err := key(p, q.Account, q.Memo, q.MemoType)
+	if err != nil {
+		return nil, err
+	}
+	var c *Customer
+	err = s.Store.KYCView(ctx, func(tx Tx) error {
+		var err error
+		c, err = find(tx, p, q.ID, account, memo)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return Describe(c, t), nil
+}
+
+// BinaryValue is an uploaded binary field.
+type BinaryValue struct {
+	Data        []byte
+	ContentType string // sniffed and checked
+}
+
+// PutRequest is a parsed PUT /customer (see ParsePut).
+type PutRequest struct {
+	ID, Account, Memo, MemoType, Type, TransactionID string
+	Values                                           map[string]string
+	Binary                                           map[string]BinaryValue
+	FileIDs                                          map[string]string
+	Verifications                                    map[string]string
+}
+
+// Put applies PUT /customer in one transaction and returns the customer id.
+func (s *Service) Put(ctx context.Context, p Principal, r *PutRequest) (string, error) {
+	typeName, t, err := s.customerType(r.Type)
+	if err != nil {
+		return "", err
+	}
+	account, memo, err := key(p, r.Account, r.Memo, r.MemoType)
+	if err != nil {
+		return "", err
+	}
+	if err := checkValues(r); err != nil {
+		return "", err
+	}
+	for name, b := range r.Binary {
+		if int64(len(b.Data)) > s.Config.MaxFileSize {
+			return "", &TooLargeError{Msg: name + " is larger than " + strconv.FormatInt(s.Config.MaxFileSize, 10) + " bytes"}
+		}
+	}
+	now := s.now()
+	var id string
+	var queued bool
+	err = s.Store.KYCUpdate(ctx, func(tx Tx) error {
+		queued = false
+		c, err := find(tx, p, r.ID, account, memo)
+		if err != nil {
+			return err
+		}
+		if c == nil {
+			c = &Customer{V: 1, ID: NewID(), Account: account, Memo: memo, CreatedAt: now,
+				Values: map[string]string{}, Files: map[string]string{}, Fields: map[string]FieldState{}}
+		}
+		before := c.StatusFor(t)
+		var changed []string
+		set := func(field string) {
+			c.Fields[field] = FieldState{Status: FieldProcessing}
+			changed = append(changed, field)
+		}
+		for _, name := range sortedKeys(r.Values) {
+			v := r.Values[name]
+			if old, ok := c.Values[name]; ok && old == v && c.Fields[name].Status != FieldRejected {
+				continue
+			}
+			c.Values[name] = v
+			set(name)
+		}
+		for _, name := range sortedKeys(r.Binary) {
+			b := r.Binary[name]
+			sum := sha256.Sum256(b.Data)
+			hash := hex.EncodeToString(sum[:])
+			if old, ok := c.Files[name]; ok {
+				if f, err := tx.File(old); err == nil && f.SHA256 == hash && c.Fields[name].Status != FieldRejected {
+					continue
+				}
+				if err := s.dropFile(tx, c, old); err != nil {
+					return err
+				}
+			}
+			f := &File{V: 1, ID: "file_" + NewID(), CustomerID: c.ID, Account: account, Memo: memo, Field: name,
+				ContentType: b.ContentType, Size: int64(len(b.Data)), SHA256: hash, CreatedAt: now}
+			if c.FileBytes+f.Size > s.Config.CustomerQuota {
+				return &TooLargeError{Msg: "the customer's files would exceed the quota of " + strconv.FormatInt(s.Config.CustomerQuota, 10) + " bytes"}
+			}
+			if err := tx.PutFile(f, b.Data); err != nil {
+				return err
+			}
+			c.FileBytes += f.Size
+			c.Files[name] = f.ID
+			set(name)
+		}
+		for _, name := range sortedKeys(r.FileIDs) {
+			fid := r.FileIDs[name]
+			if c.Files[name] == fid && c.Fields[name].Status != FieldRejected {
+				continue
+			}
+			f, err := tx.File(fid)
+			if errors.Is(err, ErrNotFound) || (err == nil && (f.Account != account || (f.CustomerID != "" && f.CustomerID != c.ID))) {
+				return inputErr("%s_file_id: file %q not found", name, fid)
+			}
+			if err != nil {
+				return err
+			}
+			field, _ := sep9.Lookup(name)
+			data, err := tx.FileData(fid)
+			if err != nil {
+				return err
+			}
+			if _, err := field.CheckBinary(data); err != nil {
+				return inputErr("%s_file_id: %v", name, err)
+			}
+			if old, ok := c.Files[name]; ok && old != fid {
+				if err := s.dropFile(tx, c, old); err != nil {
+					return err
+				}
+			}
+			if f.CustomerID == "" {
+				if c.FileBytes+f.Size > s.Config.CustomerQuota {
+					return &TooLargeError{Msg: "the customer's files would exceed the quota"}
+				}
+				c.FileBytes += f.Size
+				f.CustomerID, f.Field = c.ID, name
+				if err := tx.PutFile(f, nil); err != nil {
+					return err
+				}
+			}
+			c.Files[name] = fid
+			set(name)
+		}
+		for _, name := range sortedKeys(r.Verifications) {
+			if c.Fields[name].Status != FieldVerificationRequired {
+				return inputErr("%s_verification: %s does not need verification", name, name)
+			}
+		}
+		c.Type = typeName
+		c.UpdatedAt = now
+		if len(changed) > 0 {
+			if err := tx.AppendEvent(&Event{CustomerID: c.ID, At: now, By: c.Account, Action: ActionSubmit, Field: strings.Join(changed, ",")}); err != nil {
+				return err
+			}
+		}
+		if s.Config.AutoApprove && c.StatusFor(t) == Processing {
+			for name, st := range c.Fields {
+				if st.Status == FieldProcessing {
+					c.Fields[name] = FieldState{Status: FieldAccepted}
+				}
+			}
+			c.Message = ""
+			if err := tx.AppendEvent(&Event{CustomerID: c.ID, At: now, By: "anchor", Action: ActionAutoApprove, Status: Accepted}); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutCustomer(c); err != nil {
+			return err
+		}
+		id = c.ID
+		if after := c.StatusFor(t); after != before && c.CallbackURL != "" {
+			queued = true
+			return tx.EnqueueCallback(c.ID, now)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if queued {
+		s.wake()
+	}
+	return id, nil
+}
+
+func (s *Service) dropFile(tx Tx, c *Customer, fid string) error {
+	f, err := tx.File(fid)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c.FileBytes -= f.Size
+	return tx.DeleteFile(fid)
+}
+
+// checkValues validates every value by its SEP-9 type; nothing is stored if one fails.
+func checkValues(r *PutRequest) error {
+	for _, name := range sortedKeys(r.Values) {
+		f, ok := sep9.Lookup(name)
+		if !ok {
+			return inputErr("%s is not a SEP-9 field", name)
+		}
+		if f.Type == sep9.Binary {
+			return inputErr("%s is binary: send it as a multipart file or as %s_file_id", name, name)
+		}
+		v := r.Values[name]
+		var err error
+		if name == "mobile_number" {
+			format := r.Values["mobile_number_format"]
+			if strings.TrimSpace(v) == "" {
+				err = errors.New("is empty")
+			} else {
+				err = sep9.CheckMobileNumber(v, format)
+			}
+		} else {
+			err = f.Check(v)
+		}
+		if err != nil {
+			return inputErr("%s: %v", name, err)
+		}
+	}
+	for name, b := range r.Binary {
+		f, ok := sep9.Lookup(name)
+		if !ok || f.Type != sep9.Binary {
+			return inputErr("%s is not a binary SEP-9 field", name)
+		}
+		ct, err := f.CheckBinary(b.Data)
+		if err != nil {
+			return inputErr("%s: %v", name, err)
+		}
+		b.ContentType = ct
+		r.Binary[name] = b
+	}
+	for name := range r.FileIDs {
+		if f, ok := sep9.Lookup(name); !ok || f.Type != sep9.Binary {
+			return inputErr("%s_file_id: %s is not a binary SEP-9 field", name, name)
+		}
+	}
+	for name := range r.Verifications {
+		if _, ok := sep9.Lookup(name); !ok {
+			return inputErr("%s_verification: %s is not a SEP-9 field", name, name)
+		}
+	}
+	return nil
+}
+
+// Delete erases the customer (account, memo): values, files and their contents.
+func (s *Service) Delete(ctx context.Context, p Principal, account, memo, memoType string) error {
+	acct, mem, err := key(p, account, memo, memoType)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	return s.Store.KYCUpdate(ctx, func(tx Tx) error {
+		c, err := find(tx, p, "", acct, mem)
+		if err != nil {
+			return err
+		}
+		if c == nil {
+			return ErrNotFound
+		}
+		if err := tx.DeleteCustomer(c); err != nil {
+			return err
+		}
+		return tx.AppendEvent(&Event{CustomerID: c.ID, At: now, By: c.Account, Action: ActionDelete})
+	})
+}
+
+// CallbackRequest is PUT /customer/callback.
+type CallbackRequest struct {
+	ID, Account, Memo, MemoType, URL string
+}
+
+// SetCallback registers the URL that receives status changes.
+func (s *Service) SetCallback(ctx context.Context, p Principal, r CallbackRequest) error {
+	u, err := url.Parse(r.URL)
+	if r.URL == "" {
+		return inputErr("url is required")
+	}
+	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && s.AllowHTTPCallbacks)) {
+		return inputErr("url must be an absolute https URL")
+	}
+	account, memo, err := key(p, r.Account, r.Memo, r.MemoType)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	return s.Store.KYCUpdate(ctx, func(tx Tx) error {
+		c, err := find(tx, p, r.ID, account, memo)
+		if err != nil {
+			return err
+		}
+		if c == nil {
+			return ErrNotFound
+		}
+		c.CallbackURL = u.String()
+		c.UpdatedAt = now
+		if err := tx.PutCustomer(c); err != nil {
+			return err
+		}
+		return tx.AppendEvent(&Event{CustomerID: c.ID, At: now, By: c.Account, Action: ActionCallback})
+	})
+}
+
+// Verify answers PUT /customer/verification (deprecated in SEP-12, still served).
+func (s *Service) Verify(ctx context.Context, p Principal, id string, codes map[string]string, typeName string) (*Response, error) {
+	if id == "" {
+		return nil, inputErr("id is required")
+	}
+	if len(codes) == 0 {
+		return nil, inputErr("no *_verification field given")
+	}
+	_, t, err := s.customerType(typeName)
+	if err != nil {
+		return nil, err
+	}
+	var c *Customer
+	err = s.Store.KYCView(ctx, func(tx Tx) error {
+		c, err = find(tx, p, id, "", "")
+		if err == nil && c == nil {
+			err = ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range sortedKeys(codes) {
+		if c.Fields[name].Status != FieldVerificationRequired {
+			return nil, inputErr("%s_verification: %s does not need verification", name, name)
+		}
+	}
+	return Describe(c, t), nil
+}
+
+// UploadFile stores a file for later *_file_id use (POST /customer/files).
+func (s *Service) UploadFile(ctx context.Context, p Principal, data []byte) (*File, error) {
+	if int64(len(data)) > s.Config.MaxFileSize {
+		return nil, &TooLargeError{Msg: "file is larger than " + strconv.FormatInt(s.Config.MaxFileSize, 10) + " bytes"}
+	}
+	liveness, _ := sep9.Lookup("proof_of_liveness")
+	ct, err := liveness.CheckBinary(data)
+	if err != nil {
+		return nil, inputErr("file: %v", err)
+	}
+	account, memo, err := key(p, "", "", "")
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	f := &File{V: 1, ID: "file_" + NewID(), Account: account, Memo: memo, ContentType: ct, Size: int64(len(data)),
+		SHA256: hex.EncodeToString(sum[:]), CreatedAt: s.now()}
+	err = s.Store.KYCUpdate(ctx, func(tx Tx) error {
+		f.CustomerID = ""
+		if cid, err := tx.CustomerID(account, memo); err == nil {
+			c, err := tx.Customer(cid)
+			if err != nil {
+				return err
+			}
+			if c.FileBytes+f.Size > s.Config.CustomerQuota {
+				return &TooLargeError{Msg: "the customer's files would exceed the quota"}
+			}
+			c.FileBytes += f.Size
+			f.CustomerID = cid
+			if err := tx.PutCustomer(c); err != nil {
+				return err
+			}
+		}
+		return tx.PutFile(f, data)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Files answers GET /customer/files: the caller's files by file id or customer id.
+func (s *Service) Files(ctx context.Context, p Principal, fileID, customerID string) ([]*File, error) {
+	if fileID == "" && customerID == "" {
+		return nil, inputErr("file_id or customer_id is required")
+	}
+	var out []*File
+	err := s.Store.KYCView(ctx, func(tx Tx) error {
+		if fileID != "" {
+			f, err := tx.File(fileID)
+			if errors.Is(err, ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if f.Account == p.Account && (p.Memo == "" || f.Memo == p.Memo) && (customerID == "" || f.CustomerID == customerID) {
+				out = append(out, f)
+			}
+			return nil
+		}
+		c, err := tx.Customer(customerID)
+		if errors.Is(err, ErrNotFound) || (err == nil && !owns(p, c)) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		out, err = tx.FilesOf(customerID)
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,257 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/anchorkit/anchor/internal/kyc"
+)
+
+var _ kyc.Store = (*Bolt)(nil)
+
+// KYCUpdate implements kyc.Store: fn runs in a write transaction, batched with concurrent ones
+// (one fsync per batch), so it may run more than once.
+func (s *Bolt) KYCUpdate(ctx context.Context, fn func(kyc.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Batch(func(tx *bolt.Tx) error { return fn(kycTx{tx}) })
+}
+
+// KYCView implements kyc.Store.
+func (s *Bolt) KYCView(ctx context.Context, fn func(kyc.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.View(func(tx *bolt.Tx) error { return fn(kycTx{tx}) })
+}
+
+// Customers implements kyc.Store.
+func (s *Bolt) Customers(ctx context.Context, fn func(*kyc.Customer) bool) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketCustomers).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var cu kyc.Customer
+			if err := json.Unmarshal(v, &cu); err != nil {
+				return err
+			}
+			if !fn(&cu) {
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
+// Events implements kyc.Store.
+func (s *Bolt) Events(ctx context.Context, customerID string) ([]kyc.Event, error) {
+	out := []kyc.Event{}
+	prefix := append([]byte(customerID), 0)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketEvents).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var e kyc.Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DueCallbacks implements kyc.Store.
+func (s *Bolt) DueCallbacks(ctx context.Context, now time.Time, limit int) ([]kyc.Callback, error) {
+	var out []kyc.Callback
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCallbacks).ForEach(func(k, v []byte) error {
+			var cb kyc.Callback
+			if err := json.Unmarshal(v, &cb); err != nil {
+				return err
+			}
+			if !cb.Due.After(now) && len(out) < limit {
+				out = append(out, cb)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// FinishCallback implements kyc.Store.
+func (s *Bolt) FinishCallback(ctx context.Context, prev kyc.Callback, next *kyc.Callback) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCallbacks)
+		var cur kyc.Callback
+		if err := getJSON(b, []byte(prev.CustomerID), &cur); err != nil {
+			if errors.Is(err, kyc.ErrNotFound) {
+				return nil
+			}
+			return err
+		}
+		if cur.Attempt != prev.Attempt || !cur.Due.Equal(prev.Due) {
+			return nil
+		}
+		if next == nil {
+			return b.Delete([]byte(prev.CustomerID))
+		}
+		return putJSON(b, []byte(prev.CustomerID), next)
+	})
+}
+
+func putJSON(b *bolt.Bucket, k []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(k, raw)
+}
+
+func getJSON(b *bolt.Bucket, k []byte, v any) error {
+	raw := b.Get(k)
+	if raw == nil {
+		return kyc.ErrNotFound
+	}
+	return json.Unmarshal(raw, v)
+}
+
+// kycTx implements kyc.Tx on a bbolt transaction.
+type kycTx struct{ tx *bolt.Tx }
+
+func customerKey(account, memo string) []byte {
+	return append(append([]byte(account), 0), memo...)
+}
+
+func (t kycTx) Customer(id string) (*kyc.Customer, error) {
+	var c kyc.Customer
+	if err := getJSON(t.tx.Bucket(bucketCustomers), []byte(id), &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (t kycTx) CustomerID(account, memo string) (string, error) {
+	v := t.tx.Bucket(bucketCustomerKeys).Get(customerKey(account, memo))
+	if v == nil {
+		return "", kyc.ErrNotFound
+	}
+	return string(v), nil
+}
+
+func (t kycTx) PutCustomer(c *kyc.Customer) error {
+	if err := putJSON(t.tx.Bucket(bucketCustomers), []byte(c.ID), c); err != nil {
+		return err
+	}
+	return t.tx.Bucket(bucketCustomerKeys).Put(customerKey(c.Account, c.Memo), []byte(c.ID))
+}
+
+func (t kycTx) DeleteCustomer(c *kyc.Customer) error {
+	files, err := t.FilesOf(c.ID)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := t.DeleteFile(f.ID); err != nil {
+			return err
+		}
+	}
+	if err := t.tx.Bucket(bucketCustomers).Delete([]byte(c.ID)); err != nil {
+		return err
+	}
+	if err := t.tx.Bucket(bucketCallbacks).Delete([]byte(c.ID)); err != nil {
+		return err
+	}
+	return t.tx.Bucket(bucketCustomerKeys).Delete(customerKey(c.Account, c.Memo))
+}
+
+// PutFile stores f, and its contents unless data is nil (a metadata update).
+func (t kycTx) PutFile(f *kyc.File, data []byte) error {
+	if err := putJSON(t.tx.Bucket(bucketFiles), []byte(f.ID), f); err != nil {
+		return err
+	}
+	if data != nil {
+		if err := t.tx.Bucket(bucketFileData).Put([]byte(f.ID), data); err != nil {
+			return err
+		}
+	}
+	if f.CustomerID != "" {
+		return t.tx.Bucket(bucketCustomerFiles).Put(append(append([]byte(f.CustomerID), 0), f.ID...), nil)
+	}
+	return nil
+}
+
+func (t kycTx) File(id string) (*kyc.File, error) {
+	var f kyc.File
+	if err := getJSON(t.tx.Bucket(bucketFiles), []byte(id), &f); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+func (t kycTx) FileData(id string) ([]byte, error) {
+	v := t.tx.Bucket(bucketFileData).Get([]byte(id))
+	if v == nil {
+		return nil, kyc.ErrNotFound
+	}
+	return bytes.Clone(v), nil
+}
+
+func (t kycTx) DeleteFile(id string) error {
+	f, err := t.File(id)
+	if errors.Is(err, kyc.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if f.CustomerID != "" {
+		if err := t.tx.Bucket(bucketCustomerFiles).Delete(append(append([]byte(f.CustomerID), 0), f.ID...)); err != nil {
+			return err
+		}
+	}
+	if err := t.tx.Bucket(bucketFileData).Delete([]byte(id)); err != nil {
+		return err
+	}
+	return t.tx.Bucket(bucketFiles).Delete([]byte(id))
+}
+
+func (t kycTx) FilesOf(customerID string) ([]*kyc.File, error) {
+	var out []*kyc.File
+	prefix := append([]byte(customerID), 0)
+	c := t.tx.Bucket(bucketCustomerFiles).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		f, err := t.File(string(k[len(prefix):]))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// AppendEvent adds e under the next sequence number of the events bucket. There is no way to
+// change or remove an event.
+func (t kycTx) AppendEvent(e *kyc.Event) error {
+	b := t.tx.Bucket(bucketEvents)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	e.V, e.Seq = 1, seq
+	k := binary.BigEndian.AppendUint64(append([]byte(e.CustomerID), 0), seq)
+	return putJSON(b, k, e)
+}
+
+func (t kycTx) EnqueueCallback(customerID string, at time.Time) error {
+	return putJSON(t.tx.Bucket(bucketCallbacks), []byte(customerID), kyc.Callback{CustomerID: customerID, Due: at})
+}
