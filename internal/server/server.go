@@ -17,8 +17,8 @@ import (
 
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/horizon"
-	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/httpx"
+	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/sep1"
 	"github.com/anchorkit/anchor/internal/sep10"
 	"github.com/anchorkit/anchor/internal/sep12"
