@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -294,7 +293,7 @@ func TestE2EKYCWalletAndCompliance(t *testing.T) {
 	})
 }
 
-func TestE2EKYCMemosAndMuxedAreSeparateCustomers(t *testing.T) {
+func TestE2EKYCMemosAreSeparateCustomers(t *testing.T) {
 	dir, port := initAnchor(t)
 	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none"})
 	one, two := uint64(1), uint64(2)
@@ -322,7 +321,6 @@ func TestE2EKYCMemosAndMuxedAreSeparateCustomers(t *testing.T) {
 	if r := a.putJSON(map[string]string{"id": idA, "last_name": "Alpha"}); r.Status != 202 || r.JSON(t)["id"] != idA {
 		t.Fatalf("PUT with id updates: %d %s", r.Status, r.Body)
 	}
-	_ = dir
 }
 
 func TestE2EKYCBadInputStoresNothing(t *testing.T) {
@@ -392,6 +390,4 @@ func TestE2EKYCBadInputStoresNothing(t *testing.T) {
 	if r := w.putMultipart(nil, map[string][]byte{"photo_id_back": big}); r.Status != 413 {
 		t.Fatalf("over quota: %d %s", r.Status, r.Body)
 	}
-	_ = dir
-	_ = strconv.Itoa
 }

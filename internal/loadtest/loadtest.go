@@ -5,6 +5,7 @@ package loadtest
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -23,7 +24,7 @@ import (
 // Options of a run.
 type Options struct {
 	BaseURL  string // e.g. http://127.0.0.1:8000
-	Mode     string // challenge or round
+	Mode     string // challenge, round or kyc-put
 	Clients  int
 	Duration time.Duration
 	// ServerPID, when set, is measured through /proc.
@@ -93,12 +94,27 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			local := make([]time.Duration, 0, 4096)
 			errs := 0
 			var firstErr string
-			for ctx.Err() == nil {
+			var put func(n int) error
+			if o.Mode == "kyc-put" {
+				token, err := client.Authenticate(ctx, kp.Address(), nil, kp)
+				if err != nil {
+					mu.Lock()
+					res.Errors++
+					res.FirstError = err.Error()
+					mu.Unlock()
+					return
+				}
+				put = func(n int) error { return putCustomer(ctx, hc, t.KYCServer, u, token, n) }
+			}
+			for n := 0; ctx.Err() == nil; n++ {
 				t0 := time.Now()
 				var err error
-				if o.Mode == "round" {
+				switch o.Mode {
+				case "round":
 					_, err = client.Authenticate(ctx, kp.Address(), nil, kp)
-				} else {
+				case "kyc-put":
+					err = put(n)
+				default:
 					_, err = client.Challenge(ctx, kp.Address(), nil, "")
 				}
 				if ctx.Err() != nil {
@@ -137,6 +153,35 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.PeakRSSKB = procPeakRSS(o.ServerPID)
 	}
 	return res, nil
+}
+
+// putCustomer sends PUT /customer with 10 SEP-9 fields as JSON; n changes one value, so that
+// every request is a write.
+func putCustomer(ctx context.Context, hc *http.Client, kycServer string, base *url.URL, token string, n int) error {
+	ku, err := url.Parse(kycServer)
+	if err != nil {
+		return err
+	}
+	ku.Scheme, ku.Host = base.Scheme, base.Host
+	body := fmt.Sprintf(`{"type":"sep6-deposit","first_name":"Jane","last_name":"Doe","email_address":"jane%d@example.com",`+
+		`"mobile_number":"+14155552671","birth_date":"1990-01-02","address_country_code":"USA","city":"Springfield",`+
+		`"postal_code":"12345","address":"1 Main Street","occupation":"2511"}`, n)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, ku.String()+"/customer", strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("PUT /customer: %s", resp.Status)
+	}
+	return nil
 }
 
 // procCPU returns user+system CPU time of pid from /proc/PID/stat.
