@@ -32,6 +32,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzTokenBody -fuzztime 30s ./internal/sep10/
 	$(GO) test -run '^$$' -fuzz FuzzReadChallenge -fuzztime 30s ./pkg/sep10/
 	$(GO) test -run '^$$' -fuzz FuzzValidate -fuzztime 30s ./pkg/stellartoml/
+	$(GO) test -run '^$$' -fuzz FuzzParsePut -fuzztime 30s ./internal/sep12/
 
 ## bench: start anchor serve and drive SEP-10 at 8 and 64 clients; handler micro-benchmarks
 bench: build

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -160,7 +161,14 @@ func TestKYCCLIWithoutServer(t *testing.T) {
 	if r := w.do("PUT", "/customer/callback", "application/x-www-form-urlencoded", strings.NewReader(url.Values{"url": {rcv.URL}}.Encode())); r.Status != 200 {
 		t.Fatalf("callback: %d %s", r.Status, r.Body)
 	}
+	fi, err := os.Stat(filepath.Join(dir, "data", "admin.sock"))
+	if err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("admin socket: %v %v", err, fi.Mode())
+	}
 	s.Stop(t)
+	if _, err := os.Stat(filepath.Join(dir, "data", "admin.sock")); err == nil {
+		t.Fatal("admin socket left behind after shutdown")
+	}
 
 	out, stderr, code := kycCLI(t, dir, "kyc", "list", "--json")
 	var list []kyc.Summary
