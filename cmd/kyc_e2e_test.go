@@ -321,6 +321,16 @@ func TestE2EKYCMemosAreSeparateCustomers(t *testing.T) {
 	if r := a.putJSON(map[string]string{"id": idA, "last_name": "Alpha"}); r.Status != 202 || r.JSON(t)["id"] != idA {
 		t.Fatalf("PUT with id updates: %d %s", r.Status, r.Body)
 	}
+	// DELETE carries the memo in a JSON or form body; memo 1 cannot delete memo 2.
+	if r := a.do("DELETE", "/customer/"+a.kp.Address(), "application/json", strings.NewReader(`{"memo":"2"}`)); r.Status != 403 {
+		t.Fatalf("delete another memo: %d %s", r.Status, r.Body)
+	}
+	if r := b.do("DELETE", "/customer/"+a.kp.Address(), "application/x-www-form-urlencoded", strings.NewReader("memo=2")); r.Status != 200 {
+		t.Fatalf("delete own memo (form): %d %s", r.Status, r.Body)
+	}
+	if m := a.get("id=" + idA); m["id"] != idA {
+		t.Fatalf("memo 1's customer went with memo 2's: %v", m)
+	}
 }
 
 func TestE2EKYCBadInputStoresNothing(t *testing.T) {

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -103,6 +104,20 @@ func TestE2EKYCDeleteErases(t *testing.T) {
 		t.Fatalf("customer still answers: %v", m)
 	}
 	s.Stop(t)
+
+	// Not even the database file's free pages hold the erased values or file contents.
+	raw, err := os.ReadFile(filepath.Join(dir, "data", "anchor.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range [][]byte{[]byte("Erasable"), []byte("erase@example.com"), pngBytes} {
+		if bytes.Contains(raw, secret) {
+			t.Fatalf("the database file still contains %q", secret)
+		}
+	}
+	if !bytes.Contains(raw, []byte("Kept")) {
+		t.Fatal("the other customer's data is gone too")
+	}
 
 	st, err := store.Open(filepath.Join(dir, "data"), store.Options{})
 	if err != nil {

@@ -277,6 +277,8 @@ type Store interface {
 	Events(ctx context.Context, customerID string) ([]Event, error)
 	// DueCallbacks returns up to limit queued callbacks due at now.
 	DueCallbacks(ctx context.Context, now time.Time, limit int) ([]Callback, error)
+	// ScrubFreePages overwrites the storage a deletion freed, so deleted data does not linger.
+	ScrubFreePages(ctx context.Context) error
 	// FinishCallback replaces the queued callback prev by next (nil: removes it), but only if
 	// prev is still what is queued: a callback queued again meanwhile is kept.
 	FinishCallback(ctx context.Context, prev Callback, next *Callback) error

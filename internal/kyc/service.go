@@ -385,7 +385,7 @@ func (s *Service) Delete(ctx context.Context, p Principal, account, memo, memoTy
 		return err
 	}
 	now := s.now()
-	return s.Store.KYCUpdate(ctx, func(tx Tx) error {
+	err = s.Store.KYCUpdate(ctx, func(tx Tx) error {
 		c, err := find(tx, p, "", acct, mem)
 		if err != nil {
 			return err
@@ -398,6 +398,11 @@ func (s *Service) Delete(ctx context.Context, p Principal, account, memo, memoTy
 		}
 		return tx.AppendEvent(&Event{CustomerID: c.ID, At: now, By: c.Account, Action: ActionDelete})
 	})
+	if err != nil {
+		return err
+	}
+	// Deleted is not yet erased: overwrite the pages that held the data.
+	return s.Store.ScrubFreePages(ctx)
 }
 
 // CallbackRequest is PUT /customer/callback.
