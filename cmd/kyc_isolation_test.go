@@ -203,7 +203,7 @@ func TestKYCCLIWithoutServer(t *testing.T) {
 	}
 
 	// The server delivers the callback that the CLI queued.
-	s = startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none"})
+	startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none"})
 	rcv.waitFor(t, id, "ACCEPTED")
 	if m := w.get("id=" + id); status(m) != "ACCEPTED" {
 		t.Fatalf("wallet sees %v", m)

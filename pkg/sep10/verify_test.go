@@ -239,7 +239,7 @@ func testVerifyRules(t *testing.T, resign bool) {
 			if c.build != nil {
 				c.build(f, &p)
 			}
-			txB64, env := buildDecoded(t, p)
+			_, env := buildDecoded(t, p)
 			if c.mutate != nil {
 				c.mutate(f, &env.V1.Tx)
 				signer := p.Server.(*keypair.Full)
