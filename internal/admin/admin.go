@@ -95,6 +95,10 @@ func reply(w http.ResponseWriter, r *http.Request, v any, err error) {
 // Listen opens the admin socket at path with mode 0600, replacing a stale socket left by a
 // server that died. It refuses when another live server answers on it.
 func Listen(path string) (net.Listener, error) {
+	// sun_path holds 108 bytes on Linux (104 on BSDs), including the terminating NUL.
+	if len(path) > 103 {
+		return nil, fmt.Errorf("admin socket path %s is %d bytes, longer than unix sockets allow (103); use a shorter data_dir", path, len(path))
+	}
 	if _, err := os.Lstat(path); err == nil {
 		if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
 			c.Close()

@@ -228,6 +228,9 @@ func Read(opts LoadOptions) (*Config, error) {
 		cfg.KYC.Types = DefaultCustomerTypes()
 	}
 	cfg.DataDir = resolve(baseDir, cfg.DataDir)
+	if abs, err := filepath.Abs(cfg.DataDir); err == nil && cfg.DataDir != "" {
+		cfg.DataDir = abs
+	}
 	for _, fk := range []struct {
 		key, file string
 		dst       *Secret
