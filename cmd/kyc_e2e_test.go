@@ -392,6 +392,20 @@ func TestE2EKYCBadInputStoresNothing(t *testing.T) {
 			}
 		})
 	}
+	// Uploads that wait for a customer share the quota too.
+	u := newWallet(t, s, nil)
+	var r httpResult
+	for i := 0; i < 2; i++ {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		fw, _ := mw.CreateFormFile("file", "x.png")
+		fw.Write(append(append([]byte{}, pngBytes...), make([]byte, 900-len(pngBytes))...))
+		mw.Close()
+		r = u.do("POST", "/customer/files", mw.FormDataContentType(), &buf)
+	}
+	if r.Status != 413 {
+		t.Fatalf("second pending upload over the quota: %d %s", r.Status, r.Body)
+	}
 	// Quota: two 900-byte photos exceed the 1500-byte customer quota.
 	big := append(append([]byte{}, pngBytes...), make([]byte, 900-len(pngBytes))...)
 	if r := w.putMultipart(map[string]string{"first_name": "A"}, map[string][]byte{"photo_id_front": big}); r.Status != 202 {

@@ -90,6 +90,8 @@ func TestE2EKYCDeleteErases(t *testing.T) {
 	w := newWallet(t, s, nil)
 	other := newWallet(t, s, nil)
 	uploaded := w.uploadFile(pngBytes)
+	pendingBytes := append(append([]byte{}, pngBytes...), "PENDING-UPLOAD-MARK"...)
+	pending := w.uploadFile(pendingBytes) // uploaded, never used by the customer
 	r := w.putMultipart(map[string]string{"first_name": "Erasable", "email_address": "erase@example.com", "photo_id_back_file_id": uploaded}, map[string][]byte{"photo_id_front": pngBytes})
 	id := r.JSON(t)["id"].(string)
 	otherID := other.putJSON(map[string]string{"first_name": "Kept"}).JSON(t)["id"].(string)
@@ -110,7 +112,7 @@ func TestE2EKYCDeleteErases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range [][]byte{[]byte("Erasable"), []byte("erase@example.com"), pngBytes} {
+	for _, secret := range [][]byte{[]byte("Erasable"), []byte("erase@example.com"), pngBytes, []byte("PENDING-UPLOAD-MARK")} {
 		if bytes.Contains(raw, secret) {
 			t.Fatalf("the database file still contains %q", secret)
 		}
@@ -145,6 +147,12 @@ func TestE2EKYCDeleteErases(t *testing.T) {
 		}
 		if _, err := tx.FileData(uploaded); err != kyc.ErrNotFound {
 			t.Errorf("uploaded file contents: %v", err)
+		}
+		if _, err := tx.File(pending); err != kyc.ErrNotFound {
+			t.Errorf("pending upload: %v", err)
+		}
+		if files, _ := tx.PendingFiles(w.kp.Address(), ""); len(files) != 0 {
+			t.Errorf("pending index: %v", files)
 		}
 		return nil
 	})

@@ -255,13 +255,16 @@ type Tx interface {
 	Customer(id string) (*Customer, error)
 	CustomerID(account, memo string) (string, error)
 	PutCustomer(c *Customer) error
-	// DeleteCustomer removes the record, its index entry, its files and their contents.
+	// DeleteCustomer removes the record, its index entry, its files (and the account's pending
+	// uploads) and their contents.
 	DeleteCustomer(c *Customer) error
 	PutFile(f *File, data []byte) error
 	File(id string) (*File, error)
 	FileData(id string) ([]byte, error)
 	DeleteFile(id string) error
 	FilesOf(customerID string) ([]*File, error)
+	// PendingFiles lists files (account, memo) uploaded that no customer uses yet.
+	PendingFiles(account, memo string) ([]*File, error)
 	AppendEvent(e *Event) error
 	// EnqueueCallback asks for the customer's callback to be sent (after commit).
 	EnqueueCallback(customerID string, at time.Time) error

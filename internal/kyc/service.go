@@ -391,7 +391,20 @@ func (s *Service) Delete(ctx context.Context, p Principal, account, memo, memoTy
 			return err
 		}
 		if c == nil {
-			return ErrNotFound
+			// No customer, but maybe uploads waiting for one: they go too.
+			pending, err := tx.PendingFiles(acct, mem)
+			if err != nil {
+				return err
+			}
+			if len(pending) == 0 {
+				return ErrNotFound
+			}
+			for _, f := range pending {
+				if err := tx.DeleteFile(f.ID); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
 		if err := tx.DeleteCustomer(c); err != nil {
 			return err
@@ -491,7 +504,21 @@ func (s *Service) UploadFile(ctx context.Context, p Principal, data []byte) (*Fi
 		SHA256: hex.EncodeToString(sum[:]), CreatedAt: s.now()}
 	err = s.Store.KYCUpdate(ctx, func(tx Tx) error {
 		f.CustomerID = ""
-		if cid, err := tx.CustomerID(account, memo); err == nil {
+		cid, err := tx.CustomerID(account, memo)
+		if errors.Is(err, ErrNotFound) {
+			// No customer yet: pending uploads of the account share the customer quota.
+			pending, err := tx.PendingFiles(account, memo)
+			if err != nil {
+				return err
+			}
+			total := f.Size
+			for _, p := range pending {
+				total += p.Size
+			}
+			if total > s.Config.CustomerQuota {
+				return &TooLargeError{Msg: "uploaded files would exceed the quota of " + strconv.FormatInt(s.Config.CustomerQuota, 10) + " bytes"}
+			}
+		} else if err == nil {
 			c, err := tx.Customer(cid)
 			if err != nil {
 				return err
@@ -504,6 +531,8 @@ func (s *Service) UploadFile(ctx context.Context, p Principal, data []byte) (*Fi
 			if err := tx.PutCustomer(c); err != nil {
 				return err
 			}
+		} else {
+			return err
 		}
 		return tx.PutFile(f, data)
 	})

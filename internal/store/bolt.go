@@ -33,12 +33,13 @@ var (
 	bucketCustomerFiles = []byte("kyc_customer_files") // customer id \x00 file id → ""
 	bucketEvents        = []byte("kyc_events")         // customer id \x00 seq → Event JSON (append-only)
 	bucketCallbacks     = []byte("kyc_callbacks")      // customer id → Callback JSON
+	bucketPendingFiles  = []byte("kyc_pending_files")  // account \x00 memo \x00 file id → "" (not yet attached)
 )
 
 // migrations[i] upgrades a database from schema version i to i+1.
 var migrations = []func(tx *bolt.Tx) error{
 	0: createBuckets(bucketMeta, bucketChallenges),
-	1: createBuckets(bucketCustomers, bucketCustomerKeys, bucketFiles, bucketFileData, bucketCustomerFiles, bucketEvents, bucketCallbacks),
+	1: createBuckets(bucketCustomers, bucketCustomerKeys, bucketFiles, bucketFileData, bucketCustomerFiles, bucketEvents, bucketCallbacks, bucketPendingFiles),
 }
 
 func createBuckets(names ...[]byte) func(tx *bolt.Tx) error {

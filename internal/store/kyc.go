@@ -160,6 +160,11 @@ func (t kycTx) DeleteCustomer(c *kyc.Customer) error {
 	if err != nil {
 		return err
 	}
+	pending, err := t.PendingFiles(c.Account, c.Memo)
+	if err != nil {
+		return err
+	}
+	files = append(files, pending...)
 	for _, f := range files {
 		if err := t.DeleteFile(f.ID); err != nil {
 			return err
@@ -184,10 +189,33 @@ func (t kycTx) PutFile(f *kyc.File, data []byte) error {
 			return err
 		}
 	}
+	pk := pendingKey(f.Account, f.Memo, f.ID)
 	if f.CustomerID != "" {
+		if err := t.tx.Bucket(bucketPendingFiles).Delete(pk); err != nil {
+			return err
+		}
 		return t.tx.Bucket(bucketCustomerFiles).Put(append(append([]byte(f.CustomerID), 0), f.ID...), nil)
 	}
-	return nil
+	return t.tx.Bucket(bucketPendingFiles).Put(pk, nil)
+}
+
+func pendingKey(account, memo, fileID string) []byte {
+	return append(append(customerKey(account, memo), 0), fileID...)
+}
+
+// PendingFiles lists the files (account, memo) uploaded that no customer uses yet.
+func (t kycTx) PendingFiles(account, memo string) ([]*kyc.File, error) {
+	var out []*kyc.File
+	prefix := append(customerKey(account, memo), 0)
+	c := t.tx.Bucket(bucketPendingFiles).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		f, err := t.File(string(k[len(prefix):]))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 func (t kycTx) File(id string) (*kyc.File, error) {
@@ -218,6 +246,8 @@ func (t kycTx) DeleteFile(id string) error {
 		if err := t.tx.Bucket(bucketCustomerFiles).Delete(append(append([]byte(f.CustomerID), 0), f.ID...)); err != nil {
 			return err
 		}
+	} else if err := t.tx.Bucket(bucketPendingFiles).Delete(pendingKey(f.Account, f.Memo, f.ID)); err != nil {
+		return err
 	}
 	if err := t.tx.Bucket(bucketFileData).Delete([]byte(id)); err != nil {
 		return err
