@@ -61,6 +61,7 @@ type Config struct {
 	Principals          []Principal   `mapstructure:"principals"`
 	Assets              []Asset       `mapstructure:"assets"`
 	KYC                 KYC           `mapstructure:"kyc"`
+	SEP6                SEP6          `mapstructure:"sep6"`
 
 	// File is the config file that was read, "" when none was.
 	File string `mapstructure:"-"`
@@ -148,6 +149,23 @@ type Asset struct {
 	Withdraw               Direction `mapstructure:"withdraw"`
 }
 
+// SEP6 configures the transfer server.
+type SEP6 struct {
+	// TransferExpiry is how long a transaction may wait for the user before it expires.
+	TransferExpiry time.Duration `mapstructure:"transfer_expiry"`
+	// LegacyKYCResponses answers 403 non_interactive_customer_info_needed / customer_info_status
+	// (deprecated in SEP-6 v4) instead of creating the transaction, for older wallets.
+	LegacyKYCResponses bool   `mapstructure:"legacy_kyc_responses"`
+	DepositKYCType     string `mapstructure:"deposit_kyc_type"`
+	WithdrawKYCType    string `mapstructure:"withdraw_kyc_type"`
+}
+
+// Instruction is one SEP-9 financial account field of deposit instructions.
+type Instruction struct {
+	Value       string `mapstructure:"value" json:"value"`
+	Description string `mapstructure:"description" json:"description"`
+}
+
 // Direction holds the rules for one direction (deposit or withdraw) of an asset. Amounts are
 // decimal strings with at most 7 places; they are parsed exactly, never as floats.
 type Direction struct {
@@ -156,6 +174,10 @@ type Direction struct {
 	MaxAmount  string `mapstructure:"max_amount"`
 	FeeFixed   string `mapstructure:"fee_fixed"`
 	FeePercent string `mapstructure:"fee_percent"`
+	// FundingMethods are SEP-6 funding methods (WIRE, SEPA, cash, ...); the first is the default.
+	FundingMethods []string `mapstructure:"funding_methods"`
+	// Instructions are the anchor's account details a depositor pays to (deposit only).
+	Instructions map[string]Instruction `mapstructure:"instructions"`
 }
 
 // IsLocalHost reports whether host (with or without port) names this machine, the only case

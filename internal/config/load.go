@@ -65,6 +65,10 @@ var Keys = []Key{
 	{"kyc.max_file_size", 10 << 20, false, "largest binary field or file upload, in bytes (413 above)"},
 	{"kyc.customer_quota", 50 << 20, false, "total bytes of files a customer may store"},
 	{"kyc.default_type", "sep6-deposit", false, "customer type used when a SEP-12 request names none"},
+	{"sep6.transfer_expiry", "24h", false, "how long a SEP-6 transaction may wait for the user before it expires"},
+	{"sep6.legacy_kyc_responses", false, false, "answer the deprecated 403 KYC responses instead of creating the transaction"},
+	{"sep6.deposit_kyc_type", "sep6-deposit", false, "SEP-12 customer type a deposit needs ACCEPTED"},
+	{"sep6.withdraw_kyc_type", "sep6-withdraw", false, "SEP-12 customer type a withdrawal needs ACCEPTED"},
 }
 
 // DocumentationKeys are the [DOCUMENTATION] fields, set as documentation.<key>.
@@ -226,6 +230,13 @@ func Read(opts LoadOptions) (*Config, error) {
 	cfg.Sources = sources
 	if len(cfg.KYC.Types) == 0 {
 		cfg.KYC.Types = DefaultCustomerTypes()
+	}
+	for i := range cfg.Assets {
+		for _, d := range []*Direction{&cfg.Assets[i].Deposit, &cfg.Assets[i].Withdraw} {
+			if len(d.FundingMethods) == 0 {
+				d.FundingMethods = []string{"WIRE"}
+			}
+		}
 	}
 	cfg.DataDir = resolve(baseDir, cfg.DataDir)
 	if abs, err := filepath.Abs(cfg.DataDir); err == nil && cfg.DataDir != "" {

@@ -144,10 +144,27 @@ assets:
       max_amount: "10000"
       fee_fixed: "0"
       fee_percent: "0"
+      funding_methods: [WIRE]
+      # The anchor's bank account depositors pay to (SEP-9 financial account fields); each
+      # deposit also gets its own reference (external_transfer_memo) to quote.
+      instructions:
+        organization.bank_name: {value: "Demo Bank", description: "Bank name"}
+        organization.bank_number: {value: "121122676", description: "US bank routing number"}
+        organization.bank_account_number: {value: "13719713158835300", description: "US bank account number"}
     withdraw:
       enabled: true
       min_amount: "1"
       max_amount: "10000"
       fee_fixed: "0"
       fee_percent: "0"
+      funding_methods: [WIRE]
+
+# SEP-6 transfers. A transaction waiting for the user longer than transfer_expiry expires.
+# A deposit needs the customer ACCEPTED for deposit_kyc_type, a withdrawal for withdraw_kyc_type.
+# legacy_kyc_responses answers the deprecated 403 responses instead of creating the transaction.
+sep6:
+  transfer_expiry: 24h
+  legacy_kyc_responses: false
+  deposit_kyc_type: sep6-deposit
+  withdraw_kyc_type: sep6-withdraw
 `))

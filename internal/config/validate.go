@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/stellar/go-stellar-sdk/amount"
 	"github.com/stellar/go-stellar-sdk/keypair"
@@ -118,7 +119,18 @@ func (c *Config) Validate() error {
 	if err := c.validateAssets(); err != nil {
 		return err
 	}
-	return c.validateKYC()
+	if err := c.validateKYC(); err != nil {
+		return err
+	}
+	if c.SEP6.TransferExpiry < time.Minute {
+		return keyErr("sep6.transfer_expiry", "must be at least 1m")
+	}
+	for _, k := range []struct{ key, v string }{{"sep6.deposit_kyc_type", c.SEP6.DepositKYCType}, {"sep6.withdraw_kyc_type", c.SEP6.WithdrawKYCType}} {
+		if _, ok := c.KYC.Types[k.v]; !ok {
+			return keyErr(k.key, "%q is not one of kyc.types", k.v)
+		}
+	}
+	return nil
 }
 
 func (c *Config) validateKYC() error {
@@ -201,6 +213,19 @@ func (c *Config) validateAssets() error {
 		}{{"deposit", a.Deposit}, {"withdraw", a.Withdraw}} {
 			if err := d.d.validate(key(d.name)); err != nil {
 				return err
+			}
+			for _, m := range d.d.FundingMethods {
+				if strings.TrimSpace(m) == "" || strings.ContainsAny(m, " ,") {
+					return keyErr(key(d.name)+".funding_methods", "%q is not a funding method name", m)
+				}
+			}
+		}
+		if len(a.Withdraw.Instructions) > 0 {
+			return keyErr(key("withdraw.instructions"), "instructions are for deposits only")
+		}
+		for name := range a.Deposit.Instructions {
+			if _, ok := sep9.Lookup(name); !ok {
+				return keyErr(key("deposit.instructions"), "%q is not a SEP-9 field", name)
 			}
 		}
 	}
