@@ -13,6 +13,7 @@ import (
 
 	"github.com/stellar/go-stellar-sdk/keypair"
 
+	"github.com/anchorkit/anchor/internal/callback"
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/store"
@@ -56,7 +57,8 @@ func TestCallbackRetriedWithBackoff(t *testing.T) {
 	}))
 	calls := func() int { mu.Lock(); defer mu.Unlock(); return len(times) }
 	defer rcv.Close()
-	d := kyc.NewDispatcher(svc, signer, rcv.Client(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	d := callback.NewDispatcher(svc.Store.(callback.Queue), signer, rcv.Client(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	d.Renderers[kyc.CallbackKind] = svc.RenderCallback
 	d.BaseDelay = 50 * time.Millisecond
 	svc.Wake = d.Wake
 	ctx, cancel := context.WithCancel(context.Background())

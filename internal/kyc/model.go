@@ -266,7 +266,7 @@ type Tx interface {
 	// PendingFiles lists files (account, memo) uploaded that no customer uses yet.
 	PendingFiles(account, memo string) ([]*File, error)
 	AppendEvent(e *Event) error
-	// EnqueueCallback asks for the customer's callback to be sent (after commit).
+	// EnqueueCallback queues the customer's status callback (callback kind "kyc").
 	EnqueueCallback(customerID string, at time.Time) error
 }
 
@@ -278,20 +278,8 @@ type Store interface {
 	// Customers calls fn for every customer until fn returns false.
 	Customers(ctx context.Context, fn func(*Customer) bool) error
 	Events(ctx context.Context, customerID string) ([]Event, error)
-	// DueCallbacks returns up to limit queued callbacks due at now.
-	DueCallbacks(ctx context.Context, now time.Time, limit int) ([]Callback, error)
 	// ScrubFreePages overwrites the storage a deletion freed, so deleted data does not linger.
 	ScrubFreePages(ctx context.Context) error
-	// FinishCallback replaces the queued callback prev by next (nil: removes it), but only if
-	// prev is still what is queued: a callback queued again meanwhile is kept.
-	FinishCallback(ctx context.Context, prev Callback, next *Callback) error
-}
-
-// Callback is a queued status callback.
-type Callback struct {
-	CustomerID string    `json:"customer_id"`
-	Attempt    int       `json:"attempt"`
-	Due        time.Time `json:"due"`
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

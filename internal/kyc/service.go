@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/stellar/go-stellar-sdk/xdr"
 
+	"github.com/anchorkit/anchor/internal/callback"
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/sep9"
 )
@@ -573,4 +575,26 @@ func (s *Service) Files(ctx context.Context, p Principal, fileID, customerID str
 		return err
 	})
 	return out, err
+}
+
+// CallbackKind is the callback queue kind of customer callbacks.
+const CallbackKind = "kyc"
+
+// RenderCallback is the callback.Renderer of customers: their callback URL and their GET
+// /customer response for their latest type.
+func (s *Service) RenderCallback(ctx context.Context, id string) (string, []byte, error) {
+	var c *Customer
+	err := s.Store.KYCView(ctx, func(tx Tx) error {
+		var err error
+		c, err = tx.Customer(id)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) || (err == nil && c.CallbackURL == "") {
+		return "", nil, callback.ErrGone
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	body, err := json.Marshal(Describe(c, s.Config.Types[c.Type]))
+	return c.CallbackURL, body, err
 }

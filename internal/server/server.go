@@ -15,6 +15,7 @@ import (
 
 	"github.com/stellar/go-stellar-sdk/keypair"
 
+	"github.com/anchorkit/anchor/internal/callback"
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/httpx"
@@ -34,8 +35,8 @@ type Deps struct {
 	SEP10   *sep10.Deps
 	Limiter *sep10.RateLimiter
 	KYC     *kyc.Service
-	// Callbacks delivers SEP-12 status callbacks; run it beside the server.
-	Callbacks *kyc.Dispatcher
+	// Callbacks delivers SEP-12 and SEP-6 status callbacks; run it beside the server.
+	Callbacks *callback.Dispatcher
 }
 
 // NewDeps parses keys, renders the toml and builds clients. The caller owns st.
@@ -53,7 +54,8 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 		hz = horizon.New(cfg.HorizonURL, cfg.HorizonTimeout)
 	}
 	svc := &kyc.Service{Store: st, Config: cfg.KYC, AllowHTTPCallbacks: cfg.Development()}
-	callbacks := kyc.NewDispatcher(svc, kp, sep10.NewOutboundClient(cfg.OutboundTimeout, cfg.Development()), logger)
+	callbacks := callback.NewDispatcher(st, kp, sep10.NewOutboundClient(cfg.OutboundTimeout, cfg.Development()), logger)
+	callbacks.Renderers[kyc.CallbackKind] = svc.RenderCallback
 	svc.Wake = callbacks.Wake
 	return &Deps{
 		Config: cfg, Logger: logger, Store: st, TOML: toml, KYC: svc, Callbacks: callbacks,

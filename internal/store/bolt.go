@@ -32,7 +32,7 @@ var (
 	bucketFileData      = []byte("kyc_file_data")      // file id → contents
 	bucketCustomerFiles = []byte("kyc_customer_files") // customer id \x00 file id → ""
 	bucketEvents        = []byte("kyc_events")         // customer id \x00 seq → Event JSON (append-only)
-	bucketCallbacks     = []byte("kyc_callbacks")      // customer id → Callback JSON
+	bucketCallbacks     = []byte("callbacks")          // kind/id → callback.Item JSON
 	bucketPendingFiles  = []byte("kyc_pending_files")  // account \x00 memo \x00 file id → "" (not yet attached)
 )
 

@@ -10,10 +10,14 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/anchorkit/anchor/internal/callback"
 	"github.com/anchorkit/anchor/internal/kyc"
 )
 
-var _ kyc.Store = (*Bolt)(nil)
+var (
+	_ kyc.Store      = (*Bolt)(nil)
+	_ callback.Queue = (*Bolt)(nil)
+)
 
 // KYCUpdate implements kyc.Store: fn runs in a write transaction, batched with concurrent ones
 // (one fsync per batch), so it may run more than once.
@@ -70,17 +74,17 @@ func (s *Bolt) Events(ctx context.Context, customerID string) ([]kyc.Event, erro
 	return out, err
 }
 
-// DueCallbacks implements kyc.Store.
-func (s *Bolt) DueCallbacks(ctx context.Context, now time.Time, limit int) ([]kyc.Callback, error) {
-	var out []kyc.Callback
+// DueCallbacks implements callback.Queue.
+func (s *Bolt) DueCallbacks(ctx context.Context, now time.Time, limit int) ([]callback.Item, error) {
+	var out []callback.Item
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketCallbacks).ForEach(func(k, v []byte) error {
-			var cb kyc.Callback
-			if err := json.Unmarshal(v, &cb); err != nil {
+			var it callback.Item
+			if err := json.Unmarshal(v, &it); err != nil {
 				return err
 			}
-			if !cb.Due.After(now) && len(out) < limit {
-				out = append(out, cb)
+			if !it.Due.After(now) && len(out) < limit {
+				out = append(out, it)
 			}
 			return nil
 		})
@@ -88,12 +92,20 @@ func (s *Bolt) DueCallbacks(ctx context.Context, now time.Time, limit int) ([]ky
 	return out, err
 }
 
-// FinishCallback implements kyc.Store.
-func (s *Bolt) FinishCallback(ctx context.Context, prev kyc.Callback, next *kyc.Callback) error {
+func callbackKey(kind, id string) []byte { return []byte(kind + "/" + id) }
+
+// enqueueCallback queues (or re-queues, from attempt 0) the callback of a resource.
+func enqueueCallback(tx *bolt.Tx, kind, id string, at time.Time) error {
+	return putJSON(tx.Bucket(bucketCallbacks), callbackKey(kind, id), callback.Item{Kind: kind, ID: id, Due: at})
+}
+
+// FinishCallback implements callback.Queue.
+func (s *Bolt) FinishCallback(ctx context.Context, prev callback.Item, next *callback.Item) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketCallbacks)
-		var cur kyc.Callback
-		if err := getJSON(b, []byte(prev.CustomerID), &cur); err != nil {
+		k := callbackKey(prev.Kind, prev.ID)
+		var cur callback.Item
+		if err := getJSON(b, k, &cur); err != nil {
 			if errors.Is(err, kyc.ErrNotFound) {
 				return nil
 			}
@@ -103,9 +115,9 @@ func (s *Bolt) FinishCallback(ctx context.Context, prev kyc.Callback, next *kyc.
 			return nil
 		}
 		if next == nil {
-			return b.Delete([]byte(prev.CustomerID))
+			return b.Delete(k)
 		}
-		return putJSON(b, []byte(prev.CustomerID), next)
+		return putJSON(b, k, next)
 	})
 }
 
@@ -173,7 +185,7 @@ func (t kycTx) DeleteCustomer(c *kyc.Customer) error {
 	if err := t.tx.Bucket(bucketCustomers).Delete([]byte(c.ID)); err != nil {
 		return err
 	}
-	if err := t.tx.Bucket(bucketCallbacks).Delete([]byte(c.ID)); err != nil {
+	if err := t.tx.Bucket(bucketCallbacks).Delete(callbackKey(kyc.CallbackKind, c.ID)); err != nil {
 		return err
 	}
 	return t.tx.Bucket(bucketCustomerKeys).Delete(customerKey(c.Account, c.Memo))
@@ -283,7 +295,7 @@ func (t kycTx) AppendEvent(e *kyc.Event) error {
 }
 
 func (t kycTx) EnqueueCallback(customerID string, at time.Time) error {
-	return putJSON(t.tx.Bucket(bucketCallbacks), []byte(customerID), kyc.Callback{CustomerID: customerID, Due: at})
+	return enqueueCallback(t.tx, kyc.CallbackKind, customerID, at)
 }
 
 var bucketScrub = []byte("scrub")

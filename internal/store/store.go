@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/anchorkit/anchor/internal/callback"
 	"github.com/anchorkit/anchor/internal/kyc"
 )
 
@@ -33,6 +34,7 @@ type ChallengeStore interface {
 type Store interface {
 	ChallengeStore
 	kyc.Store
+	callback.Queue
 	// SchemaVersion is the schema version of the open database.
 	SchemaVersion(ctx context.Context) (int, error)
 	Close() error

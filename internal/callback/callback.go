@@ -1,0 +1,170 @@
+// Package callback delivers signed status callbacks (SEP-12 customer callbacks, SEP-6
+// on_change_callback) from a durable queue: each POST carries the resource as JSON, signed with
+// the SIGNING_KEY (pkg/callbacksig), and failures are retried with exponential backoff. It runs
+// beside the server, never on a request's path; the queue lives in the store, so callbacks
+// survive restarts and what the CLI queued while no server ran is sent at the next start.
+package callback
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/keypair"
+
+	"github.com/anchorkit/anchor/pkg/callbacksig"
+)
+
+// Item is a queued callback: the resource kind ("kyc", "tx") and id, and its retry state.
+type Item struct {
+	Kind    string    `json:"kind"`
+	ID      string    `json:"id"`
+	Attempt int       `json:"attempt"`
+	Due     time.Time `json:"due"`
+}
+
+// Queue is the durable queue (the store implements it).
+type Queue interface {
+	// DueCallbacks returns up to limit items due at now.
+	DueCallbacks(ctx context.Context, now time.Time, limit int) ([]Item, error)
+	// FinishCallback replaces prev by next (nil: removes it), only if prev is still queued as
+	// it was: an item queued again meanwhile is kept.
+	FinishCallback(ctx context.Context, prev Item, next *Item) error
+}
+
+// ErrGone means the resource or its callback URL no longer exists: the item is dropped.
+var ErrGone = errors.New("callback target gone")
+
+// Renderer returns the URL and JSON body to send for a resource id.
+type Renderer func(ctx context.Context, id string) (url string, body []byte, err error)
+
+// Dispatcher delivers queued callbacks.
+type Dispatcher struct {
+	Queue       Queue
+	Renderers   map[string]Renderer
+	Signer      *keypair.Full
+	Client      *http.Client
+	Logger      *slog.Logger
+	MaxAttempts int
+	// BaseDelay is the first retry delay; each retry doubles it, up to an hour.
+	BaseDelay time.Duration
+	Now       func() time.Time
+	wake      chan struct{}
+}
+
+// NewDispatcher returns a dispatcher with 10 attempts starting at 1 s.
+func NewDispatcher(q Queue, signer *keypair.Full, client *http.Client, logger *slog.Logger) *Dispatcher {
+	return &Dispatcher{Queue: q, Renderers: map[string]Renderer{}, Signer: signer, Client: client, Logger: logger,
+		MaxAttempts: 10, BaseDelay: time.Second, Now: time.Now, wake: make(chan struct{}, 1)}
+}
+
+// Wake makes Run look at the queue now.
+func (d *Dispatcher) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers callbacks until ctx is cancelled.
+func (d *Dispatcher) Run(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		d.drain(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake:
+		case <-t.C:
+		}
+	}
+}
+
+func (d *Dispatcher) drain(ctx context.Context) {
+	due, err := d.Queue.DueCallbacks(ctx, d.Now(), 64)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.Logger.Warn("read callback queue", "err", err)
+		}
+		return
+	}
+	for _, it := range due {
+		if ctx.Err() != nil {
+			return
+		}
+		d.deliver(ctx, it)
+	}
+}
+
+func (d *Dispatcher) deliver(ctx context.Context, it Item) {
+	render, ok := d.Renderers[it.Kind]
+	if !ok {
+		d.finish(ctx, it, nil)
+		return
+	}
+	target, body, err := render(ctx, it.ID)
+	if errors.Is(err, ErrGone) {
+		d.finish(ctx, it, nil)
+		return
+	}
+	if err == nil {
+		err = d.post(ctx, target, body)
+	}
+	if err == nil {
+		d.Logger.Info("callback delivered", "kind", it.Kind, "id", it.ID, "attempt", it.Attempt+1)
+		d.finish(ctx, it, nil)
+		return
+	}
+	next := it
+	next.Attempt++
+	if next.Attempt >= d.MaxAttempts {
+		d.Logger.Warn("callback abandoned", "kind", it.Kind, "id", it.ID, "attempts", next.Attempt, "err", err)
+		d.finish(ctx, it, nil)
+		return
+	}
+	delay := d.BaseDelay << (next.Attempt - 1)
+	if delay > time.Hour || delay <= 0 {
+		delay = time.Hour
+	}
+	next.Due = d.Now().Add(delay)
+	d.Logger.Info("callback failed; will retry", "kind", it.Kind, "id", it.ID, "attempt", next.Attempt, "retry_in", delay.String(), "err", err)
+	d.finish(ctx, it, &next)
+}
+
+func (d *Dispatcher) finish(ctx context.Context, prev Item, next *Item) {
+	if err := d.Queue.FinishCallback(ctx, prev, next); err != nil && ctx.Err() == nil {
+		d.Logger.Warn("update callback queue", "err", err)
+	}
+}
+
+func (d *Dispatcher) post(ctx context.Context, target string, body []byte) error {
+	u, err := url.Parse(target)
+	if err != nil {
+		return err
+	}
+	sig, err := callbacksig.Sign(d.Signer, u.Host, body, time.Now())
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Signature", sig)
+	req.Header.Set("X-Stellar-Signature", sig)
+	resp, err := d.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return errors.New("callback answered " + resp.Status)
+	}
+	return nil
+}
