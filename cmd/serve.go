@@ -19,6 +19,7 @@ import (
 	"github.com/anchorkit/anchor/internal/iostreams"
 	"github.com/anchorkit/anchor/internal/server"
 	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/transfer"
 )
 
 // ServeOptions are the flags of anchor serve.
@@ -118,6 +119,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	}()
 	go pruneChallenges(ctx, st, logger)
 	go deps.Callbacks.Run(ctx)
+	go reconcileTransfers(ctx, deps.Transfers, logger)
 	logger.Info("anchor serving",
 		"listen", ln.Addr().String(), "home_domain", cfg.HomeDomain, "network", cfg.NetworkPassphrase,
 		"mode", cfg.Mode, "signing_key", deps.SEP10.Server.Address(),
@@ -129,6 +131,27 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	<-adminDone
 	os.Remove(admin.SocketPath(cfg.DataDir))
 	return err
+}
+
+// reconcileTransfers moves SEP-6 transactions on by themselves: waiting ones whose customer's
+// KYC was accepted, and ones the user left past user_action_required_by (expired).
+func reconcileTransfers(ctx context.Context, svc *transfer.Service, logger *slog.Logger) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		if advanced, expired, err := svc.Reconcile(ctx); err != nil {
+			if ctx.Err() == nil {
+				logger.Warn("reconcile transactions", "err", err)
+			}
+		} else if advanced+expired > 0 {
+			logger.Info("reconciled transactions", "advanced", advanced, "expired", expired)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // pruneChallenges forgets used challenges once they have expired and can no longer be replayed.

@@ -123,12 +123,14 @@ func (s *Service) Decide(ctx context.Context, id string, d Decision) (Status, er
 	now := s.now()
 	var after Status
 	var queued bool
+	var account, memo string
 	err := s.Store.KYCUpdate(ctx, func(tx Tx) error {
 		queued = false
 		c, err := tx.Customer(id)
 		if err != nil {
 			return err
 		}
+		account, memo = c.Account, c.Memo
 		t := s.Config.Types[c.Type]
 		before := c.StatusFor(t)
 		switch d.Action {
@@ -167,6 +169,9 @@ func (s *Service) Decide(ctx context.Context, id string, d Decision) (Status, er
 	}
 	if err == nil && queued {
 		s.wake()
+	}
+	if err == nil {
+		s.changed(account, memo)
 	}
 	return after, err
 }

@@ -27,6 +27,9 @@ type Service struct {
 	Now                func() time.Time
 	// Wake, when set, is called after a commit that queued a callback.
 	Wake func()
+	// OnChange, when set, is called after a customer's fields or review state changed, so
+	// that transactions waiting for its KYC can move on (SEP-6).
+	OnChange func(account, memo string)
 }
 
 func (s *Service) now() time.Time {
@@ -314,6 +317,7 @@ func (s *Service) Put(ctx context.Context, p Principal, r *PutRequest) (string, 
 	if queued {
 		s.wake()
 	}
+	s.changed(account, memo)
 	return id, nil
 }
 
@@ -597,4 +601,49 @@ func (s *Service) RenderCallback(ctx context.Context, id string) (string, []byte
 	}
 	body, err := json.Marshal(Describe(c, s.Config.Types[c.Type]))
 	return c.CallbackURL, body, err
+}
+
+// CustomerStatus reports the status of the customer (account, memo) for a type, the required
+// fields still missing (or rejected), and its id ("" when there is no customer). SEP-6 uses it.
+func (s *Service) CustomerStatus(ctx context.Context, account, memo, typeName string) (Status, []string, string, error) {
+	_, t, err := s.customerType(typeName)
+	if err != nil {
+		return "", nil, "", err
+	}
+	var c *Customer
+	err = s.Store.KYCView(ctx, func(tx Tx) error {
+		id, err := tx.CustomerID(account, memo)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		c, err = tx.Customer(id)
+		return err
+	})
+	if err != nil {
+		return "", nil, "", err
+	}
+	var missing []string
+	for _, f := range t.Fields {
+		if c == nil {
+			missing = append(missing, f)
+			continue
+		}
+		if st, ok := c.Fields[f]; !ok || st.Status == FieldRejected {
+			missing = append(missing, f)
+		}
+	}
+	id := ""
+	if c != nil {
+		id = c.ID
+	}
+	return c.StatusFor(t), missing, id, nil
+}
+
+func (s *Service) changed(account, memo string) {
+	if s.OnChange != nil {
+		s.OnChange(account, memo)
+	}
 }

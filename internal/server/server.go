@@ -23,6 +23,8 @@ import (
 	"github.com/anchorkit/anchor/internal/sep1"
 	"github.com/anchorkit/anchor/internal/sep10"
 	"github.com/anchorkit/anchor/internal/sep12"
+	"github.com/anchorkit/anchor/internal/sep6"
+	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/store"
 )
 
@@ -35,6 +37,8 @@ type Deps struct {
 	SEP10   *sep10.Deps
 	Limiter *sep10.RateLimiter
 	KYC     *kyc.Service
+	// Transfers is SEP-6; run Transfers.Reconcile periodically beside the server.
+	Transfers *transfer.Service
 	// Callbacks delivers SEP-12 and SEP-6 status callbacks; run it beside the server.
 	Callbacks *callback.Dispatcher
 }
@@ -57,8 +61,19 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 	callbacks := callback.NewDispatcher(st, kp, sep10.NewOutboundClient(cfg.OutboundTimeout, cfg.Development()), logger)
 	callbacks.Renderers[kyc.CallbackKind] = svc.RenderCallback
 	svc.Wake = callbacks.Wake
+	transfers := &transfer.Service{Store: st, Config: cfg, KYC: svc, AllowHTTPCallbacks: cfg.Development(), Wake: callbacks.Wake}
+	callbacks.Renderers[transfer.CallbackKind] = transfers.RenderCallback
+	svc.OnChange = func(account, memo string) {
+		// Transactions waiting for this customer's KYC move on now; the periodic reconciler
+		// catches anything this misses (a crash, a decision made while no server ran).
+		go func() {
+			if err := transfers.AdvanceCustomer(context.Background(), account, memo); err != nil {
+				logger.Warn("advance transactions after a KYC change", "err", err)
+			}
+		}()
+	}
 	return &Deps{
-		Config: cfg, Logger: logger, Store: st, TOML: toml, KYC: svc, Callbacks: callbacks,
+		Config: cfg, Logger: logger, Store: st, TOML: toml, KYC: svc, Callbacks: callbacks, Transfers: transfers,
 		Limiter: sep10.NewRateLimiter(cfg.AuthRateLimit, cfg.AuthRateBurst),
 		SEP10: &sep10.Deps{
 			Server: kp, Signer: sep10.NewMemoSigner(kp, 1<<12), PreviousKeys: cfg.PreviousSigningKeys, Network: cfg.NetworkPassphrase,
@@ -85,6 +100,10 @@ func NewHandler(d *Deps) http.Handler {
 		Limits:  sep12.Limits{MaxFileSize: d.Config.KYC.MaxFileSize, MaxParts: 100},
 		MaxBody: d.Config.KYC.CustomerQuota + 1<<20}
 	for _, route := range kycHandlers.Routes("/kyc", d.SEP10.Tokens.Middleware(sep10.Reject401)) {
+		rt.handle(route.Method, route.Path, route.Handler)
+	}
+	sep6Handlers := &sep6.Handlers{Service: d.Transfers, Config: d.Config}
+	for _, route := range sep6Handlers.Routes("/sep6", d.SEP10.Tokens.Middleware(sep6.RejectAuth)) {
 		rt.handle(route.Method, route.Path, route.Handler)
 	}
 	var h http.Handler = jsonErrors(rt.finish())

@@ -9,6 +9,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/callback"
 	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/transfer"
 )
 
 // Sentinel errors, checked with errors.Is.
@@ -34,6 +35,7 @@ type ChallengeStore interface {
 type Store interface {
 	ChallengeStore
 	kyc.Store
+	transfer.Store
 	callback.Queue
 	// SchemaVersion is the schema version of the open database.
 	SchemaVersion(ctx context.Context) (int, error)

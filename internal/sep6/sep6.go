@@ -1,0 +1,295 @@
+// Package sep6 serves the SEP-6 transfer server (TRANSFER_SERVER): /info, /deposit, /withdraw,
+// /transactions, /transaction. The transaction model and its state machine are in transfer.
+package sep6
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/httpx"
+	"github.com/anchorkit/anchor/internal/sep10"
+	"github.com/anchorkit/anchor/internal/transfer"
+)
+
+// Handlers serve SEP-6.
+type Handlers struct {
+	Service *transfer.Service
+	Config  *config.Config
+	info    []byte
+}
+
+// Route is one endpoint.
+type Route struct {
+	Method, Path string
+	Handler      http.Handler
+}
+
+// RejectAuth answers SEP-6's "Authentication required": 403 {"type": "authentication_required"}.
+func RejectAuth(w http.ResponseWriter, r *http.Request, msg string) {
+	httpx.WriteJSON(w, http.StatusForbidden, map[string]string{"type": "authentication_required", "error": msg})
+}
+
+// Routes returns the endpoints under prefix; auth guards all but /info.
+func (h *Handlers) Routes(prefix string, auth func(http.Handler) http.Handler) []Route {
+	info, _ := json.Marshal(h.buildInfo())
+	h.info = info
+	notSupported := func(w http.ResponseWriter, r *http.Request) {
+		httpx.Error(w, http.StatusBadRequest, "quotes (SEP-38) are not supported by this anchor, so "+strings.TrimPrefix(r.URL.Path, prefix)+" is not available; use /deposit or /withdraw")
+	}
+	a := func(fn http.HandlerFunc) http.Handler { return auth(fn) }
+	return []Route{
+		{"GET", prefix + "/info", http.HandlerFunc(h.getInfo)},
+		{"GET", prefix + "/deposit", a(h.deposit)},
+		{"GET", prefix + "/withdraw", a(h.withdraw)},
+		{"GET", prefix + "/deposit-exchange", http.HandlerFunc(notSupported)},
+		{"GET", prefix + "/withdraw-exchange", http.HandlerFunc(notSupported)},
+		{"GET", prefix + "/transactions", a(h.transactions)},
+		{"GET", prefix + "/transaction", a(h.transaction)},
+		{"PATCH", prefix + "/transactions/{id}", a(h.patch)},
+	}
+}
+
+func principal(r *http.Request) transfer.Principal {
+	a, _ := sep10.FromContext(r.Context())
+	return transfer.Principal{Account: a.Account, Memo: a.Memo}
+}
+
+func writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	var ie *transfer.InputError
+	var le *transfer.LegacyKYCError
+	switch {
+	case errors.As(err, &ie):
+		httpx.Error(w, http.StatusBadRequest, ie.Msg)
+	case errors.As(err, &le):
+		httpx.WriteJSON(w, http.StatusForbidden, le)
+	case errors.Is(err, transfer.ErrNotFound):
+		httpx.Error(w, http.StatusNotFound, "transaction not found")
+	case errors.Is(err, transfer.ErrIllegalMove):
+		httpx.Error(w, http.StatusBadRequest, err.Error())
+	default:
+		httpx.Internal(w, r, err)
+	}
+}
+
+// number renders an exact decimal string as a JSON number (never through float64).
+func number(s string) json.Number {
+	if s == "" {
+		return ""
+	}
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return json.Number(s)
+}
+
+type assetInfo struct {
+	Enabled                bool                      `json:"enabled"`
+	AuthenticationRequired bool                      `json:"authentication_required"`
+	MinAmount              json.Number               `json:"min_amount,omitempty"`
+	MaxAmount              json.Number               `json:"max_amount,omitempty"`
+	FeeFixed               json.Number               `json:"fee_fixed,omitempty"`
+	FeePercent             json.Number               `json:"fee_percent,omitempty"`
+	FundingMethods         []string                  `json:"funding_methods,omitempty"`
+	Fields                 map[string]fieldInfo      `json:"fields,omitempty"`
+	Types                  map[string]map[string]any `json:"types,omitempty"`
+}
+
+type fieldInfo struct {
+	Description string   `json:"description"`
+	Optional    bool     `json:"optional"`
+	Choices     []string `json:"choices,omitempty"`
+}
+
+func direction(d config.Direction) assetInfo {
+	return assetInfo{Enabled: d.Enabled, AuthenticationRequired: true,
+		MinAmount: number(d.MinAmount), MaxAmount: number(d.MaxAmount),
+		FeeFixed: number(d.FeeFixed), FeePercent: number(d.FeePercent), FundingMethods: d.FundingMethods}
+}
+
+// buildInfo is GET /info from the configured assets. Per SEP-6, `fields` lists only what
+// /deposit itself takes (KYC goes through SEP-12), and features are true only where anchor
+// implements them.
+func (h *Handlers) buildInfo() map[string]any {
+	deposit, withdraw := map[string]assetInfo{}, map[string]assetInfo{}
+	for _, a := range h.Config.Assets {
+		d := direction(a.Deposit)
+		if a.Deposit.Enabled {
+			d.Fields = map[string]fieldInfo{
+				"email_address": {Description: "your email address, for updates on the deposit", Optional: true},
+				"country_code":  {Description: "country of your address (ISO 3166-1 alpha-3)", Optional: true},
+				"amount":        {Description: "amount you intend to deposit", Optional: true},
+			}
+		}
+		deposit[a.Code] = d
+		wd := direction(a.Withdraw)
+		if a.Withdraw.Enabled {
+			wd.Types = map[string]map[string]any{}
+			for _, m := range a.Withdraw.FundingMethods {
+				wd.Types[m] = map[string]any{"fields": map[string]fieldInfo{}}
+			}
+		}
+		withdraw[a.Code] = wd
+	}
+	return map[string]any{
+		"deposit":      deposit,
+		"withdraw":     withdraw,
+		"fee":          map[string]any{"enabled": false, "description": "Fixed and percentage fees are listed per asset."},
+		"transactions": map[string]any{"enabled": true, "authentication_required": true},
+		"transaction":  map[string]any{"enabled": true, "authentication_required": true},
+		"features":     map[string]any{"account_creation": false, "claimable_balances": false},
+	}
+}
+
+func (h *Handlers) getInfo(w http.ResponseWriter, r *http.Request) {
+	httpx.WriteRawJSON(w, http.StatusOK, h.info)
+}
+
+func request(r *http.Request, kind transfer.Kind) transfer.Request {
+	q := r.URL.Query()
+	method := q.Get("funding_method")
+	if method == "" {
+		method = q.Get("type") // deprecated alias
+	}
+	return transfer.Request{Kind: kind, AssetCode: q.Get("asset_code"), Account: q.Get("account"), FundingMethod: method,
+		MemoType: q.Get("memo_type"), Memo: q.Get("memo"), Email: q.Get("email_address"), Amount: q.Get("amount"),
+		CountryCode: q.Get("country_code"), ClaimableBalanceSupported: q.Get("claimable_balance_supported"),
+		OnChangeCallback: q.Get("on_change_callback"), Lang: q.Get("lang"), CustomerID: q.Get("customer_id"),
+		LocationID: q.Get("location_id"), RefundMemo: q.Get("refund_memo"), RefundMemoType: q.Get("refund_memo_type"),
+		Dest: q.Get("dest"), DestExtra: q.Get("dest_extra")}
+}
+
+// terms adds min/max/fees (exact numbers) to a deposit or withdraw response.
+func terms(out map[string]any, d *config.Direction) {
+	for k, v := range map[string]string{"min_amount": d.MinAmount, "max_amount": d.MaxAmount, "fee_fixed": d.FeeFixed, "fee_percent": d.FeePercent} {
+		if v != "" {
+			out[k] = number(v)
+		}
+	}
+}
+
+func (h *Handlers) deposit(w http.ResponseWriter, r *http.Request) {
+	t, err := h.Service.Create(r.Context(), principal(r), request(r, transfer.Deposit))
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	_, dir, _ := h.Service.Asset(t.AssetCode, transfer.Deposit)
+	out := map[string]any{"id": t.ID}
+	terms(out, dir)
+	if t.Status == transfer.PendingUserTransferStart {
+		ins := h.Service.Instructions(t)
+		out["instructions"] = ins
+		out["how"] = how(ins)
+	} else {
+		out["extra_info"] = map[string]string{"message": "Provide the customer information listed by GET /transaction (required_customer_info_updates) with SEP-12; the deposit instructions then appear on the transaction."}
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+}
+
+func how(ins map[string]config.Instruction) string {
+	var parts []string
+	for _, k := range []string{"organization.bank_name", "organization.bank_number", "organization.bank_account_number", "external_transfer_memo"} {
+		if v, ok := ins[k]; ok {
+			parts = append(parts, v.Description+": "+v.Value)
+		}
+	}
+	return "Make a bank transfer. " + strings.Join(parts, "; ")
+}
+
+func (h *Handlers) withdraw(w http.ResponseWriter, r *http.Request) {
+	t, err := h.Service.Create(r.Context(), principal(r), request(r, transfer.Withdrawal))
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	_, dir, _ := h.Service.Asset(t.AssetCode, transfer.Withdrawal)
+	out := map[string]any{"id": t.ID}
+	terms(out, dir)
+	if t.Status == transfer.PendingUserTransferStart {
+		out["account_id"] = t.WithdrawAnchorAccount
+		out["memo_type"] = t.WithdrawMemoType
+		out["memo"] = t.WithdrawMemo
+	} else {
+		out["extra_info"] = map[string]string{"message": "Provide the customer information listed by GET /transaction (required_customer_info_updates) with SEP-12; where to send the payment then appears on the transaction."}
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+}
+
+func (h *Handlers) transactions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p := principal(r)
+	if acct := q.Get("account"); acct != "" && acct != p.Account {
+		httpx.Error(w, http.StatusForbidden, "account does not match the authenticated account")
+		return
+	}
+	lq := transfer.ListQuery{AssetCode: q.Get("asset_code"), PagingID: q.Get("paging_id")}
+	if lq.AssetCode == "" {
+		httpx.Error(w, http.StatusBadRequest, "asset_code is required")
+		return
+	}
+	if s := q.Get("no_older_than"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			httpx.Error(w, http.StatusBadRequest, "no_older_than must be an ISO 8601 UTC date-time, e.g. 2026-01-02T15:04:05Z")
+			return
+		}
+		lq.NoOlderThan = &t
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			httpx.Error(w, http.StatusBadRequest, "limit must be a positive integer")
+			return
+		}
+		lq.Limit = n
+	}
+	for _, k := range q["kind"] {
+		for _, one := range strings.Split(k, ",") {
+			switch one {
+			case "deposit", "withdrawal":
+				lq.Kinds = append(lq.Kinds, transfer.Kind(one))
+			case "deposit-exchange", "withdrawal-exchange":
+				lq.Kinds = append(lq.Kinds, transfer.Kind(one)) // none exist: no quotes
+			default:
+				httpx.Error(w, http.StatusBadRequest, "kind must be deposit, deposit-exchange, withdrawal or withdrawal-exchange")
+				return
+			}
+		}
+	}
+	list, err := h.Service.List(r.Context(), p, lq)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	views := make([]*transfer.View, 0, len(list))
+	for _, t := range list {
+		views = append(views, h.Service.View(r.Context(), t))
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"transactions": views})
+}
+
+func (h *Handlers) transaction(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	t, err := h.Service.Get(r.Context(), principal(r), q.Get("id"), q.Get("stellar_transaction_id"), q.Get("external_transaction_id"))
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"transaction": h.Service.View(r.Context(), t)})
+}
+
+// patch serves PATCH /transactions/{id}: anchor never asks for transaction info updates yet, so
+// (as SEP-6 requires when no update was requested) it answers 400 for the owner's transactions.
+func (h *Handlers) patch(w http.ResponseWriter, r *http.Request) {
+	t, err := h.Service.Get(r.Context(), principal(r), r.PathValue("id"), "", "")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	httpx.Error(w, http.StatusBadRequest, "transaction "+t.ID+" is "+string(t.Status)+"; no information update was requested")
+}

@@ -1,0 +1,160 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/anchorkit/anchor/internal/transfer"
+)
+
+var _ transfer.Store = (*Bolt)(nil)
+
+var (
+	bucketTransfers        = []byte("sep6_transactions") // id → Transaction JSON
+	bucketTransfersByOwner = []byte("sep6_by_owner")     // account \x00 memo \x00 started(8) id → ""
+	bucketTransfersByTime  = []byte("sep6_by_time")      // started(8) id → ""
+	bucketTransfersStellar = []byte("sep6_by_stellar")   // stellar tx hash → id
+	bucketTransfersExt     = []byte("sep6_by_external")  // external id → id
+	bucketTransferMemos    = []byte("sep6_memos")        // namespace \x00 memo → id
+)
+
+// TransferUpdate implements transfer.Store (batched, so fn may run more than once).
+func (s *Bolt) TransferUpdate(ctx context.Context, fn func(transfer.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Batch(func(tx *bolt.Tx) error { return fn(transferTx{tx}) })
+}
+
+// TransferView implements transfer.Store.
+func (s *Bolt) TransferView(ctx context.Context, fn func(transfer.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.View(func(tx *bolt.Tx) error { return fn(transferTx{tx}) })
+}
+
+// Owned implements transfer.Store.
+func (s *Bolt) Owned(ctx context.Context, account, memo string, fn func(*transfer.Transaction) bool) error {
+	prefix := append(customerKey(account, memo), 0)
+	return s.db.View(func(tx *bolt.Tx) error {
+		return scanDesc(tx.Bucket(bucketTransfersByOwner), prefix, func(k []byte) (bool, error) {
+			return visit(tx, string(k[len(prefix)+8:]), fn)
+		})
+	})
+}
+
+// AllTransfers implements transfer.Store.
+func (s *Bolt) AllTransfers(ctx context.Context, fn func(*transfer.Transaction) bool) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		return scanDesc(tx.Bucket(bucketTransfersByTime), nil, func(k []byte) (bool, error) {
+			return visit(tx, string(k[8:]), fn)
+		})
+	})
+}
+
+func visit(tx *bolt.Tx, id string, fn func(*transfer.Transaction) bool) (bool, error) {
+	var t transfer.Transaction
+	if err := getJSON(tx.Bucket(bucketTransfers), []byte(id), &t); err != nil {
+		return false, err
+	}
+	return fn(&t), nil
+}
+
+// scanDesc walks the keys with prefix from the last to the first.
+func scanDesc(b *bolt.Bucket, prefix []byte, fn func(k []byte) (bool, error)) error {
+	c := b.Cursor()
+	var k []byte
+	if len(prefix) == 0 {
+		k, _ = c.Last()
+	} else {
+		// Seek past the prefix, then step back.
+		end := append(bytes.Clone(prefix), 0xff)
+		k, _ = c.Seek(end)
+		if k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+		more, err := fn(k)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+type transferTx struct{ tx *bolt.Tx }
+
+func (t transferTx) Get(id string) (*transfer.Transaction, error) {
+	var tr transfer.Transaction
+	if err := getJSON(t.tx.Bucket(bucketTransfers), []byte(id), &tr); err != nil {
+		return nil, transfer.ErrNotFound
+	}
+	return &tr, nil
+}
+
+func timeKey(ts time.Time, id string) []byte {
+	return append(binary.BigEndian.AppendUint64(nil, uint64(ts.UnixNano())), id...)
+}
+
+func (t transferTx) Put(tr *transfer.Transaction) error {
+	tr.V = 1
+	raw, err := json.Marshal(tr)
+	if err != nil {
+		return err
+	}
+	if err := t.tx.Bucket(bucketTransfers).Put([]byte(tr.ID), raw); err != nil {
+		return err
+	}
+	owner := append(append(customerKey(tr.Account, tr.Memo), 0), timeKey(tr.StartedAt, tr.ID)...)
+	if err := t.tx.Bucket(bucketTransfersByOwner).Put(owner, nil); err != nil {
+		return err
+	}
+	if err := t.tx.Bucket(bucketTransfersByTime).Put(timeKey(tr.StartedAt, tr.ID), nil); err != nil {
+		return err
+	}
+	if tr.StellarTransactionID != "" {
+		if err := t.tx.Bucket(bucketTransfersStellar).Put([]byte(tr.StellarTransactionID), []byte(tr.ID)); err != nil {
+			return err
+		}
+	}
+	if tr.ExternalTransactionID != "" {
+		return t.tx.Bucket(bucketTransfersExt).Put([]byte(tr.ExternalTransactionID), []byte(tr.ID))
+	}
+	return nil
+}
+
+func (t transferTx) ByStellarID(hash string) (string, error) {
+	if v := t.tx.Bucket(bucketTransfersStellar).Get([]byte(hash)); v != nil {
+		return string(v), nil
+	}
+	return "", transfer.ErrNotFound
+}
+
+func (t transferTx) ByExternalID(ref string) (string, error) {
+	if v := t.tx.Bucket(bucketTransfersExt).Get([]byte(ref)); v != nil {
+		return string(v), nil
+	}
+	return "", transfer.ErrNotFound
+}
+
+func (t transferTx) ReserveMemo(namespace, memo, txID string) (bool, error) {
+	b := t.tx.Bucket(bucketTransferMemos)
+	k := append(append([]byte(namespace), 0), memo...)
+	if b.Get(k) != nil {
+		return false, nil
+	}
+	return true, b.Put(k, []byte(txID))
+}
+
+func (t transferTx) EnqueueCallback(id string, at time.Time) error {
+	return enqueueCallback(t.tx, transfer.CallbackKind, id, at)
+}

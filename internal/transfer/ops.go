@@ -1,0 +1,349 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/anchorkit/anchor/internal/kyc"
+)
+
+// Action is an operator's move on a transaction.
+type Action struct {
+	Name       string // received, withdraw-received, paid, hold, release, fail, refund
+	By         string
+	Reason     string
+	Amount     string // received: amount that arrived; refund: amount refunded (default amount_in)
+	Fee        string // refund: fee charged for the refund
+	ExternalID string
+	StellarID  string
+	PaymentID  string // refund: payment reference
+}
+
+// Operator actions.
+const (
+	ActReceived         = "received"
+	ActWithdrawReceived = "withdraw-received"
+	ActPaid             = "paid"
+	ActHold             = "hold"
+	ActRelease          = "release"
+	ActFail             = "fail"
+	ActRefund           = "refund"
+)
+
+// Act applies an operator action through the state machine, in one store transaction.
+func (s *Service) Act(ctx context.Context, id string, a Action) (*Transaction, error) {
+	if strings.TrimSpace(a.By) == "" {
+		return nil, inputErr("the action needs an operator (--by)")
+	}
+	now := s.now()
+	var out *Transaction
+	var queued bool
+	err := s.Store.TransferUpdate(ctx, func(tx Tx) error {
+		queued = false
+		t, err := tx.Get(id)
+		if err != nil {
+			return err
+		}
+		before := t.Status
+		if err := s.apply(tx, t, a, now); err != nil {
+			return err
+		}
+		if err := tx.Put(t); err != nil {
+			return err
+		}
+		if t.Status != before && t.OnChangeCallback != "" {
+			queued = true
+			if err := tx.EnqueueCallback(t.ID, now); err != nil {
+				return err
+			}
+		}
+		out = t
+		return nil
+	})
+	if err == nil && queued {
+		s.wake()
+	}
+	return out, err
+}
+
+func (s *Service) apply(tx Tx, t *Transaction, a Action, now time.Time) error {
+	switch a.Name {
+	case ActReceived, ActWithdrawReceived:
+		want := Deposit
+		if a.Name == ActWithdrawReceived {
+			want = Withdrawal
+		}
+		if t.Kind != want {
+			return inputErr("%s is a %s", t.ID, t.Kind)
+		}
+		v, err := ParseAmount(a.Amount)
+		if err != nil {
+			return inputErr("amount: %v", err)
+		}
+		if a.Name == ActReceived {
+			if a.ExternalID == "" {
+				return inputErr("the external id of the incoming transfer is required")
+			}
+			if other, err := tx.ByExternalID(a.ExternalID); err == nil && other != t.ID {
+				return inputErr("external id %q already belongs to transaction %s", a.ExternalID, other)
+			}
+			t.ExternalTransactionID = a.ExternalID
+		} else {
+			if a.StellarID == "" {
+				return inputErr("the Stellar transaction hash is required")
+			}
+			if other, err := tx.ByStellarID(a.StellarID); err == nil && other != t.ID {
+				return inputErr("Stellar transaction %s already belongs to transaction %s", a.StellarID, other)
+			}
+			t.StellarTransactionID = a.StellarID
+		}
+		asset := s.assetOf(t)
+		dir := asset.Deposit
+		if t.Kind == Withdrawal {
+			dir = asset.Withdraw
+		}
+		t.AmountIn = &v
+		if dir.MinAmount != "" {
+			if min, _ := ParseAmount(dir.MinAmount); v < min {
+				return t.MoveTo(TooSmall, a.By, "received "+FormatAmount(v)+", below the minimum "+dir.MinAmount, now)
+			}
+		}
+		if dir.MaxAmount != "" {
+			if max, _ := ParseAmount(dir.MaxAmount); v > max {
+				return t.MoveTo(TooLarge, a.By, "received "+FormatAmount(v)+", above the maximum "+dir.MaxAmount, now)
+			}
+		}
+		var fixed int64
+		if dir.FeeFixed != "" && dir.FeeFixed != "0" {
+			fixed, _ = ParseAmount(dir.FeeFixed)
+		}
+		fee, err := Fee(v, fixed, dir.FeePercent)
+		if err != nil {
+			return err
+		}
+		if fee > v {
+			fee = v
+		}
+		out := v - fee
+		t.AmountFee, t.AmountOut = &fee, &out
+		return t.MoveTo(PendingAnchor, a.By, nonEmpty(a.Reason, "funds received"), now)
+	case ActPaid:
+		if t.Kind != Withdrawal {
+			return inputErr("%s is a %s; paid is for withdrawals", t.ID, t.Kind)
+		}
+		if a.ExternalID == "" {
+			return inputErr("the external id of the outgoing transfer is required")
+		}
+		t.ExternalTransactionID = a.ExternalID
+		return t.MoveTo(Completed, a.By, nonEmpty(a.Reason, "funds sent to the customer"), now)
+	case ActHold:
+		if a.Reason == "" {
+			return inputErr("a hold needs a reason")
+		}
+		return t.MoveTo(OnHold, a.By, a.Reason, now)
+	case ActRelease:
+		if t.Status != OnHold {
+			return inputErr("%s is %s, not on_hold", t.ID, t.Status)
+		}
+		return t.MoveTo(t.HeldFrom, a.By, nonEmpty(a.Reason, "released"), now)
+	case ActFail:
+		if a.Reason == "" {
+			return inputErr("failing a transaction needs a reason")
+		}
+		t.Message = a.Reason
+		return t.MoveTo(Error, a.By, a.Reason, now)
+	case ActRefund:
+		if a.PaymentID == "" {
+			return inputErr("the refund payment's id is required")
+		}
+		amt := int64(0)
+		if t.AmountIn != nil {
+			amt = *t.AmountIn
+		}
+		if a.Amount != "" {
+			v, err := ParseAmount(a.Amount)
+			if err != nil {
+				return inputErr("amount: %v", err)
+			}
+			amt = v
+		}
+		if amt <= 0 {
+			return inputErr("the refund amount is required (nothing was received)")
+		}
+		var fee int64
+		if a.Fee != "" {
+			v, err := ParseAmount(a.Fee)
+			if err != nil {
+				return inputErr("fee: %v", err)
+			}
+			fee = v
+		}
+		if t.AmountIn != nil && amt+fee > *t.AmountIn {
+			return inputErr("refund %s plus fee %s exceed the %s received", FormatAmount(amt), FormatAmount(fee), FormatAmount(*t.AmountIn))
+		}
+		idType := "external"
+		if t.Kind == Withdrawal {
+			idType = "stellar"
+		}
+		t.Refunds = &Refunds{AmountRefunded: amt, AmountFee: fee, Payments: []RefundPayment{{ID: a.PaymentID, IDType: idType, Amount: amt, Fee: fee}}}
+		return t.MoveTo(Refunded, a.By, nonEmpty(a.Reason, "refunded"), now)
+	}
+	return inputErr("unknown action %q", a.Name)
+}
+
+func nonEmpty(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
+}
+
+// Reconcile moves transactions on by themselves: those waiting for KYC once the customer is
+// ACCEPTED (or to error once REJECTED), and those waiting for the user past
+// user_action_required_by to expired. The server runs it periodically and when a KYC status
+// changes; it is idempotent.
+func (s *Service) Reconcile(ctx context.Context) (advanced, expired int, err error) {
+	now := s.now()
+	var ids []string
+	err = s.Store.AllTransfers(ctx, func(t *Transaction) bool {
+		if t.Status == PendingCustomerInfoUpdate || (t.WaitingForUser() && t.UserActionRequiredBy != nil && now.After(*t.UserActionRequiredBy)) {
+			ids = append(ids, t.ID)
+		}
+		return true
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, id := range ids {
+		a, e, err := s.reconcileOne(ctx, id, now)
+		if err != nil {
+			return advanced, expired, err
+		}
+		advanced += a
+		expired += e
+	}
+	return advanced, expired, nil
+}
+
+// AdvanceCustomer reconciles one owner's transactions (called when their KYC status changes).
+func (s *Service) AdvanceCustomer(ctx context.Context, account, memo string) error {
+	var ids []string
+	err := s.Store.Owned(ctx, account, memo, func(t *Transaction) bool {
+		if t.Status == PendingCustomerInfoUpdate {
+			ids = append(ids, t.ID)
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, _, err := s.reconcileOne(ctx, id, s.now()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) reconcileOne(ctx context.Context, id string, now time.Time) (advanced, expired int, err error) {
+	var t0 *Transaction
+	if err := s.Store.TransferView(ctx, func(tx Tx) error {
+		var err error
+		t0, err = tx.Get(id)
+		return err
+	}); err != nil {
+		return 0, 0, err
+	}
+	var status kyc.Status
+	if t0.Status == PendingCustomerInfoUpdate {
+		status, _, _, err = s.KYC.CustomerStatus(ctx, t0.Account, t0.Memo, t0.KYCType)
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	var queued bool
+	err = s.Store.TransferUpdate(ctx, func(tx Tx) error {
+		advanced, expired, queued = 0, 0, false
+		t, err := tx.Get(id)
+		if err != nil {
+			return err
+		}
+		before := t.Status
+		switch {
+		case t.WaitingForUser() && t.UserActionRequiredBy != nil && now.After(*t.UserActionRequiredBy):
+			if err := t.MoveTo(Expired, "anchor", "no action from the user before "+t.UserActionRequiredBy.Format(time.RFC3339), now); err != nil {
+				return err
+			}
+			expired = 1
+		case t.Status == PendingCustomerInfoUpdate && status == kyc.Accepted:
+			s.release(t, s.assetOf(t))
+			if err := t.MoveTo(PendingUserTransferStart, "anchor", "customer information accepted", now); err != nil {
+				return err
+			}
+			by := now.Add(s.Config.SEP6.TransferExpiry)
+			t.UserActionRequiredBy = &by
+			advanced = 1
+		case t.Status == PendingCustomerInfoUpdate && status == kyc.Rejected:
+			t.Message = "the customer's information was rejected"
+			if err := t.MoveTo(Error, "anchor", t.Message, now); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+		if err := tx.Put(t); err != nil {
+			return err
+		}
+		if t.Status != before && t.OnChangeCallback != "" {
+			queued = true
+			return tx.EnqueueCallback(t.ID, now)
+		}
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return 0, 0, nil
+	}
+	if err == nil && queued {
+		s.wake()
+	}
+	return advanced, expired, err
+}
+
+// OpsFilter selects transactions for `anchor tx list`.
+type OpsFilter struct {
+	Status   Status
+	Kind     Kind
+	Account  string
+	StuckFor time.Duration
+	Limit    int
+}
+
+// OperatorList returns transactions matching f, newest first.
+func (s *Service) OperatorList(ctx context.Context, f OpsFilter) ([]*Transaction, error) {
+	now := s.now()
+	out := []*Transaction{}
+	err := s.Store.AllTransfers(ctx, func(t *Transaction) bool {
+		if (f.Status != "" && t.Status != f.Status) || (f.Kind != "" && t.Kind != f.Kind) || (f.Account != "" && t.Account != f.Account) {
+			return true
+		}
+		if f.StuckFor > 0 && (Terminal(t.Status) || now.Sub(t.UpdatedAt) < f.StuckFor) {
+			return true
+		}
+		out = append(out, t)
+		return f.Limit <= 0 || len(out) < f.Limit
+	})
+	return out, err
+}
+
+// Show returns one transaction for the operator.
+func (s *Service) Show(ctx context.Context, id string) (*Transaction, error) {
+	var t *Transaction
+	err := s.Store.TransferView(ctx, func(tx Tx) error {
+		var err error
+		t, err = tx.Get(id)
+		return err
+	})
+	return t, err
+}

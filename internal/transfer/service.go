@@ -1,0 +1,431 @@
+package transfer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/strkey"
+
+	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/sep9"
+)
+
+// KYCChecker reports a customer's SEP-12 status for a customer type, the fields still needed,
+// and the customer id ("" if none).
+type KYCChecker interface {
+	CustomerStatus(ctx context.Context, account, memo, kycType string) (kyc.Status, []string, string, error)
+}
+
+// Service creates SEP-6 transactions and moves them through the state machine.
+type Service struct {
+	Store  Store
+	Config *config.Config
+	KYC    KYCChecker
+	// AllowHTTPCallbacks allows http:// on_change_callback URLs (development mode).
+	AllowHTTPCallbacks bool
+	Now                func() time.Time
+	// Wake, when set, is called after a commit that queued a callback.
+	Wake func()
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) wake() {
+	if s.Wake != nil {
+		s.Wake()
+	}
+}
+
+// Principal is the authenticated owner (JWT sub).
+type Principal struct{ Account, Memo string }
+
+// InputError is a bad request (400).
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+func inputErr(format string, args ...any) error { return &InputError{Msg: fmt.Sprintf(format, args...)} }
+
+// LegacyKYCError is the deprecated 403 answer (sep6.legacy_kyc_responses).
+type LegacyKYCError struct {
+	Type   string   `json:"type"`
+	Fields []string `json:"fields,omitempty"`
+	Status string   `json:"status,omitempty"`
+}
+
+func (e *LegacyKYCError) Error() string { return e.Type }
+
+// Request is a GET /deposit or /withdraw.
+type Request struct {
+	Kind                                                  Kind
+	AssetCode, Account, FundingMethod, MemoType, Memo     string
+	Email, Amount, CountryCode, ClaimableBalanceSupported string
+	OnChangeCallback, Lang, CustomerID, LocationID        string
+	RefundMemo, RefundMemoType, Dest, DestExtra           string
+}
+
+// Asset returns the configured asset enabled for kind, or a 400.
+func (s *Service) Asset(code string, kind Kind) (*config.Asset, *config.Direction, error) {
+	if code == "" {
+		return nil, nil, inputErr("asset_code is required")
+	}
+	for i := range s.Config.Assets {
+		a := &s.Config.Assets[i]
+		if a.Code != code {
+			continue
+		}
+		d := &a.Deposit
+		if kind == Withdrawal {
+			d = &a.Withdraw
+		}
+		if !d.Enabled {
+			break
+		}
+		return a, d, nil
+	}
+	verb := "deposit"
+	if kind == Withdrawal {
+		verb = "withdrawal"
+	}
+	return nil, nil, inputErr("asset %q is not available for %s; see /info", code, verb)
+}
+
+func validAccount(a string) bool {
+	if strkey.IsValidEd25519PublicKey(a) {
+		return true
+	}
+	_, err := strkey.Decode(strkey.VersionByteMuxedAccount, a)
+	return err == nil
+}
+
+// checkMemo validates a memo against its type (SEP-6: text ≤ 28 bytes, id uint64, hash base64
+// of 32 bytes).
+func checkMemo(param, memo, memoType string) error {
+	switch memoType {
+	case "id":
+		if _, err := strconv.ParseUint(memo, 10, 64); err != nil {
+			return inputErr("%s %q is not an id memo (memo_type id)", param, memo)
+		}
+	case "text":
+		if len(memo) > 28 {
+			return inputErr("%s is longer than 28 bytes (memo_type text)", param)
+		}
+	case "hash":
+		if b, err := base64.StdEncoding.DecodeString(memo); err != nil || len(b) != 32 {
+			return inputErr("%s is not a base64 32-byte hash (memo_type hash)", param)
+		}
+	default:
+		return inputErr("%s_type must be id, text or hash", param)
+	}
+	return nil
+}
+
+func (s *Service) checkRequest(r *Request, dir *config.Direction) (*int64, string, error) {
+	if r.Account != "" && !validAccount(r.Account) {
+		return nil, "", inputErr("account %q is not a Stellar account (G...) or muxed account (M...)", r.Account)
+	}
+	if r.Memo != "" || r.MemoType != "" {
+		if r.Memo == "" {
+			return nil, "", inputErr("memo_type given without memo")
+		}
+		mt := r.MemoType
+		if mt == "" {
+			mt = "id"
+		}
+		if err := checkMemo("memo", r.Memo, mt); err != nil {
+			return nil, "", err
+		}
+		r.MemoType = mt
+	}
+	if (r.RefundMemo == "") != (r.RefundMemoType == "") {
+		return nil, "", inputErr("refund_memo and refund_memo_type go together")
+	}
+	if r.RefundMemo != "" {
+		if err := checkMemo("refund_memo", r.RefundMemo, r.RefundMemoType); err != nil {
+			return nil, "", err
+		}
+	}
+	method := r.FundingMethod
+	if method == "" {
+		method = dir.FundingMethods[0]
+	}
+	ok := false
+	for _, m := range dir.FundingMethods {
+		if strings.EqualFold(m, method) {
+			method, ok = m, true
+		}
+	}
+	if !ok {
+		return nil, "", inputErr("funding_method %q is not supported; use one of %s", method, strings.Join(dir.FundingMethods, ", "))
+	}
+	var amt *int64
+	if r.Amount != "" {
+		v, err := ParseAmount(r.Amount)
+		if err != nil {
+			return nil, "", inputErr("amount: %v", err)
+		}
+		if dir.MinAmount != "" {
+			if min, _ := ParseAmount(dir.MinAmount); v < min {
+				return nil, "", inputErr("amount %s is below the minimum %s", r.Amount, dir.MinAmount)
+			}
+		}
+		if dir.MaxAmount != "" {
+			if max, _ := ParseAmount(dir.MaxAmount); v > max {
+				return nil, "", inputErr("amount %s is above the maximum %s", r.Amount, dir.MaxAmount)
+			}
+		}
+		amt = &v
+	}
+	if r.Email != "" {
+		if a, err := mail.ParseAddress(r.Email); err != nil || a.Address != r.Email {
+			return nil, "", inputErr("email_address %q is not an email address", r.Email)
+		}
+	}
+	if r.CountryCode != "" {
+		f, _ := sep9.Lookup("address_country_code")
+		if err := f.Check(r.CountryCode); err != nil {
+			return nil, "", inputErr("country_code: %v", err)
+		}
+	}
+	switch r.ClaimableBalanceSupported {
+	case "", "true", "false":
+	default:
+		return nil, "", inputErr("claimable_balance_supported must be true or false")
+	}
+	if r.OnChangeCallback != "" {
+		u, err := url.Parse(r.OnChangeCallback)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && s.AllowHTTPCallbacks)) {
+			return nil, "", inputErr("on_change_callback must be an absolute https URL")
+		}
+	}
+	return amt, method, nil
+}
+
+// Create validates a deposit or withdrawal request and creates its transaction: waiting in
+// pending_customer_info_update until the customer's KYC is ACCEPTED, else ready for the user's
+// transfer (SEP-6 v4). With sep6.legacy_kyc_responses it answers the deprecated 403 instead.
+func (s *Service) Create(ctx context.Context, p Principal, r Request) (*Transaction, error) {
+	asset, dir, err := s.Asset(r.AssetCode, r.Kind)
+	if err != nil {
+		return nil, err
+	}
+	amt, method, err := s.checkRequest(&r, dir)
+	if err != nil {
+		return nil, err
+	}
+	kycType := s.Config.SEP6.DepositKYCType
+	if r.Kind == Withdrawal {
+		kycType = s.Config.SEP6.WithdrawKYCType
+	}
+	status, missing, customerID, err := s.KYC.CustomerStatus(ctx, p.Account, p.Memo, kycType)
+	if err != nil {
+		return nil, err
+	}
+	if r.CustomerID != "" && r.CustomerID != customerID {
+		return nil, inputErr("customer_id does not belong to the authenticated account")
+	}
+	if s.Config.SEP6.LegacyKYCResponses && status != kyc.Accepted {
+		switch status {
+		case kyc.NeedsInfo:
+			return nil, &LegacyKYCError{Type: "non_interactive_customer_info_needed", Fields: missing}
+		case kyc.Rejected:
+			return nil, &LegacyKYCError{Type: "customer_info_status", Status: "denied"}
+		default:
+			return nil, &LegacyKYCError{Type: "customer_info_status", Status: "pending"}
+		}
+	}
+	now := s.now()
+	by := now.Add(s.Config.SEP6.TransferExpiry)
+	t := &Transaction{
+		ID: kyc.NewID(), Kind: r.Kind, AssetCode: asset.Code, AssetIssuer: asset.Issuer,
+		Account: p.Account, Memo: p.Memo, CustomerID: customerID, KYCType: kycType,
+		FundingMethod: method, RequestedAmount: amt, Email: r.Email, CountryCode: r.CountryCode,
+		ClaimableBalanceSupported: r.ClaimableBalanceSupported == "true", OnChangeCallback: r.OnChangeCallback,
+		LocationID: r.LocationID, Lang: r.Lang, StartedAt: now, UpdatedAt: now, UserActionRequiredBy: &by,
+	}
+	if r.Kind == Deposit {
+		t.To = r.Account
+		if t.To == "" {
+			t.To = p.Account
+		}
+		t.DepositMemo, t.DepositMemoType = r.Memo, r.MemoType
+	} else {
+		t.From = r.Account
+		if t.From == "" {
+			t.From = p.Account
+		}
+		t.RefundMemo, t.RefundMemoType, t.Dest, t.DestExtra = r.RefundMemo, r.RefundMemoType, r.Dest, r.DestExtra
+	}
+	initial := PendingCustomerInfoUpdate
+	reason := "waiting for the customer's information (" + kycType + ")"
+	switch status {
+	case kyc.Accepted:
+		initial, reason = PendingUserTransferStart, "customer information accepted"
+	case kyc.Rejected:
+		initial, reason = Error, "the customer's information was rejected"
+		t.Message = reason
+		t.UserActionRequiredBy = nil
+	}
+	t.Status = initial
+	t.History = []Move{{To: initial, At: now, Actor: p.Account, Reason: reason}}
+	err = s.Store.TransferUpdate(ctx, func(tx Tx) error {
+		if err := s.allocate(tx, t, asset); err != nil {
+			return err
+		}
+		if initial == PendingUserTransferStart {
+			s.release(t, asset)
+		}
+		return tx.Put(t)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// allocate reserves the deposit reference or withdrawal memo: a random value over the full
+// uint64 range, claimed in the same store transaction, so no two transactions share one.
+func (s *Service) allocate(tx Tx, t *Transaction, asset *config.Asset) error {
+	ns := "deposit-reference"
+	if t.Kind == Withdrawal {
+		ns = "withdraw-memo:" + withdrawAccount(asset)
+	}
+	for i := 0; i < 16; i++ {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return err
+		}
+		v := binary.BigEndian.Uint64(b[:])
+		if v == 0 {
+			continue
+		}
+		memo := strconv.FormatUint(v, 10)
+		ok, err := tx.ReserveMemo(ns, memo, t.ID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if t.Kind == Deposit {
+				t.Reference = memo
+			} else {
+				t.WithdrawMemo = memo
+			}
+			return nil
+		}
+	}
+	return errors.New("could not allocate a unique memo")
+}
+
+func withdrawAccount(a *config.Asset) string {
+	if a.DistributionAccount != "" {
+		return a.DistributionAccount
+	}
+	return a.Issuer
+}
+
+// release fills what the user needs once KYC is accepted: where to send a withdrawal.
+func (s *Service) release(t *Transaction, asset *config.Asset) {
+	if t.Kind == Withdrawal {
+		t.WithdrawAnchorAccount = withdrawAccount(asset)
+		t.WithdrawMemoType = "id"
+	}
+}
+
+func (s *Service) assetOf(t *Transaction) *config.Asset {
+	for i := range s.Config.Assets {
+		if a := &s.Config.Assets[i]; a.Code == t.AssetCode && a.Issuer == t.AssetIssuer {
+			return a
+		}
+	}
+	return &config.Asset{Code: t.AssetCode, Issuer: t.AssetIssuer}
+}
+
+// ListQuery is GET /transactions.
+type ListQuery struct {
+	AssetCode   string
+	NoOlderThan *time.Time
+	Limit       int
+	Kinds       []Kind
+	PagingID    string
+}
+
+// List returns the owner's transactions, newest first (SEP-6 Transaction History).
+func (s *Service) List(ctx context.Context, p Principal, q ListQuery) ([]*Transaction, error) {
+	if q.Limit <= 0 || q.Limit > 200 {
+		q.Limit = 200
+	}
+	var out []*Transaction
+	paging := q.PagingID == ""
+	err := s.Store.Owned(ctx, p.Account, p.Memo, func(t *Transaction) bool {
+		if !paging {
+			paging = t.ID == q.PagingID
+			return true
+		}
+		if q.NoOlderThan != nil && t.StartedAt.Before(*q.NoOlderThan) {
+			return false
+		}
+		if q.AssetCode != "" && t.AssetCode != q.AssetCode {
+			return true
+		}
+		if len(q.Kinds) > 0 && !containsKind(q.Kinds, t.Kind) {
+			return true
+		}
+		out = append(out, t)
+		return len(out) < q.Limit
+	})
+	return out, err
+}
+
+func containsKind(ks []Kind, k Kind) bool {
+	for _, x := range ks {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Get finds the owner's transaction by one of its ids; another owner's is ErrNotFound.
+func (s *Service) Get(ctx context.Context, p Principal, id, stellarID, externalID string) (*Transaction, error) {
+	if id == "" && stellarID == "" && externalID == "" {
+		return nil, inputErr("id, stellar_transaction_id or external_transaction_id is required")
+	}
+	var t *Transaction
+	err := s.Store.TransferView(ctx, func(tx Tx) error {
+		var err error
+		switch {
+		case id != "":
+		case stellarID != "":
+			id, err = tx.ByStellarID(stellarID)
+		default:
+			id, err = tx.ByExternalID(externalID)
+		}
+		if err != nil {
+			return err
+		}
+		t, err = tx.Get(id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if t.Account != p.Account || t.Memo != p.Memo {
+		return nil, ErrNotFound
+	}
+	return t, nil
+}

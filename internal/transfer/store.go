@@ -1,0 +1,33 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound: no such transaction (or not the caller's).
+var ErrNotFound = errors.New("transaction not found")
+
+// Tx is what Service needs from the store inside one transaction.
+type Tx interface {
+	Get(id string) (*Transaction, error)
+	// Put writes t and its indexes (owner and time, stellar and external ids).
+	Put(t *Transaction) error
+	ByStellarID(hash string) (string, error)
+	ByExternalID(ref string) (string, error)
+	// ReserveMemo claims a memo or reference in a namespace for txID; false if it is taken.
+	ReserveMemo(namespace, memo, txID string) (bool, error)
+	// EnqueueCallback queues the transaction's on_change_callback (callback kind "tx").
+	EnqueueCallback(id string, at time.Time) error
+}
+
+// Store runs transactions over SEP-6 transactions; update functions may be re-run.
+type Store interface {
+	TransferUpdate(ctx context.Context, fn func(Tx) error) error
+	TransferView(ctx context.Context, fn func(Tx) error) error
+	// Owned calls fn with the owner's transactions, newest first, until fn returns false.
+	Owned(ctx context.Context, account, memo string, fn func(*Transaction) bool) error
+	// AllTransfers calls fn with every transaction, newest first, until fn returns false.
+	AllTransfers(ctx context.Context, fn func(*Transaction) bool) error
+}

@@ -1,0 +1,145 @@
+package transfer
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/anchorkit/anchor/internal/callback"
+	"github.com/anchorkit/anchor/internal/config"
+)
+
+// View is a transaction as SEP-6 shows it (GET /transaction(s), on_change_callback).
+type View struct {
+	ID                          string                        `json:"id"`
+	Kind                        Kind                          `json:"kind"`
+	Status                      Status                        `json:"status"`
+	AmountIn                    string                        `json:"amount_in,omitempty"`
+	AmountOut                   string                        `json:"amount_out,omitempty"`
+	AmountFee                   string                        `json:"amount_fee,omitempty"`
+	FeeDetails                  *FeeDetails                   `json:"fee_details,omitempty"`
+	From                        string                        `json:"from,omitempty"`
+	To                          string                        `json:"to,omitempty"`
+	DepositMemo                 string                        `json:"deposit_memo,omitempty"`
+	DepositMemoType             string                        `json:"deposit_memo_type,omitempty"`
+	WithdrawAnchorAccount       string                        `json:"withdraw_anchor_account,omitempty"`
+	WithdrawMemo                string                        `json:"withdraw_memo,omitempty"`
+	WithdrawMemoType            string                        `json:"withdraw_memo_type,omitempty"`
+	StartedAt                   string                        `json:"started_at"`
+	UpdatedAt                   string                        `json:"updated_at"`
+	CompletedAt                 string                        `json:"completed_at,omitempty"`
+	UserActionRequiredBy        string                        `json:"user_action_required_by,omitempty"`
+	StellarTransactionID        string                        `json:"stellar_transaction_id,omitempty"`
+	ExternalTransactionID       string                        `json:"external_transaction_id,omitempty"`
+	Message                     string                        `json:"message,omitempty"`
+	Refunded                    *bool                         `json:"refunded,omitempty"`
+	Refunds                     *RefundsView                  `json:"refunds,omitempty"`
+	RequiredInfoMessage         string                        `json:"required_info_message,omitempty"`
+	RequiredCustomerInfoUpdates []string                      `json:"required_customer_info_updates,omitempty"`
+	Instructions                map[string]config.Instruction `json:"instructions,omitempty"`
+	ClaimableBalanceID          string                        `json:"claimable_balance_id,omitempty"`
+}
+
+// FeeDetails is SEP-6's fee_details.
+type FeeDetails struct {
+	Total string `json:"total"`
+	Asset string `json:"asset"`
+}
+
+// RefundsView is SEP-6's refunds object with decimal strings.
+type RefundsView struct {
+	AmountRefunded string              `json:"amount_refunded"`
+	AmountFee      string              `json:"amount_fee"`
+	Payments       []RefundPaymentView `json:"payments"`
+}
+
+// RefundPaymentView is one refund payment.
+type RefundPaymentView struct {
+	ID     string `json:"id"`
+	IDType string `json:"id_type"`
+	Amount string `json:"amount"`
+	Fee    string `json:"fee"`
+}
+
+func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+func amountStr(v *int64) string {
+	if v == nil {
+		return ""
+	}
+	return FormatAmount(*v)
+}
+
+// Instructions are the deposit instructions: the asset's configured account details and the
+// transaction's unique reference.
+func (s *Service) Instructions(t *Transaction) map[string]config.Instruction {
+	out := map[string]config.Instruction{}
+	for k, v := range s.assetOf(t).Deposit.Instructions {
+		out[k] = v
+	}
+	out["external_transfer_memo"] = config.Instruction{Value: t.Reference, Description: "Reference to include with your transfer; it identifies this deposit"}
+	return out
+}
+
+// View renders t for the wallet. Deposit instructions and withdrawal destinations appear once
+// the customer's KYC is accepted; while it is not, the fields still needed are listed.
+func (s *Service) View(ctx context.Context, t *Transaction) *View {
+	v := &View{
+		ID: t.ID, Kind: t.Kind, Status: t.Status,
+		AmountIn: amountStr(t.AmountIn), AmountOut: amountStr(t.AmountOut), AmountFee: amountStr(t.AmountFee),
+		From: t.From, To: t.To, DepositMemo: t.DepositMemo, DepositMemoType: t.DepositMemoType,
+		StartedAt: ts(t.StartedAt), UpdatedAt: ts(t.UpdatedAt),
+		StellarTransactionID: t.StellarTransactionID, ExternalTransactionID: t.ExternalTransactionID,
+		Message: t.Message, ClaimableBalanceID: t.ClaimableBalanceID,
+	}
+	if t.AmountFee != nil {
+		v.FeeDetails = &FeeDetails{Total: FormatAmount(*t.AmountFee), Asset: "stellar:" + t.AssetCode + ":" + t.AssetIssuer}
+	}
+	if t.CompletedAt != nil {
+		v.CompletedAt = ts(*t.CompletedAt)
+	}
+	if t.UserActionRequiredBy != nil {
+		v.UserActionRequiredBy = ts(*t.UserActionRequiredBy)
+	}
+	if t.Refunds != nil {
+		full := t.AmountIn != nil && t.Refunds.AmountRefunded+t.Refunds.AmountFee == *t.AmountIn
+		v.Refunded = &full
+		r := &RefundsView{AmountRefunded: FormatAmount(t.Refunds.AmountRefunded), AmountFee: FormatAmount(t.Refunds.AmountFee)}
+		for _, p := range t.Refunds.Payments {
+			r.Payments = append(r.Payments, RefundPaymentView{ID: p.ID, IDType: p.IDType, Amount: FormatAmount(p.Amount), Fee: FormatAmount(p.Fee)})
+		}
+		v.Refunds = r
+	}
+	released := t.Status != PendingCustomerInfoUpdate && t.Status != Incomplete && !(t.Status == Error && t.WithdrawAnchorAccount == "" && t.Kind == Withdrawal)
+	if t.Kind == Withdrawal && t.WithdrawAnchorAccount != "" && released {
+		v.WithdrawAnchorAccount, v.WithdrawMemo, v.WithdrawMemoType = t.WithdrawAnchorAccount, t.WithdrawMemo, t.WithdrawMemoType
+	}
+	if t.Kind == Deposit && released && t.Status != Error {
+		v.Instructions = s.Instructions(t)
+	}
+	if t.Status == PendingCustomerInfoUpdate && s.KYC != nil {
+		if _, missing, _, err := s.KYC.CustomerStatus(ctx, t.Account, t.Memo, t.KYCType); err == nil {
+			v.RequiredCustomerInfoUpdates = missing
+			if len(missing) > 0 {
+				v.RequiredInfoMessage = "provide the listed fields with SEP-12 PUT /customer (type " + t.KYCType + ")"
+			} else {
+				v.RequiredInfoMessage = "the customer's information is being reviewed"
+			}
+		}
+	}
+	return v
+}
+
+// CallbackKind is the callback queue kind of SEP-6 transactions.
+const CallbackKind = "tx"
+
+// RenderCallback is the callback.Renderer of transactions: {"transaction": ...} to
+// on_change_callback, as GET /transaction answers.
+func (s *Service) RenderCallback(ctx context.Context, id string) (string, []byte, error) {
+	t, err := s.Show(ctx, id)
+	if err != nil || t.OnChangeCallback == "" {
+		return "", nil, callback.ErrGone
+	}
+	body, err := json.Marshal(map[string]any{"transaction": s.View(ctx, t)})
+	return t.OnChangeCallback, body, err
+}
