@@ -20,26 +20,41 @@ import (
 	"github.com/anchorkit/anchor/internal/iostreams"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/transfer"
 )
 
-// KYCBackend opens what compliance commands work on: the running server's admin API when one
-// answers on the data dir's socket, else the store itself. close releases it.
-func (f *Factory) KYCBackend(ctx context.Context) (backend admin.KYC, close func() error, err error) {
+// backends opens what operator commands work on: the running server's admin API when one
+// answers on the data dir's socket, else the store itself (KYC decisions and transaction moves
+// made that way queue their callbacks for the next server start). close releases it.
+func (f *Factory) backends(ctx context.Context) (admin.KYC, admin.Transfers, func() error, error) {
 	cfg, err := f.Config(nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if c := admin.Dial(ctx, admin.SocketPath(cfg.DataDir)); c != nil {
-		return c, func() error { return nil }, nil
+		return c, c, func() error { return nil }, nil
 	}
 	st, err := store.Open(cfg.DataDir, store.Options{})
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
-			return nil, nil, fmt.Errorf("anchor serve holds %s but its admin socket does not answer; is it still starting?", cfg.DataDir)
+			return nil, nil, nil, fmt.Errorf("anchor serve holds %s but its admin socket does not answer; is it still starting?", cfg.DataDir)
 		}
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return &kyc.Service{Store: st, Config: cfg.KYC}, st.Close, nil
+	k := &kyc.Service{Store: st, Config: cfg.KYC}
+	return k, &transfer.Service{Store: st, Config: cfg, KYC: k}, st.Close, nil
+}
+
+// KYCBackend opens what compliance commands work on (see backends).
+func (f *Factory) KYCBackend(ctx context.Context) (admin.KYC, func() error, error) {
+	k, _, closeFn, err := f.backends(ctx)
+	return k, closeFn, err
+}
+
+// TransfersBackend opens what transaction commands work on (see backends).
+func (f *Factory) TransfersBackend(ctx context.Context) (admin.Transfers, func() error, error) {
+	_, t, closeFn, err := f.backends(ctx)
+	return t, closeFn, err
 }
 
 // KYCOptions are shared by the kyc commands.

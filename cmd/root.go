@@ -131,6 +131,9 @@ Configuration comes from flags, then ANCHOR_* environment variables, then the co
 		newServeCmd(f, nil),
 		newTOMLCmd(f),
 		newKYCCmd(f),
+		newTxCmd(f),
+		newDepositCmd(f),
+		newWithdrawCmd(f),
 		newDevCmd(f),
 	)
 	return root

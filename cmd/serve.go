@@ -115,7 +115,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	adminDone := make(chan error, 1)
 	go func() {
-		adminDone <- server.Serve(ctx, adminLn, admin.NewHandler(deps.KYC), logger, opts.Grace)
+		adminDone <- server.Serve(ctx, adminLn, admin.NewHandler(deps.KYC, deps.Transfers), logger, opts.Grace)
 	}()
 	go pruneChallenges(ctx, st, logger)
 	go deps.Callbacks.Run(ctx)

@@ -15,10 +15,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/anchorkit/anchor/internal/httpx"
 	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/transfer"
 )
 
 // SocketName is the socket's file name inside the data dir.
@@ -35,14 +37,45 @@ type KYC interface {
 	Decide(ctx context.Context, id string, d kyc.Decision) (kyc.Status, error)
 }
 
+// Transfers is what transaction commands need; *transfer.Service and *Client implement it.
+type Transfers interface {
+	OperatorList(ctx context.Context, f transfer.OpsFilter) ([]*transfer.Transaction, error)
+	ShowTx(ctx context.Context, id string) (*transfer.Transaction, error)
+	Act(ctx context.Context, id string, a transfer.Action) (*transfer.Transaction, error)
+}
+
 var (
-	_ KYC = (*kyc.Service)(nil)
-	_ KYC = (*Client)(nil)
+	_ KYC       = (*kyc.Service)(nil)
+	_ KYC       = (*Client)(nil)
+	_ Transfers = (*transfer.Service)(nil)
+	_ Transfers = (*Client)(nil)
 )
 
-// NewHandler returns the admin API over svc.
-func NewHandler(svc *kyc.Service) http.Handler {
+// NewHandler returns the admin API over svc and transfers.
+func NewHandler(svc *kyc.Service, transfers *transfer.Service) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/tx", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		f := transfer.OpsFilter{Status: transfer.Status(q.Get("status")), Kind: transfer.Kind(q.Get("kind")), Account: q.Get("account")}
+		if d := q.Get("stuck_for"); d != "" {
+			f.StuckFor, _ = time.ParseDuration(d)
+		}
+		out, err := transfers.OperatorList(r.Context(), f)
+		reply(w, r, out, err)
+	})
+	mux.HandleFunc("GET /v1/tx/{id}", func(w http.ResponseWriter, r *http.Request) {
+		out, err := transfers.ShowTx(r.Context(), r.PathValue("id"))
+		reply(w, r, out, err)
+	})
+	mux.HandleFunc("POST /v1/tx/{id}/actions", func(w http.ResponseWriter, r *http.Request) {
+		var a transfer.Action
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&a); err != nil {
+			httpx.Error(w, http.StatusBadRequest, "body is not an action")
+			return
+		}
+		out, err := transfers.Act(r.Context(), r.PathValue("id"), a)
+		reply(w, r, out, err)
+	})
 	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, 200, map[string]string{"status": "ok"})
 	})
@@ -80,12 +113,17 @@ func NewHandler(svc *kyc.Service) http.Handler {
 
 func reply(w http.ResponseWriter, r *http.Request, v any, err error) {
 	var ie *kyc.InputError
+	var te *transfer.InputError
 	switch {
 	case err == nil:
 		httpx.WriteJSON(w, http.StatusOK, v)
 	case errors.As(err, &ie):
 		httpx.Error(w, http.StatusBadRequest, ie.Msg)
-	case errors.Is(err, kyc.ErrNotFound):
+	case errors.As(err, &te):
+		httpx.Error(w, http.StatusBadRequest, te.Msg)
+	case errors.Is(err, transfer.ErrIllegalMove):
+		httpx.Error(w, http.StatusConflict, err.Error())
+	case errors.Is(err, kyc.ErrNotFound), errors.Is(err, transfer.ErrNotFound):
 		httpx.Error(w, http.StatusNotFound, "not found")
 	default:
 		httpx.Internal(w, r, err)
@@ -186,6 +224,9 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		if resp.StatusCode == http.StatusBadRequest {
 			return &kyc.InputError{Msg: e.Error}
 		}
+		if resp.StatusCode == http.StatusConflict {
+			return fmt.Errorf("%w: %s", transfer.ErrIllegalMove, strings.TrimPrefix(e.Error, transfer.ErrIllegalMove.Error()+": "))
+		}
 		return fmt.Errorf("admin API: %s: %s", resp.Status, e.Error)
 	}
 }
@@ -248,4 +289,38 @@ func (c *Client) Decide(ctx context.Context, id string, d kyc.Decision) (kyc.Sta
 	}
 	err := c.do(ctx, "POST", "/v1/kyc/customers/"+url.PathEscape(id)+"/decisions", d, &out)
 	return out.Status, err
+}
+
+// OperatorList implements Transfers.
+func (c *Client) OperatorList(ctx context.Context, f transfer.OpsFilter) ([]*transfer.Transaction, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"status": string(f.Status), "kind": string(f.Kind), "account": f.Account} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if f.StuckFor > 0 {
+		q.Set("stuck_for", f.StuckFor.String())
+	}
+	var out []*transfer.Transaction
+	err := c.do(ctx, "GET", "/v1/tx?"+q.Encode(), nil, &out)
+	return out, err
+}
+
+// ShowTx implements Transfers.
+func (c *Client) ShowTx(ctx context.Context, id string) (*transfer.Transaction, error) {
+	var out transfer.Transaction
+	if err := c.do(ctx, "GET", "/v1/tx/"+url.PathEscape(id), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Act implements Transfers.
+func (c *Client) Act(ctx context.Context, id string, a transfer.Action) (*transfer.Transaction, error) {
+	var out transfer.Transaction
+	if err := c.do(ctx, "POST", "/v1/tx/"+url.PathEscape(id)+"/actions", a, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

@@ -24,8 +24,8 @@ import (
 	"github.com/anchorkit/anchor/internal/sep10"
 	"github.com/anchorkit/anchor/internal/sep12"
 	"github.com/anchorkit/anchor/internal/sep6"
-	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/transfer"
 )
 
 // Deps are the server's dependencies, built once at start.

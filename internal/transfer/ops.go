@@ -337,8 +337,8 @@ func (s *Service) OperatorList(ctx context.Context, f OpsFilter) ([]*Transaction
 	return out, err
 }
 
-// Show returns one transaction for the operator.
-func (s *Service) Show(ctx context.Context, id string) (*Transaction, error) {
+// ShowTx returns one transaction for the operator.
+func (s *Service) ShowTx(ctx context.Context, id string) (*Transaction, error) {
 	var t *Transaction
 	err := s.Store.TransferView(ctx, func(tx Tx) error {
 		var err error

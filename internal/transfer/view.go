@@ -136,7 +136,7 @@ const CallbackKind = "tx"
 // RenderCallback is the callback.Renderer of transactions: {"transaction": ...} to
 // on_change_callback, as GET /transaction answers.
 func (s *Service) RenderCallback(ctx context.Context, id string) (string, []byte, error) {
-	t, err := s.Show(ctx, id)
+	t, err := s.ShowTx(ctx, id)
 	if err != nil || t.OnChangeCallback == "" {
 		return "", nil, callback.ErrGone
 	}

@@ -1,0 +1,295 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/anchorkit/anchor/internal/admin"
+	"github.com/anchorkit/anchor/internal/iostreams"
+	"github.com/anchorkit/anchor/internal/transfer"
+)
+
+// TxOptions are shared by the transaction commands.
+type TxOptions struct {
+	IO      *iostreams.IOStreams
+	Backend func(context.Context) (admin.Transfers, func() error, error)
+	JSON    bool
+	By      string
+}
+
+func withTx(ctx context.Context, opts *TxOptions, fn func(admin.Transfers) error) error {
+	b, closeFn, err := opts.Backend(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	err = fn(b)
+	if errors.Is(err, transfer.ErrNotFound) {
+		return errors.New("transaction not found")
+	}
+	return err
+}
+
+func newTxCmd(f *Factory) *cobra.Command {
+	opts := &TxOptions{IO: f.IO, Backend: f.TransfersBackend}
+	cmd := &cobra.Command{
+		Use:   "tx",
+		Short: "Operate SEP-6 transactions: list, show, hold, release, fail, refund",
+		Long: `Operate SEP-6 transactions. Every move goes through the transaction state machine, which
+refuses illegal moves, and is recorded with its time, operator and reason. These commands work
+while anchor serve runs (through its admin socket) and when it does not.`,
+	}
+	cmd.AddCommand(newTxListCmd(opts), newTxShowCmd(opts),
+		newTxActionCmd(opts, "hold", transfer.ActHold, "Put a transaction on hold for review", true),
+		newTxActionCmd(opts, "release", transfer.ActRelease, "Release a held transaction to where it was", false),
+		newTxActionCmd(opts, "fail", transfer.ActFail, "Move a transaction to error (the reason is shown to the wallet)", true),
+		newTxRefundCmd(opts))
+	return cmd
+}
+
+func newTxListCmd(opts *TxOptions) *cobra.Command {
+	var status, kind, account string
+	var stuck time.Duration
+	cmd := &cobra.Command{
+		Use:     "list [--status S] [--kind deposit|withdrawal] [--account G..] [--stuck-for 24h] [--json]",
+		Short:   "List transactions, newest first",
+		Example: "  anchor tx list --status pending_anchor\n  anchor tx list --stuck-for 24h --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if status != "" && !validStatus(transfer.Status(status)) {
+				return usageError{fmt.Errorf("--status %q is not a SEP-6 status", status)}
+			}
+			if kind != "" && kind != "deposit" && kind != "withdrawal" {
+				return usageError{fmt.Errorf("--kind %q is not deposit or withdrawal", kind)}
+			}
+			return withTx(cmd.Context(), opts, func(b admin.Transfers) error {
+				list, err := b.OperatorList(cmd.Context(), transfer.OpsFilter{Status: transfer.Status(status), Kind: transfer.Kind(kind), Account: account, StuckFor: stuck})
+				if err != nil {
+					return err
+				}
+				if opts.JSON {
+					return writeJSON(&KYCOptions{IO: opts.IO}, list)
+				}
+				tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tKIND\tSTATUS\tASSET\tAMOUNT_IN\tACCOUNT\tUPDATED")
+				for _, t := range list {
+					in := ""
+					if t.AmountIn != nil {
+						in = transfer.FormatAmount(*t.AmountIn)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Kind, t.Status, t.AssetCode, in, t.Account, t.UpdatedAt.UTC().Format(time.RFC3339))
+				}
+				tw.Flush()
+				fmt.Fprintf(opts.IO.ErrOut, "%d transaction(s)\n", len(list))
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&status, "status", "", "only this status")
+	cmd.Flags().StringVar(&kind, "kind", "", "deposit or withdrawal")
+	cmd.Flags().StringVar(&account, "account", "", "only this account")
+	cmd.Flags().DurationVar(&stuck, "stuck-for", 0, "only unfinished transactions unchanged for at least this long")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	return cmd
+}
+
+func validStatus(s transfer.Status) bool {
+	for _, x := range transfer.Statuses {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// txDetail is `tx show --json`; its field names are a contract.
+type txDetail struct {
+	Transaction *transfer.Transaction `json:"transaction"`
+	Allowed     []transfer.Status     `json:"allowed_moves"`
+}
+
+func newTxShowCmd(opts *TxOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "show ID [--json]",
+		Short:   "Show a transaction, its history and the moves allowed from here",
+		Example: "  anchor tx show 7c1e...",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withTx(cmd.Context(), opts, func(b admin.Transfers) error {
+				t, err := b.ShowTx(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				d := txDetail{Transaction: t, Allowed: transfer.Allowed(t.Kind, t.Status)}
+				if d.Allowed == nil {
+					d.Allowed = []transfer.Status{}
+				}
+				if opts.JSON {
+					return writeJSON(&KYCOptions{IO: opts.IO}, d)
+				}
+				printTx(opts, d)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	return cmd
+}
+
+func printTx(opts *TxOptions, d txDetail) {
+	t, w := d.Transaction, opts.IO.Out
+	fmt.Fprintf(w, "id:        %s\nkind:      %s\nstatus:    %s\nasset:     %s:%s\naccount:   %s", t.ID, t.Kind, t.Status, t.AssetCode, t.AssetIssuer, t.Account)
+	if t.Memo != "" {
+		fmt.Fprintf(w, " (memo %s)", t.Memo)
+	}
+	fmt.Fprintln(w)
+	for _, kv := range [][2]string{{"amount_in", amt(t.AmountIn)}, {"amount_fee", amt(t.AmountFee)}, {"amount_out", amt(t.AmountOut)},
+		{"reference", t.Reference}, {"withdraw_memo", t.WithdrawMemo}, {"external_id", t.ExternalTransactionID},
+		{"stellar_tx", t.StellarTransactionID}, {"message", t.Message}} {
+		if kv[1] != "" {
+			fmt.Fprintf(w, "%-10s %s\n", kv[0]+":", kv[1])
+		}
+	}
+	fmt.Fprintln(w, "\nhistory:")
+	for _, m := range t.History {
+		from := string(m.From)
+		if from == "" {
+			from = "(created)"
+		}
+		fmt.Fprintf(w, "  %s  %s → %s  by %s", m.At.UTC().Format(time.RFC3339), from, m.To, m.Actor)
+		if m.Reason != "" {
+			fmt.Fprintf(w, "  (%s)", m.Reason)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprint(w, "\nallowed moves:")
+	if len(d.Allowed) == 0 {
+		fmt.Fprint(w, " none (final)")
+	}
+	for _, s := range d.Allowed {
+		fmt.Fprint(w, " ", s)
+	}
+	fmt.Fprintln(w)
+}
+
+func amt(v *int64) string {
+	if v == nil {
+		return ""
+	}
+	return transfer.FormatAmount(*v)
+}
+
+func act(cmd *cobra.Command, opts *TxOptions, id string, a transfer.Action) error {
+	a.By = reviewer(opts.By)
+	return withTx(cmd.Context(), opts, func(b admin.Transfers) error {
+		t, err := b.Act(cmd.Context(), id, a)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.IO.Out, "transaction %s: %s\n", t.ID, t.Status)
+		return nil
+	})
+}
+
+func newTxActionCmd(opts *TxOptions, use, action, short string, needReason bool) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   use + " ID [--reason TEXT] [--by NAME]",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return act(cmd, opts, args[0], transfer.Action{Name: action, Reason: reason})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded in the history)")
+	cmd.Flags().StringVar(&opts.By, "by", "", "operator recorded in the history (default: the OS user)")
+	if needReason {
+		_ = cmd.MarkFlagRequired("reason")
+	}
+	return cmd
+}
+
+func newTxRefundCmd(opts *TxOptions) *cobra.Command {
+	var a transfer.Action
+	cmd := &cobra.Command{
+		Use:     "refund ID --payment-id REF [--amount A] [--fee F] [--reason TEXT] [--by NAME]",
+		Short:   "Record the refund of a transaction (default: the whole amount received)",
+		Example: "  anchor tx refund 7c1e... --payment-id WIRE-8812 --fee 1.50",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a.Name = transfer.ActRefund
+			return act(cmd, opts, args[0], a)
+		},
+	}
+	cmd.Flags().StringVar(&a.PaymentID, "payment-id", "", "id of the refund payment (bank reference or Stellar hash)")
+	cmd.Flags().StringVar(&a.Amount, "amount", "", "amount refunded (default: amount_in)")
+	cmd.Flags().StringVar(&a.Fee, "fee", "", "fee charged for the refund")
+	cmd.Flags().StringVar(&a.Reason, "reason", "", "why")
+	cmd.Flags().StringVar(&opts.By, "by", "", "operator (default: the OS user)")
+	_ = cmd.MarkFlagRequired("payment-id")
+	return cmd
+}
+
+func newDepositCmd(f *Factory) *cobra.Command {
+	opts := &TxOptions{IO: f.IO, Backend: f.TransfersBackend}
+	var a transfer.Action
+	received := &cobra.Command{
+		Use:     "received ID --amount A --external-id REF [--by NAME]",
+		Short:   "Record the fiat that arrived for a deposit: fees are computed, it goes to pending_anchor",
+		Example: "  anchor deposit received 7c1e... --amount 100.00 --external-id WIRE-2231",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a.Name = transfer.ActReceived
+			return act(cmd, opts, args[0], a)
+		},
+	}
+	received.Flags().StringVar(&a.Amount, "amount", "", "amount that arrived (at most 7 decimals)")
+	received.Flags().StringVar(&a.ExternalID, "external-id", "", "bank reference of the incoming transfer")
+	received.Flags().StringVar(&opts.By, "by", "", "operator (default: the OS user)")
+	_ = received.MarkFlagRequired("amount")
+	_ = received.MarkFlagRequired("external-id")
+	cmd := &cobra.Command{Use: "deposit", Short: "Deposit operations: record incoming fiat"}
+	cmd.AddCommand(received)
+	return cmd
+}
+
+func newWithdrawCmd(f *Factory) *cobra.Command {
+	opts := &TxOptions{IO: f.IO, Backend: f.TransfersBackend}
+	var recv, paid transfer.Action
+	received := &cobra.Command{
+		Use:     "received ID --amount A --stellar-tx HASH [--by NAME]",
+		Short:   "Record the user's Stellar payment for a withdrawal: fees are computed, it goes to pending_anchor",
+		Example: "  anchor withdraw received 7c1e... --amount 50 --stellar-tx 3389e9f0...",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			recv.Name = transfer.ActWithdrawReceived
+			return act(cmd, opts, args[0], recv)
+		},
+	}
+	received.Flags().StringVar(&recv.Amount, "amount", "", "amount received on Stellar")
+	received.Flags().StringVar(&recv.StellarID, "stellar-tx", "", "hash of the Stellar transaction")
+	received.Flags().StringVar(&opts.By, "by", "", "operator (default: the OS user)")
+	_ = received.MarkFlagRequired("amount")
+	_ = received.MarkFlagRequired("stellar-tx")
+	paidCmd := &cobra.Command{
+		Use:     "paid ID --external-id REF [--by NAME]",
+		Short:   "Record that the fiat was sent: the withdrawal is completed",
+		Example: "  anchor withdraw paid 7c1e... --external-id WIRE-9921",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			paid.Name = transfer.ActPaid
+			return act(cmd, opts, args[0], paid)
+		},
+	}
+	paidCmd.Flags().StringVar(&paid.ExternalID, "external-id", "", "bank reference of the outgoing transfer")
+	paidCmd.Flags().StringVar(&opts.By, "by", "", "operator (default: the OS user)")
+	_ = paidCmd.MarkFlagRequired("external-id")
+	cmd := &cobra.Command{Use: "withdraw", Short: "Withdrawal operations: record the Stellar payment, and the fiat sent"}
+	cmd.AddCommand(received, paidCmd)
+	return cmd
+}
