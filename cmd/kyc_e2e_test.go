@@ -117,8 +117,15 @@ func newCallbackReceiver(t *testing.T, signingKey string) *callbackReceiver {
 			w.WriteHeader(400)
 			return
 		}
-		var resp struct{ ID, Status string }
+		// SEP-12 callbacks carry the customer; SEP-6 ones {"transaction": ...}.
+		var resp struct {
+			ID, Status  string
+			Transaction *struct{ ID, Status string }
+		}
 		json.Unmarshal(body, &resp)
+		if resp.Transaction != nil {
+			resp.ID, resp.Status = resp.Transaction.ID, resp.Transaction.Status
+		}
 		cr.statuses[resp.ID] = append(cr.statuses[resp.ID], resp.Status)
 	}))
 	t.Cleanup(cr.Close)

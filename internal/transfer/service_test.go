@@ -1,0 +1,179 @@
+package transfer_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/keypair"
+
+	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/transfer"
+)
+
+type env struct {
+	kyc *kyc.Service
+	tr  *transfer.Service
+	now time.Time
+}
+
+func newEnv(t *testing.T) *env {
+	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	issuer := keypair.MustRandom().Address()
+	cfg := &config.Config{
+		KYC:  config.KYC{MaxFileSize: 1 << 20, CustomerQuota: 1 << 22, DefaultType: "sep6-deposit", Types: config.DefaultCustomerTypes()},
+		SEP6: config.SEP6{TransferExpiry: time.Hour, DepositKYCType: "sep6-deposit", WithdrawKYCType: "sep6-withdraw"},
+		Assets: []config.Asset{{Code: "USDX", Issuer: issuer, DistributionAccount: keypair.MustRandom().Address(),
+			Deposit:  config.Direction{Enabled: true, MinAmount: "1", MaxAmount: "1000", FeeFixed: "0.5", FeePercent: "1", FundingMethods: []string{"WIRE"}},
+			Withdraw: config.Direction{Enabled: true, MinAmount: "1", MaxAmount: "1000", FundingMethods: []string{"WIRE"}}}},
+	}
+	e := &env{now: time.Unix(1_800_000_000, 0).UTC()}
+	e.kyc = &kyc.Service{Store: st, Config: cfg.KYC, Now: func() time.Time { return e.now }}
+	e.tr = &transfer.Service{Store: st, Config: cfg, KYC: e.kyc, Now: func() time.Time { return e.now }}
+	return e
+}
+
+var all = map[string]string{"first_name": "J", "last_name": "D", "email_address": "j@example.com", "bank_account_number": "123", "bank_number": "456"}
+
+// customer brings (account) to a KYC status for both types.
+func (e *env) customer(t *testing.T, p kyc.Principal, st kyc.Status) {
+	ctx := context.Background()
+	switch st {
+	case kyc.NeedsInfo:
+		return
+	}
+	id, err := e.kyc.Put(ctx, p, &kyc.PutRequest{Values: all, Type: "sep6-withdraw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch st {
+	case kyc.Accepted:
+		e.kyc.Decide(ctx, id, kyc.Decision{Action: kyc.ActionApprove, By: "t"})
+	case kyc.Rejected:
+		e.kyc.Decide(ctx, id, kyc.Decision{Action: kyc.ActionReject, By: "t", Reason: "no"})
+	}
+}
+
+// TestKYCGating: for both kinds and every KYC status, the transaction is created in the right
+// status, and withdrawal/deposit details appear only once KYC is accepted.
+func TestKYCGating(t *testing.T) {
+	want := map[kyc.Status]transfer.Status{
+		kyc.NeedsInfo: transfer.PendingCustomerInfoUpdate, kyc.Processing: transfer.PendingCustomerInfoUpdate,
+		kyc.Accepted: transfer.PendingUserTransferStart, kyc.Rejected: transfer.Error,
+	}
+	for _, kind := range []transfer.Kind{transfer.Deposit, transfer.Withdrawal} {
+		for st, wantStatus := range want {
+			t.Run(string(kind)+"/"+string(st), func(t *testing.T) {
+				e := newEnv(t)
+				p := kyc.Principal{Account: keypair.MustRandom().Address()}
+				e.customer(t, p, st)
+				tx, err := e.tr.Create(context.Background(), transfer.Principal(p), transfer.Request{Kind: kind, AssetCode: "USDX", Amount: "10"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tx.Status != wantStatus {
+					t.Fatalf("status %s, want %s", tx.Status, wantStatus)
+				}
+				v := e.tr.View(context.Background(), tx)
+				released := st == kyc.Accepted
+				if (v.WithdrawAnchorAccount != "") != (released && kind == transfer.Withdrawal) || (v.Instructions != nil) != (released && kind == transfer.Deposit) {
+					t.Fatalf("details shown=%v/%v for KYC %s", v.WithdrawAnchorAccount != "", v.Instructions != nil, st)
+				}
+				if wantStatus == transfer.PendingCustomerInfoUpdate && v.RequiredInfoMessage == "" {
+					t.Fatal("no required_info_message while waiting for KYC")
+				}
+			})
+		}
+	}
+}
+
+// TestReconcile: a waiting deposit moves on when KYC is accepted; transactions left by the
+// user expire at user_action_required_by.
+func TestReconcile(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := kyc.Principal{Account: keypair.MustRandom().Address()}
+	waiting, _ := e.tr.Create(ctx, transfer.Principal(p), transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX"})
+	e.customer(t, p, kyc.Accepted)
+	if adv, exp, err := e.tr.Reconcile(ctx); err != nil || adv != 1 || exp != 0 {
+		t.Fatalf("reconcile: %d %d %v", adv, exp, err)
+	}
+	got, _ := e.tr.ShowTx(ctx, waiting.ID)
+	if got.Status != transfer.PendingUserTransferStart || got.UserActionRequiredBy == nil {
+		t.Fatalf("after KYC: %s", got.Status)
+	}
+	e.now = e.now.Add(2 * time.Hour)
+	if _, exp, err := e.tr.Reconcile(ctx); err != nil || exp != 1 {
+		t.Fatalf("expiry: %d %v", exp, err)
+	}
+	got, _ = e.tr.ShowTx(ctx, waiting.ID)
+	if got.Status != transfer.Expired || got.History[len(got.History)-1].Actor != "anchor" {
+		t.Fatalf("after expiry: %+v", got)
+	}
+	// Reconcile is idempotent.
+	if adv, exp, _ := e.tr.Reconcile(ctx); adv+exp != 0 {
+		t.Fatal("reconcile moved something twice")
+	}
+}
+
+func TestFeesAndLimitsOnReceipt(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := kyc.Principal{Account: keypair.MustRandom().Address()}
+	e.customer(t, p, kyc.Accepted)
+	mk := func() string {
+		tx, err := e.tr.Create(ctx, transfer.Principal(p), transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tx.ID
+	}
+	tx, err := e.tr.Act(ctx, mk(), transfer.Action{Name: transfer.ActReceived, By: "ops", Amount: "100", ExternalID: "W1"})
+	if err != nil || tx.Status != transfer.PendingAnchor || *tx.AmountFee != 15_000_000 || *tx.AmountOut != 985_000_000 {
+		t.Fatalf("received: %v %+v", err, tx)
+	}
+	if tx, _ := e.tr.Act(ctx, mk(), transfer.Action{Name: transfer.ActReceived, By: "ops", Amount: "0.5", ExternalID: "W2"}); tx.Status != transfer.TooSmall {
+		t.Fatalf("too small: %s", tx.Status)
+	}
+	if tx, _ := e.tr.Act(ctx, mk(), transfer.Action{Name: transfer.ActReceived, By: "ops", Amount: "5000", ExternalID: "W3"}); tx.Status != transfer.TooLarge {
+		t.Fatalf("too large: %s", tx.Status)
+	}
+	if _, err := e.tr.Act(ctx, mk(), transfer.Action{Name: transfer.ActReceived, By: "ops", Amount: "10", ExternalID: "W1"}); err == nil {
+		t.Fatal("an external id was used twice")
+	}
+	_, err = e.tr.Act(ctx, tx.ID, transfer.Action{Name: transfer.ActPaid, By: "ops", ExternalID: "X"})
+	var ie *transfer.InputError
+	if !errors.As(err, &ie) {
+		t.Fatalf("paid on a deposit: %v", err)
+	}
+}
+
+func TestMemosAreUnique(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := kyc.Principal{Account: keypair.MustRandom().Address()}
+	e.customer(t, p, kyc.Accepted)
+	seen := map[string]bool{}
+	for i := 0; i < 300; i++ {
+		kind := transfer.Deposit
+		if i%2 == 1 {
+			kind = transfer.Withdrawal
+		}
+		tx, err := e.tr.Create(ctx, transfer.Principal(p), transfer.Request{Kind: kind, AssetCode: "USDX"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := tx.Reference + tx.WithdrawMemo
+		if m == "" || seen[m] {
+			t.Fatalf("memo %q missing or repeated", m)
+		}
+		seen[m] = true
+	}
+}
