@@ -41,8 +41,8 @@ request and peak RSS are read from /proc. Use it on servers you run: it is a loa
 		Example: `  anchor dev load --url http://127.0.0.1:8000 --mode round --clients 64 --duration 10s --pid 1234`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.Mode != "challenge" && opts.Mode != "round" && opts.Mode != "kyc-put" {
-				return usageError{fmt.Errorf("--mode %q is not challenge, round or kyc-put", opts.Mode)}
+			if opts.Mode != "challenge" && opts.Mode != "round" && opts.Mode != "kyc-put" && opts.Mode != "deposit" {
+				return usageError{fmt.Errorf("--mode %q is not challenge, round, kyc-put or deposit", opts.Mode)}
 			}
 			if opts.Clients < 1 {
 				return usageError{fmt.Errorf("--clients must be at least 1")}
@@ -59,7 +59,7 @@ request and peak RSS are read from /proc. Use it on servers you run: it is a loa
 		},
 	}
 	cmd.Flags().StringVar(&opts.BaseURL, "url", "http://127.0.0.1:8000", "base URL of the server")
-	cmd.Flags().StringVar(&opts.Mode, "mode", "challenge", "challenge, round or kyc-put (PUT /customer, 10 JSON fields)")
+	cmd.Flags().StringVar(&opts.Mode, "mode", "challenge", "challenge, round, kyc-put (PUT /customer, 10 JSON fields) or deposit (GET /deposit)")
 	cmd.Flags().IntVar(&opts.Clients, "clients", 8, "concurrent clients")
 	cmd.Flags().DurationVar(&opts.Duration, "duration", 10*time.Second, "how long to run")
 	cmd.Flags().IntVar(&opts.ServerPID, "pid", 0, "server process id to measure through /proc")
@@ -98,7 +98,7 @@ func newDevBenchCmd(f *Factory) *cobra.Command {
 		},
 	}
 	cmd.Flags().DurationVar(&duration, "duration", 10*time.Second, "length of each run")
-	cmd.Flags().StringSliceVar(&modes, "modes", []string{"challenge", "round", "kyc-put"}, "what to drive")
+	cmd.Flags().StringSliceVar(&modes, "modes", []string{"challenge", "round", "kyc-put", "deposit"}, "what to drive")
 	cmd.Flags().StringVar(&logFile, "server-log", "", "write the server's log to FILE (default: discarded after writing)")
 	return cmd
 }

@@ -95,7 +95,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			errs := 0
 			var firstErr string
 			var put func(n int) error
-			if o.Mode == "kyc-put" {
+			if o.Mode == "kyc-put" || o.Mode == "deposit" {
 				token, err := client.Authenticate(ctx, kp.Address(), nil, kp)
 				if err != nil {
 					mu.Lock()
@@ -105,6 +105,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 					return
 				}
 				put = func(n int) error { return putCustomer(ctx, hc, t.KYCServer, u, token, n) }
+				if o.Mode == "deposit" {
+					put = func(int) error { return getDeposit(ctx, hc, t.TransferServer, u, token) }
+				}
 			}
 			for n := 0; ctx.Err() == nil; n++ {
 				t0 := time.Now()
@@ -112,7 +115,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				switch o.Mode {
 				case "round":
 					_, err = client.Authenticate(ctx, kp.Address(), nil, kp)
-				case "kyc-put":
+				case "kyc-put", "deposit":
 					err = put(n)
 				default:
 					_, err = client.Challenge(ctx, kp.Address(), nil, "")
@@ -180,6 +183,30 @@ func putCustomer(ctx context.Context, hc *http.Client, kycServer string, base *u
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
 		return fmt.Errorf("PUT /customer: %s", resp.Status)
+	}
+	return nil
+}
+
+// getDeposit sends GET /deposit, which creates a transaction (a durable write).
+func getDeposit(ctx context.Context, hc *http.Client, transferServer string, base *url.URL, token string) error {
+	tu, err := url.Parse(transferServer)
+	if err != nil {
+		return err
+	}
+	tu.Scheme, tu.Host = base.Scheme, base.Host
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, tu.String()+"/deposit?asset_code=USDX&amount=100&lang=en", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /deposit: %s", resp.Status)
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ var (
 	bucketTransfersStellar = []byte("sep6_by_stellar")   // stellar tx hash → id
 	bucketTransfersExt     = []byte("sep6_by_external")  // external id → id
 	bucketTransferMemos    = []byte("sep6_memos")        // namespace \x00 memo → id
+	bucketTransfersWaiting = []byte("sep6_waiting")      // id → "" while waiting for the user or KYC
 )
 
 // TransferUpdate implements transfer.Store (batched, so fn may run more than once).
@@ -46,6 +47,23 @@ func (s *Bolt) Owned(ctx context.Context, account, memo string, fn func(*transfe
 		return scanDesc(tx.Bucket(bucketTransfersByOwner), prefix, func(k []byte) (bool, error) {
 			return visit(tx, string(k[len(prefix)+8:]), fn)
 		})
+	})
+}
+
+// Waiting implements transfer.Store.
+func (s *Bolt) Waiting(ctx context.Context, fn func(*transfer.Transaction) bool) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketTransfersWaiting).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			more, err := visit(tx, string(k), fn)
+			if err != nil || !more {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -119,6 +137,14 @@ func (t transferTx) Put(tr *transfer.Transaction) error {
 		return err
 	}
 	if err := t.tx.Bucket(bucketTransfersByTime).Put(timeKey(tr.StartedAt, tr.ID), nil); err != nil {
+		return err
+	}
+	waiting := t.tx.Bucket(bucketTransfersWaiting)
+	if tr.WaitingForUser() {
+		if err := waiting.Put([]byte(tr.ID), nil); err != nil {
+			return err
+		}
+	} else if err := waiting.Delete([]byte(tr.ID)); err != nil {
 		return err
 	}
 	if tr.StellarTransactionID != "" {

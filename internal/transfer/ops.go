@@ -203,99 +203,131 @@ func nonEmpty(s, def string) string {
 // Reconcile moves transactions on by themselves: those waiting for KYC once the customer is
 // ACCEPTED (or to error once REJECTED), and those waiting for the user past
 // user_action_required_by to expired. The server runs it periodically and when a KYC status
-// changes; it is idempotent.
+// changes; it is idempotent, reads only the waiting transactions, and writes only what moves.
 func (s *Service) Reconcile(ctx context.Context) (advanced, expired int, err error) {
 	now := s.now()
-	var ids []string
-	err = s.Store.AllTransfers(ctx, func(t *Transaction) bool {
-		if t.Status == PendingCustomerInfoUpdate || (t.WaitingForUser() && t.UserActionRequiredBy != nil && now.After(*t.UserActionRequiredBy)) {
-			ids = append(ids, t.ID)
+	type pending struct {
+		id string
+		to Status
+	}
+	var todo []pending
+	type owner struct{ account, memo, typ string }
+	statuses := map[owner]kyc.Status{}
+	err = s.Store.Waiting(ctx, func(t *Transaction) bool {
+		if t.UserActionRequiredBy != nil && now.After(*t.UserActionRequiredBy) {
+			todo = append(todo, pending{t.ID, Expired})
+			return true
+		}
+		if t.Status != PendingCustomerInfoUpdate {
+			return true
+		}
+		o := owner{t.Account, t.Memo, t.KYCType}
+		st, ok := statuses[o]
+		if !ok {
+			st, _, _, err = s.KYC.CustomerStatus(ctx, t.Account, t.Memo, t.KYCType)
+			if err != nil {
+				return false
+			}
+			statuses[o] = st
+		}
+		switch st {
+		case kyc.Accepted:
+			todo = append(todo, pending{t.ID, PendingUserTransferStart})
+		case kyc.Rejected:
+			todo = append(todo, pending{t.ID, Error})
 		}
 		return true
 	})
 	if err != nil {
 		return 0, 0, err
 	}
-	for _, id := range ids {
-		a, e, err := s.reconcileOne(ctx, id, now)
+	for _, p := range todo {
+		moved, err := s.move(ctx, p.id, p.to, now)
 		if err != nil {
 			return advanced, expired, err
 		}
-		advanced += a
-		expired += e
+		if moved && p.to == Expired {
+			expired++
+		} else if moved && p.to == PendingUserTransferStart {
+			advanced++
+		}
 	}
 	return advanced, expired, nil
 }
 
-// AdvanceCustomer reconciles one owner's transactions (called when their KYC status changes).
+// AdvanceCustomer moves one owner's transactions waiting for KYC (called when their KYC
+// status changes).
 func (s *Service) AdvanceCustomer(ctx context.Context, account, memo string) error {
-	var ids []string
+	var waiting []*Transaction
 	err := s.Store.Owned(ctx, account, memo, func(t *Transaction) bool {
 		if t.Status == PendingCustomerInfoUpdate {
-			ids = append(ids, t.ID)
+			waiting = append(waiting, t)
 		}
 		return true
 	})
 	if err != nil {
 		return err
 	}
-	for _, id := range ids {
-		if _, _, err := s.reconcileOne(ctx, id, s.now()); err != nil {
+	for _, t := range waiting {
+		st, _, _, err := s.KYC.CustomerStatus(ctx, t.Account, t.Memo, t.KYCType)
+		if err != nil {
+			return err
+		}
+		to := Status("")
+		switch st {
+		case kyc.Accepted:
+			to = PendingUserTransferStart
+		case kyc.Rejected:
+			to = Error
+		default:
+			continue
+		}
+		if _, err := s.move(ctx, t.ID, to, s.now()); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Service) reconcileOne(ctx context.Context, id string, now time.Time) (advanced, expired int, err error) {
-	var t0 *Transaction
-	if err := s.Store.TransferView(ctx, func(tx Tx) error {
-		var err error
-		t0, err = tx.Get(id)
-		return err
-	}); err != nil {
-		return 0, 0, err
-	}
-	var status kyc.Status
-	if t0.Status == PendingCustomerInfoUpdate {
-		status, _, _, err = s.KYC.CustomerStatus(ctx, t0.Account, t0.Memo, t0.KYCType)
-		if err != nil {
-			return 0, 0, err
-		}
-	}
-	var queued bool
-	err = s.Store.TransferUpdate(ctx, func(tx Tx) error {
-		advanced, expired, queued = 0, 0, false
+// move applies a system move decided from a read, re-checking it inside the write (the
+// transaction may have moved meanwhile): false when it no longer applies.
+func (s *Service) move(ctx context.Context, id string, to Status, now time.Time) (bool, error) {
+	var moved, queued bool
+	err := s.Store.TransferUpdate(ctx, func(tx Tx) error {
+		moved, queued = false, false
 		t, err := tx.Get(id)
 		if err != nil {
 			return err
 		}
 		before := t.Status
-		switch {
-		case t.WaitingForUser() && t.UserActionRequiredBy != nil && now.After(*t.UserActionRequiredBy):
-			if err := t.MoveTo(Expired, "anchor", "no action from the user before "+t.UserActionRequiredBy.Format(time.RFC3339), now); err != nil {
-				return err
+		switch to {
+		case Expired:
+			if !t.WaitingForUser() || t.UserActionRequiredBy == nil || !now.After(*t.UserActionRequiredBy) {
+				return nil
 			}
-			expired = 1
-		case t.Status == PendingCustomerInfoUpdate && status == kyc.Accepted:
+			err = t.MoveTo(Expired, "anchor", "no action from the user before "+t.UserActionRequiredBy.Format(time.RFC3339), now)
+		case PendingUserTransferStart:
+			if t.Status != PendingCustomerInfoUpdate {
+				return nil
+			}
 			s.release(t, s.assetOf(t))
-			if err := t.MoveTo(PendingUserTransferStart, "anchor", "customer information accepted", now); err != nil {
-				return err
-			}
+			err = t.MoveTo(PendingUserTransferStart, "anchor", "customer information accepted", now)
 			by := now.Add(s.Config.SEP6.TransferExpiry)
 			t.UserActionRequiredBy = &by
-			advanced = 1
-		case t.Status == PendingCustomerInfoUpdate && status == kyc.Rejected:
-			t.Message = "the customer's information was rejected"
-			if err := t.MoveTo(Error, "anchor", t.Message, now); err != nil {
-				return err
+		case Error:
+			if t.Status != PendingCustomerInfoUpdate {
+				return nil
 			}
-		default:
-			return nil
+			t.Message = "the customer's information was rejected"
+			err = t.MoveTo(Error, "anchor", t.Message, now)
+		}
+		if err != nil {
+			return err
 		}
 		if err := tx.Put(t); err != nil {
 			return err
 		}
+		moved = true
 		if t.Status != before && t.OnChangeCallback != "" {
 			queued = true
 			return tx.EnqueueCallback(t.ID, now)
@@ -303,12 +335,12 @@ func (s *Service) reconcileOne(ctx context.Context, id string, now time.Time) (a
 		return nil
 	})
 	if errors.Is(err, ErrNotFound) {
-		return 0, 0, nil
+		return false, nil
 	}
 	if err == nil && queued {
 		s.wake()
 	}
-	return advanced, expired, err
+	return moved, err
 }
 
 // OpsFilter selects transactions for `anchor tx list`.

@@ -30,4 +30,7 @@ type Store interface {
 	Owned(ctx context.Context, account, memo string, fn func(*Transaction) bool) error
 	// AllTransfers calls fn with every transaction, newest first, until fn returns false.
 	AllTransfers(ctx context.Context, fn func(*Transaction) bool) error
+	// Waiting calls fn with the transactions waiting for the user or their KYC (see
+	// Transaction.WaitingForUser), in no particular order.
+	Waiting(ctx context.Context, fn func(*Transaction) bool) error
 }
