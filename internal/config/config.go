@@ -174,6 +174,8 @@ type Direction struct {
 	MaxAmount  string `mapstructure:"max_amount"`
 	FeeFixed   string `mapstructure:"fee_fixed"`
 	FeePercent string `mapstructure:"fee_percent"`
+	// ETA is the usual time, in seconds, from the user's transfer to completion (0: not said).
+	ETA int `mapstructure:"eta"`
 	// FundingMethods are SEP-6 funding methods (WIRE, SEPA, cash, ...); the first is the default.
 	FundingMethods []string `mapstructure:"funding_methods"`
 	// Instructions are the anchor's account details a depositor pays to (deposit only).

@@ -145,6 +145,7 @@ assets:
       fee_fixed: "0"
       fee_percent: "0"
       funding_methods: [WIRE]
+      eta: 86400  # seconds from the customer's transfer to the tokens (0: not said)
       # The anchor's bank account depositors pay to (SEP-9 financial account fields); each
       # deposit also gets its own reference (external_transfer_memo) to quote.
       instructions:
@@ -158,6 +159,7 @@ assets:
       fee_fixed: "0"
       fee_percent: "0"
       funding_methods: [WIRE]
+      eta: 172800
 
 # SEP-6 transfers. A transaction waiting for the user longer than transfer_expiry expires.
 # A deposit needs the customer ACCEPTED for deposit_kyc_type, a withdrawal for withdraw_kyc_type.

@@ -214,6 +214,9 @@ func (c *Config) validateAssets() error {
 			if err := d.d.validate(key(d.name)); err != nil {
 				return err
 			}
+			if d.d.ETA < 0 {
+				return keyErr(key(d.name)+".eta", "must not be negative")
+			}
 			for _, m := range d.d.FundingMethods {
 				if strings.TrimSpace(m) == "" || strings.ContainsAny(m, " ,") {
 					return keyErr(key(d.name)+".funding_methods", "%q is not a funding method name", m)

@@ -170,6 +170,9 @@ func terms(out map[string]any, d *config.Direction) {
 			out[k] = number(v)
 		}
 	}
+	if d.ETA > 0 {
+		out["eta"] = d.ETA
+	}
 }
 
 func (h *Handlers) deposit(w http.ResponseWriter, r *http.Request) {
