@@ -189,7 +189,10 @@ func (h *Handlers) deposit(w http.ResponseWriter, r *http.Request) {
 		out["instructions"] = ins
 		out["how"] = how(ins)
 	} else {
-		out["extra_info"] = map[string]string{"message": "Provide the customer information listed by GET /transaction (required_customer_info_updates) with SEP-12; the deposit instructions then appear on the transaction."}
+		msg := "Provide the customer information listed by GET /transaction (required_customer_info_updates) with SEP-12; the deposit instructions then appear on the transaction."
+		out["extra_info"] = map[string]string{"message": msg}
+		// how is deprecated, but some wallets still require it in a 200 answer.
+		out["how"] = msg
 	}
 	httpx.WriteJSON(w, http.StatusOK, out)
 }
