@@ -4,10 +4,13 @@ package horizon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/stellar/go-stellar-sdk/clients/horizonclient"
@@ -116,4 +119,112 @@ func retryable(err error) bool {
 	}
 	var ue *url.Error
 	return errors.As(err, &ue) && ue.Timeout()
+}
+
+// TxError is a transaction Horizon refused or the ledger failed, with its result codes.
+type TxError struct {
+	TxCode  string
+	OpCodes []string
+}
+
+func (e *TxError) Error() string {
+	if len(e.OpCodes) > 0 {
+		return fmt.Sprintf("horizon: %s %v", e.TxCode, e.OpCodes)
+	}
+	return "horizon: " + e.TxCode
+}
+
+// Applied reports whether the transaction reached the ledger (and consumed its sequence), so
+// that it can never be applied again.
+func (e *TxError) Applied() bool { return e.TxCode == "tx_failed" }
+
+// TxInfo is what anchor reads of a submitted transaction.
+type TxInfo struct {
+	Hash       string
+	Successful bool
+	Ledger     int32
+	ClosedAt   time.Time
+}
+
+// Submitter submits transactions and finds them again (treasury).
+type Submitter interface {
+	Client
+	// Submit sends a signed envelope: TxInfo on success, *TxError when refused or failed,
+	// ErrUnavailable when the outcome is unknown (timeouts, 5xx, 429).
+	Submit(ctx context.Context, envelopeB64 string) (*TxInfo, error)
+	// Transaction looks a transaction up by hash: ErrNotFound if the ledger does not have it.
+	Transaction(ctx context.Context, hash string) (*TxInfo, error)
+	// LedgerTime is the close time of the latest ledger.
+	LedgerTime(ctx context.Context) (time.Time, error)
+}
+
+// NewSubmitter returns a Submitter for the Horizon at baseURL.
+func NewSubmitter(baseURL string, timeout time.Duration) Submitter {
+	return &client{url: baseURL, http: &http.Client{Timeout: timeout}, retries: 2, backoff: 100 * time.Millisecond}
+}
+
+func (c *client) hc(ctx context.Context) *horizonclient.Client {
+	return &horizonclient.Client{HorizonURL: c.url, HTTP: ctxHTTP{ctx, c.http}, AppName: "anchor"}
+}
+
+// Submit implements Submitter. It does not retry: the caller decides, knowing what is at stake.
+func (c *client) Submit(ctx context.Context, env string) (*TxInfo, error) {
+	tx, err := c.hc(ctx).SubmitTransactionXDR(env)
+	if err == nil {
+		return &TxInfo{Hash: tx.Hash, Successful: tx.Successful, Ledger: tx.Ledger, ClosedAt: tx.LedgerCloseTime}, nil
+	}
+	if herr := horizonclient.GetError(err); herr != nil && herr.Problem.Status == http.StatusBadRequest {
+		if rc, e := herr.ResultCodes(); e == nil && rc.TransactionCode != "" {
+			return nil, &TxError{TxCode: rc.TransactionCode, OpCodes: rc.OperationCodes}
+		}
+	}
+	return nil, classify(err)
+}
+
+// Transaction implements Submitter.
+func (c *client) Transaction(ctx context.Context, hash string) (*TxInfo, error) {
+	var lastErr error
+	for attempt := 0; attempt <= c.retries; attempt++ {
+		tx, err := c.hc(ctx).TransactionDetail(hash)
+		if err == nil {
+			return &TxInfo{Hash: tx.Hash, Successful: tx.Successful, Ledger: tx.Ledger, ClosedAt: tx.LedgerCloseTime}, nil
+		}
+		if horizonclient.IsNotFoundError(err) {
+			return nil, ErrNotFound
+		}
+		lastErr = classify(err)
+		if !retryable(err) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, lastErr
+		case <-time.After(c.backoff << attempt):
+		}
+	}
+	return nil, lastErr
+}
+
+// LedgerTime implements Submitter: history_latest_ledger_closed_at of Horizon's root document
+// (the SDK's Root type does not carry it).
+func (c *client) LedgerTime(ctx context.Context) (time.Time, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.url, "/")+"/", nil)
+	if err != nil {
+		return time.Time{}, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return time.Time{}, fmt.Errorf("%w: root answered %s", ErrUnavailable, resp.Status)
+	}
+	var root struct {
+		ClosedAt time.Time `json:"history_latest_ledger_closed_at"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&root); err != nil || root.ClosedAt.IsZero() {
+		return time.Time{}, fmt.Errorf("%w: root has no history_latest_ledger_closed_at", ErrUnavailable)
+	}
+	return root.ClosedAt, nil
 }

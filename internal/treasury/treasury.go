@@ -1,0 +1,448 @@
+// Package treasury moves money on Stellar exactly once. Each action is built once with time
+// bounds, signed, and stored with its hash before it is submitted; a retry, a crash or a Horizon
+// timeout never builds a second payment while the first could still land: the stored envelope is
+// looked up and resubmitted until it is known to have succeeded, to have failed on the ledger, or
+// to have expired (ledger time past its max time, or the account's sequence past its own).
+package treasury
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/keypair"
+	"github.com/stellar/go-stellar-sdk/txnbuild"
+
+	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/horizon"
+	"github.com/anchorkit/anchor/internal/transfer"
+)
+
+// OpState is the state of an on-chain action.
+type OpState string
+
+// Action states.
+const (
+	Built     OpState = "built"     // signed and stored; may be on the ledger or not
+	Confirmed OpState = "confirmed" // succeeded on the ledger
+	Failed    OpState = "failed"    // failed on the ledger or refused for good
+	Expired   OpState = "expired"   // can no longer land
+)
+
+// Op is one on-chain action and everything needed to finish it after a crash.
+type Op struct {
+	V                  int       `json:"v"`
+	ID                 string    `json:"id"` // e.g. credit/<deposit id>
+	Purpose            string    `json:"purpose"`
+	TransferID         string    `json:"transfer_id,omitempty"`
+	Source             string    `json:"source"`
+	Seq                int64     `json:"seq"`
+	Envelope           string    `json:"envelope"`
+	Hash               string    `json:"hash"`
+	MaxTime            time.Time `json:"max_time"`
+	ClaimableBalanceID string    `json:"claimable_balance_id,omitempty"`
+	State              OpState   `json:"state"`
+	Result             string    `json:"result,omitempty"`
+	Attempt            int       `json:"attempt"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
+}
+
+// ErrNotFound: no such action.
+var ErrNotFound = errors.New("treasury action not found")
+
+// OpTx reads and writes actions inside a store transaction.
+type OpTx interface {
+	Op(id string) (*Op, error)
+	PutOp(op *Op) error
+}
+
+// Store runs transactions over actions and SEP-6 transactions together, so that an action and
+// the status of the transaction it serves change atomically.
+type Store interface {
+	TreasuryUpdate(ctx context.Context, fn func(OpTx, transfer.Tx) error) error
+	TreasuryView(ctx context.Context, fn func(OpTx, transfer.Tx) error) error
+}
+
+// Hooks let tests stop Credit between its steps, as a crash would.
+type Hooks struct {
+	BeforeSign, AfterStore, AfterSubmit func() error
+}
+
+// Treasury credits deposits from the distribution account.
+type Treasury struct {
+	Store   Store
+	Config  *config.Config
+	Horizon horizon.Submitter
+	// Signer holds the distribution account's key (never logged, never stored).
+	Signer    *keypair.Full
+	TxTimeout time.Duration
+	Now       func() time.Time
+	Hooks     Hooks
+	// By is the operator recorded in the transactions' history.
+	By string
+}
+
+func (t *Treasury) now() time.Time {
+	if t.Now != nil {
+		return t.Now()
+	}
+	return time.Now().UTC()
+}
+
+// InputError is a request that cannot be carried out as asked.
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+func inputErr(format string, args ...any) error {
+	return &InputError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// Credit pays a deposit's amount_out to its account, exactly once, and completes it. It can be
+// called again at any time (after an error or a crash): it resumes the stored action.
+func (t *Treasury) Credit(ctx context.Context, depositID string) (*transfer.Transaction, error) {
+	for round := 0; round < 4; round++ {
+		op, tr, err := t.load(ctx, "credit/"+depositID, depositID)
+		if err != nil {
+			return nil, err
+		}
+		if op != nil && op.State == Built {
+			done, err := t.resume(ctx, op)
+			if err != nil || done {
+				_, tr, _ = t.load(ctx, op.ID, depositID)
+				return tr, err
+			}
+			continue // expired: build anew
+		}
+		if tr.Status == transfer.Completed {
+			return tr, nil
+		}
+		if err := t.build(ctx, tr); err != nil {
+			if errors.Is(err, errWaitTrust) {
+				_, tr, _ = t.load(ctx, "credit/"+depositID, depositID)
+				return tr, nil
+			}
+			return nil, err
+		}
+	}
+	return nil, errors.New("credit: gave up after rebuilding the payment 4 times; see anchor tx show")
+}
+
+func (t *Treasury) load(ctx context.Context, opID, transferID string) (*Op, *transfer.Transaction, error) {
+	var op *Op
+	var tr *transfer.Transaction
+	err := t.Store.TreasuryView(ctx, func(ops OpTx, trs transfer.Tx) error {
+		var err error
+		if op, err = ops.Op(opID); errors.Is(err, ErrNotFound) {
+			op, err = nil, nil
+		}
+		if err != nil {
+			return err
+		}
+		tr, err = trs.Get(transferID)
+		return err
+	})
+	if errors.Is(err, transfer.ErrNotFound) {
+		return nil, nil, inputErr("transaction %s not found", transferID)
+	}
+	return op, tr, err
+}
+
+var errWaitTrust = errors.New("waiting for a trustline")
+
+func (t *Treasury) asset(tr *transfer.Transaction) (*config.Asset, error) {
+	for i := range t.Config.Assets {
+		if a := &t.Config.Assets[i]; a.Code == tr.AssetCode && a.Issuer == tr.AssetIssuer {
+			if a.DistributionAccount == "" {
+				return nil, inputErr("asset %s has no distribution_account", a.Code)
+			}
+			if t.Signer == nil || t.Signer.Address() != a.DistributionAccount {
+				return nil, inputErr("distribution_secret is not the key of %s's distribution account %s", a.Code, a.DistributionAccount)
+			}
+			return a, nil
+		}
+	}
+	return nil, inputErr("asset %s:%s is not configured", tr.AssetCode, tr.AssetIssuer)
+}
+
+// build decides how to pay (payment, claimable balance, or wait in pending_trust), builds and
+// signs the transaction, and stores it with the deposit moved to pending_stellar, atomically.
+func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
+	if tr.Kind != transfer.Deposit {
+		return inputErr("%s is a %s; credit pays deposits", tr.ID, tr.Kind)
+	}
+	if tr.Status != transfer.PendingAnchor && tr.Status != transfer.PendingTrust {
+		return inputErr("deposit %s is %s; credit needs pending_anchor (record the fiat with anchor deposit received)", tr.ID, tr.Status)
+	}
+	if tr.AmountOut == nil || *tr.AmountOut <= 0 {
+		return inputErr("deposit %s has no amount_out", tr.ID)
+	}
+	asset, err := t.asset(tr)
+	if err != nil {
+		return err
+	}
+	dest := tr.To
+	destAcct, err := t.Horizon.Account(ctx, dest)
+	if errors.Is(err, horizon.ErrNotFound) {
+		return inputErr("account %s does not exist on the network; account creation is not available yet", dest)
+	}
+	if err != nil {
+		return err
+	}
+	trusted := false
+	for _, b := range destAcct.Balances {
+		if b.Asset.Code == asset.Code && b.Asset.Issuer == asset.Issuer && (b.IsAuthorized == nil || *b.IsAuthorized) {
+			trusted = true
+		}
+	}
+	amount := transfer.FormatAmount(*tr.AmountOut)
+	credit := txnbuild.CreditAsset{Code: asset.Code, Issuer: asset.Issuer}
+	var op txnbuild.Operation
+	switch {
+	case trusted:
+		op = &txnbuild.Payment{Destination: dest, Amount: amount, Asset: credit}
+	case tr.ClaimableBalanceSupported:
+		op = &txnbuild.CreateClaimableBalance{Amount: amount, Asset: credit, Destinations: []txnbuild.Claimant{txnbuild.NewClaimant(dest, nil)}}
+	default:
+		if tr.Status == transfer.PendingTrust {
+			return errWaitTrust
+		}
+		err := t.Store.TreasuryUpdate(ctx, func(_ OpTx, trs transfer.Tx) error {
+			cur, err := trs.Get(tr.ID)
+			if err != nil {
+				return err
+			}
+			cur.Message = "add a trustline to " + asset.Code + " to receive the deposit"
+			if err := cur.MoveTo(transfer.PendingTrust, t.By, "the account has no trustline for "+asset.Code, t.now()); err != nil {
+				return err
+			}
+			return trs.Put(cur)
+		})
+		if err != nil {
+			return err
+		}
+		return errWaitTrust
+	}
+	src, err := t.Horizon.Account(ctx, t.Signer.Address())
+	if err != nil {
+		return fmt.Errorf("read the distribution account: %w", err)
+	}
+	timeout := t.TxTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	maxTime := t.now().Add(timeout)
+	params := txnbuild.TransactionParams{SourceAccount: src, IncrementSequenceNum: true, Operations: []txnbuild.Operation{op},
+		BaseFee: txnbuild.MinBaseFee, Preconditions: txnbuild.Preconditions{TimeBounds: txnbuild.NewTimebounds(0, maxTime.Unix())},
+		Memo: memoOf(tr)}
+	built, err := txnbuild.NewTransaction(params)
+	if err != nil {
+		return err
+	}
+	if h := t.Hooks.BeforeSign; h != nil {
+		if err := h(); err != nil {
+			return err
+		}
+	}
+	signed, err := built.Sign(t.Config.NetworkPassphrase, t.Signer)
+	if err != nil {
+		return err
+	}
+	env, err := signed.Base64()
+	if err != nil {
+		return err
+	}
+	hash, err := signed.HashHex(t.Config.NetworkPassphrase)
+	if err != nil {
+		return err
+	}
+	now := t.now()
+	rec := &Op{V: 1, ID: "credit/" + tr.ID, Purpose: "credit", TransferID: tr.ID, Source: t.Signer.Address(), Seq: signed.SequenceNumber(),
+		Envelope: env, Hash: hash, MaxTime: time.Unix(maxTime.Unix(), 0).UTC(), State: Built, CreatedAt: now, UpdatedAt: now}
+	if _, ok := op.(*txnbuild.CreateClaimableBalance); ok {
+		rec.ClaimableBalanceID, _ = signed.ClaimableBalanceID(0)
+	}
+	err = t.Store.TreasuryUpdate(ctx, func(ops OpTx, trs transfer.Tx) error {
+		if cur, err := ops.Op(rec.ID); err == nil && cur.State == Built {
+			return errors.New("another credit of this deposit is in progress")
+		}
+		cur, err := trs.Get(tr.ID)
+		if err != nil {
+			return err
+		}
+		if err := cur.MoveTo(transfer.PendingStellar, t.By, "payment "+hash+" signed and submitting", now); err != nil {
+			return err
+		}
+		cur.StellarTransactionID = hash
+		if err := trs.Put(cur); err != nil {
+			return err
+		}
+		return ops.PutOp(rec)
+	})
+	if err != nil {
+		return err
+	}
+	if h := t.Hooks.AfterStore; h != nil {
+		if err := h(); err != nil {
+			return err
+		}
+	}
+	_, err = t.resume(ctx, rec)
+	return err
+}
+
+func memoOf(tr *transfer.Transaction) txnbuild.Memo {
+	switch tr.DepositMemoType {
+	case "id":
+		var id uint64
+		fmt.Sscan(tr.DepositMemo, &id)
+		return txnbuild.MemoID(id)
+	case "text":
+		return txnbuild.MemoText(tr.DepositMemo)
+	case "hash":
+		var h txnbuild.MemoHash
+		if b, err := base64Decode(tr.DepositMemo); err == nil {
+			copy(h[:], b)
+		}
+		return h
+	}
+	return nil
+}
+
+// resume finishes a stored action: true when it is settled (confirmed or failed for good),
+// false when it expired and a new one may be built.
+func (t *Treasury) resume(ctx context.Context, op *Op) (bool, error) {
+	for try := 0; try < 6; try++ {
+		if try > 0 {
+			select {
+			case <-ctx.Done():
+				return false, ctx.Err()
+			case <-time.After(time.Duration(try*try) * 100 * time.Millisecond):
+			}
+		}
+		info, err := t.Horizon.Transaction(ctx, op.Hash)
+		if err == nil {
+			return true, t.finish(ctx, op, info.Successful, "")
+		}
+		if !errors.Is(err, horizon.ErrNotFound) {
+			continue // unknown: look again
+		}
+		if expired, err := t.expired(ctx, op); err != nil {
+			continue
+		} else if expired {
+			return false, t.expire(ctx, op)
+		}
+		res, err := t.Horizon.Submit(ctx, op.Envelope)
+		if h := t.Hooks.AfterSubmit; h != nil {
+			if herr := h(); herr != nil {
+				return false, herr
+			}
+		}
+		var te *horizon.TxError
+		switch {
+		case err == nil:
+			return true, t.finish(ctx, op, res.Successful, "")
+		case errors.As(err, &te) && te.Applied():
+			return true, t.finish(ctx, op, false, te.Error())
+		case errors.As(err, &te) && (te.TxCode == "tx_bad_auth" || te.TxCode == "tx_insufficient_balance" || te.TxCode == "tx_no_source_account"):
+			// Refused for good unless someone changes the account: let an operator look, and
+			// keep the action built so that nothing is paid twice meanwhile.
+			return false, fmt.Errorf("payment %s refused (%s); it stays pending until it expires at %s", op.Hash, te.TxCode, op.MaxTime.Format(time.RFC3339))
+		default:
+			// tx_bad_seq, tx_too_late, 504, 5xx, 429: look it up and decide again.
+		}
+	}
+	return false, fmt.Errorf("payment %s: outcome not known yet (Horizon did not confirm); run credit again to resume", op.Hash)
+}
+
+// expired reports whether op can no longer land: the ledger closed past its max time, or the
+// source account's sequence reached the op's. Either can also mean that op itself just landed
+// (between the caller's lookup and these reads), so the hash is looked up once more before
+// saying so: Horizon ingests a transaction and the account it changed together.
+func (t *Treasury) expired(ctx context.Context, op *Op) (bool, error) {
+	lt, err := t.Horizon.LedgerTime(ctx)
+	if err != nil {
+		return false, err
+	}
+	gone := lt.After(op.MaxTime)
+	if !gone {
+		acct, err := t.Horizon.Account(ctx, op.Source)
+		if err != nil {
+			return false, err
+		}
+		gone = acct.Sequence >= op.Seq
+	}
+	if !gone {
+		return false, nil
+	}
+	if _, err := t.Horizon.Transaction(ctx, op.Hash); err == nil {
+		return false, nil // it landed: the caller's next lookup settles it
+	} else if !errors.Is(err, horizon.ErrNotFound) {
+		return false, err
+	}
+	return true, nil
+}
+
+func (t *Treasury) finish(ctx context.Context, op *Op, success bool, result string) error {
+	now := t.now()
+	return t.Store.TreasuryUpdate(ctx, func(ops OpTx, trs transfer.Tx) error {
+		cur, err := ops.Op(op.ID)
+		if err != nil {
+			return err
+		}
+		if cur.State != Built {
+			return nil
+		}
+		cur.State, cur.Result, cur.UpdatedAt = Failed, result, now
+		if success {
+			cur.State = Confirmed
+		}
+		if err := ops.PutOp(cur); err != nil {
+			return err
+		}
+		tr, err := trs.Get(op.TransferID)
+		if err != nil {
+			return err
+		}
+		if success {
+			tr.StellarTransactionID = op.Hash
+			tr.ClaimableBalanceID = op.ClaimableBalanceID
+			tr.Message = ""
+			err = tr.MoveTo(transfer.Completed, t.By, "payment "+op.Hash+" succeeded", now)
+		} else {
+			tr.Message = "the payment failed on the network (" + result + "); credit it again"
+			err = tr.MoveTo(transfer.PendingAnchor, t.By, "payment "+op.Hash+" failed: "+result, now)
+		}
+		if err != nil {
+			return err
+		}
+		return trs.Put(tr)
+	})
+}
+
+func (t *Treasury) expire(ctx context.Context, op *Op) error {
+	now := t.now()
+	return t.Store.TreasuryUpdate(ctx, func(ops OpTx, trs transfer.Tx) error {
+		cur, err := ops.Op(op.ID)
+		if err != nil {
+			return err
+		}
+		if cur.State != Built {
+			return nil
+		}
+		cur.State, cur.UpdatedAt = Expired, now
+		if err := ops.PutOp(cur); err != nil {
+			return err
+		}
+		tr, err := trs.Get(op.TransferID)
+		if err != nil {
+			return err
+		}
+		if err := tr.MoveTo(transfer.PendingAnchor, t.By, "payment "+op.Hash+" expired without reaching the ledger", now); err != nil {
+			return err
+		}
+		return trs.Put(tr)
+	})
+}

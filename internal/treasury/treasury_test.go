@@ -1,0 +1,290 @@
+package treasury_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/clients/horizonclient"
+	"github.com/stellar/go-stellar-sdk/keypair"
+	"github.com/stellar/go-stellar-sdk/network"
+	"github.com/stellar/go-stellar-sdk/txnbuild"
+
+	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/horizon"
+	"github.com/anchorkit/anchor/internal/horizon/standin"
+	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/transfer"
+	"github.com/anchorkit/anchor/internal/treasury"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+type env struct {
+	t            *testing.T
+	hz           *standin.Server
+	hc           *horizonclient.Client
+	st           *store.Bolt
+	cfg          *config.Config
+	tr           *transfer.Service
+	kyc          *kyc.Service
+	issuer, dist *keypair.Full
+	clock        *clock
+	assetKey     string
+}
+
+func newEnv(t *testing.T) *env {
+	e := &env{t: t, issuer: keypair.MustRandom(), dist: keypair.MustRandom(), clock: &clock{t: time.Now().UTC()}}
+	e.hz = standin.NewWithOptions(standin.Options{Now: e.clock.now})
+	t.Cleanup(e.hz.Close)
+	e.hc = &horizonclient.Client{HorizonURL: e.hz.URL(), HTTP: http.DefaultClient}
+	e.hc.Fund(e.issuer.Address())
+	e.hc.Fund(e.dist.Address())
+	asset := txnbuild.CreditAsset{Code: "USDX", Issuer: e.issuer.Address()}
+	ct, _ := asset.ToChangeTrustAsset()
+	e.submit(e.dist, &txnbuild.ChangeTrust{Line: ct, Limit: "1000000"})
+	e.submit(e.issuer, &txnbuild.Payment{Destination: e.dist.Address(), Amount: "100000", Asset: asset})
+	e.assetKey = "USDX:" + e.issuer.Address()
+	var err error
+	e.st, err = store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.st.Close() })
+	e.cfg = &config.Config{NetworkPassphrase: network.TestNetworkPassphrase,
+		KYC:  config.KYC{MaxFileSize: 1 << 20, CustomerQuota: 1 << 22, DefaultType: "sep6-deposit", Types: config.DefaultCustomerTypes(), AutoApprove: true},
+		SEP6: config.SEP6{TransferExpiry: 24 * time.Hour, DepositKYCType: "sep6-deposit", WithdrawKYCType: "sep6-withdraw"},
+		Assets: []config.Asset{{Code: "USDX", Issuer: e.issuer.Address(), DistributionAccount: e.dist.Address(),
+			Deposit: config.Direction{Enabled: true, FundingMethods: []string{"WIRE"}}}}}
+	e.kyc = &kyc.Service{Store: e.st, Config: e.cfg.KYC}
+	e.tr = &transfer.Service{Store: e.st, Config: e.cfg, KYC: e.kyc}
+	return e
+}
+
+func (e *env) submit(src *keypair.Full, ops ...txnbuild.Operation) {
+	e.t.Helper()
+	acct, err := e.hc.AccountDetail(horizonclient.AccountRequest{AccountID: src.Address()})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	tx, _ := txnbuild.NewTransaction(txnbuild.TransactionParams{SourceAccount: &acct, IncrementSequenceNum: true, Operations: ops,
+		BaseFee: 100, Preconditions: txnbuild.Preconditions{TimeBounds: txnbuild.NewInfiniteTimeout()}})
+	tx, _ = tx.Sign(network.TestNetworkPassphrase, src)
+	if _, err := e.hc.SubmitTransaction(tx); err != nil {
+		e.t.Fatalf("setup transaction: %v", err)
+	}
+}
+
+// user creates a funded user account, with a trustline when trust is set.
+func (e *env) user(trust bool) *keypair.Full {
+	u := keypair.MustRandom()
+	e.hc.Fund(u.Address())
+	if trust {
+		ct, _ := txnbuild.CreditAsset{Code: "USDX", Issuer: e.issuer.Address()}.ToChangeTrustAsset()
+		e.submit(u, &txnbuild.ChangeTrust{Line: ct, Limit: "1000000"})
+	}
+	return u
+}
+
+// deposit creates a deposit for u that received 25 (so it is pending_anchor).
+func (e *env) deposit(u *keypair.Full, claimable bool) string {
+	e.t.Helper()
+	ctx := context.Background()
+	p := kyc.Principal{Account: u.Address()}
+	e.kyc.Put(ctx, p, &kyc.PutRequest{Values: map[string]string{"first_name": "J", "last_name": "D", "email_address": "j@example.com"}})
+	cb := ""
+	if claimable {
+		cb = "true"
+	}
+	tx, err := e.tr.Create(ctx, transfer.Principal(p), transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX", ClaimableBalanceSupported: cb})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.tr.Act(ctx, tx.ID, transfer.Action{Name: transfer.ActReceived, By: "ops", Amount: "25", ExternalID: "W-" + tx.ID}); err != nil {
+		e.t.Fatal(err)
+	}
+	return tx.ID
+}
+
+func (e *env) treasury(h treasury.Hooks) *treasury.Treasury {
+	return &treasury.Treasury{Store: e.st, Config: e.cfg, Horizon: horizon.NewSubmitter(e.hz.URL(), 5*time.Second),
+		Signer: e.dist, By: "treasurer", Hooks: h, Now: e.clock.now}
+}
+
+// paymentsTo counts the payments the ledger applied to account.
+func (e *env) paymentsTo(account string) int {
+	n := 0
+	for _, p := range e.hz.Payments() {
+		if p.To == account && p.From == e.dist.Address() {
+			n++
+		}
+	}
+	return n
+}
+
+func (e *env) status(id string) transfer.Status {
+	tx, err := e.tr.ShowTx(context.Background(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tx.Status
+}
+
+var errCrash = errors.New("simulated crash")
+
+func TestCreditOnce(t *testing.T) {
+	e := newEnv(t)
+	u := e.user(true)
+	id := e.deposit(u, false)
+	tx, err := e.treasury(treasury.Hooks{}).Credit(context.Background(), id)
+	if err != nil || tx.Status != transfer.Completed || tx.StellarTransactionID == "" {
+		t.Fatalf("credit: %v %+v", err, tx)
+	}
+	if b, _ := e.hz.Balance(u.Address(), e.assetKey); b != 250_000_000 {
+		t.Fatalf("user balance %d", b)
+	}
+	// Crediting again pays nothing more.
+	if _, err := e.treasury(treasury.Hooks{}).Credit(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.paymentsTo(u.Address()); n != 1 {
+		t.Fatalf("%d payments", n)
+	}
+}
+
+// TestCrashAtEveryStep: a crash before signing, after storing, or after submitting, then a
+// new process (a new Treasury on the same store) running credit again: exactly one payment.
+func TestCrashAtEveryStep(t *testing.T) {
+	crash := func() error { return errCrash }
+	for name, hooks := range map[string]treasury.Hooks{
+		"before sign":  {BeforeSign: crash},
+		"after store":  {AfterStore: crash},
+		"after submit": {AfterSubmit: crash},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			u := e.user(true)
+			id := e.deposit(u, false)
+			if _, err := e.treasury(hooks).Credit(context.Background(), id); !errors.Is(err, errCrash) {
+				t.Fatalf("first run: %v", err)
+			}
+			tx, err := e.treasury(treasury.Hooks{}).Credit(context.Background(), id)
+			if err != nil || tx.Status != transfer.Completed {
+				t.Fatalf("after restart: %v %+v", err, tx)
+			}
+			if n := e.paymentsTo(u.Address()); n != 1 {
+				t.Fatalf("%d payments after a crash %s", n, name)
+			}
+		})
+	}
+}
+
+// TestHorizonFaults: each way Horizon fails, once, during a credit: exactly one payment.
+func TestHorizonFaults(t *testing.T) {
+	for _, f := range []standin.Fault{standin.TimeoutAfterApply, standin.TimeoutBeforeApply, standin.BadSeq, standin.TooLate, standin.RateLimited} {
+		t.Run(string(f), func(t *testing.T) {
+			e := newEnv(t)
+			u := e.user(true)
+			id := e.deposit(u, false)
+			e.hz.Inject(f)
+			tx, err := e.treasury(treasury.Hooks{}).Credit(context.Background(), id)
+			if err != nil {
+				// An unknown outcome is reported; running credit again settles it.
+				tx, err = e.treasury(treasury.Hooks{}).Credit(context.Background(), id)
+			}
+			if err != nil || tx.Status != transfer.Completed {
+				t.Fatalf("%v %+v", err, tx)
+			}
+			if n := e.paymentsTo(u.Address()); n != 1 {
+				t.Fatalf("%d payments with %s", n, f)
+			}
+		})
+	}
+}
+
+// TestExpiredPaymentIsRebuilt: a stored payment that never reached the ledger and whose max
+// time passed is replaced by a new one; still exactly one payment.
+func TestExpiredPaymentIsRebuilt(t *testing.T) {
+	e := newEnv(t)
+	u := e.user(true)
+	id := e.deposit(u, false)
+	// Horizon loses the first submission; the process then crashes.
+	e.hz.Inject(standin.TimeoutBeforeApply)
+	crashOnce := true
+	tr := e.treasury(treasury.Hooks{AfterSubmit: func() error {
+		if crashOnce {
+			crashOnce = false
+			return errCrash
+		}
+		return nil
+	}})
+	if _, err := tr.Credit(context.Background(), id); !errors.Is(err, errCrash) {
+		t.Fatalf("first run: %v", err)
+	}
+	first, _ := e.tr.ShowTx(context.Background(), id)
+	e.clock.add(10 * time.Minute) // past the payment's max time: it can never land now
+	tx, err := e.treasury(treasury.Hooks{}).Credit(context.Background(), id)
+	if err != nil || tx.Status != transfer.Completed || tx.StellarTransactionID == first.StellarTransactionID {
+		t.Fatalf("rebuild: %v %+v", err, tx)
+	}
+	if n := e.paymentsTo(u.Address()); n != 1 {
+		t.Fatalf("%d payments", n)
+	}
+}
+
+func TestPendingTrustAndClaimableBalance(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.user(false)
+	id := e.deposit(u, false)
+	tx, err := e.treasury(treasury.Hooks{}).Credit(ctx, id)
+	if err != nil || tx.Status != transfer.PendingTrust {
+		t.Fatalf("no trustline: %v %+v", err, tx)
+	}
+	ct, _ := txnbuild.CreditAsset{Code: "USDX", Issuer: e.issuer.Address()}.ToChangeTrustAsset()
+	e.submit(u, &txnbuild.ChangeTrust{Line: ct, Limit: "1000"})
+	if tx, err := e.treasury(treasury.Hooks{}).Credit(ctx, id); err != nil || tx.Status != transfer.Completed {
+		t.Fatalf("after the trustline: %v %+v", err, tx)
+	}
+
+	v := e.user(false)
+	cid := e.deposit(v, true)
+	tx, err = e.treasury(treasury.Hooks{}).Credit(ctx, cid)
+	if err != nil || tx.Status != transfer.Completed || tx.ClaimableBalanceID == "" {
+		t.Fatalf("claimable balance: %v %+v", err, tx)
+	}
+	if _, ok := e.hz.ClaimableBalances()[tx.ClaimableBalanceID]; !ok {
+		t.Fatalf("claimable balance %s not on the ledger", tx.ClaimableBalanceID)
+	}
+}
+
+func TestCreditRefusals(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.user(true)
+	id := e.deposit(u, false)
+	wrong := e.treasury(treasury.Hooks{})
+	wrong.Signer = keypair.MustRandom()
+	var ie *treasury.InputError
+	if _, err := wrong.Credit(ctx, id); !errors.As(err, &ie) {
+		t.Fatalf("wrong key: %v", err)
+	}
+	p := kyc.Principal{Account: u.Address()}
+	waiting, _ := e.tr.Create(ctx, transfer.Principal(p), transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX"})
+	if _, err := e.treasury(treasury.Hooks{}).Credit(ctx, waiting.ID); !errors.As(err, &ie) {
+		t.Fatalf("deposit not received yet: %v", err)
+	}
+	if e.paymentsTo(u.Address()) != 0 || e.status(id) != transfer.PendingAnchor {
+		t.Fatal("a refused credit moved money or the deposit")
+	}
+}
