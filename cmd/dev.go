@@ -18,9 +18,9 @@ import (
 func newDevCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dev",
-		Short: "Tools for developing anchor: load generator, benchmark, docs",
+		Short: "Tools for developing anchor: Horizon stand-in, load generator, benchmark, docs",
 	}
-	cmd.AddCommand(newDevLoadCmd(f), newDevBenchCmd(f), newDevDocsCmd(f))
+	cmd.AddCommand(newDevLoadCmd(f), newDevBenchCmd(f), newDevDocsCmd(f), newDevHorizonCmd(f))
 	return cmd
 }
 

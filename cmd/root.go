@@ -134,6 +134,7 @@ Configuration comes from flags, then ANCHOR_* environment variables, then the co
 		newTxCmd(f),
 		newDepositCmd(f),
 		newWithdrawCmd(f),
+		newCreditCmd(f),
 		newDevCmd(f),
 	)
 	return root

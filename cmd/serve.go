@@ -20,6 +20,7 @@ import (
 	"github.com/anchorkit/anchor/internal/server"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
+	"github.com/anchorkit/anchor/internal/treasury"
 )
 
 // ServeOptions are the flags of anchor serve.
@@ -115,7 +116,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	adminDone := make(chan error, 1)
 	go func() {
-		adminDone <- server.Serve(ctx, adminLn, admin.NewHandler(deps.KYC, deps.Transfers), logger, opts.Grace)
+		adminDone <- server.Serve(ctx, adminLn, admin.NewHandler(deps.KYC, deps.Transfers, func(by string) (*treasury.Treasury, error) { return NewTreasury(cfg, st, by) }), logger, opts.Grace)
 	}()
 	go pruneChallenges(ctx, st, logger)
 	go deps.Callbacks.Run(ctx)

@@ -51,9 +51,13 @@ var (
 	_ Transfers = (*Client)(nil)
 )
 
-// NewHandler returns the admin API over svc and transfers.
-func NewHandler(svc *kyc.Service, transfers *transfer.Service) http.Handler {
+// NewHandler returns the admin API over svc and transfers, with the treasury endpoints when mk
+// is set.
+func NewHandler(svc *kyc.Service, transfers *transfer.Service, mk TreasuryFactory) http.Handler {
 	mux := http.NewServeMux()
+	if mk != nil {
+		MountTreasury(mux, mk, transfers)
+	}
 	mux.HandleFunc("GET /v1/tx", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		f := transfer.OpsFilter{Status: transfer.Status(q.Get("status")), Kind: transfer.Kind(q.Get("kind")), Account: q.Get("account")}

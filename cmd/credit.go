@@ -1,0 +1,162 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/spf13/cobra"
+	"github.com/stellar/go-stellar-sdk/keypair"
+
+	"github.com/anchorkit/anchor/internal/admin"
+	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/horizon"
+	"github.com/anchorkit/anchor/internal/horizon/standin"
+	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/transfer"
+	"github.com/anchorkit/anchor/internal/treasury"
+)
+
+// NewTreasury builds the treasury from the configuration: the distribution key comes from
+// distribution_secret (environment, secrets file or *_file), never from a flag.
+func NewTreasury(cfg *config.Config, st treasury.Store, by string) (*treasury.Treasury, error) {
+	if cfg.HorizonURL == "" {
+		return nil, errors.New("horizon_url is not set; treasury commands need Horizon")
+	}
+	if !cfg.DistributionSecret.IsSet() {
+		return nil, errors.New("distribution_secret is not set (ANCHOR_DISTRIBUTION_SECRET or the secrets file)")
+	}
+	kp, err := keypair.ParseFull(cfg.DistributionSecret.Reveal())
+	if err != nil {
+		return nil, errors.New("distribution_secret is not a valid secret seed")
+	}
+	return &treasury.Treasury{Store: st, Config: cfg, Horizon: horizon.NewSubmitter(cfg.HorizonURL, cfg.HorizonTimeout), Signer: kp, By: by}, nil
+}
+
+// Crediter credits deposits; *admin.Client and the local treasury implement it.
+type Crediter interface {
+	Credit(ctx context.Context, id, by string) (*transfer.Transaction, error)
+	CreditAll(ctx context.Context, by string) ([]admin.CreditResult, error)
+}
+
+func newCreditCmd(f *Factory) *cobra.Command {
+	var all bool
+	var by string
+	cmd := &cobra.Command{
+		Use:   "credit DEPOSIT_ID | --all",
+		Short: "Pay deposits' tokens from the distribution account, exactly once",
+		Long: `Pay a deposit in pending_anchor its amount_out from the distribution account: a payment when
+the account trusts the asset, a claimable balance when the wallet said it supports them, else the
+deposit waits in pending_trust (credit it again once the trustline exists). The signed payment is
+stored before it is submitted; running credit again after any failure resumes it and never pays
+twice. --all credits every deposit in pending_anchor, pending_trust or pending_stellar.`,
+		Example: "  anchor credit 7c1e...\n  anchor credit --all",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 || all == (len(args) == 1) {
+				return usageError{errors.New("give one DEPOSIT_ID or --all")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, closeFn, err := f.crediter(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			who := reviewer(by)
+			if !all {
+				tx, err := c.Credit(cmd.Context(), args[0], who)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(f.IO.Out, "deposit %s: %s %s\n", tx.ID, tx.Status, tx.StellarTransactionID)
+				return nil
+			}
+			results, err := c.CreditAll(cmd.Context(), who)
+			failed := 0
+			for _, r := range results {
+				if r.Error != "" {
+					failed++
+					fmt.Fprintf(f.IO.Out, "deposit %s: error: %s\n", r.ID, r.Error)
+				} else {
+					fmt.Fprintf(f.IO.Out, "deposit %s: %s %s\n", r.ID, r.Status, r.Hash)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d of %d credits did not finish; run credit again", failed, len(results))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "credit every deposit waiting for its tokens")
+	cmd.Flags().StringVar(&by, "by", "", "operator recorded in the history (default: the OS user)")
+	return cmd
+}
+
+// localCrediter runs the treasury in this process, on the store.
+type localCrediter struct {
+	cfg *config.Config
+	st  *store.Bolt
+}
+
+func (l localCrediter) Credit(ctx context.Context, id, by string) (*transfer.Transaction, error) {
+	t, err := NewTreasury(l.cfg, l.st, by)
+	if err != nil {
+		return nil, err
+	}
+	return t.Credit(ctx, id)
+}
+
+func (l localCrediter) CreditAll(ctx context.Context, by string) ([]admin.CreditResult, error) {
+	t, err := NewTreasury(l.cfg, l.st, by)
+	if err != nil {
+		return nil, err
+	}
+	return admin.CreditAll(ctx, t, &transfer.Service{Store: l.st, Config: l.cfg})
+}
+
+func (f *Factory) crediter(ctx context.Context) (Crediter, func() error, error) {
+	cfg, err := f.Config(nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c := admin.Dial(ctx, admin.SocketPath(cfg.DataDir)); c != nil {
+		return c, func() error { return nil }, nil
+	}
+	st, err := store.Open(cfg.DataDir, store.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return localCrediter{cfg: cfg, st: st}, st.Close, nil
+}
+
+func newDevHorizonCmd(f *Factory) *cobra.Command {
+	var listen, passphrase string
+	cmd := &cobra.Command{
+		Use:   "horizon [--listen 127.0.0.1:8001]",
+		Short: "Run the loopback Horizon stand-in, to try the whole flow offline",
+		Long: `Run anchor's Horizon stand-in: an in-memory ledger that checks and applies the transactions
+anchor sends, with friendbot. Point horizon_url at it (ANCHOR_HORIZON_URL=http://127.0.0.1:8001).
+Its ledger lives in memory and is gone when it stops.`,
+		Example: "  anchor dev horizon --listen 127.0.0.1:8001",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			s := standin.NewWithOptions(standin.Options{Listener: ln, Passphrase: passphrase})
+			fmt.Fprintf(f.IO.ErrOut, "Horizon stand-in on %s (friendbot: %s/friendbot?addr=G...)\n", s.URL(), s.URL())
+			<-cmd.Context().Done()
+			s.Close()
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8001", "address to listen on")
+	cmd.Flags().StringVar(&passphrase, "network-passphrase", config.Networks["testnet"], "network passphrase the ledger signs for")
+	return cmd
+}
