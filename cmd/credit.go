@@ -34,10 +34,12 @@ func NewTreasury(cfg *config.Config, st treasury.Store, by string) (*treasury.Tr
 	return &treasury.Treasury{Store: st, Config: cfg, Horizon: horizon.NewSubmitter(cfg.HorizonURL, cfg.HorizonTimeout), Signer: kp, By: by}, nil
 }
 
-// Crediter credits deposits; *admin.Client and the local treasury implement it.
+// Crediter credits deposits and reads unmatched payments; *admin.Client and the local treasury
+// implement it.
 type Crediter interface {
 	Credit(ctx context.Context, id, by string) (*transfer.Transaction, error)
 	CreditAll(ctx context.Context, by string) ([]admin.CreditResult, error)
+	UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, error)
 }
 
 func newCreditCmd(f *Factory) *cobra.Command {
@@ -117,6 +119,10 @@ func (l localCrediter) CreditAll(ctx context.Context, by string) ([]admin.Credit
 		return nil, err
 	}
 	return admin.CreditAll(ctx, t, &transfer.Service{Store: l.st, Config: l.cfg})
+}
+
+func (l localCrediter) UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, error) {
+	return l.st.UnmatchedPayments(ctx)
 }
 
 func (f *Factory) crediter(ctx context.Context) (Crediter, func() error, error) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/iostreams"
 	"github.com/anchorkit/anchor/internal/server"
 	"github.com/anchorkit/anchor/internal/store"
@@ -121,6 +122,11 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	go pruneChallenges(ctx, st, logger)
 	go deps.Callbacks.Run(ctx)
 	go reconcileTransfers(ctx, deps.Transfers, logger)
+	if cfg.HorizonURL != "" {
+		w := &treasury.Watcher{Store: st, Config: cfg, Payments: horizon.NewPaymentSource(cfg.HorizonURL, cfg.HorizonTimeout),
+			Transfers: deps.Transfers, OnChange: deps.Callbacks.Wake}
+		go watchWithdrawals(ctx, w, logger)
+	}
 	logger.Info("anchor serving",
 		"listen", ln.Addr().String(), "home_domain", cfg.HomeDomain, "network", cfg.NetworkPassphrase,
 		"mode", cfg.Mode, "signing_key", deps.SEP10.Server.Address(),
@@ -146,6 +152,35 @@ func reconcileTransfers(ctx context.Context, svc *transfer.Service, logger *slog
 			}
 		} else if advanced+expired > 0 {
 			logger.Info("reconciled transactions", "advanced", advanced, "expired", expired)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// watchWithdrawals matches payments into the withdrawal accounts to pending withdrawals.
+func watchWithdrawals(ctx context.Context, w *treasury.Watcher, logger *slog.Logger) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	lastErr := ""
+	for {
+		if matched, unmatched, err := w.Poll(ctx); err != nil {
+			// Say it when it starts or changes, not every 5 seconds (an offline dev machine).
+			if ctx.Err() == nil && err.Error() != lastErr {
+				logger.Warn("watch withdrawal payments", "err", err)
+			}
+			lastErr = err.Error()
+		} else {
+			if lastErr != "" {
+				logger.Info("watching withdrawal payments again")
+				lastErr = ""
+			}
+			if matched+unmatched > 0 {
+				logger.Info("withdrawal payments", "matched", matched, "unmatched", unmatched)
+			}
 		}
 		select {
 		case <-ctx.Done():

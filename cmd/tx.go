@@ -12,6 +12,7 @@ import (
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/iostreams"
 	"github.com/anchorkit/anchor/internal/transfer"
+	"github.com/anchorkit/anchor/internal/treasury"
 )
 
 // TxOptions are shared by the transaction commands.
@@ -20,6 +21,8 @@ type TxOptions struct {
 	Backend func(context.Context) (admin.Transfers, func() error, error)
 	JSON    bool
 	By      string
+
+	unmatched func(context.Context) ([]treasury.Unmatched, error)
 }
 
 func withTx(ctx context.Context, opts *TxOptions, fn func(admin.Transfers) error) error {
@@ -36,7 +39,14 @@ func withTx(ctx context.Context, opts *TxOptions, fn func(admin.Transfers) error
 }
 
 func newTxCmd(f *Factory) *cobra.Command {
-	opts := &TxOptions{IO: f.IO, Backend: f.TransfersBackend}
+	opts := &TxOptions{IO: f.IO, Backend: f.TransfersBackend, unmatched: func(ctx context.Context) ([]treasury.Unmatched, error) {
+		c, closeFn, err := f.crediter(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer closeFn()
+		return c.UnmatchedPayments(ctx)
+	}}
 	cmd := &cobra.Command{
 		Use:   "tx",
 		Short: "Operate SEP-6 transactions: list, show, hold, release, fail, refund",
@@ -55,12 +65,30 @@ while anchor serve runs (through its admin socket) and when it does not.`,
 func newTxListCmd(opts *TxOptions) *cobra.Command {
 	var status, kind, account string
 	var stuck time.Duration
+	var unmatched bool
 	cmd := &cobra.Command{
-		Use:     "list [--status S] [--kind deposit|withdrawal] [--account G..] [--stuck-for 24h] [--json]",
+		Use:     "list [--status S] [--kind deposit|withdrawal] [--account G..] [--stuck-for 24h] [--unmatched] [--json]",
 		Short:   "List transactions, newest first",
 		Example: "  anchor tx list --status pending_anchor\n  anchor tx list --stuck-for 24h --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if unmatched {
+				list, err := opts.unmatched(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if opts.JSON {
+					return writeJSON(&KYCOptions{IO: opts.IO}, list)
+				}
+				tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "AT\tFROM\tASSET\tAMOUNT\tMEMO\tSTELLAR_TX\tREASON")
+				for _, u := range list {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\t%s\n", u.At.Format(time.RFC3339), u.From, u.Asset, u.Amount, u.MemoType, u.Memo, u.TxHash, u.Reason)
+				}
+				tw.Flush()
+				fmt.Fprintf(opts.IO.ErrOut, "%d unmatched payment(s)\n", len(list))
+				return nil
+			}
 			if status != "" && !validStatus(transfer.Status(status)) {
 				return usageError{fmt.Errorf("--status %q is not a SEP-6 status", status)}
 			}
@@ -94,6 +122,7 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 	cmd.Flags().StringVar(&kind, "kind", "", "deposit or withdrawal")
 	cmd.Flags().StringVar(&account, "account", "", "only this account")
 	cmd.Flags().DurationVar(&stuck, "stuck-for", 0, "only unfinished transactions unchanged for at least this long")
+	cmd.Flags().BoolVar(&unmatched, "unmatched", false, "list payments into the withdrawal accounts that matched no withdrawal")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
 	return cmd
 }

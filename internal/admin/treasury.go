@@ -51,8 +51,17 @@ func CreditAll(ctx context.Context, t *treasury.Treasury, transfers *transfer.Se
 // TreasuryFactory builds the server's treasury for an operator (nil when not configured).
 type TreasuryFactory func(by string) (*treasury.Treasury, error)
 
-// MountTreasury adds the credit endpoints to an admin mux.
+// MountTreasury adds the credit and unmatched-payment endpoints to an admin mux.
 func MountTreasury(mux *http.ServeMux, mk TreasuryFactory, transfers *transfer.Service) {
+	mux.HandleFunc("GET /v1/treasury/unmatched", func(w http.ResponseWriter, r *http.Request) {
+		t, err := mk("")
+		if err != nil {
+			httpx.Error(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		out, err := t.Store.UnmatchedPayments(r.Context())
+		replyTreasury(w, r, out, err)
+	})
 	mux.HandleFunc("POST /v1/treasury/credit/{id}", func(w http.ResponseWriter, r *http.Request) {
 		t, err := mk(r.URL.Query().Get("by"))
 		if err != nil {
@@ -95,5 +104,12 @@ func (c *Client) Credit(ctx context.Context, id, by string) (*transfer.Transacti
 func (c *Client) CreditAll(ctx context.Context, by string) ([]CreditResult, error) {
 	var out []CreditResult
 	err := c.do(ctx, "POST", "/v1/treasury/credit?by="+url.QueryEscape(by), nil, &out)
+	return out, err
+}
+
+// UnmatchedPayments asks the server for the payments that matched no withdrawal.
+func (c *Client) UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, error) {
+	var out []treasury.Unmatched
+	err := c.do(ctx, "GET", "/v1/treasury/unmatched", nil, &out)
 	return out, err
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stellar/go-stellar-sdk/clients/horizonclient"
 	hProtocol "github.com/stellar/go-stellar-sdk/protocols/horizon"
+	"github.com/stellar/go-stellar-sdk/protocols/horizon/operations"
 )
 
 var (
@@ -227,4 +228,75 @@ func (c *client) LedgerTime(ctx context.Context) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%w: root has no history_latest_ledger_closed_at", ErrUnavailable)
 	}
 	return root.ClosedAt, nil
+}
+
+// PaymentRecord is one payment-like operation touching an account.
+type PaymentRecord struct {
+	PagingToken string
+	TxHash      string
+	Successful  bool
+	Kind        string // payment, path_payment_strict_receive, path_payment_strict_send, create_account
+	From, To    string
+	// Asset is "native" or CODE:ISSUER; Amount is what To received (for path payments too).
+	Asset    string
+	Amount   string
+	MemoType string
+	Memo     string
+	At       time.Time
+}
+
+// PaymentSource pages through an account's payments (oldest first, after cursor).
+type PaymentSource interface {
+	Payments(ctx context.Context, account, cursor string, limit int) ([]PaymentRecord, error)
+}
+
+// NewPaymentSource returns a PaymentSource for the Horizon at baseURL.
+func NewPaymentSource(baseURL string, timeout time.Duration) PaymentSource {
+	return &client{url: baseURL, http: &http.Client{Timeout: timeout}, retries: 2, backoff: 100 * time.Millisecond}
+}
+
+// Payments implements PaymentSource.
+func (c *client) Payments(ctx context.Context, account, cursor string, limit int) ([]PaymentRecord, error) {
+	page, err := c.hc(ctx).Payments(horizonclient.OperationRequest{ForAccount: account, Cursor: cursor, Order: horizonclient.OrderAsc,
+		Limit: uint(limit), Join: "transactions"})
+	if err != nil {
+		if horizonclient.IsNotFoundError(err) {
+			return nil, ErrNotFound
+		}
+		return nil, classify(err)
+	}
+	var out []PaymentRecord
+	for _, rec := range page.Embedded.Records {
+		var p operations.Payment
+		var b operations.Base
+		r := PaymentRecord{}
+		switch op := rec.(type) {
+		case operations.Payment:
+			p, b, r.Kind = op, op.Base, "payment"
+		case operations.PathPayment:
+			p, b, r.Kind = op.Payment, op.Payment.Base, "path_payment_strict_receive"
+		case operations.PathPaymentStrictSend:
+			p, b, r.Kind = op.Payment, op.Payment.Base, "path_payment_strict_send"
+		case operations.CreateAccount:
+			b, r.Kind = op.Base, "create_account"
+			p = operations.Payment{From: op.Funder, To: op.Account, Amount: op.StartingBalance}
+			p.Asset.Type = "native"
+		default:
+			r.PagingToken = rec.PagingToken()
+			r.Kind = "other"
+			out = append(out, r)
+			continue
+		}
+		r.PagingToken, r.TxHash, r.Successful, r.At = b.PT, b.TransactionHash, b.TransactionSuccessful, b.LedgerCloseTime
+		r.From, r.To, r.Amount = p.From, p.To, p.Amount
+		r.Asset = "native"
+		if p.Asset.Type != "native" {
+			r.Asset = p.Asset.Code + ":" + p.Asset.Issuer
+		}
+		if b.Transaction != nil {
+			r.MemoType, r.Memo = b.Transaction.MemoType, b.Transaction.Memo
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }

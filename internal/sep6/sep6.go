@@ -141,7 +141,7 @@ func (h *Handlers) buildInfo() map[string]any {
 		"fee":          map[string]any{"enabled": false, "description": "Fixed and percentage fees are listed per asset."},
 		"transactions": map[string]any{"enabled": true, "authentication_required": true},
 		"transaction":  map[string]any{"enabled": true, "authentication_required": true},
-		"features":     map[string]any{"account_creation": false, "claimable_balances": false},
+		"features":     map[string]any{"account_creation": false, "claimable_balances": true},
 	}
 }
 

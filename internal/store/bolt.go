@@ -40,7 +40,7 @@ var (
 var migrations = []func(tx *bolt.Tx) error{
 	0: createBuckets(bucketMeta, bucketChallenges),
 	1: createBuckets(bucketCustomers, bucketCustomerKeys, bucketFiles, bucketFileData, bucketCustomerFiles, bucketEvents, bucketCallbacks, bucketPendingFiles),
-	3: createBuckets(bucketTreasuryOps),
+	3: createBuckets(bucketTreasuryOps, bucketTreasuryCursors, bucketTreasuryUnmatched),
 	2: createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos, bucketTransfersWaiting),
 }
 

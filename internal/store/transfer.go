@@ -181,6 +181,14 @@ func (t transferTx) ReserveMemo(namespace, memo, txID string) (bool, error) {
 	return true, b.Put(k, []byte(txID))
 }
 
+func (t transferTx) MemoOwner(namespace, memo string) (string, error) {
+	v := t.tx.Bucket(bucketTransferMemos).Get(append(append([]byte(namespace), 0), memo...))
+	if v == nil {
+		return "", transfer.ErrNotFound
+	}
+	return string(v), nil
+}
+
 func (t transferTx) EnqueueCallback(id string, at time.Time) error {
 	return enqueueCallback(t.tx, transfer.CallbackKind, id, at)
 }

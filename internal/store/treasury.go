@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -11,7 +13,28 @@ import (
 
 var _ treasury.Store = (*Bolt)(nil)
 
-var bucketTreasuryOps = []byte("treasury_ops") // action id → treasury.Op JSON
+var (
+	bucketTreasuryOps       = []byte("treasury_ops")       // action id → treasury.Op JSON
+	bucketTreasuryCursors   = []byte("treasury_cursors")   // account → payments cursor
+	bucketTreasuryUnmatched = []byte("treasury_unmatched") // paging token → treasury.Unmatched JSON
+)
+
+// UnmatchedPayments implements treasury.Store.
+func (s *Bolt) UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, error) {
+	out := []treasury.Unmatched{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTreasuryUnmatched).ForEach(func(k, v []byte) error {
+			var u treasury.Unmatched
+			if err := json.Unmarshal(v, &u); err != nil {
+				return err
+			}
+			out = append(out, u)
+			return nil
+		})
+	})
+	slices.SortFunc(out, func(a, b treasury.Unmatched) int { return b.At.Compare(a.At) })
+	return out, err
+}
 
 // TreasuryUpdate implements treasury.Store: one write transaction over actions and SEP-6
 // transactions (not batched: each action's record is committed before it is submitted).
@@ -42,4 +65,16 @@ func (o opTx) Op(id string) (*treasury.Op, error) {
 
 func (o opTx) PutOp(op *treasury.Op) error {
 	return putJSON(o.tx.Bucket(bucketTreasuryOps), []byte(op.ID), op)
+}
+
+func (o opTx) Cursor(account string) (string, error) {
+	return string(o.tx.Bucket(bucketTreasuryCursors).Get([]byte(account))), nil
+}
+
+func (o opTx) PutCursor(account, cursor string) error {
+	return o.tx.Bucket(bucketTreasuryCursors).Put([]byte(account), []byte(cursor))
+}
+
+func (o opTx) PutUnmatched(u *treasury.Unmatched) error {
+	return putJSON(o.tx.Bucket(bucketTreasuryUnmatched), []byte(u.Account+"/"+u.PagingToken), u)
 }

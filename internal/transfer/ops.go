@@ -68,6 +68,15 @@ func (s *Service) Act(ctx context.Context, id string, a Action) (*Transaction, e
 	return out, err
 }
 
+// ApplyInTx applies an action to t inside a store transaction the caller runs (the withdrawal
+// watcher records a payment and its cursor together). The caller puts t.
+func (s *Service) ApplyInTx(tx Tx, t *Transaction, a Action, now time.Time) error {
+	return s.apply(tx, t, a, now)
+}
+
+// WithdrawMemoNamespace is where withdrawal memos of an anchor account are reserved.
+func WithdrawMemoNamespace(account string) string { return "withdraw-memo:" + account }
+
 func (s *Service) apply(tx Tx, t *Transaction, a Action, now time.Time) error {
 	switch a.Name {
 	case ActReceived, ActWithdrawReceived:

@@ -305,7 +305,7 @@ func (s *Service) Create(ctx context.Context, p Principal, r Request) (*Transact
 func (s *Service) allocate(tx Tx, t *Transaction, asset *config.Asset) error {
 	ns := "deposit-reference"
 	if t.Kind == Withdrawal {
-		ns = "withdraw-memo:" + withdrawAccount(asset)
+		ns = WithdrawMemoNamespace(withdrawAccount(asset))
 	}
 	for i := 0; i < 16; i++ {
 		var b [8]byte
@@ -332,6 +332,10 @@ func (s *Service) allocate(tx Tx, t *Transaction, asset *config.Asset) error {
 	}
 	return errors.New("could not allocate a unique memo")
 }
+
+// WithdrawAccount is where users send an asset's withdrawals: its distribution account, or its
+// issuer when it has none.
+func WithdrawAccount(a *config.Asset) string { return withdrawAccount(a) }
 
 func withdrawAccount(a *config.Asset) string {
 	if a.DistributionAccount != "" {

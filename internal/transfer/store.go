@@ -18,6 +18,8 @@ type Tx interface {
 	ByExternalID(ref string) (string, error)
 	// ReserveMemo claims a memo or reference in a namespace for txID; false if it is taken.
 	ReserveMemo(namespace, memo, txID string) (bool, error)
+	// MemoOwner returns the transaction that reserved a memo (ErrNotFound if none).
+	MemoOwner(namespace, memo string) (string, error)
 	// EnqueueCallback queues the transaction's on_change_callback (callback kind "tx").
 	EnqueueCallback(id string, at time.Time) error
 }

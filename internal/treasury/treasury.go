@@ -52,10 +52,13 @@ type Op struct {
 // ErrNotFound: no such action.
 var ErrNotFound = errors.New("treasury action not found")
 
-// OpTx reads and writes actions inside a store transaction.
+// OpTx reads and writes actions (and the withdrawal watcher's state) inside a store transaction.
 type OpTx interface {
 	Op(id string) (*Op, error)
 	PutOp(op *Op) error
+	Cursor(account string) (string, error)
+	PutCursor(account, cursor string) error
+	PutUnmatched(u *Unmatched) error
 }
 
 // Store runs transactions over actions and SEP-6 transactions together, so that an action and
@@ -63,6 +66,8 @@ type OpTx interface {
 type Store interface {
 	TreasuryUpdate(ctx context.Context, fn func(OpTx, transfer.Tx) error) error
 	TreasuryView(ctx context.Context, fn func(OpTx, transfer.Tx) error) error
+	// UnmatchedPayments lists recorded payments that matched no withdrawal, newest first.
+	UnmatchedPayments(ctx context.Context) ([]Unmatched, error)
 }
 
 // Hooks let tests stop Credit between its steps, as a crash would.

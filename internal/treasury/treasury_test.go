@@ -3,6 +3,7 @@ package treasury_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -286,5 +287,93 @@ func TestCreditRefusals(t *testing.T) {
 	}
 	if e.paymentsTo(u.Address()) != 0 || e.status(id) != transfer.PendingAnchor {
 		t.Fatal("a refused credit moved money or the deposit")
+	}
+}
+
+func (e *env) withdrawal(u *keypair.Full, amount string) *transfer.Transaction {
+	e.t.Helper()
+	ctx := context.Background()
+	p := kyc.Principal{Account: u.Address()}
+	e.kyc.Put(ctx, p, &kyc.PutRequest{Type: "sep6-withdraw", Values: map[string]string{"first_name": "J", "last_name": "D",
+		"email_address": "j@example.com", "bank_account_number": "1", "bank_number": "2"}})
+	tx, err := e.tr.Create(ctx, transfer.Principal(p), transfer.Request{Kind: transfer.Withdrawal, AssetCode: "USDX", Amount: amount})
+	if err != nil || tx.Status != transfer.PendingUserTransferStart {
+		e.t.Fatalf("withdrawal: %v %+v", err, tx)
+	}
+	return tx
+}
+
+// payWithMemo pays amount of asset from u to the distribution account with an id memo.
+func (e *env) payWithMemo(u *keypair.Full, amount, memo string, asset txnbuild.Asset) {
+	e.t.Helper()
+	acct, _ := e.hc.AccountDetail(horizonclient.AccountRequest{AccountID: u.Address()})
+	var id uint64
+	fmt.Sscan(memo, &id)
+	tx, _ := txnbuild.NewTransaction(txnbuild.TransactionParams{SourceAccount: &acct, IncrementSequenceNum: true,
+		Operations: []txnbuild.Operation{&txnbuild.Payment{Destination: e.dist.Address(), Amount: amount, Asset: asset}},
+		BaseFee:    100, Memo: txnbuild.MemoID(id), Preconditions: txnbuild.Preconditions{TimeBounds: txnbuild.NewInfiniteTimeout()}})
+	tx, _ = tx.Sign(network.TestNetworkPassphrase, u)
+	if _, err := e.hc.SubmitTransaction(tx); err != nil {
+		e.t.Fatalf("user payment: %v", err)
+	}
+}
+
+func TestWatchWithdrawals(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.Assets[0].Withdraw = config.Direction{Enabled: true, FundingMethods: []string{"WIRE"}}
+	ctx := context.Background()
+	usdx := txnbuild.CreditAsset{Code: "USDX", Issuer: e.issuer.Address()}
+	u := e.user(true)
+	e.submit(e.dist, &txnbuild.Payment{Destination: u.Address(), Amount: "500", Asset: usdx})
+	watcher := func() *treasury.Watcher {
+		return &treasury.Watcher{Store: e.st, Config: e.cfg, Payments: horizon.NewPaymentSource(e.hz.URL(), 5*time.Second), Transfers: e.tr}
+	}
+
+	good := e.withdrawal(u, "50")
+	short := e.withdrawal(u, "40")
+	e.payWithMemo(u, "50", good.WithdrawMemo, usdx)
+	e.payWithMemo(u, "30", short.WithdrawMemo, usdx)                  // short
+	e.payWithMemo(u, "5", "12345", usdx)                              // unknown memo
+	e.payWithMemo(u, "50", good.WithdrawMemo, txnbuild.NativeAsset{}) // wrong asset
+
+	m, un, err := watcher().Poll(ctx)
+	if err != nil || m != 1 || un != 3 {
+		t.Fatalf("poll: matched %d unmatched %d %v", m, un, err)
+	}
+	tx, _ := e.tr.ShowTx(ctx, good.ID)
+	if tx.Status != transfer.PendingAnchor || *tx.AmountIn != 500_000_000 || tx.StellarTransactionID == "" {
+		t.Fatalf("matched withdrawal: %+v", tx)
+	}
+	if s := e.status(short.ID); s != transfer.PendingUserTransferStart {
+		t.Fatalf("short payment credited: %s", s)
+	}
+	list, _ := e.st.UnmatchedPayments(ctx)
+	reasons := map[string]bool{}
+	for _, u := range list {
+		reasons[u.Reason[:5]] = true
+	}
+	if len(list) != 3 || !reasons["short"] || !reasons["unkno"] || !reasons["wrong"] {
+		t.Fatalf("unmatched %+v", list)
+	}
+	// Polling again, or a new process with the stored cursor, repeats nothing.
+	if m, un, _ := watcher().Poll(ctx); m+un != 0 {
+		t.Fatalf("second poll: %d %d", m, un)
+	}
+	// Even with the cursor lost, nothing is applied twice.
+	e.st.TreasuryUpdate(ctx, func(o treasury.OpTx, _ transfer.Tx) error { return o.PutCursor(e.dist.Address(), "") })
+	if m, _, err := watcher().Poll(ctx); err != nil || m != 0 {
+		t.Fatalf("replay: %d %v", m, err)
+	}
+	if l, _ := e.st.UnmatchedPayments(ctx); len(l) != 3 {
+		t.Fatalf("replay duplicated unmatched payments: %d", len(l))
+	}
+	// A payment after a restart is picked up.
+	later := e.withdrawal(u, "")
+	e.payWithMemo(u, "7.5", later.WithdrawMemo, usdx)
+	if m, _, err := watcher().Poll(ctx); err != nil || m != 1 {
+		t.Fatalf("after restart: %d %v", m, err)
+	}
+	if tx, _ := e.tr.ShowTx(ctx, later.ID); tx.Status != transfer.PendingAnchor || transfer.FormatAmount(*tx.AmountIn) != "7.5000000" {
+		t.Fatalf("later: %+v", tx)
 	}
 }

@@ -21,7 +21,9 @@ import (
 
 	hProtocol "github.com/stellar/go-stellar-sdk/protocols/horizon"
 	"github.com/stellar/go-stellar-sdk/protocols/horizon/base"
+	"github.com/stellar/go-stellar-sdk/protocols/horizon/operations"
 	"github.com/stellar/go-stellar-sdk/support/render/problem"
+	"github.com/stellar/go-stellar-sdk/xdr"
 )
 
 // Fault is a way Horizon fails.
@@ -88,6 +90,7 @@ func NewWithOptions(o Options) *Server {
 	mux.HandleFunc("GET /fee_stats", s.feeStats)
 	mux.HandleFunc("GET /friendbot", s.friendbot)
 	mux.HandleFunc("GET /accounts/{id}/data/{key}", s.data)
+	mux.HandleFunc("GET /accounts/{id}/payments", s.accountPayments)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, 404, "https://stellar.org/horizon-errors/not_found", "Resource Missing", nil)
 	})
@@ -229,6 +232,71 @@ func render(a *account) hProtocol.Account {
 	}
 	out.Balances = append(out.Balances, hProtocol.Balance{Balance: formatAmount(a.Native), Asset: base.Asset{Type: "native"}})
 	return out
+}
+
+// accountPayments serves GET /accounts/{id}/payments (order=asc, cursor, limit,
+// join=transactions) as Horizon's operations page of payment and create_account records.
+func (s *Server) accountPayments(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	id := r.PathValue("id")
+	after, _ := strconv.Atoi(q.Get("cursor"))
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	if limit <= 0 || limit > 200 {
+		limit = 10
+	}
+	join := q.Get("join") == "transactions"
+	s.mu.Lock()
+	var records []any
+	for i, p := range s.payments {
+		if i+1 <= after || (p.To != id && p.From != id) {
+			continue
+		}
+		if len(records) == limit {
+			break
+		}
+		records = append(records, s.paymentRecord(i, p, join))
+	}
+	s.mu.Unlock()
+	writeJSON(w, 200, map[string]any{"_links": map[string]any{}, "_embedded": map[string]any{"records": records}})
+}
+
+func (s *Server) paymentRecord(i int, p Payment, join bool) any {
+	b := operations.Base{ID: strconv.Itoa(i + 1), PT: p.PagingToken, TransactionSuccessful: true, SourceAccount: p.From,
+		LedgerCloseTime: p.At.UTC(), TransactionHash: p.TxHash}
+	if join {
+		rec := s.txs[p.TxHash]
+		tx := s.txJSON(rec)
+		tx.MemoType, tx.Memo = memoFields(p.Memo)
+		b.Transaction = &tx
+	}
+	if p.Kind == "create_account" {
+		b.Type, b.TypeI = "create_account", 0
+		return operations.CreateAccount{Base: b, Account: p.To, Funder: p.From, StartingBalance: formatAmount(p.Amount)}
+	}
+	b.Type, b.TypeI = "payment", 1
+	pay := operations.Payment{Base: b, From: p.From, To: p.To, Amount: formatAmount(p.Amount)}
+	if p.Asset == "native" {
+		pay.Asset.Type = "native"
+	} else {
+		code, issuer, _ := strings.Cut(string(p.Asset), ":")
+		pay.Asset = base.Asset{Type: "credit_alphanum4", Code: code, Issuer: issuer}
+		if len(code) > 4 {
+			pay.Asset.Type = "credit_alphanum12"
+		}
+	}
+	return pay
+}
+
+func memoFields(m xdr.Memo) (string, string) {
+	switch m.Type {
+	case xdr.MemoTypeMemoId:
+		return "id", strconv.FormatUint(uint64(*m.Id), 10)
+	case xdr.MemoTypeMemoText:
+		return "text", *m.Text
+	case xdr.MemoTypeMemoHash:
+		return "hash", base64.StdEncoding.EncodeToString(m.Hash[:])
+	}
+	return "none", ""
 }
 
 // data serves an account's data entry (the SDK reads config.memo_required before submitting,
