@@ -34,29 +34,49 @@ func NewTreasury(cfg *config.Config, st treasury.Store, by string) (*treasury.Tr
 	return &treasury.Treasury{Store: st, Config: cfg, Horizon: horizon.NewSubmitter(cfg.HorizonURL, cfg.HorizonTimeout), Signer: kp, By: by}, nil
 }
 
-// Crediter credits deposits and reads unmatched payments; *admin.Client and the local treasury
-// implement it.
+// Crediter runs treasury work; *admin.Client (through the server) and localCrediter (on the
+// store) implement it.
 type Crediter interface {
 	Credit(ctx context.Context, id, by string) (*transfer.Transaction, error)
 	CreditAll(ctx context.Context, by string) ([]admin.CreditResult, error)
 	UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, error)
+	RunAction(ctx context.Context, r admin.ActionRequest) (*treasury.Op, error)
+}
+
+// issuerKey returns the issuer key from issuer_secret, nil when it is not set.
+func issuerKey(cfg *config.Config) *keypair.Full {
+	if !cfg.IssuerSecret.IsSet() {
+		return nil
+	}
+	kp, err := keypair.ParseFull(cfg.IssuerSecret.Reveal())
+	if err != nil {
+		return nil
+	}
+	return kp
 }
 
 func newCreditCmd(f *Factory) *cobra.Command {
 	var all bool
 	var by string
+	var pay admin.ActionRequest
 	cmd := &cobra.Command{
-		Use:   "credit DEPOSIT_ID | --all",
+		Use:   "credit DEPOSIT_ID | --all | --to ACCOUNT --amount A [--memo M] [--ref REF]",
 		Short: "Pay deposits' tokens from the distribution account, exactly once",
 		Long: `Pay a deposit in pending_anchor its amount_out from the distribution account: a payment when
 the account trusts the asset, a claimable balance when the wallet said it supports them, else the
 deposit waits in pending_trust (credit it again once the trustline exists). The signed payment is
 stored before it is submitted; running credit again after any failure resumes it and never pays
 twice. --all credits every deposit in pending_anchor, pending_trust or pending_stellar.`,
-		Example: "  anchor credit 7c1e...\n  anchor credit --all",
+		Example: "  anchor credit 7c1e...\n  anchor credit --all\n  anchor credit --to GB... --amount 25 --memo 42",
 		Args: func(cmd *cobra.Command, args []string) error {
+			if pay.To != "" {
+				if len(args) > 0 || all || pay.Amount == "" {
+					return usageError{errors.New("--to takes --amount and no DEPOSIT_ID or --all")}
+				}
+				return nil
+			}
 			if len(args) > 1 || all == (len(args) == 1) {
-				return usageError{errors.New("give one DEPOSIT_ID or --all")}
+				return usageError{errors.New("give one DEPOSIT_ID, --all, or --to with --amount")}
 			}
 			return nil
 		},
@@ -67,6 +87,15 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 			}
 			defer closeFn()
 			who := reviewer(by)
+			if pay.To != "" {
+				pay.Kind = "pay"
+				op, err := c.RunAction(cmd.Context(), pay)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(f.IO.Out, "payment %s: %s %s\n", op.ID, op.State, op.Hash)
+				return nil
+			}
 			if !all {
 				tx, err := c.Credit(cmd.Context(), args[0], who)
 				if err != nil {
@@ -95,6 +124,11 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "credit every deposit waiting for its tokens")
+	cmd.Flags().StringVar(&pay.To, "to", "", "ad-hoc payment: destination account (G...)")
+	cmd.Flags().StringVar(&pay.Amount, "amount", "", "ad-hoc payment: amount")
+	cmd.Flags().StringVar(&pay.Memo, "memo", "", "ad-hoc payment: id memo")
+	cmd.Flags().StringVar(&pay.Asset, "asset", "", "ad-hoc payment: asset code (default: the first configured asset)")
+	cmd.Flags().StringVar(&pay.Ref, "ref", "", "ad-hoc payment: reference that makes it unique (default: its parameters and today's date)")
 	cmd.Flags().StringVar(&by, "by", "", "operator recorded in the history (default: the OS user)")
 	return cmd
 }
@@ -119,6 +153,14 @@ func (l localCrediter) CreditAll(ctx context.Context, by string) ([]admin.Credit
 		return nil, err
 	}
 	return admin.CreditAll(ctx, t, &transfer.Service{Store: l.st, Config: l.cfg})
+}
+
+func (l localCrediter) RunAction(ctx context.Context, r admin.ActionRequest) (*treasury.Op, error) {
+	t, err := NewTreasury(l.cfg, l.st, reviewer(""))
+	if err != nil {
+		return nil, err
+	}
+	return admin.RunAction(ctx, t, issuerKey(l.cfg), r)
 }
 
 func (l localCrediter) UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, error) {

@@ -3,8 +3,10 @@ package cmd
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,6 +22,7 @@ import (
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
+	"github.com/anchorkit/anchor/pkg/sep10"
 )
 
 func secretFromFile(t *testing.T, dir, name string) *keypair.Full {
@@ -159,4 +162,94 @@ func TestKill9DuringCredits(t *testing.T) {
 		}
 	}
 	t.Logf("%d runs killed; deposits paid after each kill: %v; %d payments for %d deposits", kills, progress, len(hz.Payments())-1, n)
+}
+
+// TestE2ETreasuryThroughServer: the treasury commands while anchor serve runs (through the
+// admin socket), against the stand-in: account show, burn and ad-hoc payments once per ref,
+// the issuer's home domain, a deposit credited to completion and a withdrawal found by the
+// server's watcher.
+func TestE2ETreasuryThroughServer(t *testing.T) {
+	hz := standin.New()
+	defer hz.Close()
+	hc := &horizonclient.Client{HorizonURL: hz.URL(), HTTP: http.DefaultClient}
+	dir, port := initAnchor(t)
+	issuer, dist := secretFromFile(t, dir, "ANCHOR_ISSUER_SECRET"), secretFromFile(t, dir, "ANCHOR_DISTRIBUTION_SECRET")
+	hc.Fund(issuer.Address())
+	hc.Fund(dist.Address())
+	asset := txnbuild.CreditAsset{Code: "USDX", Issuer: issuer.Address()}
+	ct, _ := asset.ToChangeTrustAsset()
+	submitTx(t, hc, dist, &txnbuild.ChangeTrust{Line: ct, Limit: "1000000"})
+	submitTx(t, hc, issuer, &txnbuild.Payment{Destination: dist.Address(), Amount: "10000", Asset: asset})
+	u := keypair.MustRandom()
+	hc.Fund(u.Address())
+	submitTx(t, hc, u, &txnbuild.ChangeTrust{Line: ct, Limit: "100000"})
+
+	env := map[string]string{"ANCHOR_HORIZON_URL": hz.URL(), "ANCHOR_KYC_AUTO_APPROVE": "true"}
+	s := startServe(t, dir, port, env)
+	cli := func(args ...string) (string, string, int) {
+		return runCLI(t, context.Background(), env, append(args, "--config", filepath.Join(dir, "anchor.yaml"))...)
+	}
+	key := "USDX:" + issuer.Address()
+	if out, stderr, code := cli("account", "show", "distribution"); code != 0 || !strings.Contains(out, "10000.0000000") {
+		t.Fatalf("account show: %d %s %s", code, out, stderr)
+	}
+	for i := 0; i < 2; i++ {
+		if out, stderr, code := cli("burn", "--amount", "100"); code != 0 || !strings.Contains(out, "confirmed") {
+			t.Fatalf("burn %d: %d %s %s", i, code, out, stderr)
+		}
+		if out, stderr, code := cli("credit", "--to", u.Address(), "--amount", "5", "--memo", "7"); code != 0 || !strings.Contains(out, "confirmed") {
+			t.Fatalf("payment %d: %d %s %s", i, code, out, stderr)
+		}
+	}
+	if b, _ := hz.Balance(dist.Address(), key); b != (10000-100-5)*10_000_000 {
+		t.Fatalf("distribution holds %d: a burn or payment happened twice", b)
+	}
+	if _, stderr, code := cli("account", "set-home-domain"); code != 0 || strings.Contains(stderr, "warning") {
+		t.Fatalf("set-home-domain: %d %s", code, stderr)
+	}
+	acct, _ := hc.AccountDetail(horizonclient.AccountRequest{AccountID: issuer.Address()})
+	if acct.HomeDomain != "localhost:"+strconv.Itoa(port) {
+		t.Fatalf("issuer home domain %q", acct.HomeDomain)
+	}
+
+	// A deposit, credited through the server.
+	w := newWallet(t, s, nil)
+	w.kp = u
+	d := discover(t, s)
+	c := &sep10.Client{Endpoint: d.toml.WebAuthEndpoint, ServerKey: d.toml.SigningKey, Network: d.toml.NetworkPassphrase, HomeDomain: d.homeDomain}
+	tok, err := c.Authenticate(context.Background(), u.Address(), nil, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.token = tok
+	w.putJSON(map[string]string{"type": "sep6-withdraw", "first_name": "J", "last_name": "D", "email_address": "j@example.com", "bank_account_number": "1", "bank_number": "2"})
+	id := w.sep6("/deposit", url.Values{"asset_code": {"USDX"}}).JSON(t)["id"].(string)
+	cli("deposit", "received", id, "--amount", "20", "--external-id", "WIRE-77")
+	if out, stderr, code := cli("credit", id); code != 0 || !strings.Contains(out, "completed") {
+		t.Fatalf("credit: %d %s %s", code, out, stderr)
+	}
+	tx := w.tx(id)
+	if tx["status"] != "completed" || tx["stellar_transaction_id"] == nil {
+		t.Fatalf("deposit %v", tx)
+	}
+
+	// A withdrawal: the user pays with the memo; the server's watcher moves it on.
+	r := w.sep6("/withdraw", url.Values{"asset_code": {"USDX"}, "amount": {"12"}})
+	wd := r.JSON(t)
+	acctU, _ := hc.AccountDetail(horizonclient.AccountRequest{AccountID: u.Address()})
+	memo, _ := strconv.ParseUint(wd["memo"].(string), 10, 64)
+	ptx, _ := txnbuild.NewTransaction(txnbuild.TransactionParams{SourceAccount: &acctU, IncrementSequenceNum: true,
+		Operations: []txnbuild.Operation{&txnbuild.Payment{Destination: wd["account_id"].(string), Amount: "12", Asset: asset}},
+		BaseFee:    100, Memo: txnbuild.MemoID(memo), Preconditions: txnbuild.Preconditions{TimeBounds: txnbuild.NewInfiniteTimeout()}})
+	ptx, _ = ptx.Sign(network.TestNetworkPassphrase, u)
+	if _, err := hc.SubmitTransaction(ptx); err != nil {
+		t.Fatal(err)
+	}
+	got := w.waitStatus(wd["id"].(string), "pending_anchor")
+	if got["amount_in"] != "12.0000000" || got["stellar_transaction_id"] == nil {
+		t.Fatalf("withdrawal %v", got)
+	}
+	if out, _, code := cli("tx", "list", "--unmatched", "--json"); code != 0 || strings.TrimSpace(out) != "[]" {
+		t.Fatalf("unmatched: %s", out)
+	}
 }

@@ -135,6 +135,8 @@ Configuration comes from flags, then ANCHOR_* environment variables, then the co
 		newDepositCmd(f),
 		newWithdrawCmd(f),
 		newCreditCmd(f),
+		newBurnCmd(f),
+		newAccountCmd(f),
 		newDevCmd(f),
 	)
 	return root

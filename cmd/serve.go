@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"github.com/stellar/go-stellar-sdk/keypair"
 
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/config"
@@ -117,7 +118,10 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	adminDone := make(chan error, 1)
 	go func() {
-		adminDone <- server.Serve(ctx, adminLn, admin.NewHandler(deps.KYC, deps.Transfers, func(by string) (*treasury.Treasury, error) { return NewTreasury(cfg, st, by) }), logger, opts.Grace)
+		adminDone <- server.Serve(ctx, adminLn, admin.NewHandler(deps.KYC, deps.Transfers, func(by string) (*treasury.Treasury, *keypair.Full, error) {
+			t, err := NewTreasury(cfg, st, by)
+			return t, issuerKey(cfg), err
+		}), logger, opts.Grace)
 	}()
 	go pruneChallenges(ctx, st, logger)
 	go deps.Callbacks.Run(ctx)

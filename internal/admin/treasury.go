@@ -2,9 +2,18 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
+	"time"
 
+	"github.com/stellar/go-stellar-sdk/keypair"
+	"github.com/stellar/go-stellar-sdk/strkey"
+	"github.com/stellar/go-stellar-sdk/txnbuild"
+
+	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/httpx"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/treasury"
@@ -48,13 +57,14 @@ func CreditAll(ctx context.Context, t *treasury.Treasury, transfers *transfer.Se
 	return out, nil
 }
 
-// TreasuryFactory builds the server's treasury for an operator (nil when not configured).
-type TreasuryFactory func(by string) (*treasury.Treasury, error)
+// TreasuryFactory builds the server's treasury for an operator, and returns the issuer key
+// when one is configured.
+type TreasuryFactory func(by string) (*treasury.Treasury, *keypair.Full, error)
 
 // MountTreasury adds the credit and unmatched-payment endpoints to an admin mux.
 func MountTreasury(mux *http.ServeMux, mk TreasuryFactory, transfers *transfer.Service) {
 	mux.HandleFunc("GET /v1/treasury/unmatched", func(w http.ResponseWriter, r *http.Request) {
-		t, err := mk("")
+		t, _, err := mk("")
 		if err != nil {
 			httpx.Error(w, http.StatusBadRequest, err.Error())
 			return
@@ -62,8 +72,22 @@ func MountTreasury(mux *http.ServeMux, mk TreasuryFactory, transfers *transfer.S
 		out, err := t.Store.UnmatchedPayments(r.Context())
 		replyTreasury(w, r, out, err)
 	})
+	mux.HandleFunc("POST /v1/treasury/actions", func(w http.ResponseWriter, r *http.Request) {
+		var req ActionRequest
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+			httpx.Error(w, http.StatusBadRequest, "body is not an action")
+			return
+		}
+		t, issuer, err := mk(r.URL.Query().Get("by"))
+		if err != nil {
+			httpx.Error(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		op, err := RunAction(r.Context(), t, issuer, req)
+		replyTreasury(w, r, op, err)
+	})
 	mux.HandleFunc("POST /v1/treasury/credit/{id}", func(w http.ResponseWriter, r *http.Request) {
-		t, err := mk(r.URL.Query().Get("by"))
+		t, _, err := mk(r.URL.Query().Get("by"))
 		if err != nil {
 			httpx.Error(w, http.StatusBadRequest, err.Error())
 			return
@@ -72,7 +96,7 @@ func MountTreasury(mux *http.ServeMux, mk TreasuryFactory, transfers *transfer.S
 		replyTreasury(w, r, tx, err)
 	})
 	mux.HandleFunc("POST /v1/treasury/credit", func(w http.ResponseWriter, r *http.Request) {
-		t, err := mk(r.URL.Query().Get("by"))
+		t, _, err := mk(r.URL.Query().Get("by"))
 		if err != nil {
 			httpx.Error(w, http.StatusBadRequest, err.Error())
 			return
@@ -112,4 +136,80 @@ func (c *Client) UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, e
 	var out []treasury.Unmatched
 	err := c.do(ctx, "GET", "/v1/treasury/unmatched", nil, &out)
 	return out, err
+}
+
+// ActionRequest is a treasury action an operator asks for: pay, burn or home-domain.
+type ActionRequest struct {
+	Kind   string `json:"kind"`
+	To     string `json:"to,omitempty"`
+	Amount string `json:"amount,omitempty"`
+	Asset  string `json:"asset,omitempty"` // asset code; default the first configured asset
+	Memo   string `json:"memo,omitempty"`  // id memo for payments
+	Domain string `json:"domain,omitempty"`
+	Ref    string `json:"ref,omitempty"`
+}
+
+// RunAction builds and executes a treasury action exactly once per reference (by default the
+// action's parameters and the UTC date, so that a retried command does not act twice).
+func RunAction(ctx context.Context, t *treasury.Treasury, issuer *keypair.Full, r ActionRequest) (*treasury.Op, error) {
+	var asset *config.Asset
+	for i := range t.Config.Assets {
+		if a := &t.Config.Assets[i]; r.Asset == "" || a.Code == r.Asset {
+			asset = a
+			break
+		}
+	}
+	if asset == nil {
+		return nil, &treasury.InputError{Msg: "asset " + r.Asset + " is not configured"}
+	}
+	day := time.Now().UTC().Format("2006-01-02")
+	credit := txnbuild.CreditAsset{Code: asset.Code, Issuer: asset.Issuer}
+	switch r.Kind {
+	case "pay", "burn":
+		if _, err := transfer.ParseAmount(r.Amount); err != nil {
+			return nil, &treasury.InputError{Msg: "--amount: " + err.Error()}
+		}
+		to := r.To
+		if r.Kind == "burn" {
+			to = asset.Issuer
+		}
+		if !strkey.IsValidEd25519PublicKey(to) {
+			return nil, &treasury.InputError{Msg: "--to " + to + " is not a Stellar account (G...)"}
+		}
+		var memo txnbuild.Memo
+		if r.Memo != "" {
+			id, err := strconv.ParseUint(r.Memo, 10, 64)
+			if err != nil {
+				return nil, &treasury.InputError{Msg: "--memo must be an id memo (a number)"}
+			}
+			memo = txnbuild.MemoID(id)
+		}
+		ref := r.Ref
+		if ref == "" {
+			ref = strings.Join([]string{r.Kind, asset.Code, to, r.Amount, r.Memo, day}, "/")
+		}
+		return t.Execute(ctx, r.Kind+"/"+ref, r.Kind, t.Signer, []txnbuild.Operation{&txnbuild.Payment{Destination: to, Amount: r.Amount, Asset: credit}}, memo)
+	case "home-domain":
+		if issuer == nil {
+			return nil, &treasury.InputError{Msg: "issuer_secret is not set (ANCHOR_ISSUER_SECRET or the secrets file)"}
+		}
+		if issuer.Address() != asset.Issuer {
+			return nil, &treasury.InputError{Msg: "issuer_secret is not the key of " + asset.Issuer}
+		}
+		ref := r.Ref
+		if ref == "" {
+			ref = r.Domain + "/" + day
+		}
+		return t.Execute(ctx, "home-domain/"+ref, "home-domain", issuer, []txnbuild.Operation{&txnbuild.SetOptions{HomeDomain: txnbuild.NewHomeDomain(r.Domain)}}, nil)
+	}
+	return nil, &treasury.InputError{Msg: "unknown action " + r.Kind}
+}
+
+// RunAction asks the server to run a treasury action.
+func (c *Client) RunAction(ctx context.Context, r ActionRequest) (*treasury.Op, error) {
+	var out treasury.Op
+	if err := c.do(ctx, "POST", "/v1/treasury/actions", r, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

@@ -407,6 +407,9 @@ func (t *Treasury) finish(ctx context.Context, op *Op, success bool, result stri
 		if err := ops.PutOp(cur); err != nil {
 			return err
 		}
+		if op.TransferID == "" {
+			return nil
+		}
 		tr, err := trs.Get(op.TransferID)
 		if err != nil {
 			return err
@@ -441,6 +444,9 @@ func (t *Treasury) expire(ctx context.Context, op *Op) error {
 		if err := ops.PutOp(cur); err != nil {
 			return err
 		}
+		if op.TransferID == "" {
+			return nil
+		}
 		tr, err := trs.Get(op.TransferID)
 		if err != nil {
 			return err
@@ -450,4 +456,103 @@ func (t *Treasury) expire(ctx context.Context, op *Op) error {
 		}
 		return trs.Put(tr)
 	})
+}
+
+// Execute carries out an on-chain action not tied to a SEP-6 transaction (an ad-hoc payment, a
+// burn, a home domain), exactly once per id: an id already confirmed is not done again, one in
+// flight is resumed, one that expired is rebuilt, one that failed is reported.
+func (t *Treasury) Execute(ctx context.Context, id, purpose string, source *keypair.Full, ops []txnbuild.Operation, memo txnbuild.Memo) (*Op, error) {
+	for round := 0; round < 4; round++ {
+		var op *Op
+		if err := t.Store.TreasuryView(ctx, func(o OpTx, _ transfer.Tx) error {
+			var err error
+			if op, err = o.Op(id); errors.Is(err, ErrNotFound) {
+				op, err = nil, nil
+			}
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if op != nil {
+			switch op.State {
+			case Confirmed:
+				return op, nil
+			case Failed:
+				return op, fmt.Errorf("%s failed on the network (%s); use another --ref to try again", id, op.Result)
+			case Built:
+				done, err := t.resume(ctx, op)
+				if err != nil {
+					return op, err
+				}
+				if done {
+					return t.op(ctx, id)
+				}
+				continue
+			}
+		}
+		src, err := t.Horizon.Account(ctx, source.Address())
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", source.Address(), err)
+		}
+		timeout := t.TxTimeout
+		if timeout <= 0 {
+			timeout = 5 * time.Minute
+		}
+		maxTime := t.now().Add(timeout)
+		built, err := txnbuild.NewTransaction(txnbuild.TransactionParams{SourceAccount: src, IncrementSequenceNum: true, Operations: ops,
+			BaseFee: txnbuild.MinBaseFee, Memo: memo, Preconditions: txnbuild.Preconditions{TimeBounds: txnbuild.NewTimebounds(0, maxTime.Unix())}})
+		if err != nil {
+			return nil, inputErr("%v", err)
+		}
+		signed, err := built.Sign(t.Config.NetworkPassphrase, source)
+		if err != nil {
+			return nil, err
+		}
+		env, err := signed.Base64()
+		if err != nil {
+			return nil, err
+		}
+		hash, err := signed.HashHex(t.Config.NetworkPassphrase)
+		if err != nil {
+			return nil, err
+		}
+		now := t.now()
+		rec := &Op{V: 1, ID: id, Purpose: purpose, Source: source.Address(), Seq: signed.SequenceNumber(), Envelope: env, Hash: hash,
+			MaxTime: time.Unix(maxTime.Unix(), 0).UTC(), State: Built, CreatedAt: now, UpdatedAt: now}
+		if err := t.Store.TreasuryUpdate(ctx, func(o OpTx, _ transfer.Tx) error {
+			if cur, err := o.Op(id); err == nil && (cur.State == Built || cur.State == Confirmed) {
+				return errors.New("another run of " + id + " is in progress")
+			}
+			return o.PutOp(rec)
+		}); err != nil {
+			return nil, err
+		}
+		if h := t.Hooks.AfterStore; h != nil {
+			if err := h(); err != nil {
+				return nil, err
+			}
+		}
+		done, err := t.resume(ctx, rec)
+		if err != nil {
+			return rec, err
+		}
+		if done {
+			op, err := t.op(ctx, id)
+			if err == nil && op.State == Failed {
+				return op, fmt.Errorf("%s failed on the network (%s)", id, op.Result)
+			}
+			return op, err
+		}
+	}
+	return nil, errors.New(id + ": gave up after rebuilding it 4 times")
+}
+
+func (t *Treasury) op(ctx context.Context, id string) (*Op, error) {
+	var op *Op
+	err := t.Store.TreasuryView(ctx, func(o OpTx, _ transfer.Tx) error {
+		var err error
+		op, err = o.Op(id)
+		return err
+	})
+	return op, err
 }

@@ -377,3 +377,37 @@ func TestWatchWithdrawals(t *testing.T) {
 		t.Fatalf("later: %+v", tx)
 	}
 }
+
+func TestExecuteOncePerRef(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	usdx := txnbuild.CreditAsset{Code: "USDX", Issuer: e.issuer.Address()}
+	burn := []txnbuild.Operation{&txnbuild.Payment{Destination: e.issuer.Address(), Amount: "100", Asset: usdx}}
+	before, _ := e.hz.Balance(e.dist.Address(), e.assetKey)
+	// A crash after storing, a retry of the same ref, a second ref.
+	crashing := e.treasury(treasury.Hooks{AfterStore: func() error { return errCrash }})
+	if _, err := crashing.Execute(ctx, "burn/a", "burn", e.dist, burn, nil); !errors.Is(err, errCrash) {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		op, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/a", "burn", e.dist, burn, nil)
+		if err != nil || op.State != treasury.Confirmed {
+			t.Fatalf("run %d: %v %+v", i, err, op)
+		}
+	}
+	if _, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/b", "burn", e.dist, burn, nil); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := e.hz.Balance(e.dist.Address(), e.assetKey)
+	if before-after != 2_000_000_000 {
+		t.Fatalf("burned %d stroops, want 200 USDX (one per ref)", before-after)
+	}
+	// A payment the network refuses for good is reported, and not retried under the same ref.
+	bad := []txnbuild.Operation{&txnbuild.Payment{Destination: e.issuer.Address(), Amount: "999999999", Asset: usdx}}
+	if _, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/c", "burn", e.dist, bad, nil); err == nil {
+		t.Fatal("an underfunded burn succeeded")
+	}
+	if op, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/c", "burn", e.dist, bad, nil); err == nil || op.State != treasury.Failed {
+		t.Fatalf("failed ref retried: %v %+v", err, op)
+	}
+}
