@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/stellar/go-stellar-sdk/clients/horizonclient"
 	"github.com/stellar/go-stellar-sdk/keypair"
 	"github.com/stellar/go-stellar-sdk/network"
 	"github.com/stellar/go-stellar-sdk/txnbuild"
@@ -291,8 +292,15 @@ func TestE2ESignerThresholdsFromHorizon(t *testing.T) {
 	d := discover(t, s)
 
 	master, cosigner := keypair.MustRandom(), keypair.MustRandom()
-	// An account with an extra signer and raised thresholds: medium needs both keys.
-	hz.CreateAccount(master.Address(), 1, [3]byte{1, 2, 3}, standin.Signer{Key: cosigner.Address(), Weight: 1})
+	// An account created and changed through the stand-in's ledger: funded by friendbot, then a
+	// set_options adds a signer and raises the thresholds, so medium needs both keys.
+	hc := &horizonclient.Client{HorizonURL: hz.URL(), HTTP: http.DefaultClient}
+	if _, err := hc.Fund(master.Address()); err != nil {
+		t.Fatal(err)
+	}
+	low, med, high := txnbuild.Threshold(1), txnbuild.Threshold(2), txnbuild.Threshold(2)
+	submitTx(t, hc, master, &txnbuild.SetOptions{Signer: &txnbuild.Signer{Address: cosigner.Address(), Weight: 1},
+		LowThreshold: &low, MediumThreshold: &med, HighThreshold: &high})
 	round := func(account string, kps ...*keypair.Full) httpResult {
 		r := getChallenge(t, s.URL, url.Values{"account": {account}})
 		if r.Status != 200 {
@@ -308,6 +316,20 @@ func TestE2ESignerThresholdsFromHorizon(t *testing.T) {
 	}
 	if r := round(master.Address(), cosigner); r.Status != 400 {
 		t.Fatalf("cosigner alone: %d %s", r.Status, r.Body)
+	}
+	// Lower the medium threshold on the ledger (a threshold change needs the high threshold, 2:
+	// both keys sign): then one key is enough.
+	one := txnbuild.Threshold(1)
+	acct, _ := hc.AccountDetail(horizonclient.AccountRequest{AccountID: master.Address()})
+	stx, _ := txnbuild.NewTransaction(txnbuild.TransactionParams{SourceAccount: &acct, IncrementSequenceNum: true,
+		Operations: []txnbuild.Operation{&txnbuild.SetOptions{MediumThreshold: &one}}, BaseFee: 100,
+		Preconditions: txnbuild.Preconditions{TimeBounds: txnbuild.NewInfiniteTimeout()}})
+	stx, _ = stx.Sign(network.TestNetworkPassphrase, master, cosigner)
+	if _, err := hc.SubmitTransaction(stx); err != nil {
+		t.Fatalf("lower the threshold: %v", err)
+	}
+	if r := round(master.Address(), master); r.Status != 200 {
+		t.Fatalf("master alone after lowering the medium threshold: %d %s", r.Status, r.Body)
 	}
 	// An account that does not exist: the master key alone, nothing else.
 	fresh, other := keypair.MustRandom(), keypair.MustRandom()
