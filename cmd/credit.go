@@ -31,7 +31,7 @@ func NewTreasury(cfg *config.Config, st treasury.Store, by string) (*treasury.Tr
 	if err != nil {
 		return nil, errors.New("distribution_secret is not a valid secret seed")
 	}
-	return &treasury.Treasury{Store: st, Config: cfg, Horizon: horizon.NewSubmitter(cfg.HorizonURL, cfg.HorizonTimeout), Signer: kp, By: by}, nil
+	return &treasury.Treasury{Store: st, Config: cfg, Horizon: horizon.NewLedger(cfg.HorizonURL, cfg.HorizonTimeout), Signer: kp, By: by}, nil
 }
 
 // Crediter runs treasury work; *admin.Client (through the server) and localCrediter (on the
@@ -41,6 +41,7 @@ type Crediter interface {
 	CreditAll(ctx context.Context, by string) ([]admin.CreditResult, error)
 	UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, error)
 	RunAction(ctx context.Context, r admin.ActionRequest) (*treasury.Op, error)
+	Reconcile(ctx context.Context) (*treasury.Report, error)
 }
 
 // issuerKey returns the issuer key from issuer_secret, nil when it is not set.
@@ -163,6 +164,13 @@ func (l localCrediter) RunAction(ctx context.Context, r admin.ActionRequest) (*t
 	return admin.RunAction(ctx, t, issuerKey(l.cfg), r)
 }
 
+func (l localCrediter) Reconcile(ctx context.Context) (*treasury.Report, error) {
+	if l.cfg.HorizonURL == "" {
+		return nil, errors.New("horizon_url is not set")
+	}
+	return treasury.Reconcile(ctx, l.st, &transfer.Service{Store: l.st, Config: l.cfg}, l.cfg, horizon.NewLedger(l.cfg.HorizonURL, l.cfg.HorizonTimeout))
+}
+
 func (l localCrediter) UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, error) {
 	return l.st.UnmatchedPayments(ctx)
 }
@@ -206,5 +214,55 @@ Its ledger lives in memory and is gone when it stops.`,
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8001", "address to listen on")
 	cmd.Flags().StringVar(&passphrase, "network-passphrase", config.Networks["testnet"], "network passphrase the ledger signs for")
+	return cmd
+}
+
+func newReconcileCmd(f *Factory) *cobra.Command {
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "reconcile [--json]",
+		Short: "Check the store against the ledger; exit 1 on any difference (for cron)",
+		Long: `For each asset, compare the tokens held outside the distribution account on the network
+(issued supply from Horizon minus the distribution balance) with what the store says went out
+(confirmed credits and payments, less withdrawals and unmatched payments received), and check
+that every movement of the distribution account is tied to a credit, payment, burn, withdrawal
+or recorded unmatched payment (mints from the issuer excepted). Any difference is listed and the
+exit code is 1.`,
+		Example: "  anchor reconcile\n  anchor reconcile --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, closeFn, err := f.crediter(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			rep, err := c.Reconcile(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if jsonOut {
+				if err := writeJSON(&KYCOptions{IO: f.IO}, rep); err != nil {
+					return err
+				}
+			} else {
+				for _, a := range rep.Assets {
+					mark := "balanced"
+					if !a.Balanced {
+						mark = "DIFFERENCE " + a.Difference
+					}
+					fmt.Fprintf(f.IO.Out, "%s: outstanding on chain %s, in the store %s (credited %s, withdrawals received %s, unmatched %s; burned %s): %s\n",
+						a.Asset, a.OutOnChain, a.OutInStore, a.Credited, a.WithdrawnIn, a.UnmatchedIn, a.Burned, mark)
+				}
+				for _, m := range rep.Untied {
+					fmt.Fprintf(f.IO.Out, "untied: %s %s %s from %s to %s: %s\n", m.Hash, m.Amount, m.Asset, m.From, m.To, m.Reason)
+				}
+			}
+			if !rep.OK {
+				return &ExitError{Code: ExitFailure, Err: errors.New("the store and the ledger disagree")}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
 	return cmd
 }

@@ -252,4 +252,14 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 	if out, _, code := cli("tx", "list", "--unmatched", "--json"); code != 0 || strings.TrimSpace(out) != "[]" {
 		t.Fatalf("unmatched: %s", out)
 	}
+
+	// Everything anchor did balances; a payment made behind its back does not.
+	if out, stderr, code := cli("reconcile"); code != 0 || !strings.Contains(out, "balanced") {
+		t.Fatalf("reconcile: %d %s %s", code, out, stderr)
+	}
+	submitTx(t, hc, dist, &txnbuild.Payment{Destination: u.Address(), Amount: "3", Asset: asset})
+	out, _, code := cli("reconcile", "--json")
+	if code != 1 || !strings.Contains(out, `"untied_movements": [`) || !strings.Contains(out, "no confirmed credit") || !strings.Contains(out, `"difference": "3.0000000"`) {
+		t.Fatalf("reconcile after a rogue payment: %d %s", code, out)
+	}
 }

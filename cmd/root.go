@@ -136,6 +136,7 @@ Configuration comes from flags, then ANCHOR_* environment variables, then the co
 		newWithdrawCmd(f),
 		newCreditCmd(f),
 		newBurnCmd(f),
+		newReconcileCmd(f),
 		newAccountCmd(f),
 		newDevCmd(f),
 	)

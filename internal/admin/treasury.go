@@ -14,6 +14,7 @@ import (
 	"github.com/stellar/go-stellar-sdk/txnbuild"
 
 	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/httpx"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/treasury"
@@ -71,6 +72,15 @@ func MountTreasury(mux *http.ServeMux, mk TreasuryFactory, transfers *transfer.S
 		}
 		out, err := t.Store.UnmatchedPayments(r.Context())
 		replyTreasury(w, r, out, err)
+	})
+	mux.HandleFunc("GET /v1/treasury/reconcile", func(w http.ResponseWriter, r *http.Request) {
+		t, _, err := mk("")
+		if err != nil {
+			httpx.Error(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		rep, err := treasury.Reconcile(r.Context(), t.Store, transfers, t.Config, t.Horizon.(horizon.Ledger))
+		replyTreasury(w, r, rep, err)
 	})
 	mux.HandleFunc("POST /v1/treasury/actions", func(w http.ResponseWriter, r *http.Request) {
 		var req ActionRequest
@@ -188,7 +198,9 @@ func RunAction(ctx context.Context, t *treasury.Treasury, issuer *keypair.Full, 
 		if ref == "" {
 			ref = strings.Join([]string{r.Kind, asset.Code, to, r.Amount, r.Memo, day}, "/")
 		}
-		return t.Execute(ctx, r.Kind+"/"+ref, r.Kind, t.Signer, []txnbuild.Operation{&txnbuild.Payment{Destination: to, Amount: r.Amount, Asset: credit}}, memo)
+		amt, _ := transfer.ParseAmount(r.Amount)
+		return t.Execute(ctx, r.Kind+"/"+ref, r.Kind, t.Signer, []txnbuild.Operation{&txnbuild.Payment{Destination: to, Amount: r.Amount, Asset: credit}}, memo,
+			treasury.Moved{Asset: asset.Code + ":" + asset.Issuer, Amount: amt})
 	case "home-domain":
 		if issuer == nil {
 			return nil, &treasury.InputError{Msg: "issuer_secret is not set (ANCHOR_ISSUER_SECRET or the secrets file)"}
@@ -200,7 +212,7 @@ func RunAction(ctx context.Context, t *treasury.Treasury, issuer *keypair.Full, 
 		if ref == "" {
 			ref = r.Domain + "/" + day
 		}
-		return t.Execute(ctx, "home-domain/"+ref, "home-domain", issuer, []txnbuild.Operation{&txnbuild.SetOptions{HomeDomain: txnbuild.NewHomeDomain(r.Domain)}}, nil)
+		return t.Execute(ctx, "home-domain/"+ref, "home-domain", issuer, []txnbuild.Operation{&txnbuild.SetOptions{HomeDomain: txnbuild.NewHomeDomain(r.Domain)}}, nil, treasury.Moved{})
 	}
 	return nil, &treasury.InputError{Msg: "unknown action " + r.Kind}
 }
@@ -209,6 +221,15 @@ func RunAction(ctx context.Context, t *treasury.Treasury, issuer *keypair.Full, 
 func (c *Client) RunAction(ctx context.Context, r ActionRequest) (*treasury.Op, error) {
 	var out treasury.Op
 	if err := c.do(ctx, "POST", "/v1/treasury/actions", r, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Reconcile asks the server to reconcile the store with the ledger.
+func (c *Client) Reconcile(ctx context.Context) (*treasury.Report, error) {
+	var out treasury.Report
+	if err := c.do(ctx, "GET", "/v1/treasury/reconcile", nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

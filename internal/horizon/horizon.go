@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stellar/go-stellar-sdk/amount"
 	"github.com/stellar/go-stellar-sdk/clients/horizonclient"
 	hProtocol "github.com/stellar/go-stellar-sdk/protocols/horizon"
 	"github.com/stellar/go-stellar-sdk/protocols/horizon/operations"
@@ -299,4 +300,43 @@ func (c *client) Payments(ctx context.Context, account, cursor string, limit int
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// AssetSupply returns the amount of an asset outside its issuer, in stroops: trustline
+// balances, claimable balances, liquidity pools and contracts (Horizon's asset statistics).
+func (c *client) AssetSupply(ctx context.Context, code, issuer string) (int64, error) {
+	page, err := c.hc(ctx).Assets(horizonclient.AssetRequest{ForAssetCode: code, ForAssetIssuer: issuer})
+	if err != nil {
+		return 0, classify(err)
+	}
+	var total int64
+	for _, st := range page.Embedded.Records {
+		if st.Code != code || st.Issuer != issuer {
+			continue
+		}
+		for _, v := range []string{st.Balances.Authorized, st.Balances.AuthorizedToMaintainLiabilities, st.Balances.Unauthorized,
+			st.ClaimableBalancesAmount, st.LiquidityPoolsAmount, st.ContractsAmount} {
+			if v == "" {
+				continue
+			}
+			n, err := amount.ParseInt64(v)
+			if err != nil {
+				return 0, fmt.Errorf("asset statistics: %q: %w", v, err)
+			}
+			total += n
+		}
+	}
+	return total, nil
+}
+
+// Ledger is everything treasury and reconcile read and write on the network.
+type Ledger interface {
+	Submitter
+	PaymentSource
+	AssetSupply(ctx context.Context, code, issuer string) (int64, error)
+}
+
+// NewLedger returns a Ledger for the Horizon at baseURL.
+func NewLedger(baseURL string, timeout time.Duration) Ledger {
+	return &client{url: baseURL, http: &http.Client{Timeout: timeout}, retries: 2, backoff: 100 * time.Millisecond}
 }

@@ -19,6 +19,22 @@ var (
 	bucketTreasuryUnmatched = []byte("treasury_unmatched") // paging token → treasury.Unmatched JSON
 )
 
+// Ops implements treasury.Store.
+func (s *Bolt) Ops(ctx context.Context) ([]treasury.Op, error) {
+	var out []treasury.Op
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTreasuryOps).ForEach(func(k, v []byte) error {
+			var op treasury.Op
+			if err := json.Unmarshal(v, &op); err != nil {
+				return err
+			}
+			out = append(out, op)
+			return nil
+		})
+	})
+	return out, err
+}
+
 // UnmatchedPayments implements treasury.Store.
 func (s *Bolt) UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, error) {
 	out := []treasury.Unmatched{}

@@ -42,11 +42,14 @@ type Op struct {
 	Hash               string    `json:"hash"`
 	MaxTime            time.Time `json:"max_time"`
 	ClaimableBalanceID string    `json:"claimable_balance_id,omitempty"`
-	State              OpState   `json:"state"`
-	Result             string    `json:"result,omitempty"`
-	Attempt            int       `json:"attempt"`
-	CreatedAt          time.Time `json:"created_at"`
-	UpdatedAt          time.Time `json:"updated_at"`
+	// Asset (CODE:ISSUER) and Amount (stroops) moved out of the source, for reconcile.
+	Asset     string    `json:"asset,omitempty"`
+	Amount    int64     `json:"amount,omitempty"`
+	State     OpState   `json:"state"`
+	Result    string    `json:"result,omitempty"`
+	Attempt   int       `json:"attempt"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // ErrNotFound: no such action.
@@ -68,6 +71,8 @@ type Store interface {
 	TreasuryView(ctx context.Context, fn func(OpTx, transfer.Tx) error) error
 	// UnmatchedPayments lists recorded payments that matched no withdrawal, newest first.
 	UnmatchedPayments(ctx context.Context) ([]Unmatched, error)
+	// Ops lists every stored action.
+	Ops(ctx context.Context) ([]Op, error)
 }
 
 // Hooks let tests stop Credit between its steps, as a crash would.
@@ -265,7 +270,8 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 	}
 	now := t.now()
 	rec := &Op{V: 1, ID: "credit/" + tr.ID, Purpose: "credit", TransferID: tr.ID, Source: t.Signer.Address(), Seq: signed.SequenceNumber(),
-		Envelope: env, Hash: hash, MaxTime: time.Unix(maxTime.Unix(), 0).UTC(), State: Built, CreatedAt: now, UpdatedAt: now}
+		Envelope: env, Hash: hash, MaxTime: time.Unix(maxTime.Unix(), 0).UTC(), State: Built, CreatedAt: now, UpdatedAt: now,
+		Asset: asset.Code + ":" + asset.Issuer, Amount: *tr.AmountOut}
 	if _, ok := op.(*txnbuild.CreateClaimableBalance); ok {
 		rec.ClaimableBalanceID, _ = signed.ClaimableBalanceID(0)
 	}
@@ -458,10 +464,17 @@ func (t *Treasury) expire(ctx context.Context, op *Op) error {
 	})
 }
 
+// Moved is what an action moves out of its source account.
+type Moved struct {
+	Asset  string // CODE:ISSUER
+	Amount int64  // stroops
+}
+
 // Execute carries out an on-chain action not tied to a SEP-6 transaction (an ad-hoc payment, a
 // burn, a home domain), exactly once per id: an id already confirmed is not done again, one in
 // flight is resumed, one that expired is rebuilt, one that failed is reported.
-func (t *Treasury) Execute(ctx context.Context, id, purpose string, source *keypair.Full, ops []txnbuild.Operation, memo txnbuild.Memo) (*Op, error) {
+// Moved (asset CODE:ISSUER and stroops) is recorded with the action for reconcile.
+func (t *Treasury) Execute(ctx context.Context, id, purpose string, source *keypair.Full, ops []txnbuild.Operation, memo txnbuild.Memo, moved Moved) (*Op, error) {
 	for round := 0; round < 4; round++ {
 		var op *Op
 		if err := t.Store.TreasuryView(ctx, func(o OpTx, _ transfer.Tx) error {
@@ -518,7 +531,7 @@ func (t *Treasury) Execute(ctx context.Context, id, purpose string, source *keyp
 		}
 		now := t.now()
 		rec := &Op{V: 1, ID: id, Purpose: purpose, Source: source.Address(), Seq: signed.SequenceNumber(), Envelope: env, Hash: hash,
-			MaxTime: time.Unix(maxTime.Unix(), 0).UTC(), State: Built, CreatedAt: now, UpdatedAt: now}
+			MaxTime: time.Unix(maxTime.Unix(), 0).UTC(), State: Built, CreatedAt: now, UpdatedAt: now, Asset: moved.Asset, Amount: moved.Amount}
 		if err := t.Store.TreasuryUpdate(ctx, func(o OpTx, _ transfer.Tx) error {
 			if cur, err := o.Op(id); err == nil && (cur.State == Built || cur.State == Confirmed) {
 				return errors.New("another run of " + id + " is in progress")

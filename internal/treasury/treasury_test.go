@@ -386,16 +386,16 @@ func TestExecuteOncePerRef(t *testing.T) {
 	before, _ := e.hz.Balance(e.dist.Address(), e.assetKey)
 	// A crash after storing, a retry of the same ref, a second ref.
 	crashing := e.treasury(treasury.Hooks{AfterStore: func() error { return errCrash }})
-	if _, err := crashing.Execute(ctx, "burn/a", "burn", e.dist, burn, nil); !errors.Is(err, errCrash) {
+	if _, err := crashing.Execute(ctx, "burn/a", "burn", e.dist, burn, nil, treasury.Moved{}); !errors.Is(err, errCrash) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {
-		op, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/a", "burn", e.dist, burn, nil)
+		op, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/a", "burn", e.dist, burn, nil, treasury.Moved{})
 		if err != nil || op.State != treasury.Confirmed {
 			t.Fatalf("run %d: %v %+v", i, err, op)
 		}
 	}
-	if _, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/b", "burn", e.dist, burn, nil); err != nil {
+	if _, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/b", "burn", e.dist, burn, nil, treasury.Moved{}); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := e.hz.Balance(e.dist.Address(), e.assetKey)
@@ -404,10 +404,10 @@ func TestExecuteOncePerRef(t *testing.T) {
 	}
 	// A payment the network refuses for good is reported, and not retried under the same ref.
 	bad := []txnbuild.Operation{&txnbuild.Payment{Destination: e.issuer.Address(), Amount: "999999999", Asset: usdx}}
-	if _, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/c", "burn", e.dist, bad, nil); err == nil {
+	if _, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/c", "burn", e.dist, bad, nil, treasury.Moved{}); err == nil {
 		t.Fatal("an underfunded burn succeeded")
 	}
-	if op, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/c", "burn", e.dist, bad, nil); err == nil || op.State != treasury.Failed {
+	if op, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/c", "burn", e.dist, bad, nil, treasury.Moved{}); err == nil || op.State != treasury.Failed {
 		t.Fatalf("failed ref retried: %v %+v", err, op)
 	}
 }

@@ -91,6 +91,7 @@ func NewWithOptions(o Options) *Server {
 	mux.HandleFunc("GET /friendbot", s.friendbot)
 	mux.HandleFunc("GET /accounts/{id}/data/{key}", s.data)
 	mux.HandleFunc("GET /accounts/{id}/payments", s.accountPayments)
+	mux.HandleFunc("GET /assets", s.assets)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, 404, "https://stellar.org/horizon-errors/not_found", "Resource Missing", nil)
 	})
@@ -297,6 +298,45 @@ func memoFields(m xdr.Memo) (string, string) {
 		return "hash", base64.StdEncoding.EncodeToString(m.Hash[:])
 	}
 	return "none", ""
+}
+
+// assets serves GET /assets?asset_code=&asset_issuer= with the asset's supply statistics.
+func (s *Server) assets(w http.ResponseWriter, r *http.Request) {
+	code, issuer := r.URL.Query().Get("asset_code"), r.URL.Query().Get("asset_issuer")
+	k := assetKey(code + ":" + issuer)
+	var authorized, unauthorized, claim int64
+	holders := 0
+	s.mu.Lock()
+	for _, a := range s.state.accounts {
+		if l, ok := a.Lines[k]; ok {
+			holders++
+			if l.Authorized {
+				authorized += l.Balance
+			} else {
+				unauthorized += l.Balance
+			}
+		}
+	}
+	for _, c := range s.state.claimable {
+		if c.Asset == k {
+			claim += c.Amount
+		}
+	}
+	s.mu.Unlock()
+	records := []hProtocol.AssetStat{}
+	if holders > 0 || claim > 0 {
+		st := hProtocol.AssetStat{PT: code + "_" + issuer + "_credit", ClaimableBalancesAmount: formatAmount(claim),
+			LiquidityPoolsAmount: formatAmount(0), ContractsAmount: formatAmount(0)}
+		st.Asset = base.Asset{Type: "credit_alphanum4", Code: code, Issuer: issuer}
+		if len(code) > 4 {
+			st.Asset.Type = "credit_alphanum12"
+		}
+		st.Balances.Authorized = formatAmount(authorized)
+		st.Balances.AuthorizedToMaintainLiabilities = formatAmount(0)
+		st.Balances.Unauthorized = formatAmount(unauthorized)
+		records = append(records, st)
+	}
+	writeJSON(w, 200, map[string]any{"_links": map[string]any{}, "_embedded": map[string]any{"records": records}})
 }
 
 // data serves an account's data entry (the SDK reads config.memo_required before submitting,
