@@ -1,30 +1,52 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/anchorkit/anchor/internal/admin"
+	"github.com/anchorkit/anchor/internal/transfer"
 )
 
 func newBurnCmd(f *Factory) *cobra.Command {
 	var r admin.ActionRequest
+	var withdrawals bool
 	cmd := &cobra.Command{
-		Use:   "burn --amount A [--asset CODE] [--ref REF]",
-		Short: "Return tokens from the distribution account to the issuer, exactly once per --ref",
+		Use:   "burn --amount A [--asset CODE] [--ref REF] | --withdrawals",
+		Short: "Return tokens from the distribution account to the issuer, exactly once",
 		Long: `Pay tokens from the distribution account back to the issuer, which takes them out of
 circulation. The payment is stored before it is submitted and never made twice for one --ref
 (default: the asset, the amount and today's date); give another --ref to burn the same amount
-again the same day.`,
-		Example: "  anchor burn --amount 1500",
-		Args:    cobra.NoArgs,
+again the same day. --withdrawals burns, per asset, what completed withdrawals collected and no
+earlier burn covered; each burn records the withdrawals it covers, so none is burned twice.`,
+		Example: "  anchor burn --amount 1500\n  anchor burn --withdrawals",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 || withdrawals == (r.Amount != "") {
+				return usageError{errors.New("give --amount or --withdrawals")}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, closeFn, err := f.crediter(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer closeFn()
+			if withdrawals {
+				ops, err := c.BurnWithdrawals(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if len(ops) == 0 {
+					fmt.Fprintln(f.IO.ErrOut, "nothing to burn: every completed withdrawal is covered")
+				}
+				for _, op := range ops {
+					fmt.Fprintf(f.IO.Out, "burn %s: %s %s %s for %d withdrawal(s)\n", op.ID, op.State, transfer.FormatAmount(op.Amount), op.Asset, len(op.TransferIDs))
+				}
+				return nil
+			}
 			r.Kind = "burn"
 			op, err := c.RunAction(cmd.Context(), r)
 			if err != nil {
@@ -37,6 +59,6 @@ again the same day.`,
 	cmd.Flags().StringVar(&r.Amount, "amount", "", "amount to burn")
 	cmd.Flags().StringVar(&r.Asset, "asset", "", "asset code (default: the first configured asset)")
 	cmd.Flags().StringVar(&r.Ref, "ref", "", "reference that makes this burn unique")
-	_ = cmd.MarkFlagRequired("amount")
+	cmd.Flags().BoolVar(&withdrawals, "withdrawals", false, "burn what completed withdrawals collected")
 	return cmd
 }

@@ -42,6 +42,7 @@ type Crediter interface {
 	UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, error)
 	RunAction(ctx context.Context, r admin.ActionRequest) (*treasury.Op, error)
 	Reconcile(ctx context.Context) (*treasury.Report, error)
+	BurnWithdrawals(ctx context.Context) ([]*treasury.Op, error)
 }
 
 // issuerKey returns the issuer key from issuer_secret, nil when it is not set.
@@ -162,6 +163,14 @@ func (l localCrediter) RunAction(ctx context.Context, r admin.ActionRequest) (*t
 		return nil, err
 	}
 	return admin.RunAction(ctx, t, issuerKey(l.cfg), r)
+}
+
+func (l localCrediter) BurnWithdrawals(ctx context.Context) ([]*treasury.Op, error) {
+	t, err := NewTreasury(l.cfg, l.st, reviewer(""))
+	if err != nil {
+		return nil, err
+	}
+	return t.BurnWithdrawals(ctx, &transfer.Service{Store: l.st, Config: l.cfg})
 }
 
 func (l localCrediter) Reconcile(ctx context.Context) (*treasury.Report, error) {

@@ -253,6 +253,21 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 		t.Fatalf("unmatched: %s", out)
 	}
 
+	// The withdrawal is paid out in fiat; burning what withdrawals collected takes it out of
+	// circulation once.
+	if _, stderr, code := cli("withdraw", "paid", wd["id"].(string), "--external-id", "WIRE-OUT-1"); code != 0 {
+		t.Fatal(stderr)
+	}
+	before, _ := hz.Balance(dist.Address(), key)
+	for i := 0; i < 2; i++ {
+		if out, stderr, code := cli("burn", "--withdrawals"); code != 0 {
+			t.Fatalf("burn --withdrawals %d: %d %s %s", i, code, out, stderr)
+		}
+	}
+	if after, _ := hz.Balance(dist.Address(), key); before-after != 120_000_000 {
+		t.Fatalf("burn --withdrawals burned %d stroops, want 12 USDX once", before-after)
+	}
+
 	// Everything anchor did balances; a payment made behind its back does not.
 	if out, stderr, code := cli("reconcile"); code != 0 || !strings.Contains(out, "balanced") {
 		t.Fatalf("reconcile: %d %s %s", code, out, stderr)

@@ -73,6 +73,18 @@ func MountTreasury(mux *http.ServeMux, mk TreasuryFactory, transfers *transfer.S
 		out, err := t.Store.UnmatchedPayments(r.Context())
 		replyTreasury(w, r, out, err)
 	})
+	mux.HandleFunc("POST /v1/treasury/burn-withdrawals", func(w http.ResponseWriter, r *http.Request) {
+		t, _, err := mk(r.URL.Query().Get("by"))
+		if err != nil {
+			httpx.Error(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		ops, err := t.BurnWithdrawals(r.Context(), transfers)
+		if ops == nil {
+			ops = []*treasury.Op{}
+		}
+		replyTreasury(w, r, ops, err)
+	})
 	mux.HandleFunc("GET /v1/treasury/reconcile", func(w http.ResponseWriter, r *http.Request) {
 		t, _, err := mk("")
 		if err != nil {
@@ -233,4 +245,11 @@ func (c *Client) Reconcile(ctx context.Context) (*treasury.Report, error) {
 		return nil, err
 	}
 	return &out, nil
+}
+
+// BurnWithdrawals asks the server to burn what completed withdrawals collected.
+func (c *Client) BurnWithdrawals(ctx context.Context) ([]*treasury.Op, error) {
+	var out []*treasury.Op
+	err := c.do(ctx, "POST", "/v1/treasury/burn-withdrawals", nil, &out)
+	return out, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/horizon"
@@ -102,7 +103,7 @@ func Reconcile(ctx context.Context, st Store, transfers *transfer.Service, cfg *
 			if op.Asset != key {
 				continue
 			}
-			if op.Purpose == "burn" {
+			if strings.HasPrefix(op.Purpose, "burn") {
 				burned += op.Amount
 			} else {
 				credited += op.Amount

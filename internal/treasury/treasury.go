@@ -43,13 +43,15 @@ type Op struct {
 	MaxTime            time.Time `json:"max_time"`
 	ClaimableBalanceID string    `json:"claimable_balance_id,omitempty"`
 	// Asset (CODE:ISSUER) and Amount (stroops) moved out of the source, for reconcile.
-	Asset     string    `json:"asset,omitempty"`
-	Amount    int64     `json:"amount,omitempty"`
-	State     OpState   `json:"state"`
-	Result    string    `json:"result,omitempty"`
-	Attempt   int       `json:"attempt"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Asset  string `json:"asset,omitempty"`
+	Amount int64  `json:"amount,omitempty"`
+	// TransferIDs are the withdrawals a burn-withdrawals action covers.
+	TransferIDs []string  `json:"transfer_ids,omitempty"`
+	State       OpState   `json:"state"`
+	Result      string    `json:"result,omitempty"`
+	Attempt     int       `json:"attempt"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // ErrNotFound: no such action.
@@ -466,8 +468,9 @@ func (t *Treasury) expire(ctx context.Context, op *Op) error {
 
 // Moved is what an action moves out of its source account.
 type Moved struct {
-	Asset  string // CODE:ISSUER
-	Amount int64  // stroops
+	Asset       string // CODE:ISSUER
+	Amount      int64  // stroops
+	TransferIDs []string
 }
 
 // Execute carries out an on-chain action not tied to a SEP-6 transaction (an ad-hoc payment, a
@@ -531,7 +534,7 @@ func (t *Treasury) Execute(ctx context.Context, id, purpose string, source *keyp
 		}
 		now := t.now()
 		rec := &Op{V: 1, ID: id, Purpose: purpose, Source: source.Address(), Seq: signed.SequenceNumber(), Envelope: env, Hash: hash,
-			MaxTime: time.Unix(maxTime.Unix(), 0).UTC(), State: Built, CreatedAt: now, UpdatedAt: now, Asset: moved.Asset, Amount: moved.Amount}
+			MaxTime: time.Unix(maxTime.Unix(), 0).UTC(), State: Built, CreatedAt: now, UpdatedAt: now, Asset: moved.Asset, Amount: moved.Amount, TransferIDs: moved.TransferIDs}
 		if err := t.Store.TreasuryUpdate(ctx, func(o OpTx, _ transfer.Tx) error {
 			if cur, err := o.Op(id); err == nil && (cur.State == Built || cur.State == Confirmed) {
 				return errors.New("another run of " + id + " is in progress")
