@@ -94,8 +94,9 @@ func newAccountShowCmd(f *Factory) *cobra.Command {
 
 func newAccountHomeDomainCmd(f *Factory) *cobra.Command {
 	var r admin.ActionRequest
+	var xdrOut string
 	cmd := &cobra.Command{
-		Use:   "set-home-domain [--domain D] [--asset CODE] [--ref REF]",
+		Use:   "set-home-domain [--domain D] [--asset CODE] [--ref REF] [--xdr-out FILE]",
 		Short: "Set the issuer's home domain, then check that its stellar.toml lists the issuer",
 		Long: `Set the issuer account's home domain (set_options, signed with issuer_secret, exactly once per
 --ref), then fetch the stellar.toml served at that domain and warn if its CURRENCIES do not
@@ -110,7 +111,7 @@ list the issuer. The domain defaults to home_domain.`,
 			if r.Domain == "" {
 				r.Domain = cfg.HomeDomain
 			}
-			r.Kind = "home-domain"
+			r.Kind, r.XDROut = "home-domain", xdrOut != ""
 			c, closeFn, err := f.crediter(cmd.Context())
 			if err != nil {
 				return err
@@ -119,6 +120,9 @@ list the issuer. The domain defaults to home_domain.`,
 			op, err := c.RunAction(cmd.Context(), r)
 			if err != nil {
 				return err
+			}
+			if xdrOut != "" {
+				return reportOp(f, "home domain", op, xdrOut)
 			}
 			fmt.Fprintf(f.IO.Out, "home domain %s: %s %s\n", r.Domain, op.State, op.Hash)
 			issuer := cfg.Assets[0].Issuer
@@ -137,6 +141,7 @@ list the issuer. The domain defaults to home_domain.`,
 	cmd.Flags().StringVar(&r.Domain, "domain", "", "home domain (default: home_domain)")
 	cmd.Flags().StringVar(&r.Asset, "asset", "", "asset whose issuer to set (default: the first configured asset)")
 	cmd.Flags().StringVar(&r.Ref, "ref", "", "reference that makes the change unique (default: the domain and today's date)")
+	cmd.Flags().StringVar(&xdrOut, "xdr-out", "", "prepare the change and write its envelope to FILE instead of submitting")
 	return cmd
 }
 

@@ -13,6 +13,7 @@ import (
 func newBurnCmd(f *Factory) *cobra.Command {
 	var r admin.ActionRequest
 	var withdrawals bool
+	var xdrOut string
 	cmd := &cobra.Command{
 		Use:   "burn --amount A [--asset CODE] [--ref REF] | --withdrawals",
 		Short: "Return tokens from the distribution account to the issuer, exactly once",
@@ -47,18 +48,18 @@ earlier burn covered; each burn records the withdrawals it covers, so none is bu
 				}
 				return nil
 			}
-			r.Kind = "burn"
+			r.Kind, r.XDROut = "burn", xdrOut != ""
 			op, err := c.RunAction(cmd.Context(), r)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(f.IO.Out, "burn %s: %s %s\n", op.ID, op.State, op.Hash)
-			return nil
+			return reportOp(f, "burn", op, xdrOut)
 		},
 	}
 	cmd.Flags().StringVar(&r.Amount, "amount", "", "amount to burn")
 	cmd.Flags().StringVar(&r.Asset, "asset", "", "asset code (default: the first configured asset)")
 	cmd.Flags().StringVar(&r.Ref, "ref", "", "reference that makes this burn unique")
 	cmd.Flags().BoolVar(&withdrawals, "withdrawals", false, "burn what completed withdrawals collected")
+	cmd.Flags().StringVar(&xdrOut, "xdr-out", "", "prepare the burn and write its envelope to FILE instead of submitting")
 	return cmd
 }

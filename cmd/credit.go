@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/stellar/go-stellar-sdk/keypair"
@@ -24,12 +26,12 @@ func NewTreasury(cfg *config.Config, st treasury.Store, by string) (*treasury.Tr
 	if cfg.HorizonURL == "" {
 		return nil, errors.New("horizon_url is not set; treasury commands need Horizon")
 	}
-	if !cfg.DistributionSecret.IsSet() {
-		return nil, errors.New("distribution_secret is not set (ANCHOR_DISTRIBUTION_SECRET or the secrets file)")
-	}
-	kp, err := keypair.ParseFull(cfg.DistributionSecret.Reveal())
-	if err != nil {
-		return nil, errors.New("distribution_secret is not a valid secret seed")
+	var kp *keypair.Full
+	if cfg.DistributionSecret.IsSet() {
+		var err error
+		if kp, err = keypair.ParseFull(cfg.DistributionSecret.Reveal()); err != nil {
+			return nil, errors.New("distribution_secret is not a valid secret seed")
+		}
 	}
 	return &treasury.Treasury{Store: st, Config: cfg, Horizon: horizon.NewLedger(cfg.HorizonURL, cfg.HorizonTimeout), Signer: kp, By: by}, nil
 }
@@ -43,6 +45,8 @@ type Crediter interface {
 	RunAction(ctx context.Context, r admin.ActionRequest) (*treasury.Op, error)
 	Reconcile(ctx context.Context) (*treasury.Report, error)
 	BurnWithdrawals(ctx context.Context) ([]*treasury.Op, error)
+	PrepareCredit(ctx context.Context, id, by string) (*treasury.Op, error)
+	Submit(ctx context.Context, envelope, by string) (*treasury.Op, error)
 }
 
 // issuerKey returns the issuer key from issuer_secret, nil when it is not set.
@@ -59,7 +63,7 @@ func issuerKey(cfg *config.Config) *keypair.Full {
 
 func newCreditCmd(f *Factory) *cobra.Command {
 	var all bool
-	var by string
+	var by, xdrOut string
 	var pay admin.ActionRequest
 	cmd := &cobra.Command{
 		Use:   "credit DEPOSIT_ID | --all | --to ACCOUNT --amount A [--memo M] [--ref REF]",
@@ -90,13 +94,22 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 			defer closeFn()
 			who := reviewer(by)
 			if pay.To != "" {
-				pay.Kind = "pay"
+				pay.Kind, pay.XDROut = "pay", xdrOut != ""
 				op, err := c.RunAction(cmd.Context(), pay)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(f.IO.Out, "payment %s: %s %s\n", op.ID, op.State, op.Hash)
-				return nil
+				return reportOp(f, "payment", op, xdrOut)
+			}
+			if xdrOut != "" {
+				if all {
+					return usageError{errors.New("--xdr-out takes one DEPOSIT_ID")}
+				}
+				op, err := c.PrepareCredit(cmd.Context(), args[0], who)
+				if err != nil {
+					return err
+				}
+				return reportOp(f, "credit", op, xdrOut)
 			}
 			if !all {
 				tx, err := c.Credit(cmd.Context(), args[0], who)
@@ -126,6 +139,7 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "credit every deposit waiting for its tokens")
+	cmd.Flags().StringVar(&xdrOut, "xdr-out", "", "prepare the transaction and write its envelope to FILE instead of submitting (then anchor submit FILE)")
 	cmd.Flags().StringVar(&pay.To, "to", "", "ad-hoc payment: destination account (G...)")
 	cmd.Flags().StringVar(&pay.Amount, "amount", "", "ad-hoc payment: amount")
 	cmd.Flags().StringVar(&pay.Memo, "memo", "", "ad-hoc payment: id memo")
@@ -163,6 +177,26 @@ func (l localCrediter) RunAction(ctx context.Context, r admin.ActionRequest) (*t
 		return nil, err
 	}
 	return admin.RunAction(ctx, t, issuerKey(l.cfg), r)
+}
+
+func (l localCrediter) PrepareCredit(ctx context.Context, id, by string) (*treasury.Op, error) {
+	t, err := NewTreasury(l.cfg, l.st, by)
+	if err != nil {
+		return nil, err
+	}
+	t.XDROut = true
+	if _, err := t.Credit(ctx, id); err != nil {
+		return nil, err
+	}
+	return t.Prepared(ctx, id)
+}
+
+func (l localCrediter) Submit(ctx context.Context, envelope, by string) (*treasury.Op, error) {
+	t, err := NewTreasury(l.cfg, l.st, by)
+	if err != nil {
+		return nil, err
+	}
+	return t.Submit(ctx, envelope)
 }
 
 func (l localCrediter) BurnWithdrawals(ctx context.Context) ([]*treasury.Op, error) {
@@ -273,5 +307,52 @@ exit code is 1.`,
 		},
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
+	return cmd
+}
+
+// reportOp prints an action's outcome, or with xdrOut writes its envelope for offline signing.
+func reportOp(f *Factory, what string, op *treasury.Op, xdrOut string) error {
+	if xdrOut != "" {
+		if err := os.WriteFile(xdrOut, []byte(op.Envelope+"\n"), 0o600); err != nil {
+			return err
+		}
+		fmt.Fprintf(f.IO.ErrOut, "Wrote the envelope of %s (hash %s, valid until %s) to %s; sign it, then: anchor submit %s\n",
+			op.ID, op.Hash, op.MaxTime.Format(time.RFC3339), xdrOut, xdrOut)
+		return nil
+	}
+	fmt.Fprintf(f.IO.Out, "%s %s: %s %s\n", what, op.ID, op.State, op.Hash)
+	return nil
+}
+
+func newSubmitCmd(f *Factory) *cobra.Command {
+	var by string
+	cmd := &cobra.Command{
+		Use:   "submit FILE",
+		Short: "Submit an envelope prepared with --xdr-out and signed elsewhere, exactly once",
+		Long: `Submit a transaction envelope that anchor prepared (credit, burn or set-home-domain with
+--xdr-out) and that was signed elsewhere (multisig, an air-gapped machine). Only an envelope whose
+hash is one of anchor's stored actions is accepted; it is then resumed like any other action, so
+submitting the same file twice does nothing more.`,
+		Example: "  anchor submit credit-7c1e.xdr",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			c, closeFn, err := f.crediter(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			op, err := c.Submit(cmd.Context(), string(b), reviewer(by))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(f.IO.Out, "%s: %s %s\n", op.ID, op.State, op.Hash)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&by, "by", "", "operator recorded in the history (default: the OS user)")
 	return cmd
 }

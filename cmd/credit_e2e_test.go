@@ -268,6 +268,30 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 		t.Fatalf("burn --withdrawals burned %d stroops, want 12 USDX once", before-after)
 	}
 
+	// Air-gapped signing: prepare a burn, sign the file elsewhere, submit it (twice: once counts).
+	xdrFile := filepath.Join(t.TempDir(), "burn.xdr")
+	if _, stderr, code := cli("burn", "--amount", "1", "--ref", "offline-1", "--xdr-out", xdrFile); code != 0 || !strings.Contains(stderr, "anchor submit") {
+		t.Fatalf("burn --xdr-out: %d %s", code, stderr)
+	}
+	raw, _ := os.ReadFile(xdrFile)
+	gt, err := txnbuild.TransactionFromXDR(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsigned, _ := gt.Transaction()
+	if len(unsigned.Signatures()) != 1 {
+		t.Fatalf("prepared envelope has %d signatures, want anchor's one", len(unsigned.Signatures()))
+	}
+	before, _ = hz.Balance(dist.Address(), key)
+	for i := 0; i < 2; i++ {
+		if out, stderr, code := cli("submit", xdrFile); code != 0 || !strings.Contains(out, "confirmed") {
+			t.Fatalf("submit %d: %d %s %s", i, code, out, stderr)
+		}
+	}
+	if after, _ := hz.Balance(dist.Address(), key); before-after != 10_000_000 {
+		t.Fatalf("the offline burn moved %d stroops, want 1 USDX once", before-after)
+	}
+
 	// Everything anchor did balances; a payment made behind its back does not.
 	if out, stderr, code := cli("reconcile"); code != 0 || !strings.Contains(out, "balanced") {
 		t.Fatalf("reconcile: %d %s %s", code, out, stderr)

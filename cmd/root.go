@@ -137,6 +137,7 @@ Configuration comes from flags, then ANCHOR_* environment variables, then the co
 		newCreditCmd(f),
 		newBurnCmd(f),
 		newReconcileCmd(f),
+		newSubmitCmd(f),
 		newAccountCmd(f),
 		newDevCmd(f),
 	)

@@ -85,6 +85,36 @@ func MountTreasury(mux *http.ServeMux, mk TreasuryFactory, transfers *transfer.S
 		}
 		replyTreasury(w, r, ops, err)
 	})
+	mux.HandleFunc("POST /v1/treasury/prepare-credit/{id}", func(w http.ResponseWriter, r *http.Request) {
+		t, _, err := mk(r.URL.Query().Get("by"))
+		if err != nil {
+			httpx.Error(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		t.XDROut = true
+		if _, err := t.Credit(r.Context(), r.PathValue("id")); err != nil {
+			replyTreasury(w, r, nil, err)
+			return
+		}
+		op, err := t.Prepared(r.Context(), r.PathValue("id"))
+		replyTreasury(w, r, op, err)
+	})
+	mux.HandleFunc("POST /v1/treasury/submit", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Envelope string `json:"envelope"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+			httpx.Error(w, http.StatusBadRequest, "body is not an envelope")
+			return
+		}
+		t, _, err := mk(r.URL.Query().Get("by"))
+		if err != nil {
+			httpx.Error(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		op, err := t.Submit(r.Context(), req.Envelope)
+		replyTreasury(w, r, op, err)
+	})
 	mux.HandleFunc("GET /v1/treasury/reconcile", func(w http.ResponseWriter, r *http.Request) {
 		t, _, err := mk("")
 		if err != nil {
@@ -169,6 +199,8 @@ type ActionRequest struct {
 	Memo   string `json:"memo,omitempty"`  // id memo for payments
 	Domain string `json:"domain,omitempty"`
 	Ref    string `json:"ref,omitempty"`
+	// XDROut prepares the transaction for offline signing instead of submitting it.
+	XDROut bool `json:"xdr_out,omitempty"`
 }
 
 // RunAction builds and executes a treasury action exactly once per reference (by default the
@@ -184,6 +216,7 @@ func RunAction(ctx context.Context, t *treasury.Treasury, issuer *keypair.Full, 
 	if asset == nil {
 		return nil, &treasury.InputError{Msg: "asset " + r.Asset + " is not configured"}
 	}
+	t.XDROut = r.XDROut
 	day := time.Now().UTC().Format("2006-01-02")
 	credit := txnbuild.CreditAsset{Code: asset.Code, Issuer: asset.Issuer}
 	switch r.Kind {
@@ -211,20 +244,20 @@ func RunAction(ctx context.Context, t *treasury.Treasury, issuer *keypair.Full, 
 			ref = strings.Join([]string{r.Kind, asset.Code, to, r.Amount, r.Memo, day}, "/")
 		}
 		amt, _ := transfer.ParseAmount(r.Amount)
-		return t.Execute(ctx, r.Kind+"/"+ref, r.Kind, t.Signer, []txnbuild.Operation{&txnbuild.Payment{Destination: to, Amount: r.Amount, Asset: credit}}, memo,
+		return t.Execute(ctx, r.Kind+"/"+ref, r.Kind, asset.DistributionAccount, t.Signer, []txnbuild.Operation{&txnbuild.Payment{Destination: to, Amount: r.Amount, Asset: credit}}, memo,
 			treasury.Moved{Asset: asset.Code + ":" + asset.Issuer, Amount: amt})
 	case "home-domain":
-		if issuer == nil {
+		if issuer == nil && !t.XDROut {
 			return nil, &treasury.InputError{Msg: "issuer_secret is not set (ANCHOR_ISSUER_SECRET or the secrets file)"}
 		}
-		if issuer.Address() != asset.Issuer {
+		if issuer != nil && issuer.Address() != asset.Issuer {
 			return nil, &treasury.InputError{Msg: "issuer_secret is not the key of " + asset.Issuer}
 		}
 		ref := r.Ref
 		if ref == "" {
 			ref = r.Domain + "/" + day
 		}
-		return t.Execute(ctx, "home-domain/"+ref, "home-domain", issuer, []txnbuild.Operation{&txnbuild.SetOptions{HomeDomain: txnbuild.NewHomeDomain(r.Domain)}}, nil, treasury.Moved{})
+		return t.Execute(ctx, "home-domain/"+ref, "home-domain", asset.Issuer, issuer, []txnbuild.Operation{&txnbuild.SetOptions{HomeDomain: txnbuild.NewHomeDomain(r.Domain)}}, nil, treasury.Moved{})
 	}
 	return nil, &treasury.InputError{Msg: "unknown action " + r.Kind}
 }
@@ -252,4 +285,22 @@ func (c *Client) BurnWithdrawals(ctx context.Context) ([]*treasury.Op, error) {
 	var out []*treasury.Op
 	err := c.do(ctx, "POST", "/v1/treasury/burn-withdrawals", nil, &out)
 	return out, err
+}
+
+// PrepareCredit asks the server to prepare a deposit's credit for offline signing.
+func (c *Client) PrepareCredit(ctx context.Context, id, by string) (*treasury.Op, error) {
+	var out treasury.Op
+	if err := c.do(ctx, "POST", "/v1/treasury/prepare-credit/"+url.PathEscape(id)+"?by="+url.QueryEscape(by), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Submit asks the server to submit an envelope signed elsewhere.
+func (c *Client) Submit(ctx context.Context, envelope, by string) (*treasury.Op, error) {
+	var out treasury.Op
+	if err := c.do(ctx, "POST", "/v1/treasury/submit?by="+url.QueryEscape(by), map[string]string{"envelope": envelope}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

@@ -54,7 +54,7 @@ func (t *Treasury) BurnWithdrawals(ctx context.Context, transfers *transfer.Serv
 	for _, op := range ops {
 		if op.Purpose == "burn-withdrawals" && op.State == Built {
 			code, issuer, _ := strings.Cut(op.Asset, ":")
-			res, err := t.Execute(ctx, op.ID, op.Purpose, t.Signer, []txnbuild.Operation{&txnbuild.Payment{Destination: issuer,
+			res, err := t.Execute(ctx, op.ID, op.Purpose, op.Source, t.Signer, []txnbuild.Operation{&txnbuild.Payment{Destination: issuer,
 				Amount: transfer.FormatAmount(op.Amount), Asset: txnbuild.CreditAsset{Code: code, Issuer: issuer}}}, nil,
 				Moved{Asset: op.Asset, Amount: op.Amount, TransferIDs: op.TransferIDs})
 			if err != nil {
@@ -74,7 +74,7 @@ func (t *Treasury) BurnWithdrawals(ctx context.Context, transfers *transfer.Serv
 		sum := sha256.Sum256([]byte(strings.Join(b.ids, ",")))
 		id := "burn-withdrawals/" + hex.EncodeToString(sum[:8])
 		code, issuer, _ := strings.Cut(k, ":")
-		op, err := t.Execute(ctx, id, "burn-withdrawals", t.Signer, []txnbuild.Operation{&txnbuild.Payment{Destination: issuer,
+		op, err := t.Execute(ctx, id, "burn-withdrawals", t.distribution(k), t.Signer, []txnbuild.Operation{&txnbuild.Payment{Destination: issuer,
 			Amount: transfer.FormatAmount(b.amount), Asset: txnbuild.CreditAsset{Code: code, Issuer: issuer}}}, nil,
 			Moved{Asset: k, Amount: b.amount, TransferIDs: b.ids})
 		if err != nil {
@@ -83,4 +83,14 @@ func (t *Treasury) BurnWithdrawals(ctx context.Context, transfers *transfer.Serv
 		out = append(out, op)
 	}
 	return out, nil
+}
+
+// distribution returns the distribution account of asset CODE:ISSUER.
+func (t *Treasury) distribution(asset string) string {
+	for _, a := range t.Config.Assets {
+		if a.Code+":"+a.Issuer == asset {
+			return a.DistributionAccount
+		}
+	}
+	return ""
 }

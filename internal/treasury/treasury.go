@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/stellar/go-stellar-sdk/keypair"
@@ -45,6 +46,8 @@ type Op struct {
 	// Asset (CODE:ISSUER) and Amount (stroops) moved out of the source, for reconcile.
 	Asset  string `json:"asset,omitempty"`
 	Amount int64  `json:"amount,omitempty"`
+	// AwaitingSignatures: prepared for offline signing (--xdr-out); anchor submit finishes it.
+	AwaitingSignatures bool `json:"awaiting_signatures,omitempty"`
 	// TransferIDs are the withdrawals a burn-withdrawals action covers.
 	TransferIDs []string  `json:"transfer_ids,omitempty"`
 	State       OpState   `json:"state"`
@@ -94,7 +97,13 @@ type Treasury struct {
 	Hooks     Hooks
 	// By is the operator recorded in the transactions' history.
 	By string
+	// XDROut prepares actions without submitting them: the envelope, signed by Signer when it
+	// is set and unsigned otherwise, waits for `anchor submit` (multisig, air-gapped signing).
+	XDROut bool
 }
+
+// ErrAwaitingSignatures: the action was prepared for offline signing.
+var ErrAwaitingSignatures = errors.New("waiting for signatures: sign the prepared envelope and run anchor submit FILE")
 
 func (t *Treasury) now() time.Time {
 	if t.Now != nil {
@@ -120,6 +129,12 @@ func (t *Treasury) Credit(ctx context.Context, depositID string) (*transfer.Tran
 		if err != nil {
 			return nil, err
 		}
+		if op != nil && op.State == Built && op.AwaitingSignatures {
+			if t.XDROut {
+				return tr, nil // prepared already: the same envelope is handed out again
+			}
+			return tr, fmt.Errorf("%w (prepared envelope %s)", ErrAwaitingSignatures, op.Hash)
+		}
 		if op != nil && op.State == Built {
 			done, err := t.resume(ctx, op)
 			if err != nil || done {
@@ -137,6 +152,10 @@ func (t *Treasury) Credit(ctx context.Context, depositID string) (*transfer.Tran
 				return tr, nil
 			}
 			return nil, err
+		}
+		if t.XDROut {
+			_, tr, err = t.load(ctx, "credit/"+depositID, depositID)
+			return tr, err
 		}
 	}
 	return nil, errors.New("credit: gave up after rebuilding the payment 4 times; see anchor tx show")
@@ -170,7 +189,10 @@ func (t *Treasury) asset(tr *transfer.Transaction) (*config.Asset, error) {
 			if a.DistributionAccount == "" {
 				return nil, inputErr("asset %s has no distribution_account", a.Code)
 			}
-			if t.Signer == nil || t.Signer.Address() != a.DistributionAccount {
+			if t.Signer == nil && !t.XDROut {
+				return nil, inputErr("distribution_secret is not set (ANCHOR_DISTRIBUTION_SECRET or the secrets file); or prepare with --xdr-out")
+			}
+			if t.Signer != nil && t.Signer.Address() != a.DistributionAccount {
 				return nil, inputErr("distribution_secret is not the key of %s's distribution account %s", a.Code, a.DistributionAccount)
 			}
 			return a, nil
@@ -237,7 +259,7 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 		}
 		return errWaitTrust
 	}
-	src, err := t.Horizon.Account(ctx, t.Signer.Address())
+	src, err := t.Horizon.Account(ctx, asset.DistributionAccount)
 	if err != nil {
 		return fmt.Errorf("read the distribution account: %w", err)
 	}
@@ -258,7 +280,7 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 			return err
 		}
 	}
-	signed, err := built.Sign(t.Config.NetworkPassphrase, t.Signer)
+	signed, err := t.sign(built)
 	if err != nil {
 		return err
 	}
@@ -271,8 +293,9 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 		return err
 	}
 	now := t.now()
-	rec := &Op{V: 1, ID: "credit/" + tr.ID, Purpose: "credit", TransferID: tr.ID, Source: t.Signer.Address(), Seq: signed.SequenceNumber(),
-		Envelope: env, Hash: hash, MaxTime: time.Unix(maxTime.Unix(), 0).UTC(), State: Built, CreatedAt: now, UpdatedAt: now,
+	rec := &Op{V: 1, ID: "credit/" + tr.ID, Purpose: "credit", TransferID: tr.ID, Source: asset.DistributionAccount, Seq: signed.SequenceNumber(),
+		AwaitingSignatures: t.XDROut,
+		Envelope:           env, Hash: hash, MaxTime: time.Unix(maxTime.Unix(), 0).UTC(), State: Built, CreatedAt: now, UpdatedAt: now,
 		Asset: asset.Code + ":" + asset.Issuer, Amount: *tr.AmountOut}
 	if _, ok := op.(*txnbuild.CreateClaimableBalance); ok {
 		rec.ClaimableBalanceID, _ = signed.ClaimableBalanceID(0)
@@ -302,8 +325,80 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 			return err
 		}
 	}
+	if t.XDROut {
+		return nil
+	}
 	_, err = t.resume(ctx, rec)
 	return err
+}
+
+// sign signs with Signer; in XDROut mode without a key the envelope stays unsigned.
+func (t *Treasury) sign(tx *txnbuild.Transaction) (*txnbuild.Transaction, error) {
+	if t.Signer == nil {
+		if t.XDROut {
+			return tx, nil
+		}
+		return nil, inputErr("no signing key")
+	}
+	return tx.Sign(t.Config.NetworkPassphrase, t.Signer)
+}
+
+// Submit finishes an action prepared with XDROut, from its envelope signed elsewhere: only an
+// envelope whose hash is a stored action's is accepted, and then it is resumed exactly once.
+func (t *Treasury) Submit(ctx context.Context, envelope string) (*Op, error) {
+	gt, err := txnbuild.TransactionFromXDR(strings.TrimSpace(envelope))
+	if err != nil {
+		return nil, inputErr("the file is not a base64 transaction envelope")
+	}
+	tx, ok := gt.Transaction()
+	if !ok {
+		return nil, inputErr("fee bump envelopes are not supported")
+	}
+	hash, err := tx.HashHex(t.Config.NetworkPassphrase)
+	if err != nil {
+		return nil, err
+	}
+	ops, err := t.Store.Ops(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var op *Op
+	for i := range ops {
+		if ops[i].Hash == hash {
+			op = &ops[i]
+		}
+	}
+	if op == nil {
+		return nil, inputErr("no action prepared by anchor has hash %s; anchor submits only what it prepared", hash)
+	}
+	if op.State != Built {
+		return op, nil // already settled
+	}
+	env, err := tx.Base64()
+	if err != nil {
+		return nil, err
+	}
+	err = t.Store.TreasuryUpdate(ctx, func(o OpTx, _ transfer.Tx) error {
+		cur, err := o.Op(op.ID)
+		if err != nil {
+			return err
+		}
+		cur.Envelope, cur.AwaitingSignatures, cur.UpdatedAt = env, false, t.now()
+		return o.PutOp(cur)
+	})
+	if err != nil {
+		return nil, err
+	}
+	op.Envelope, op.AwaitingSignatures = env, false
+	if _, err := t.resume(ctx, op); err != nil {
+		return op, err
+	}
+	return t.op(ctx, op.ID)
+}
+
+// Prepared returns the stored action of a deposit's credit (for --xdr-out).
+func (t *Treasury) Prepared(ctx context.Context, depositID string) (*Op, error) {
+	return t.op(ctx, "credit/"+depositID)
 }
 
 func memoOf(tr *transfer.Transaction) txnbuild.Memo {
@@ -477,7 +572,7 @@ type Moved struct {
 // burn, a home domain), exactly once per id: an id already confirmed is not done again, one in
 // flight is resumed, one that expired is rebuilt, one that failed is reported.
 // Moved (asset CODE:ISSUER and stroops) is recorded with the action for reconcile.
-func (t *Treasury) Execute(ctx context.Context, id, purpose string, source *keypair.Full, ops []txnbuild.Operation, memo txnbuild.Memo, moved Moved) (*Op, error) {
+func (t *Treasury) Execute(ctx context.Context, id, purpose string, source string, signer *keypair.Full, ops []txnbuild.Operation, memo txnbuild.Memo, moved Moved) (*Op, error) {
 	for round := 0; round < 4; round++ {
 		var op *Op
 		if err := t.Store.TreasuryView(ctx, func(o OpTx, _ transfer.Tx) error {
@@ -496,6 +591,9 @@ func (t *Treasury) Execute(ctx context.Context, id, purpose string, source *keyp
 			case Failed:
 				return op, fmt.Errorf("%s failed on the network (%s); use another --ref to try again", id, op.Result)
 			case Built:
+				if op.AwaitingSignatures {
+					return op, fmt.Errorf("%w (prepared envelope %s)", ErrAwaitingSignatures, op.Hash)
+				}
 				done, err := t.resume(ctx, op)
 				if err != nil {
 					return op, err
@@ -506,9 +604,15 @@ func (t *Treasury) Execute(ctx context.Context, id, purpose string, source *keyp
 				continue
 			}
 		}
-		src, err := t.Horizon.Account(ctx, source.Address())
+		if signer == nil && !t.XDROut {
+			return nil, inputErr("no signing key for %s", source)
+		}
+		if signer != nil && signer.Address() != source {
+			return nil, inputErr("the signing key is not %s's", source)
+		}
+		src, err := t.Horizon.Account(ctx, source)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", source.Address(), err)
+			return nil, fmt.Errorf("read %s: %w", source, err)
 		}
 		timeout := t.TxTimeout
 		if timeout <= 0 {
@@ -520,9 +624,11 @@ func (t *Treasury) Execute(ctx context.Context, id, purpose string, source *keyp
 		if err != nil {
 			return nil, inputErr("%v", err)
 		}
-		signed, err := built.Sign(t.Config.NetworkPassphrase, source)
-		if err != nil {
-			return nil, err
+		signed := built
+		if signer != nil {
+			if signed, err = built.Sign(t.Config.NetworkPassphrase, signer); err != nil {
+				return nil, err
+			}
 		}
 		env, err := signed.Base64()
 		if err != nil {
@@ -533,7 +639,7 @@ func (t *Treasury) Execute(ctx context.Context, id, purpose string, source *keyp
 			return nil, err
 		}
 		now := t.now()
-		rec := &Op{V: 1, ID: id, Purpose: purpose, Source: source.Address(), Seq: signed.SequenceNumber(), Envelope: env, Hash: hash,
+		rec := &Op{V: 1, ID: id, Purpose: purpose, Source: source, Seq: signed.SequenceNumber(), Envelope: env, Hash: hash, AwaitingSignatures: t.XDROut,
 			MaxTime: time.Unix(maxTime.Unix(), 0).UTC(), State: Built, CreatedAt: now, UpdatedAt: now, Asset: moved.Asset, Amount: moved.Amount, TransferIDs: moved.TransferIDs}
 		if err := t.Store.TreasuryUpdate(ctx, func(o OpTx, _ transfer.Tx) error {
 			if cur, err := o.Op(id); err == nil && (cur.State == Built || cur.State == Confirmed) {
@@ -547,6 +653,9 @@ func (t *Treasury) Execute(ctx context.Context, id, purpose string, source *keyp
 			if err := h(); err != nil {
 				return nil, err
 			}
+		}
+		if t.XDROut {
+			return rec, nil
 		}
 		done, err := t.resume(ctx, rec)
 		if err != nil {

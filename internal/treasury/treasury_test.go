@@ -386,16 +386,16 @@ func TestExecuteOncePerRef(t *testing.T) {
 	before, _ := e.hz.Balance(e.dist.Address(), e.assetKey)
 	// A crash after storing, a retry of the same ref, a second ref.
 	crashing := e.treasury(treasury.Hooks{AfterStore: func() error { return errCrash }})
-	if _, err := crashing.Execute(ctx, "burn/a", "burn", e.dist, burn, nil, treasury.Moved{}); !errors.Is(err, errCrash) {
+	if _, err := crashing.Execute(ctx, "burn/a", "burn", e.dist.Address(), e.dist, burn, nil, treasury.Moved{}); !errors.Is(err, errCrash) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {
-		op, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/a", "burn", e.dist, burn, nil, treasury.Moved{})
+		op, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/a", "burn", e.dist.Address(), e.dist, burn, nil, treasury.Moved{})
 		if err != nil || op.State != treasury.Confirmed {
 			t.Fatalf("run %d: %v %+v", i, err, op)
 		}
 	}
-	if _, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/b", "burn", e.dist, burn, nil, treasury.Moved{}); err != nil {
+	if _, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/b", "burn", e.dist.Address(), e.dist, burn, nil, treasury.Moved{}); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := e.hz.Balance(e.dist.Address(), e.assetKey)
@@ -404,10 +404,90 @@ func TestExecuteOncePerRef(t *testing.T) {
 	}
 	// A payment the network refuses for good is reported, and not retried under the same ref.
 	bad := []txnbuild.Operation{&txnbuild.Payment{Destination: e.issuer.Address(), Amount: "999999999", Asset: usdx}}
-	if _, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/c", "burn", e.dist, bad, nil, treasury.Moved{}); err == nil {
+	if _, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/c", "burn", e.dist.Address(), e.dist, bad, nil, treasury.Moved{}); err == nil {
 		t.Fatal("an underfunded burn succeeded")
 	}
-	if op, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/c", "burn", e.dist, bad, nil, treasury.Moved{}); err == nil || op.State != treasury.Failed {
+	if op, err := e.treasury(treasury.Hooks{}).Execute(ctx, "burn/c", "burn", e.dist.Address(), e.dist, bad, nil, treasury.Moved{}); err == nil || op.State != treasury.Failed {
 		t.Fatalf("failed ref retried: %v %+v", err, op)
+	}
+}
+
+// signEnvelope adds kps' signatures to an envelope, as an offline signer would.
+func signEnvelope(t *testing.T, env string, kps ...*keypair.Full) string {
+	gt, err := txnbuild.TransactionFromXDR(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, _ := gt.Transaction()
+	tx, err = tx.Sign(network.TestNetworkPassphrase, kps...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := tx.Base64()
+	return out
+}
+
+func TestXDROutAndSubmit(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.user(true)
+	id := e.deposit(u, false)
+	offline := e.treasury(treasury.Hooks{})
+	offline.Signer, offline.XDROut = nil, true // no key here: the envelope goes out unsigned
+	if _, err := offline.Credit(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	op, err := offline.Prepared(ctx, id)
+	if err != nil || !op.AwaitingSignatures || e.status(id) != transfer.PendingStellar {
+		t.Fatalf("prepared: %v %+v %s", err, op, e.status(id))
+	}
+	// While it waits for signatures, a normal credit pays nothing.
+	if _, err := e.treasury(treasury.Hooks{}).Credit(ctx, id); !errors.Is(err, treasury.ErrAwaitingSignatures) {
+		t.Fatalf("credit while awaiting signatures: %v", err)
+	}
+	signed := signEnvelope(t, op.Envelope, e.dist)
+	for i := 0; i < 2; i++ {
+		got, err := e.treasury(treasury.Hooks{}).Submit(ctx, signed)
+		if err != nil || got.State != treasury.Confirmed {
+			t.Fatalf("submit %d: %v %+v", i, err, got)
+		}
+	}
+	if e.status(id) != transfer.Completed || e.paymentsTo(u.Address()) != 1 {
+		t.Fatalf("after submit: %s, %d payments", e.status(id), e.paymentsTo(u.Address()))
+	}
+	// An envelope anchor did not prepare is refused.
+	foreign := keypair.MustRandom()
+	e.hc.Fund(foreign.Address())
+	acct, _ := e.hc.AccountDetail(horizonclient.AccountRequest{AccountID: foreign.Address()})
+	ftx, _ := txnbuild.NewTransaction(txnbuild.TransactionParams{SourceAccount: &acct, IncrementSequenceNum: true,
+		Operations: []txnbuild.Operation{&txnbuild.ManageData{Name: "x", Value: []byte("y")}}, BaseFee: 100,
+		Preconditions: txnbuild.Preconditions{TimeBounds: txnbuild.NewInfiniteTimeout()}})
+	fenv, _ := ftx.Base64()
+	var ie *treasury.InputError
+	if _, err := e.treasury(treasury.Hooks{}).Submit(ctx, fenv); !errors.As(err, &ie) {
+		t.Fatalf("foreign envelope: %v", err)
+	}
+}
+
+func TestMultisigDistribution(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	cosigner := keypair.MustRandom()
+	two := txnbuild.Threshold(2)
+	e.submit(e.dist, &txnbuild.SetOptions{Signer: &txnbuild.Signer{Address: cosigner.Address(), Weight: 1}, MediumThreshold: &two})
+	u := e.user(true)
+	id := e.deposit(u, false)
+	partly := e.treasury(treasury.Hooks{})
+	partly.XDROut = true // anchor signs with its key; the cosigner adds the second signature
+	if _, err := partly.Credit(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	op, _ := partly.Prepared(ctx, id)
+	if got, err := e.treasury(treasury.Hooks{}).Submit(ctx, op.Envelope); err == nil && got.State == treasury.Confirmed {
+		t.Fatal("one signature of two was enough")
+	}
+	got, err := e.treasury(treasury.Hooks{}).Submit(ctx, signEnvelope(t, op.Envelope, cosigner))
+	if err != nil || got.State != treasury.Confirmed || e.paymentsTo(u.Address()) != 1 {
+		t.Fatalf("both signatures: %v %+v", err, got)
 	}
 }
