@@ -13,6 +13,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/horizon"
+	"github.com/anchorkit/anchor/internal/treasury"
 	"github.com/anchorkit/anchor/pkg/stellartoml"
 )
 
@@ -95,8 +96,9 @@ func newAccountShowCmd(f *Factory) *cobra.Command {
 func newAccountHomeDomainCmd(f *Factory) *cobra.Command {
 	var r admin.ActionRequest
 	var xdrOut string
+	var prompt bool
 	cmd := &cobra.Command{
-		Use:   "set-home-domain [--domain D] [--asset CODE] [--ref REF] [--xdr-out FILE]",
+		Use:   "set-home-domain [--domain D] [--asset CODE] [--ref REF] [--xdr-out FILE] [--key-prompt]",
 		Short: "Set the issuer's home domain, then check that its stellar.toml lists the issuer",
 		Long: `Set the issuer account's home domain (set_options, signed with issuer_secret, exactly once per
 --ref), then fetch the stellar.toml served at that domain and warn if its CURRENCIES do not
@@ -111,12 +113,15 @@ list the issuer. The domain defaults to home_domain.`,
 			if r.Domain == "" {
 				r.Domain = cfg.HomeDomain
 			}
-			r.Kind, r.XDROut = "home-domain", xdrOut != ""
+			r.Kind, r.XDROut, r.Unsigned = "home-domain", xdrOut != "", prompt
 			c, closeFn, err := f.crediter(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer closeFn()
+			if prompt {
+				return withPromptedKey(cmd.Context(), f, c, "issuer", reviewer(""), func() (*treasury.Op, error) { return c.RunAction(cmd.Context(), r) })
+			}
 			op, err := c.RunAction(cmd.Context(), r)
 			if err != nil {
 				return err
@@ -142,6 +147,7 @@ list the issuer. The domain defaults to home_domain.`,
 	cmd.Flags().StringVar(&r.Asset, "asset", "", "asset whose issuer to set (default: the first configured asset)")
 	cmd.Flags().StringVar(&r.Ref, "ref", "", "reference that makes the change unique (default: the domain and today's date)")
 	cmd.Flags().StringVar(&xdrOut, "xdr-out", "", "prepare the change and write its envelope to FILE instead of submitting")
+	cmd.Flags().BoolVar(&prompt, "key-prompt", false, "sign with the issuer key typed at a hidden prompt instead of issuer_secret")
 	return cmd
 }
 

@@ -8,11 +8,12 @@ import (
 
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/transfer"
+	"github.com/anchorkit/anchor/internal/treasury"
 )
 
 func newBurnCmd(f *Factory) *cobra.Command {
 	var r admin.ActionRequest
-	var withdrawals bool
+	var withdrawals, prompt bool
 	var xdrOut string
 	cmd := &cobra.Command{
 		Use:   "burn --amount A [--asset CODE] [--ref REF] | --withdrawals",
@@ -48,7 +49,10 @@ earlier burn covered; each burn records the withdrawals it covers, so none is bu
 				}
 				return nil
 			}
-			r.Kind, r.XDROut = "burn", xdrOut != ""
+			r.Kind, r.XDROut, r.Unsigned = "burn", xdrOut != "", prompt
+			if prompt {
+				return withPromptedKey(cmd.Context(), f, c, "distribution", reviewer(""), func() (*treasury.Op, error) { return c.RunAction(cmd.Context(), r) })
+			}
 			op, err := c.RunAction(cmd.Context(), r)
 			if err != nil {
 				return err
@@ -61,5 +65,6 @@ earlier burn covered; each burn records the withdrawals it covers, so none is bu
 	cmd.Flags().StringVar(&r.Ref, "ref", "", "reference that makes this burn unique")
 	cmd.Flags().BoolVar(&withdrawals, "withdrawals", false, "burn what completed withdrawals collected")
 	cmd.Flags().StringVar(&xdrOut, "xdr-out", "", "prepare the burn and write its envelope to FILE instead of submitting")
+	cmd.Flags().BoolVar(&prompt, "key-prompt", false, "sign with a key typed at a hidden prompt instead of distribution_secret")
 	return cmd
 }

@@ -1,15 +1,19 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/stellar/go-stellar-sdk/keypair"
+	"github.com/stellar/go-stellar-sdk/txnbuild"
+	"golang.org/x/term"
 
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/config"
@@ -45,7 +49,7 @@ type Crediter interface {
 	RunAction(ctx context.Context, r admin.ActionRequest) (*treasury.Op, error)
 	Reconcile(ctx context.Context) (*treasury.Report, error)
 	BurnWithdrawals(ctx context.Context) ([]*treasury.Op, error)
-	PrepareCredit(ctx context.Context, id, by string) (*treasury.Op, error)
+	PrepareCredit(ctx context.Context, id, by string, unsigned bool) (*treasury.Op, error)
 	Submit(ctx context.Context, envelope, by string) (*treasury.Op, error)
 }
 
@@ -62,7 +66,7 @@ func issuerKey(cfg *config.Config) *keypair.Full {
 }
 
 func newCreditCmd(f *Factory) *cobra.Command {
-	var all bool
+	var all, prompt bool
 	var by, xdrOut string
 	var pay admin.ActionRequest
 	cmd := &cobra.Command{
@@ -94,18 +98,24 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 			defer closeFn()
 			who := reviewer(by)
 			if pay.To != "" {
-				pay.Kind, pay.XDROut = "pay", xdrOut != ""
+				pay.Kind, pay.XDROut, pay.Unsigned = "pay", xdrOut != "", prompt
+				if prompt {
+					return withPromptedKey(cmd.Context(), f, c, "distribution", who, func() (*treasury.Op, error) { return c.RunAction(cmd.Context(), pay) })
+				}
 				op, err := c.RunAction(cmd.Context(), pay)
 				if err != nil {
 					return err
 				}
 				return reportOp(f, "payment", op, xdrOut)
 			}
+			if (xdrOut != "" || prompt) && all {
+				return usageError{errors.New("--xdr-out and --key-prompt take one DEPOSIT_ID")}
+			}
+			if prompt {
+				return withPromptedKey(cmd.Context(), f, c, "distribution", who, func() (*treasury.Op, error) { return c.PrepareCredit(cmd.Context(), args[0], who, true) })
+			}
 			if xdrOut != "" {
-				if all {
-					return usageError{errors.New("--xdr-out takes one DEPOSIT_ID")}
-				}
-				op, err := c.PrepareCredit(cmd.Context(), args[0], who)
+				op, err := c.PrepareCredit(cmd.Context(), args[0], who, false)
 				if err != nil {
 					return err
 				}
@@ -140,6 +150,7 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "credit every deposit waiting for its tokens")
 	cmd.Flags().StringVar(&xdrOut, "xdr-out", "", "prepare the transaction and write its envelope to FILE instead of submitting (then anchor submit FILE)")
+	cmd.Flags().BoolVar(&prompt, "key-prompt", false, "sign with a key typed at a hidden prompt instead of distribution_secret")
 	cmd.Flags().StringVar(&pay.To, "to", "", "ad-hoc payment: destination account (G...)")
 	cmd.Flags().StringVar(&pay.Amount, "amount", "", "ad-hoc payment: amount")
 	cmd.Flags().StringVar(&pay.Memo, "memo", "", "ad-hoc payment: id memo")
@@ -179,12 +190,15 @@ func (l localCrediter) RunAction(ctx context.Context, r admin.ActionRequest) (*t
 	return admin.RunAction(ctx, t, issuerKey(l.cfg), r)
 }
 
-func (l localCrediter) PrepareCredit(ctx context.Context, id, by string) (*treasury.Op, error) {
+func (l localCrediter) PrepareCredit(ctx context.Context, id, by string, unsigned bool) (*treasury.Op, error) {
 	t, err := NewTreasury(l.cfg, l.st, by)
 	if err != nil {
 		return nil, err
 	}
 	t.XDROut = true
+	if unsigned {
+		t.Signer = nil
+	}
 	if _, err := t.Credit(ctx, id); err != nil {
 		return nil, err
 	}
@@ -355,4 +369,71 @@ submitting the same file twice does nothing more.`,
 	}
 	cmd.Flags().StringVar(&by, "by", "", "operator recorded in the history (default: the OS user)")
 	return cmd
+}
+
+// promptKey reads a secret seed without echo from the terminal (or one line from standard input
+// when it is not a terminal). The input is never printed, not even in errors.
+func promptKey(f *Factory, account string) (*keypair.Full, error) {
+	fmt.Fprintf(f.IO.ErrOut, "Secret key of the %s account (not shown): ", account)
+	var line string
+	if in, ok := f.IO.In.(*os.File); ok && term.IsTerminal(int(in.Fd())) {
+		b, err := term.ReadPassword(int(in.Fd()))
+		fmt.Fprintln(f.IO.ErrOut)
+		if err != nil {
+			return nil, err
+		}
+		line = string(b)
+	} else {
+		var err error
+		if line, err = bufio.NewReader(f.IO.In).ReadString('\n'); err != nil && line == "" {
+			return nil, errors.New("no key on standard input")
+		}
+	}
+	kp, err := keypair.ParseFull(strings.TrimSpace(line))
+	if err != nil {
+		return nil, errors.New("that is not a secret seed (S...)")
+	}
+	return kp, nil
+}
+
+// withPromptedKey prepares an unsigned action, signs it here with a prompted key (which never
+// leaves this process), and submits it.
+func withPromptedKey(ctx context.Context, f *Factory, c Crediter, account, by string, prepare func() (*treasury.Op, error)) error {
+	cfg, err := f.Config(nil)
+	if err != nil {
+		return err
+	}
+	kp, err := promptKey(f, account)
+	if err != nil {
+		return err
+	}
+	op, err := prepare()
+	if err != nil {
+		return err
+	}
+	if op.State != treasury.Built || !op.AwaitingSignatures {
+		fmt.Fprintf(f.IO.Out, "%s: %s %s\n", op.ID, op.State, op.Hash)
+		return nil
+	}
+	if op.Source != kp.Address() {
+		return fmt.Errorf("the key typed is not the %s account %s", account, op.Source)
+	}
+	gt, err := txnbuild.TransactionFromXDR(op.Envelope)
+	if err != nil {
+		return err
+	}
+	tx, _ := gt.Transaction()
+	if tx, err = tx.Sign(cfg.NetworkPassphrase, kp); err != nil {
+		return err
+	}
+	env, err := tx.Base64()
+	if err != nil {
+		return err
+	}
+	done, err := c.Submit(ctx, env, by)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.Out, "%s: %s %s\n", done.ID, done.State, done.Hash)
+	return nil
 }

@@ -292,12 +292,28 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 		t.Fatalf("the offline burn moved %d stroops, want 1 USDX once", before-after)
 	}
 
+	// A key typed at the prompt signs here; a wrong one is refused and never echoed.
+	wrong := keypair.MustRandom()
+	cfgArg := []string{"--config", filepath.Join(dir, "anchor.yaml")}
+	out, stderr, code := runCLIInput(t, env, wrong.Seed()+"\n", append([]string{"credit", "--to", u.Address(), "--amount", "2", "--ref", "prompted", "--key-prompt"}, cfgArg...)...)
+	if code == 0 || strings.Contains(out+stderr, wrong.Seed()) {
+		t.Fatalf("wrong prompted key: %d %s %s", code, out, stderr)
+	}
+	before, _ = hz.Balance(u.Address(), key)
+	out, stderr, code = runCLIInput(t, env, dist.Seed()+"\n", append([]string{"credit", "--to", u.Address(), "--amount", "2", "--ref", "prompted", "--key-prompt"}, cfgArg...)...)
+	if code != 0 || !strings.Contains(out, "confirmed") || strings.Contains(out+stderr, dist.Seed()) {
+		t.Fatalf("prompted key: %d %s %s", code, out, stderr)
+	}
+	if after, _ := hz.Balance(u.Address(), key); after-before != 20_000_000 {
+		t.Fatalf("prompted payment moved %d", after-before)
+	}
+
 	// Everything anchor did balances; a payment made behind its back does not.
 	if out, stderr, code := cli("reconcile"); code != 0 || !strings.Contains(out, "balanced") {
 		t.Fatalf("reconcile: %d %s %s", code, out, stderr)
 	}
 	submitTx(t, hc, dist, &txnbuild.Payment{Destination: u.Address(), Amount: "3", Asset: asset})
-	out, _, code := cli("reconcile", "--json")
+	out, _, code = cli("reconcile", "--json")
 	if code != 1 || !strings.Contains(out, `"untied_movements": [`) || !strings.Contains(out, "no confirmed credit") || !strings.Contains(out, `"difference": "3.0000000"`) {
 		t.Fatalf("reconcile after a rogue payment: %d %s", code, out)
 	}

@@ -58,6 +58,19 @@ func runCLI(t *testing.T, ctx context.Context, env map[string]string, args ...st
 	return out.String(), errOut.String(), code
 }
 
+// runCLIInput is runCLI with standard input.
+func runCLIInput(t *testing.T, env map[string]string, input string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ios, in, out, errOut := iostreams.Test()
+	in.WriteString(input)
+	f := &Factory{IO: ios, LookupEnv: mapEnv(env)}
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	code = printError(f, root, err)
+	return out.String(), errOut.String(), code
+}
+
 func mapEnv(env map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 }

@@ -92,6 +92,9 @@ func MountTreasury(mux *http.ServeMux, mk TreasuryFactory, transfers *transfer.S
 			return
 		}
 		t.XDROut = true
+		if r.URL.Query().Get("unsigned") == "1" {
+			t.Signer = nil
+		}
 		if _, err := t.Credit(r.Context(), r.PathValue("id")); err != nil {
 			replyTreasury(w, r, nil, err)
 			return
@@ -199,8 +202,10 @@ type ActionRequest struct {
 	Memo   string `json:"memo,omitempty"`  // id memo for payments
 	Domain string `json:"domain,omitempty"`
 	Ref    string `json:"ref,omitempty"`
-	// XDROut prepares the transaction for offline signing instead of submitting it.
-	XDROut bool `json:"xdr_out,omitempty"`
+	// XDROut prepares the transaction for offline signing instead of submitting it; with
+	// Unsigned the server does not sign it either (the CLI signs with a prompted key).
+	XDROut   bool `json:"xdr_out,omitempty"`
+	Unsigned bool `json:"unsigned,omitempty"`
 }
 
 // RunAction builds and executes a treasury action exactly once per reference (by default the
@@ -216,7 +221,10 @@ func RunAction(ctx context.Context, t *treasury.Treasury, issuer *keypair.Full, 
 	if asset == nil {
 		return nil, &treasury.InputError{Msg: "asset " + r.Asset + " is not configured"}
 	}
-	t.XDROut = r.XDROut
+	t.XDROut = r.XDROut || r.Unsigned
+	if r.Unsigned {
+		t.Signer, issuer = nil, nil
+	}
 	day := time.Now().UTC().Format("2006-01-02")
 	credit := txnbuild.CreditAsset{Code: asset.Code, Issuer: asset.Issuer}
 	switch r.Kind {
@@ -288,9 +296,13 @@ func (c *Client) BurnWithdrawals(ctx context.Context) ([]*treasury.Op, error) {
 }
 
 // PrepareCredit asks the server to prepare a deposit's credit for offline signing.
-func (c *Client) PrepareCredit(ctx context.Context, id, by string) (*treasury.Op, error) {
+func (c *Client) PrepareCredit(ctx context.Context, id, by string, unsigned bool) (*treasury.Op, error) {
 	var out treasury.Op
-	if err := c.do(ctx, "POST", "/v1/treasury/prepare-credit/"+url.PathEscape(id)+"?by="+url.QueryEscape(by), nil, &out); err != nil {
+	q := "?by=" + url.QueryEscape(by)
+	if unsigned {
+		q += "&unsigned=1"
+	}
+	if err := c.do(ctx, "POST", "/v1/treasury/prepare-credit/"+url.PathEscape(id)+q, nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -592,6 +592,9 @@ func (t *Treasury) Execute(ctx context.Context, id, purpose string, source strin
 				return op, fmt.Errorf("%s failed on the network (%s); use another --ref to try again", id, op.Result)
 			case Built:
 				if op.AwaitingSignatures {
+					if t.XDROut {
+						return op, nil // prepared already: hand out the same envelope again
+					}
 					return op, fmt.Errorf("%w (prepared envelope %s)", ErrAwaitingSignatures, op.Hash)
 				}
 				done, err := t.resume(ctx, op)
