@@ -75,7 +75,7 @@ func TestE2ESEP6Deposit(t *testing.T) {
 	if dep["enabled"] != true || dep["authentication_required"] != true || dep["min_amount"] != 1.0 || dep["fee_percent"] != 1.0 || dep["fee_fixed"] != 0.5 {
 		t.Fatalf("/info deposit %v", dep)
 	}
-	if info.Features["account_creation"] || !info.Features["claimable_balances"] {
+	if !info.Features["account_creation"] || !info.Features["claimable_balances"] {
 		t.Fatalf("features %v", info.Features)
 	}
 	if r := do(t, "GET", s.URL+"/sep6/deposit?asset_code=USDX", "", nil); r.Status != 403 || r.JSON(t)["type"] != "authentication_required" {

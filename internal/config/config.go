@@ -147,6 +147,10 @@ type Asset struct {
 	RedemptionInstructions string    `mapstructure:"redemption_instructions"`
 	Deposit                Direction `mapstructure:"deposit"`
 	Withdraw               Direction `mapstructure:"withdraw"`
+	// AccountCreation lets credit create a deposit's account when it does not exist, funding it
+	// with StartingBalance XLM from the distribution account (SEP-6 recommends 2.01).
+	AccountCreation bool   `mapstructure:"account_creation"`
+	StartingBalance string `mapstructure:"starting_balance"`
 }
 
 // SEP6 configures the transfer server.

@@ -232,6 +232,9 @@ func Read(opts LoadOptions) (*Config, error) {
 		cfg.KYC.Types = DefaultCustomerTypes()
 	}
 	for i := range cfg.Assets {
+		if cfg.Assets[i].StartingBalance == "" {
+			cfg.Assets[i].StartingBalance = "2.01"
+		}
 		for _, d := range []*Direction{&cfg.Assets[i].Deposit, &cfg.Assets[i].Withdraw} {
 			if len(d.FundingMethods) == 0 {
 				d.FundingMethods = []string{"WIRE"}

@@ -138,6 +138,9 @@ assets:
     anchor_asset: USD
     attestation_of_reserve: ""
     redemption_instructions: "Withdraw with SEP-6."
+    # Create a depositor's account when it does not exist, with starting_balance XLM.
+    account_creation: true
+    starting_balance: "2.01"
     deposit:
       enabled: true
       min_amount: "1"

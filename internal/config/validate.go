@@ -223,6 +223,11 @@ func (c *Config) validateAssets() error {
 				}
 			}
 		}
+		if a.StartingBalance != "" {
+			if v, err := amount.ParseInt64(a.StartingBalance); err != nil || v < 10_000_000 {
+				return keyErr(key("starting_balance"), "%q is not an XLM amount of at least 1", a.StartingBalance)
+			}
+		}
 		if len(a.Withdraw.Instructions) > 0 {
 			return keyErr(key("withdraw.instructions"), "instructions are for deposits only")
 		}

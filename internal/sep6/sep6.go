@@ -141,8 +141,17 @@ func (h *Handlers) buildInfo() map[string]any {
 		"fee":          map[string]any{"enabled": false, "description": "Fixed and percentage fees are listed per asset."},
 		"transactions": map[string]any{"enabled": true, "authentication_required": true},
 		"transaction":  map[string]any{"enabled": true, "authentication_required": true},
-		"features":     map[string]any{"account_creation": false, "claimable_balances": true},
+		"features":     map[string]any{"account_creation": h.accountCreation(), "claimable_balances": true},
 	}
+}
+
+func (h *Handlers) accountCreation() bool {
+	for _, a := range h.Config.Assets {
+		if a.AccountCreation && a.Deposit.Enabled {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *Handlers) getInfo(w http.ResponseWriter, r *http.Request) {

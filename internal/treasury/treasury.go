@@ -219,13 +219,39 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 	}
 	dest := tr.To
 	destAcct, err := t.Horizon.Account(ctx, dest)
-	if errors.Is(err, horizon.ErrNotFound) {
-		return inputErr("account %s does not exist on the network; account creation is not available yet", dest)
+	missing := errors.Is(err, horizon.ErrNotFound)
+	if missing && !asset.AccountCreation {
+		return inputErr("account %s does not exist on the network and %s does not allow account creation", dest, asset.Code)
 	}
-	if err != nil {
+	if err != nil && !missing {
 		return err
 	}
+	if missing && !tr.ClaimableBalanceSupported {
+		// Create the account (exactly once), then wait for its trustline.
+		_, err := t.Execute(ctx, "create/"+tr.ID, "create-account", asset.DistributionAccount, t.Signer,
+			[]txnbuild.Operation{&txnbuild.CreateAccount{Destination: dest, Amount: asset.StartingBalance}}, nil, Moved{})
+		if err != nil {
+			return err
+		}
+		if err := t.Store.TreasuryUpdate(ctx, func(_ OpTx, trs transfer.Tx) error {
+			cur, err := trs.Get(tr.ID)
+			if err != nil {
+				return err
+			}
+			cur.Message = "account created; add a trustline to " + asset.Code + " to receive the deposit"
+			if err := cur.MoveTo(transfer.PendingTrust, t.By, "created the account with "+asset.StartingBalance+" XLM", t.now()); err != nil {
+				return err
+			}
+			return trs.Put(cur)
+		}); err != nil {
+			return err
+		}
+		return errWaitTrust
+	}
 	trusted := false
+	if destAcct == nil {
+		destAcct = &horizon.Account{}
+	}
 	for _, b := range destAcct.Balances {
 		if b.Asset.Code == asset.Code && b.Asset.Issuer == asset.Issuer && (b.IsAuthorized == nil || *b.IsAuthorized) {
 			trusted = true
@@ -234,10 +260,15 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 	amount := transfer.FormatAmount(*tr.AmountOut)
 	credit := txnbuild.CreditAsset{Code: asset.Code, Issuer: asset.Issuer}
 	var op txnbuild.Operation
+	var pre []txnbuild.Operation
 	switch {
 	case trusted:
 		op = &txnbuild.Payment{Destination: dest, Amount: amount, Asset: credit}
 	case tr.ClaimableBalanceSupported:
+		if missing {
+			// One transaction: the account and the claimable balance, both or neither.
+			pre = []txnbuild.Operation{&txnbuild.CreateAccount{Destination: dest, Amount: asset.StartingBalance}}
+		}
 		op = &txnbuild.CreateClaimableBalance{Amount: amount, Asset: credit, Destinations: []txnbuild.Claimant{txnbuild.NewClaimant(dest, nil)}}
 	default:
 		if tr.Status == transfer.PendingTrust {
@@ -268,7 +299,7 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 		timeout = 5 * time.Minute
 	}
 	maxTime := t.now().Add(timeout)
-	params := txnbuild.TransactionParams{SourceAccount: src, IncrementSequenceNum: true, Operations: []txnbuild.Operation{op},
+	params := txnbuild.TransactionParams{SourceAccount: src, IncrementSequenceNum: true, Operations: append(pre, op),
 		BaseFee: txnbuild.MinBaseFee, Preconditions: txnbuild.Preconditions{TimeBounds: txnbuild.NewTimebounds(0, maxTime.Unix())},
 		Memo: memoOf(tr)}
 	built, err := txnbuild.NewTransaction(params)
@@ -298,7 +329,7 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 		Envelope:           env, Hash: hash, MaxTime: time.Unix(maxTime.Unix(), 0).UTC(), State: Built, CreatedAt: now, UpdatedAt: now,
 		Asset: asset.Code + ":" + asset.Issuer, Amount: *tr.AmountOut}
 	if _, ok := op.(*txnbuild.CreateClaimableBalance); ok {
-		rec.ClaimableBalanceID, _ = signed.ClaimableBalanceID(0)
+		rec.ClaimableBalanceID, _ = signed.ClaimableBalanceID(len(pre))
 	}
 	err = t.Store.TreasuryUpdate(ctx, func(ops OpTx, trs transfer.Tx) error {
 		if cur, err := ops.Op(rec.ID); err == nil && cur.State == Built {

@@ -491,3 +491,41 @@ func TestMultisigDistribution(t *testing.T) {
 		t.Fatalf("both signatures: %v %+v", err, got)
 	}
 }
+
+// TestAccountCreation: a deposit to an account that does not exist creates it (once); with
+// claimable balances the account and the balance come in one transaction.
+func TestAccountCreation(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.Assets[0].AccountCreation, e.cfg.Assets[0].StartingBalance = true, "2.01"
+	ctx := context.Background()
+	for _, claimable := range []bool{false, true} {
+		u := keypair.MustRandom() // never funded: the account does not exist
+		id := e.deposit(u, claimable)
+		var tx *transfer.Transaction
+		var err error
+		for i := 0; i < 2; i++ { // a second run creates nothing more
+			tx, err = e.treasury(treasury.Hooks{}).Credit(ctx, id)
+			if err != nil {
+				t.Fatalf("claimable=%v run %d: %v", claimable, i, err)
+			}
+		}
+		xlm, exists := e.hz.Balance(u.Address(), "native")
+		if !exists || xlm != 20_100_000 {
+			t.Fatalf("claimable=%v: account exists=%v with %d stroops", claimable, exists, xlm)
+		}
+		if claimable {
+			if tx.Status != transfer.Completed || e.hz.ClaimableBalances()[tx.ClaimableBalanceID].Amount != 250_000_000 {
+				t.Fatalf("claimable: %+v", tx)
+			}
+			continue
+		}
+		if tx.Status != transfer.PendingTrust {
+			t.Fatalf("created without claimable balances: %s", tx.Status)
+		}
+		ct, _ := txnbuild.CreditAsset{Code: "USDX", Issuer: e.issuer.Address()}.ToChangeTrustAsset()
+		e.submit(u, &txnbuild.ChangeTrust{Line: ct, Limit: "1000"})
+		if tx, err := e.treasury(treasury.Hooks{}).Credit(ctx, id); err != nil || tx.Status != transfer.Completed {
+			t.Fatalf("after the trustline: %v %+v", err, tx)
+		}
+	}
+}
