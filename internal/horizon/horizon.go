@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,7 +45,7 @@ type Client interface {
 // New returns a Client for the Horizon at baseURL. Each request is bounded by timeout and
 // retried (with backoff, within the context) on 5xx, 429 and timeouts.
 func New(baseURL string, timeout time.Duration) Client {
-	return &client{url: baseURL, http: &http.Client{Timeout: timeout}, retries: 2, backoff: 100 * time.Millisecond}
+	return newClient(baseURL, timeout)
 }
 
 type client struct {
@@ -52,6 +53,69 @@ type client struct {
 	http    *http.Client
 	retries int
 	backoff time.Duration
+	// maxWait caps how long one Retry-After may hold a read.
+	maxWait time.Duration
+	sleep   func(ctx context.Context, d time.Duration) error
+}
+
+func newClient(baseURL string, timeout time.Duration) *client {
+	return &client{url: baseURL, http: &http.Client{Timeout: timeout}, retries: 2, backoff: 100 * time.Millisecond,
+		maxWait: 10 * time.Second, sleep: sleepCtx}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// read runs a read-only call, retrying (within ctx) when Horizon is briefly unable to answer:
+// 5xx, timeouts, and 429 after the Retry-After it asks for (exponential backoff otherwise).
+// The last error is returned unclassified so that callers can tell 404 apart.
+func (c *client) read(ctx context.Context, call func(hc *horizonclient.Client) error) error {
+	for attempt := 0; ; attempt++ {
+		err := call(c.hc(ctx))
+		if err == nil || attempt >= c.retries || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		wait := c.backoff << attempt
+		if ra, ok := retryAfter(err); ok {
+			if ra > c.maxWait {
+				return err // Horizon asks for longer than a read may wait: report it unavailable now.
+			}
+			wait = ra
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return err
+		}
+		if c.sleep(ctx, wait) != nil {
+			return err
+		}
+	}
+}
+
+// retryAfter reads a 429/503 answer's Retry-After (seconds or an HTTP date).
+func retryAfter(err error) (time.Duration, bool) {
+	herr := horizonclient.GetError(err)
+	if herr == nil || herr.Response == nil {
+		return 0, false
+	}
+	v := strings.TrimSpace(herr.Response.Header.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if n, e := strconv.Atoi(v); e == nil && n >= 0 {
+		return time.Duration(n) * time.Second, true
+	}
+	if t, e := http.ParseTime(v); e == nil {
+		return max(time.Until(t), 0), true
+	}
+	return 0, false
 }
 
 // ctxHTTP binds a context to horizonclient's context-free calls.
@@ -78,30 +142,18 @@ func (h ctxHTTP) PostForm(u string, data url.Values) (*http.Response, error) {
 }
 
 func (c *client) Account(ctx context.Context, id string) (*Account, error) {
-	var lastErr error
-	for attempt := 0; attempt <= c.retries; attempt++ {
-		if attempt > 0 {
-			wait := c.backoff << (attempt - 1)
-			select {
-			case <-ctx.Done():
-				return nil, fmt.Errorf("%w: %v", ErrUnavailable, ctx.Err())
-			case <-time.After(wait):
-			}
-		}
-		hc := &horizonclient.Client{HorizonURL: c.url, HTTP: ctxHTTP{ctx, c.http}, AppName: "anchor"}
-		acct, err := hc.AccountDetail(horizonclient.AccountRequest{AccountID: id})
-		if err == nil {
-			return &acct, nil
-		}
-		if horizonclient.IsNotFoundError(err) {
-			return nil, ErrNotFound
-		}
-		lastErr = classify(err)
-		if !retryable(err) || ctx.Err() != nil {
-			break
-		}
+	var acct Account
+	err := c.read(ctx, func(hc *horizonclient.Client) (err error) {
+		acct, err = hc.AccountDetail(horizonclient.AccountRequest{AccountID: id})
+		return err
+	})
+	switch {
+	case err == nil:
+		return &acct, nil
+	case horizonclient.IsNotFoundError(err):
+		return nil, ErrNotFound
 	}
-	return nil, lastErr
+	return nil, classify(err)
 }
 
 func classify(err error) error {
@@ -162,7 +214,7 @@ type Submitter interface {
 
 // NewSubmitter returns a Submitter for the Horizon at baseURL.
 func NewSubmitter(baseURL string, timeout time.Duration) Submitter {
-	return &client{url: baseURL, http: &http.Client{Timeout: timeout}, retries: 2, backoff: 100 * time.Millisecond}
+	return newClient(baseURL, timeout)
 }
 
 func (c *client) hc(ctx context.Context) *horizonclient.Client {
@@ -185,26 +237,18 @@ func (c *client) Submit(ctx context.Context, env string) (*TxInfo, error) {
 
 // Transaction implements Submitter.
 func (c *client) Transaction(ctx context.Context, hash string) (*TxInfo, error) {
-	var lastErr error
-	for attempt := 0; attempt <= c.retries; attempt++ {
-		tx, err := c.hc(ctx).TransactionDetail(hash)
-		if err == nil {
-			return &TxInfo{Hash: tx.Hash, Successful: tx.Successful, Ledger: tx.Ledger, ClosedAt: tx.LedgerCloseTime}, nil
-		}
-		if horizonclient.IsNotFoundError(err) {
-			return nil, ErrNotFound
-		}
-		lastErr = classify(err)
-		if !retryable(err) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return nil, lastErr
-		case <-time.After(c.backoff << attempt):
-		}
+	var tx hProtocol.Transaction
+	err := c.read(ctx, func(hc *horizonclient.Client) (err error) {
+		tx, err = hc.TransactionDetail(hash)
+		return err
+	})
+	switch {
+	case err == nil:
+		return &TxInfo{Hash: tx.Hash, Successful: tx.Successful, Ledger: tx.Ledger, ClosedAt: tx.LedgerCloseTime}, nil
+	case horizonclient.IsNotFoundError(err):
+		return nil, ErrNotFound
 	}
-	return nil, lastErr
+	return nil, classify(err)
 }
 
 // LedgerTime implements Submitter: history_latest_ledger_closed_at of Horizon's root document
@@ -253,13 +297,17 @@ type PaymentSource interface {
 
 // NewPaymentSource returns a PaymentSource for the Horizon at baseURL.
 func NewPaymentSource(baseURL string, timeout time.Duration) PaymentSource {
-	return &client{url: baseURL, http: &http.Client{Timeout: timeout}, retries: 2, backoff: 100 * time.Millisecond}
+	return newClient(baseURL, timeout)
 }
 
 // Payments implements PaymentSource.
 func (c *client) Payments(ctx context.Context, account, cursor string, limit int) ([]PaymentRecord, error) {
-	page, err := c.hc(ctx).Payments(horizonclient.OperationRequest{ForAccount: account, Cursor: cursor, Order: horizonclient.OrderAsc,
-		Limit: uint(limit), Join: "transactions"})
+	var page operations.OperationsPage
+	err := c.read(ctx, func(hc *horizonclient.Client) (err error) {
+		page, err = hc.Payments(horizonclient.OperationRequest{ForAccount: account, Cursor: cursor, Order: horizonclient.OrderAsc,
+			Limit: uint(limit), Join: "transactions"})
+		return err
+	})
 	if err != nil {
 		if horizonclient.IsNotFoundError(err) {
 			return nil, ErrNotFound
@@ -305,7 +353,11 @@ func (c *client) Payments(ctx context.Context, account, cursor string, limit int
 // AssetSupply returns the amount of an asset outside its issuer, in stroops: trustline
 // balances, claimable balances, liquidity pools and contracts (Horizon's asset statistics).
 func (c *client) AssetSupply(ctx context.Context, code, issuer string) (int64, error) {
-	page, err := c.hc(ctx).Assets(horizonclient.AssetRequest{ForAssetCode: code, ForAssetIssuer: issuer})
+	var page hProtocol.AssetsPage
+	err := c.read(ctx, func(hc *horizonclient.Client) (err error) {
+		page, err = hc.Assets(horizonclient.AssetRequest{ForAssetCode: code, ForAssetIssuer: issuer})
+		return err
+	})
 	if err != nil {
 		return 0, classify(err)
 	}
@@ -338,5 +390,5 @@ type Ledger interface {
 
 // NewLedger returns a Ledger for the Horizon at baseURL.
 func NewLedger(baseURL string, timeout time.Duration) Ledger {
-	return &client{url: baseURL, http: &http.Client{Timeout: timeout}, retries: 2, backoff: 100 * time.Millisecond}
+	return newClient(baseURL, timeout)
 }

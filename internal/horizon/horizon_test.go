@@ -1,0 +1,144 @@
+package horizon
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/keypair"
+
+	"github.com/anchorkit/anchor/internal/horizon/standin"
+)
+
+// flaky answers the first n requests with status (and Retry-After when set), then proxies to
+// the stand-in.
+type flaky struct {
+	n          atomic.Int32
+	status     int
+	retryAfter string
+	seen       atomic.Int32
+	backend    *httputil.ReverseProxy
+}
+
+func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.seen.Add(1)
+	if f.n.Add(-1) >= 0 {
+		if f.retryAfter != "" {
+			w.Header().Set("Retry-After", f.retryAfter)
+		}
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(f.status)
+		_, _ = w.Write([]byte(`{"type":"x","title":"flaky","status":` + strconv.Itoa(f.status) + `}`))
+		return
+	}
+	f.backend.ServeHTTP(w, r)
+}
+
+func newFlaky(t *testing.T, n, status int, retryAfter string) (*client, *flaky, *[]time.Duration, string) {
+	t.Helper()
+	s := standin.New()
+	t.Cleanup(s.Close)
+	u, _ := url.Parse(s.URL())
+	f := &flaky{status: status, retryAfter: retryAfter, backend: httputil.NewSingleHostReverseProxy(u)}
+	f.n.Store(int32(n))
+	ts := httptest.NewServer(f)
+	t.Cleanup(ts.Close)
+	c := newClient(ts.URL, 5*time.Second)
+	var waits []time.Duration
+	c.sleep = func(ctx context.Context, d time.Duration) error { waits = append(waits, d); return ctx.Err() }
+	id := keypair.MustRandom().Address()
+	s.CreateAccount(id, 1, [3]byte{})
+	return c, f, &waits, id
+}
+
+func TestReadRetries(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		fail       int
+		status     int
+		retryAfter string
+		wantWaits  []time.Duration
+		wantErr    error
+		wantSeen   int32
+	}{
+		{"429 honours Retry-After seconds", 1, 429, "3", []time.Duration{3 * time.Second}, nil, 2},
+		{"503 without Retry-After backs off", 2, 503, "", []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}, nil, 3},
+		{"gives up after the retries", 5, 502, "", []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}, ErrUnavailable, 3},
+		{"Retry-After beyond the cap is not waited", 1, 429, "60", nil, ErrUnavailable, 1},
+		{"400 is not retried", 1, 400, "", nil, ErrUnavailable, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, f, waits, id := newFlaky(t, tc.fail, tc.status, tc.retryAfter)
+			acct, err := c.Account(context.Background(), id)
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+			if err == nil && acct.AccountID != id {
+				t.Fatalf("account %q, want %q", acct.AccountID, id)
+			}
+			if got := f.seen.Load(); got != tc.wantSeen {
+				t.Errorf("requests = %d, want %d", got, tc.wantSeen)
+			}
+			if len(*waits) != len(tc.wantWaits) {
+				t.Fatalf("waits = %v, want %v", *waits, tc.wantWaits)
+			}
+			for i := range tc.wantWaits {
+				if (*waits)[i] != tc.wantWaits[i] {
+					t.Errorf("wait %d = %v, want %v", i, (*waits)[i], tc.wantWaits[i])
+				}
+			}
+		})
+	}
+}
+
+func TestRetryAfterHTTPDate(t *testing.T) {
+	c, _, waits, id := newFlaky(t, 1, 503, time.Now().Add(4*time.Second).UTC().Format(http.TimeFormat))
+	if _, err := c.Account(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if len(*waits) != 1 || (*waits)[0] <= 2*time.Second || (*waits)[0] > 4*time.Second {
+		t.Fatalf("waits = %v, want about 4s", *waits)
+	}
+}
+
+func TestReadStopsAtDeadline(t *testing.T) {
+	c, f, waits, id := newFlaky(t, 1, 429, "5")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := c.Account(ctx, id); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("err = %v, want ErrUnavailable", err)
+	}
+	if len(*waits) != 0 || f.seen.Load() != 1 {
+		t.Fatalf("waited %v after %d requests; a wait past the deadline must not start", *waits, f.seen.Load())
+	}
+}
+
+func TestNotFoundIsNotRetried(t *testing.T) {
+	c, f, _, _ := newFlaky(t, 0, 0, "")
+	if _, err := c.Account(context.Background(), keypair.MustRandom().Address()); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("err = %v, want ErrNotFound", err)
+	}
+	if _, err := c.Transaction(context.Background(), "00"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("transaction err = %v, want ErrNotFound", err)
+	}
+	if f.seen.Load() != 2 {
+		t.Fatalf("requests = %d, want 2", f.seen.Load())
+	}
+}
+
+func TestSubmitIsNeverRetried(t *testing.T) {
+	c, f, waits, _ := newFlaky(t, 3, 504, "")
+	if _, err := c.Submit(context.Background(), "AAAA"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("err = %v, want ErrUnavailable", err)
+	}
+	if f.seen.Load() != 1 || len(*waits) != 0 {
+		t.Fatalf("submit made %d requests and waited %v; the caller decides about resubmitting", f.seen.Load(), *waits)
+	}
+}
