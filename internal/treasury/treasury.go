@@ -525,46 +525,29 @@ func (t *Treasury) expired(ctx context.Context, op *Op) (bool, error) {
 }
 
 func (t *Treasury) finish(ctx context.Context, op *Op, success bool, result string) error {
-	now := t.now()
-	return t.Store.TreasuryUpdate(ctx, func(ops OpTx, trs transfer.Tx) error {
-		cur, err := ops.Op(op.ID)
-		if err != nil {
-			return err
-		}
-		if cur.State != Built {
-			return nil
-		}
-		cur.State, cur.Result, cur.UpdatedAt = Failed, result, now
-		if success {
-			cur.State = Confirmed
-		}
-		if err := ops.PutOp(cur); err != nil {
-			return err
-		}
-		if op.TransferID == "" {
-			return nil
-		}
-		tr, err := trs.Get(op.TransferID)
-		if err != nil {
-			return err
-		}
-		if success {
+	if success {
+		return t.settle(ctx, op, Confirmed, "", func(tr *transfer.Transaction, now time.Time) error {
 			tr.StellarTransactionID = op.Hash
 			tr.ClaimableBalanceID = op.ClaimableBalanceID
 			tr.Message = ""
-			err = tr.MoveTo(transfer.Completed, t.By, "payment "+op.Hash+" succeeded", now)
-		} else {
-			tr.Message = "the payment failed on the network (" + result + "); credit it again"
-			err = tr.MoveTo(transfer.PendingAnchor, t.By, "payment "+op.Hash+" failed: "+result, now)
-		}
-		if err != nil {
-			return err
-		}
-		return trs.Put(tr)
+			return tr.MoveTo(transfer.Completed, t.By, "payment "+op.Hash+" succeeded", now)
+		})
+	}
+	return t.settle(ctx, op, Failed, result, func(tr *transfer.Transaction, now time.Time) error {
+		tr.Message = "the payment failed on the network (" + result + "); credit it again"
+		return tr.MoveTo(transfer.PendingAnchor, t.By, "payment "+op.Hash+" failed: "+result, now)
 	})
 }
 
 func (t *Treasury) expire(ctx context.Context, op *Op) error {
+	return t.settle(ctx, op, Expired, "", func(tr *transfer.Transaction, now time.Time) error {
+		return tr.MoveTo(transfer.PendingAnchor, t.By, "payment "+op.Hash+" expired without reaching the ledger", now)
+	})
+}
+
+// settle records the final state of a built op and, in the same store transaction, moves the
+// transfer it pays (if any). An op already settled is left alone.
+func (t *Treasury) settle(ctx context.Context, op *Op, state OpState, result string, move func(*transfer.Transaction, time.Time) error) error {
 	now := t.now()
 	return t.Store.TreasuryUpdate(ctx, func(ops OpTx, trs transfer.Tx) error {
 		cur, err := ops.Op(op.ID)
@@ -574,7 +557,7 @@ func (t *Treasury) expire(ctx context.Context, op *Op) error {
 		if cur.State != Built {
 			return nil
 		}
-		cur.State, cur.UpdatedAt = Expired, now
+		cur.State, cur.Result, cur.UpdatedAt = state, result, now
 		if err := ops.PutOp(cur); err != nil {
 			return err
 		}
@@ -585,7 +568,7 @@ func (t *Treasury) expire(ctx context.Context, op *Op) error {
 		if err != nil {
 			return err
 		}
-		if err := tr.MoveTo(transfer.PendingAnchor, t.By, "payment "+op.Hash+" expired without reaching the ledger", now); err != nil {
+		if err := move(tr, now); err != nil {
 			return err
 		}
 		return trs.Put(tr)
