@@ -54,17 +54,8 @@ func submitTx(t *testing.T, hc *horizonclient.Client, src *keypair.Full, ops ...
 // batch; after running it to the end, the ledger holds exactly one payment per deposit and the
 // store agrees.
 func TestKill9DuringCredits(t *testing.T) {
-	hz := standin.New()
-	defer hz.Close()
-	hc := &horizonclient.Client{HorizonURL: hz.URL(), HTTP: http.DefaultClient}
-	dir, _ := initAnchor(t)
-	issuer, dist := secretFromFile(t, dir, "ANCHOR_ISSUER_SECRET"), secretFromFile(t, dir, "ANCHOR_DISTRIBUTION_SECRET")
-	hc.Fund(issuer.Address())
-	hc.Fund(dist.Address())
-	asset := txnbuild.CreditAsset{Code: "USDX", Issuer: issuer.Address()}
-	ct, _ := asset.ToChangeTrustAsset()
-	submitTx(t, hc, dist, &txnbuild.ChangeTrust{Line: ct, Limit: "1000000"})
-	submitTx(t, hc, issuer, &txnbuild.Payment{Destination: dist.Address(), Amount: "100000", Asset: asset})
+	tf := newTreasuryFixture(t, "100000")
+	hz, hc, dir, issuer, dist, ct := tf.hz, tf.hc, tf.dir, tf.issuer, tf.dist, tf.ct
 
 	env := map[string]string{"ANCHOR_HORIZON_URL": hz.URL()}
 	cfg, err := config.Load(config.LoadOptions{File: filepath.Join(dir, "anchor.yaml"), Explicit: true, LookupEnv: mapEnv(env)})
@@ -169,17 +160,8 @@ func TestKill9DuringCredits(t *testing.T) {
 // the issuer's home domain, a deposit credited to completion and a withdrawal found by the
 // server's watcher.
 func TestE2ETreasuryThroughServer(t *testing.T) {
-	hz := standin.New()
-	defer hz.Close()
-	hc := &horizonclient.Client{HorizonURL: hz.URL(), HTTP: http.DefaultClient}
-	dir, port := initAnchor(t)
-	issuer, dist := secretFromFile(t, dir, "ANCHOR_ISSUER_SECRET"), secretFromFile(t, dir, "ANCHOR_DISTRIBUTION_SECRET")
-	hc.Fund(issuer.Address())
-	hc.Fund(dist.Address())
-	asset := txnbuild.CreditAsset{Code: "USDX", Issuer: issuer.Address()}
-	ct, _ := asset.ToChangeTrustAsset()
-	submitTx(t, hc, dist, &txnbuild.ChangeTrust{Line: ct, Limit: "1000000"})
-	submitTx(t, hc, issuer, &txnbuild.Payment{Destination: dist.Address(), Amount: "10000", Asset: asset})
+	tf := newTreasuryFixture(t, "10000")
+	hz, hc, dir, port, issuer, dist, asset, ct := tf.hz, tf.hc, tf.dir, tf.port, tf.issuer, tf.dist, tf.asset, tf.ct
 	u := keypair.MustRandom()
 	hc.Fund(u.Address())
 	submitTx(t, hc, u, &txnbuild.ChangeTrust{Line: ct, Limit: "100000"})
@@ -317,4 +299,32 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 	if code != 1 || !strings.Contains(out, `"untied_movements": [`) || !strings.Contains(out, "no confirmed credit") || !strings.Contains(out, `"difference": "3.0000000"`) {
 		t.Fatalf("reconcile after a rogue payment: %d %s", code, out)
 	}
+}
+
+// treasuryFixture is an initialised anchor whose issuer and distribution accounts exist on a
+// stand-in Horizon, the distribution account holding USDX.
+type treasuryFixture struct {
+	hz           *standin.Server
+	hc           *horizonclient.Client
+	dir          string
+	port         int
+	issuer, dist *keypair.Full
+	asset        txnbuild.CreditAsset
+	ct           txnbuild.ChangeTrustAsset
+}
+
+func newTreasuryFixture(t *testing.T, distBalance string) *treasuryFixture {
+	t.Helper()
+	f := &treasuryFixture{hz: standin.New()}
+	t.Cleanup(f.hz.Close)
+	f.hc = &horizonclient.Client{HorizonURL: f.hz.URL(), HTTP: http.DefaultClient}
+	f.dir, f.port = initAnchor(t)
+	f.issuer, f.dist = secretFromFile(t, f.dir, "ANCHOR_ISSUER_SECRET"), secretFromFile(t, f.dir, "ANCHOR_DISTRIBUTION_SECRET")
+	f.hc.Fund(f.issuer.Address())
+	f.hc.Fund(f.dist.Address())
+	f.asset = txnbuild.CreditAsset{Code: "USDX", Issuer: f.issuer.Address()}
+	f.ct, _ = f.asset.ToChangeTrustAsset()
+	submitTx(t, f.hc, f.dist, &txnbuild.ChangeTrust{Line: f.ct, Limit: "1000000"})
+	submitTx(t, f.hc, f.issuer, &txnbuild.Payment{Destination: f.dist.Address(), Amount: distBalance, Asset: f.asset})
+	return f
 }
