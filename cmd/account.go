@@ -13,7 +13,6 @@ import (
 
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/horizon"
-	"github.com/anchorkit/anchor/internal/treasury"
 	"github.com/anchorkit/anchor/pkg/stellartoml"
 )
 
@@ -113,17 +112,14 @@ list the issuer. The domain defaults to home_domain.`,
 			if r.Domain == "" {
 				r.Domain = cfg.HomeDomain
 			}
-			r.Kind, r.XDROut, r.Unsigned = "home-domain", xdrOut != "", prompt
+			r.Kind = "home-domain"
 			c, closeFn, err := f.crediter(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer closeFn()
-			if prompt {
-				return withPromptedKey(cmd.Context(), f, c, "issuer", reviewer(""), func() (*treasury.Op, error) { return c.RunAction(cmd.Context(), r) })
-			}
-			op, err := c.RunAction(cmd.Context(), r)
-			if err != nil {
+			op, err := runAction(cmd.Context(), f, c, r, "issuer", reviewer(""), xdrOut != "", prompt)
+			if err != nil || op == nil {
 				return err
 			}
 			if xdrOut != "" {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/transfer"
-	"github.com/anchorkit/anchor/internal/treasury"
 )
 
 func newBurnCmd(f *Factory) *cobra.Command {
@@ -49,12 +48,9 @@ earlier burn covered; each burn records the withdrawals it covers, so none is bu
 				}
 				return nil
 			}
-			r.Kind, r.XDROut, r.Unsigned = "burn", xdrOut != "", prompt
-			if prompt {
-				return withPromptedKey(cmd.Context(), f, c, "distribution", reviewer(""), func() (*treasury.Op, error) { return c.RunAction(cmd.Context(), r) })
-			}
-			op, err := c.RunAction(cmd.Context(), r)
-			if err != nil {
+			r.Kind = "burn"
+			op, err := runAction(cmd.Context(), f, c, r, "distribution", reviewer(""), xdrOut != "", prompt)
+			if err != nil || op == nil {
 				return err
 			}
 			return reportOp(f, "burn", op, xdrOut)

@@ -98,12 +98,9 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 			defer closeFn()
 			who := reviewer(by)
 			if pay.To != "" {
-				pay.Kind, pay.XDROut, pay.Unsigned = "pay", xdrOut != "", prompt
-				if prompt {
-					return withPromptedKey(cmd.Context(), f, c, "distribution", who, func() (*treasury.Op, error) { return c.RunAction(cmd.Context(), pay) })
-				}
-				op, err := c.RunAction(cmd.Context(), pay)
-				if err != nil {
+				pay.Kind = "pay"
+				op, err := runAction(cmd.Context(), f, c, pay, "distribution", who, xdrOut != "", prompt)
+				if err != nil || op == nil {
 					return err
 				}
 				return reportOp(f, "payment", op, xdrOut)
@@ -394,6 +391,17 @@ func promptKey(f *Factory, account string) (*keypair.Full, error) {
 		return nil, errors.New("that is not a secret seed (S...)")
 	}
 	return kp, nil
+}
+
+// runAction runs a stored action (pay, burn, home-domain) signed by account: with a key prompted
+// here (op is nil then: withPromptedKey reported it), prepared for signing elsewhere (xdr), or
+// signed with the configured key and submitted.
+func runAction(ctx context.Context, f *Factory, c Crediter, r admin.ActionRequest, account, by string, xdr, prompt bool) (*treasury.Op, error) {
+	r.XDROut, r.Unsigned = xdr, prompt
+	if prompt {
+		return nil, withPromptedKey(ctx, f, c, account, by, func() (*treasury.Op, error) { return c.RunAction(ctx, r) })
+	}
+	return c.RunAction(ctx, r)
 }
 
 // withPromptedKey prepares an unsigned action, signs it here with a prompted key (which never
