@@ -195,16 +195,20 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 	}
 
 	// A deposit, credited through the server.
-	w := newWallet(t, s, nil)
-	w.kp = u
 	d := discover(t, s)
 	c := &sep10.Client{Endpoint: d.toml.WebAuthEndpoint, ServerKey: d.toml.SigningKey, Network: d.toml.NetworkPassphrase, HomeDomain: d.homeDomain}
-	tok, err := c.Authenticate(context.Background(), u.Address(), nil, u)
-	if err != nil {
-		t.Fatal(err)
+	signIn := func(kp *keypair.Full) *wallet {
+		w := newWallet(t, s, nil)
+		w.kp = kp
+		tok, err := c.Authenticate(context.Background(), kp.Address(), nil, kp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.token = tok
+		w.putJSON(map[string]string{"type": "sep6-withdraw", "first_name": "J", "last_name": "D", "email_address": "j@example.com", "bank_account_number": "1", "bank_number": "2"})
+		return w
 	}
-	w.token = tok
-	w.putJSON(map[string]string{"type": "sep6-withdraw", "first_name": "J", "last_name": "D", "email_address": "j@example.com", "bank_account_number": "1", "bank_number": "2"})
+	w := signIn(u)
 	id := w.sep6("/deposit", url.Values{"asset_code": {"USDX"}}).JSON(t)["id"].(string)
 	cli("deposit", "received", id, "--amount", "20", "--external-id", "WIRE-77")
 	if out, stderr, code := cli("credit", id); code != 0 || !strings.Contains(out, "completed") {
@@ -233,6 +237,27 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 	}
 	if out, _, code := cli("tx", "list", "--unmatched", "--json"); code != 0 || strings.TrimSpace(out) != "[]" {
 		t.Fatalf("unmatched: %s", out)
+	}
+
+	// A deposit to an account without a trustline waits in pending_trust; the server pays it by
+	// itself once the trustline appears, and the wallet hears of each status.
+	v := keypair.MustRandom()
+	hc.Fund(v.Address())
+	wv := signIn(v)
+	rcv := newCallbackReceiver(t, d.toml.SigningKey)
+	vid := wv.sep6("/deposit", url.Values{"asset_code": {"USDX"}, "on_change_callback": {rcv.URL}}).JSON(t)["id"].(string)
+	cli("deposit", "received", vid, "--amount", "4", "--external-id", "WIRE-78")
+	if out, stderr, code := cli("credit", vid); code != 0 || !strings.Contains(out, "pending_trust") {
+		t.Fatalf("credit without a trustline: %d %s %s", code, out, stderr)
+	}
+	rcv.waitFor(t, vid, "pending_trust")
+	submitTx(t, hc, v, &txnbuild.ChangeTrust{Line: ct, Limit: "1000"})
+	if got := wv.waitStatus(vid, "completed"); got["stellar_transaction_id"] == nil {
+		t.Fatalf("resumed deposit %v", got)
+	}
+	rcv.waitFor(t, vid, "completed")
+	if bal, _ := hz.Balance(v.Address(), key); bal != 40_000_000 {
+		t.Fatalf("user received %d stroops, want 4 USDX once", bal)
 	}
 
 	// The withdrawal is paid out in fiat; burning what withdrawals collected takes it out of

@@ -106,6 +106,14 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	// Credits started by an operator finish by themselves: pending_trust deposits once the
+	// trustline appears, pending_stellar ones a crash or an outage left.
+	var resumer *treasury.Treasury
+	if cfg.HorizonURL != "" && cfg.DistributionSecret.IsSet() {
+		if resumer, err = NewTreasury(cfg, st, "anchor"); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -129,7 +137,22 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if cfg.HorizonURL != "" {
 		w := &treasury.Watcher{Store: st, Config: cfg, Payments: horizon.NewPaymentSource(cfg.HorizonURL, cfg.HorizonTimeout),
 			Transfers: deps.Transfers, OnChange: deps.Callbacks.Wake}
-		go watchWithdrawals(ctx, w, logger)
+		go every(ctx, 5*time.Second, logger, "withdrawal payments", func(ctx context.Context) ([]any, error) {
+			matched, unmatched, err := w.Poll(ctx)
+			if matched+unmatched == 0 {
+				return nil, err
+			}
+			return []any{"matched", matched, "unmatched", unmatched}, err
+		})
+	}
+	if resumer != nil {
+		go every(ctx, 5*time.Second, logger, "resume credits", func(ctx context.Context) ([]any, error) {
+			n, err := resumer.ResumeCredits(ctx, deps.Transfers)
+			if n == 0 {
+				return nil, err
+			}
+			return []any{"completed", n}, err
+		})
 	}
 	logger.Info("anchor serving",
 		"listen", ln.Addr().String(), "home_domain", cfg.HomeDomain, "network", cfg.NetworkPassphrase,
@@ -165,25 +188,26 @@ func reconcileTransfers(ctx context.Context, svc *transfer.Service, logger *slog
 	}
 }
 
-// watchWithdrawals matches payments into the withdrawal accounts to pending withdrawals.
-func watchWithdrawals(ctx context.Context, w *treasury.Watcher, logger *slog.Logger) {
-	t := time.NewTicker(5 * time.Second)
+// every runs pass now and every period until ctx ends. A pass that did something returns log
+// attributes (logged at info); errors are logged when they start or change, not every period
+// (an offline dev machine), and their end is logged too.
+func every(ctx context.Context, period time.Duration, logger *slog.Logger, what string, pass func(context.Context) ([]any, error)) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	lastErr := ""
 	for {
-		if matched, unmatched, err := w.Poll(ctx); err != nil {
-			// Say it when it starts or changes, not every 5 seconds (an offline dev machine).
+		if attrs, err := pass(ctx); err != nil {
 			if ctx.Err() == nil && err.Error() != lastErr {
-				logger.Warn("watch withdrawal payments", "err", err)
+				logger.Warn(what, "err", err)
 			}
 			lastErr = err.Error()
 		} else {
 			if lastErr != "" {
-				logger.Info("watching withdrawal payments again")
+				logger.Info(what + ": working again")
 				lastErr = ""
 			}
-			if matched+unmatched > 0 {
-				logger.Info("withdrawal payments", "matched", matched, "unmatched", unmatched)
+			if len(attrs) > 0 {
+				logger.Info(what, attrs...)
 			}
 		}
 		select {

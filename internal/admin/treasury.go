@@ -31,15 +31,9 @@ type CreditResult struct {
 // CreditAll credits every deposit waiting for its tokens (pending_anchor, pending_trust) and
 // resumes those in pending_stellar.
 func CreditAll(ctx context.Context, t *treasury.Treasury, transfers *transfer.Service) ([]CreditResult, error) {
-	var ids []string
-	for _, st := range []transfer.Status{transfer.PendingStellar, transfer.PendingAnchor, transfer.PendingTrust} {
-		list, err := transfers.OperatorList(ctx, transfer.OpsFilter{Status: st, Kind: transfer.Deposit})
-		if err != nil {
-			return nil, err
-		}
-		for _, tx := range list {
-			ids = append(ids, tx.ID)
-		}
+	ids, err := treasury.Deposits(ctx, transfers, transfer.PendingStellar, transfer.PendingAnchor, transfer.PendingTrust)
+	if err != nil {
+		return nil, err
 	}
 	out := []CreditResult{}
 	for _, id := range ids {

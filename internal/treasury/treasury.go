@@ -242,7 +242,7 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 			if err := cur.MoveTo(transfer.PendingTrust, t.By, "created the account with "+asset.StartingBalance+" XLM", t.now()); err != nil {
 				return err
 			}
-			return trs.Put(cur)
+			return putMoved(trs, cur, t.now())
 		}); err != nil {
 			return err
 		}
@@ -283,7 +283,7 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 			if err := cur.MoveTo(transfer.PendingTrust, t.By, "the account has no trustline for "+asset.Code, t.now()); err != nil {
 				return err
 			}
-			return trs.Put(cur)
+			return putMoved(trs, cur, t.now())
 		})
 		if err != nil {
 			return err
@@ -343,7 +343,7 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 			return err
 		}
 		cur.StellarTransactionID = hash
-		if err := trs.Put(cur); err != nil {
+		if err := putMoved(trs, cur, now); err != nil {
 			return err
 		}
 		return ops.PutOp(rec)
@@ -571,7 +571,7 @@ func (t *Treasury) settle(ctx context.Context, op *Op, state OpState, result str
 		if err := move(tr, now); err != nil {
 			return err
 		}
-		return trs.Put(tr)
+		return putMoved(trs, tr, now)
 	})
 }
 

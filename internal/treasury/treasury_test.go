@@ -529,3 +529,109 @@ func TestAccountCreation(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeCredits: the server's background pass completes what an operator started (a
+// pending_trust deposit once its trustline appears, a pending_stellar one a crash left) and
+// touches nothing else: not pending_anchor deposits, not deposits still without a trustline.
+func TestResumeCredits(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	waiting := e.user(false)
+	trustID := e.deposit(waiting, false)
+	if tx, err := e.treasury(treasury.Hooks{}).Credit(ctx, trustID); err != nil || tx.Status != transfer.PendingTrust {
+		t.Fatalf("no trustline: %v %+v", err, tx)
+	}
+	crashed := e.user(true)
+	crashID := e.deposit(crashed, false)
+	if _, err := e.treasury(treasury.Hooks{AfterStore: func() error { return errCrash }}).Credit(ctx, crashID); !errors.Is(err, errCrash) {
+		t.Fatalf("crash: %v", err)
+	}
+	untouched := e.user(true)
+	anchorID := e.deposit(untouched, false)
+
+	before, err := e.tr.ShowTx(ctx, trustID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.add(time.Second) // a write from here on changes updated_at
+	n, err := e.treasury(treasury.Hooks{}).ResumeCredits(ctx, e.tr)
+	if err != nil || n != 1 {
+		t.Fatalf("first pass: completed %d, %v; want the crashed one only", n, err)
+	}
+	if e.status(crashID) != transfer.Completed || e.paymentsTo(crashed.Address()) != 1 {
+		t.Fatalf("crashed credit: %s with %d payments", e.status(crashID), e.paymentsTo(crashed.Address()))
+	}
+	after, _ := e.tr.ShowTx(ctx, trustID)
+	if after.Status != transfer.PendingTrust || !after.UpdatedAt.Equal(before.UpdatedAt) {
+		t.Fatalf("a deposit still without a trustline was written: %+v", after)
+	}
+	if e.status(anchorID) != transfer.PendingAnchor || e.paymentsTo(untouched.Address()) != 0 {
+		t.Fatalf("a pending_anchor deposit was credited without the operator")
+	}
+
+	ct, _ := txnbuild.CreditAsset{Code: "USDX", Issuer: e.issuer.Address()}.ToChangeTrustAsset()
+	e.submit(waiting, &txnbuild.ChangeTrust{Line: ct, Limit: "1000"})
+	for pass := 0; pass < 2; pass++ {
+		n, err = e.treasury(treasury.Hooks{}).ResumeCredits(ctx, e.tr)
+		if err != nil || n != 1-pass {
+			t.Fatalf("pass %d after the trustline: completed %d, %v", pass, n, err)
+		}
+	}
+	if e.status(trustID) != transfer.Completed || e.paymentsTo(waiting.Address()) != 1 {
+		t.Fatalf("trustline added: %s with %d payments", e.status(trustID), e.paymentsTo(waiting.Address()))
+	}
+}
+
+// TestCreditQueuesCallbacks: every status the treasury gives a deposit (pending_trust,
+// pending_stellar, completed) queues its on_change_callback, in the same store transaction.
+func TestCreditQueuesCallbacks(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.user(false)
+	p := kyc.Principal{Account: u.Address()}
+	e.kyc.Put(ctx, p, &kyc.PutRequest{Values: map[string]string{"first_name": "J", "last_name": "D", "email_address": "j@example.com"}})
+	tx, err := e.tr.Create(ctx, transfer.Principal(p), transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX",
+		OnChangeCallback: "https://wallet.example/cb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tr.Act(ctx, tx.ID, transfer.Action{Name: transfer.ActReceived, By: "ops", Amount: "25", ExternalID: "W-1"}); err != nil {
+		t.Fatal(err)
+	}
+	// drain empties the queue and reports whether it held tx.
+	drain := func() bool {
+		items, err := e.st.DueCallbacks(ctx, e.clock.now().Add(time.Hour), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, it := range items {
+			found = found || it.ID == tx.ID
+			if err := e.st.FinishCallback(ctx, it, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return found
+	}
+	drain()
+	if got, err := e.treasury(treasury.Hooks{}).Credit(ctx, tx.ID); err != nil || got.Status != transfer.PendingTrust {
+		t.Fatalf("no trustline: %v %+v", err, got)
+	}
+	if !drain() {
+		t.Fatal("pending_trust queued no callback")
+	}
+	ct, _ := txnbuild.CreditAsset{Code: "USDX", Issuer: e.issuer.Address()}.ToChangeTrustAsset()
+	e.submit(u, &txnbuild.ChangeTrust{Line: ct, Limit: "1000"})
+	if _, err := e.treasury(treasury.Hooks{AfterStore: func() error { return errCrash }}).Credit(ctx, tx.ID); !errors.Is(err, errCrash) {
+		t.Fatalf("crash after store: %v", err)
+	}
+	if !drain() {
+		t.Fatal("pending_stellar queued no callback")
+	}
+	if got, err := e.treasury(treasury.Hooks{}).Credit(ctx, tx.ID); err != nil || got.Status != transfer.Completed {
+		t.Fatalf("resume: %v %+v", err, got)
+	}
+	if !drain() {
+		t.Fatal("completed queued no callback")
+	}
+}
