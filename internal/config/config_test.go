@@ -103,13 +103,22 @@ func TestSecretFiles(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "signing"), []byte(signing.Seed()+"\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, "jwt"), []byte(jwtKey), 0o600)
 	p := filepath.Join(dir, "anchor.yaml")
-	os.WriteFile(p, []byte("signing_secret_file: signing\njwt_secret_file: jwt\n"), 0o644)
+	dist := keypair.MustRandom()
+	os.WriteFile(filepath.Join(dir, "dist"), []byte(dist.Seed()+"\n"), 0o600)
+	os.WriteFile(p, []byte("signing_secret_file: signing\njwt_secret_file: jwt\ndistribution_secret_file: dist\nissuer_secret_file: missing\n"), 0o644)
+	if _, err := Load(LoadOptions{File: p, Explicit: true, LookupEnv: env(nil)}); err == nil || !strings.Contains(err.Error(), "issuer_secret_file") {
+		t.Fatalf("unreadable issuer_secret_file: %v", err)
+	}
+	os.WriteFile(p, []byte("signing_secret_file: signing\njwt_secret_file: jwt\ndistribution_secret_file: dist\n"), 0o644)
 	cfg, err := Load(LoadOptions{File: p, Explicit: true, LookupEnv: env(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.SigningSecret.Reveal() != signing.Seed() || cfg.Sources["signing_secret"] != "signing_secret_file" {
 		t.Fatalf("signing secret from file: %q", cfg.Sources["signing_secret"])
+	}
+	if cfg.DistributionSecret.Reveal() != dist.Seed() || cfg.Sources["distribution_secret"] != "distribution_secret_file" {
+		t.Fatalf("distribution secret from file: %q", cfg.Sources["distribution_secret"])
 	}
 }
 

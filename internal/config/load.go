@@ -60,7 +60,9 @@ var Keys = []Key{
 	{"log_level", "info", false, "debug, info, warn or error"},
 	{"log_format", "text", false, "text or json"},
 	{"issuer_secret", "", true, "issuer account secret seed, for treasury commands"},
+	{"issuer_secret_file", "", false, "file that holds issuer_secret"},
 	{"distribution_secret", "", true, "distribution account secret seed, for treasury commands"},
+	{"distribution_secret_file", "", false, "file that holds distribution_secret"},
 	{"kyc.auto_approve", false, false, "accept customers as soon as they provide every field (testnet demos only)"},
 	{"kyc.max_file_size", 10 << 20, false, "largest binary field or file upload, in bytes (413 above)"},
 	{"kyc.customer_quota", 50 << 20, false, "total bytes of files a customer may store"},
@@ -251,6 +253,8 @@ func Read(opts LoadOptions) (*Config, error) {
 	}{
 		{"signing_secret_file", cfg.SigningSecretFile, &cfg.SigningSecret},
 		{"jwt_secret_file", cfg.JWTSecretFile, &cfg.JWTSecret},
+		{"issuer_secret_file", cfg.IssuerSecretFile, &cfg.IssuerSecret},
+		{"distribution_secret_file", cfg.DistributionSecretFile, &cfg.DistributionSecret},
 	} {
 		if fk.file == "" || fk.dst.IsSet() {
 			continue

@@ -56,10 +56,12 @@ data_dir: data
 
 # Secrets live in this env-style file (mode 0600), never here. It may set ANCHOR_SIGNING_SECRET,
 # ANCHOR_JWT_SECRET, ANCHOR_ISSUER_SECRET and ANCHOR_DISTRIBUTION_SECRET. Alternatives:
-# the environment, or signing_secret_file / jwt_secret_file naming files that hold one secret.
+# the environment, or *_secret_file keys naming files that hold one secret each.
 secrets_file: {{.SecretsFile}}
 signing_secret_file: ""
 jwt_secret_file: ""
+issuer_secret_file: ""
+distribution_secret_file: ""
 
 # SEP-10. previous_signing_keys lists earlier SIGNING_KEYs (G...) whose challenges are still
 # accepted after a rotation; new challenges are always signed with the current key.
