@@ -34,10 +34,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzValidate -fuzztime 30s ./pkg/stellartoml/
 	$(GO) test -run '^$$' -fuzz FuzzParsePut -fuzztime 30s ./internal/sep12/
 
-## bench: start anchor serve and drive SEP-10 at 8 and 64 clients; handler micro-benchmarks
+## bench: start anchor serve and drive SEP-10 at 8 and 64 clients; handler and treasury micro-benchmarks
 bench: build
 	./$(BIN) dev bench --duration 10s --server-log bench-server.log
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/sep10/
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/sep10/ ./internal/treasury/
 
 ## docs: regenerate the command reference in docs/cli from the command tree
 docs: build

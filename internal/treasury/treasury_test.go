@@ -32,7 +32,7 @@ func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return 
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 type env struct {
-	t            *testing.T
+	t            testing.TB
 	hz           *standin.Server
 	hc           *horizonclient.Client
 	st           *store.Bolt
@@ -44,7 +44,7 @@ type env struct {
 	assetKey     string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	e := &env{t: t, issuer: keypair.MustRandom(), dist: keypair.MustRandom(), clock: &clock{t: time.Now().UTC()}}
 	e.hz = standin.NewWithOptions(standin.Options{Now: e.clock.now})
 	t.Cleanup(e.hz.Close)
