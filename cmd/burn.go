@@ -27,7 +27,7 @@ earlier burn covered; each burn records the withdrawals it covers, so none is bu
 			if len(args) > 0 || withdrawals == (r.Amount != "") {
 				return usageError{errors.New("give --amount or --withdrawals")}
 			}
-			return nil
+			return checkAmount(r.Amount)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, closeFn, err := f.crediter(cmd.Context())

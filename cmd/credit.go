@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/stellar/go-stellar-sdk/keypair"
+	"github.com/stellar/go-stellar-sdk/strkey"
 	"github.com/stellar/go-stellar-sdk/txnbuild"
 	"golang.org/x/term"
 
@@ -83,7 +84,10 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 				if len(args) > 0 || all || pay.Amount == "" {
 					return usageError{errors.New("--to takes --amount and no DEPOSIT_ID or --all")}
 				}
-				return nil
+				if !strkey.IsValidEd25519PublicKey(pay.To) {
+					return usageError{fmt.Errorf("--to %s is not a Stellar account (G...)", pay.To)}
+				}
+				return checkAmount(pay.Amount)
 			}
 			if len(args) > 1 || all == (len(args) == 1) {
 				return usageError{errors.New("give one DEPOSIT_ID, --all, or --to with --amount")}
@@ -319,6 +323,17 @@ exit code is 1.`,
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
 	return cmd
+}
+
+// checkAmount makes a malformed --amount a usage error, before anything is read or sent.
+func checkAmount(s string) error {
+	if s == "" {
+		return nil
+	}
+	if _, err := transfer.ParseAmount(s); err != nil {
+		return usageError{fmt.Errorf("--amount: %w", err)}
+	}
+	return nil
 }
 
 // reportOp prints an action's outcome, or with xdrOut writes its envelope for offline signing.

@@ -353,3 +353,32 @@ func newTreasuryFixture(t *testing.T, distBalance string) *treasuryFixture {
 	submitTx(t, f.hc, f.issuer, &txnbuild.Payment{Destination: f.dist.Address(), Amount: distBalance, Asset: f.asset})
 	return f
 }
+
+// TestTreasuryUsageErrors: malformed treasury arguments are usage errors (exit 2, one line
+// naming the flag) found before any store or Horizon is touched: no config file exists here.
+func TestTreasuryUsageErrors(t *testing.T) {
+	g := keypair.MustRandom().Address()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"burn"}, "give --amount or --withdrawals"},
+		{[]string{"burn", "--amount", "5", "--withdrawals"}, "give --amount or --withdrawals"},
+		{[]string{"burn", "--amount", "-5"}, `--amount: "-5" is not a positive amount`},
+		{[]string{"burn", "--amount", "0"}, `--amount: "0" is not a positive amount`},
+		{[]string{"burn", "--amount", "1.12345678"}, "more than 7 decimal places"},
+		{[]string{"credit"}, "give one DEPOSIT_ID, --all, or --to with --amount"},
+		{[]string{"credit", "a", "--all"}, "give one DEPOSIT_ID, --all, or --to with --amount"},
+		{[]string{"credit", "--to", g}, "--to takes --amount"},
+		{[]string{"credit", "--to", "GBAD", "--amount", "5"}, "--to GBAD is not a Stellar account"},
+		{[]string{"credit", "--to", g, "--amount", "5x"}, `--amount: "5x" is not an amount`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			args := append(tc.args, "--config", filepath.Join(t.TempDir(), "none.yaml"))
+			out, stderr, code := runCLI(t, context.Background(), nil, args...)
+			if code != 2 || out != "" || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 1 {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want 2 and %q", code, out, stderr, tc.want)
+			}
+		})
+	}
+}
