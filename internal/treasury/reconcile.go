@@ -88,8 +88,11 @@ func Reconcile(ctx context.Context, st Store, transfers *transfer.Service, cfg *
 			return nil, fmt.Errorf("supply of %s: %w", a.Code, err)
 		}
 		dist, err := ledger.Account(ctx, a.DistributionAccount)
+		if errors.Is(err, horizon.ErrNotFound) {
+			return nil, fmt.Errorf("the distribution account %s of %s does not exist on the network", a.DistributionAccount, a.Code)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("distribution account: %w", err)
+			return nil, fmt.Errorf("distribution account of %s: %w", a.Code, err)
 		}
 		var distBal int64
 		for _, b := range dist.Balances {
