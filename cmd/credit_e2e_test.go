@@ -2,7 +2,9 @@ package cmd
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -192,6 +194,26 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 	acct, _ := hc.AccountDetail(horizonclient.AccountRequest{AccountID: issuer.Address()})
 	if acct.HomeDomain != "localhost:"+strconv.Itoa(port) {
 		t.Fatalf("issuer home domain %q", acct.HomeDomain)
+	}
+	// A domain whose stellar.toml does not list the issuer: the change is made, with a warning.
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "VERSION=\"2.0.0\"\n[[CURRENCIES]]\ncode=\"USDX\"\nissuer=\""+keypair.MustRandom().Address()+"\"\n")
+	}))
+	defer other.Close()
+	otherHost := strings.TrimPrefix(other.URL, "http://")
+	if _, stderr, code := cli("account", "set-home-domain", "--domain", otherHost); code != 0 || !strings.Contains(stderr, "warning:") || !strings.Contains(stderr, issuer.Address()) {
+		t.Fatalf("set-home-domain to a toml without the issuer: %d %q", code, stderr)
+	}
+	if acct, _ := hc.AccountDetail(horizonclient.AccountRequest{AccountID: issuer.Address()}); acct.HomeDomain != otherHost {
+		t.Fatalf("issuer home domain %q, want %q", acct.HomeDomain, otherHost)
+	}
+	// Back again: the same domain as this morning is a new change only under a new --ref.
+	if _, stderr, code := cli("account", "set-home-domain", "--ref", "back"); code != 0 || strings.Contains(stderr, "warning") {
+		t.Fatalf("set-home-domain back: %d %s", code, stderr)
+	}
+	if acct, _ := hc.AccountDetail(horizonclient.AccountRequest{AccountID: issuer.Address()}); acct.HomeDomain != "localhost:"+strconv.Itoa(port) {
+		t.Fatalf("issuer home domain %q after setting it back", acct.HomeDomain)
 	}
 
 	// A deposit, credited through the server.
