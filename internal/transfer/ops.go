@@ -3,6 +3,7 @@ package transfer
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -354,11 +355,13 @@ func (s *Service) move(ctx context.Context, id string, to Status, now time.Time)
 
 // OpsFilter selects transactions for `anchor tx list`.
 type OpsFilter struct {
-	Status   Status
-	Kind     Kind
-	Account  string
-	StuckFor time.Duration
-	Limit    int
+	Status Status
+	// AnyStatus, when set, matches transactions in any of these statuses.
+	AnyStatus []Status
+	Kind      Kind
+	Account   string
+	StuckFor  time.Duration
+	Limit     int
 }
 
 // OperatorList returns transactions matching f, newest first.
@@ -367,6 +370,9 @@ func (s *Service) OperatorList(ctx context.Context, f OpsFilter) ([]*Transaction
 	out := []*Transaction{}
 	err := s.Store.AllTransfers(ctx, func(t *Transaction) bool {
 		if (f.Status != "" && t.Status != f.Status) || (f.Kind != "" && t.Kind != f.Kind) || (f.Account != "" && t.Account != f.Account) {
+			return true
+		}
+		if len(f.AnyStatus) > 0 && !slices.Contains(f.AnyStatus, t.Status) {
 			return true
 		}
 		if f.StuckFor > 0 && (Terminal(t.Status) || now.Sub(t.UpdatedAt) < f.StuckFor) {

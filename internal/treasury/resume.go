@@ -4,21 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/anchorkit/anchor/internal/transfer"
 )
 
-// Deposits lists the ids of the deposits in the given statuses, in that order of statuses.
+// Deposits lists the ids of the deposits in the given statuses (one pass over the store),
+// ordered by the order of statuses, newest first within one.
 func Deposits(ctx context.Context, transfers *transfer.Service, statuses ...transfer.Status) ([]string, error) {
-	var ids []string
-	for _, st := range statuses {
-		list, err := transfers.OperatorList(ctx, transfer.OpsFilter{Status: st, Kind: transfer.Deposit})
-		if err != nil {
-			return nil, err
-		}
-		for _, tx := range list {
-			ids = append(ids, tx.ID)
-		}
+	list, err := transfers.OperatorList(ctx, transfer.OpsFilter{AnyStatus: statuses, Kind: transfer.Deposit})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(list, func(a, b *transfer.Transaction) int {
+		return slices.Index(statuses, a.Status) - slices.Index(statuses, b.Status)
+	})
+	ids := make([]string, len(list))
+	for i, tx := range list {
+		ids[i] = tx.ID
 	}
 	return ids, nil
 }
