@@ -53,6 +53,7 @@ type Config struct {
 	AuthRateBurst          int           `mapstructure:"auth_rate_burst"`
 	OutboundTimeout        time.Duration `mapstructure:"outbound_timeout"`
 	HorizonTimeout         time.Duration `mapstructure:"horizon_timeout"`
+	MaxBaseFee             int64         `mapstructure:"max_base_fee"`
 	LogLevel               string        `mapstructure:"log_level"`
 	LogFormat              string        `mapstructure:"log_format"`
 	IssuerSecret           Secret        `mapstructure:"issuer_secret"`

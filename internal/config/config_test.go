@@ -142,6 +142,8 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"bad listen", "", baseSecrets(), map[string]string{"ANCHOR_LISTEN": "8000"}, "listen"},
 		{"bad mode", "mode: staging\n", baseSecrets(), nil, "mode"},
 		{"bad duration", "jwt_lifetime: forever\n", baseSecrets(), nil, "jwt_lifetime"},
+		{"fee below the base fee", "", baseSecrets(), map[string]string{"ANCHOR_MAX_BASE_FEE": "99"}, "max_base_fee"},
+		{"fee not a number", "max_base_fee: lots\n", baseSecrets(), nil, "max_base_fee"},
 		{"unknown key", "colour: blue\n", baseSecrets(), nil, "colour"},
 		{"unknown asset key", asset("    colour: blue\n"), baseSecrets(), nil, "assets[0].colour"},
 		{"missing asset issuer", "assets:\n  - code: USDX\n", baseSecrets(), nil, "assets[0].issuer"},

@@ -33,6 +33,9 @@ func EnvName(key string) string {
 	return "ANCHOR_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
 }
 
+// DefaultMaxBaseFee is max_base_fee unless configured: 0.001 XLM per operation.
+const DefaultMaxBaseFee int64 = 10000
+
 // Keys lists every scalar key, in the order config show prints them. Lists (assets,
 // principals) are set in the file only.
 var Keys = []Key{
@@ -57,6 +60,7 @@ var Keys = []Key{
 	{"auth_rate_burst", 100, false, "burst size of the SEP-10 rate limit"},
 	{"outbound_timeout", "5s", false, "timeout of outbound fetches (client_domain stellar.toml)"},
 	{"horizon_timeout", "5s", false, "timeout of Horizon requests"},
+	{"max_base_fee", DefaultMaxBaseFee, false, "most stroops per operation treasury transactions bid when the network is busy (fees follow /fee_stats up to this)"},
 	{"log_level", "info", false, "debug, info, warn or error"},
 	{"log_format", "text", false, "text or json"},
 	{"issuer_secret", "", true, "issuer account secret seed, for treasury commands"},

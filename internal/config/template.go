@@ -41,10 +41,13 @@ mode: {{.Mode}}
 network: {{.Network}}
 network_passphrase: ""
 
-# Horizon used to read SEP-10 signers (and, later, by treasury commands). "none" disables it:
-# every account is then treated as new (master key signature only).
+# Horizon: SEP-10 reads signers from it, the treasury commands submit through it. "none"
+# disables it: every account is then treated as new (master key signature only).
 horizon_url: "{{.HorizonURL}}"
 horizon_timeout: 5s
+# Treasury transactions bid the fee recent ledgers needed (/fee_stats), at most this many
+# stroops per operation (10000 = 0.001 XLM).
+max_base_fee: 10000
 
 # Address anchor serve listens on, and the public URL wallets reach it at (default
 # http://home_domain for localhost, https://home_domain otherwise).

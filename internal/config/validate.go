@@ -86,6 +86,9 @@ func (c *Config) Validate() error {
 	if c.HorizonTimeout <= 0 {
 		return keyErr("horizon_timeout", "must be positive")
 	}
+	if c.MaxBaseFee < 100 {
+		return keyErr("max_base_fee", "%d is below the network's base fee of 100 stroops", c.MaxBaseFee)
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -210,6 +210,9 @@ type Submitter interface {
 	Transaction(ctx context.Context, hash string) (*TxInfo, error)
 	// LedgerTime is the close time of the latest ledger.
 	LedgerTime(ctx context.Context) (time.Time, error)
+	// InclusionFee is the per-operation fee, in stroops, that gets a transaction into the next
+	// ledgers: the 70th percentile of recent max fees (/fee_stats), at least the base fee.
+	InclusionFee(ctx context.Context) (int64, error)
 }
 
 // NewSubmitter returns a Submitter for the Horizon at baseURL.
@@ -249,6 +252,19 @@ func (c *client) Transaction(ctx context.Context, hash string) (*TxInfo, error) 
 		return nil, ErrNotFound
 	}
 	return nil, classify(err)
+}
+
+// InclusionFee implements Submitter.
+func (c *client) InclusionFee(ctx context.Context) (int64, error) {
+	var st hProtocol.FeeStats
+	err := c.read(ctx, func(hc *horizonclient.Client) (err error) {
+		st, err = hc.FeeStats()
+		return err
+	})
+	if err != nil {
+		return 0, classify(err)
+	}
+	return max(st.MaxFee.P70, st.LastLedgerBaseFee, 100), nil
 }
 
 // LedgerTime implements Submitter: history_latest_ledger_closed_at of Horizon's root document

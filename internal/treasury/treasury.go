@@ -102,6 +102,10 @@ type Treasury struct {
 	XDROut bool
 }
 
+// ErrOutcomeUnknown: Horizon did not say whether the transaction landed (timeouts, 5xx, 429, or
+// outbid under surge pricing); the action stays stored and the next run resumes it.
+var ErrOutcomeUnknown = errors.New("outcome not known yet (Horizon did not confirm); run the command again to resume")
+
 // ErrAwaitingSignatures: the action was prepared for offline signing.
 var ErrAwaitingSignatures = errors.New("waiting for signatures: sign the prepared envelope and run anchor submit FILE")
 
@@ -290,19 +294,7 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 		}
 		return errWaitTrust
 	}
-	src, err := t.Horizon.Account(ctx, asset.DistributionAccount)
-	if err != nil {
-		return fmt.Errorf("read the distribution account: %w", err)
-	}
-	timeout := t.TxTimeout
-	if timeout <= 0 {
-		timeout = 5 * time.Minute
-	}
-	maxTime := t.now().Add(timeout)
-	params := txnbuild.TransactionParams{SourceAccount: src, IncrementSequenceNum: true, Operations: append(pre, op),
-		BaseFee: txnbuild.MinBaseFee, Preconditions: txnbuild.Preconditions{TimeBounds: txnbuild.NewTimebounds(0, maxTime.Unix())},
-		Memo: memoOf(tr)}
-	built, err := txnbuild.NewTransaction(params)
+	built, maxTime, err := t.newTx(ctx, asset.DistributionAccount, append(pre, op), memoOf(tr))
 	if err != nil {
 		return err
 	}
@@ -361,6 +353,34 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 	}
 	_, err = t.resume(ctx, rec)
 	return err
+}
+
+// newTx builds a transaction of ops from source's next sequence number, valid until now +
+// TxTimeout, bidding the fee recent ledgers needed (/fee_stats) up to max_base_fee per operation.
+func (t *Treasury) newTx(ctx context.Context, source string, ops []txnbuild.Operation, memo txnbuild.Memo) (*txnbuild.Transaction, time.Time, error) {
+	src, err := t.Horizon.Account(ctx, source)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("read %s: %w", source, err)
+	}
+	fee, err := t.Horizon.InclusionFee(ctx)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("read fee stats: %w", err)
+	}
+	limit := t.Config.MaxBaseFee
+	if limit <= 0 {
+		limit = config.DefaultMaxBaseFee
+	}
+	timeout := t.TxTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	maxTime := t.now().Add(timeout)
+	built, err := txnbuild.NewTransaction(txnbuild.TransactionParams{SourceAccount: src, IncrementSequenceNum: true, Operations: ops,
+		BaseFee: min(fee, limit), Memo: memo, Preconditions: txnbuild.Preconditions{TimeBounds: txnbuild.NewTimebounds(0, maxTime.Unix())}})
+	if err != nil {
+		return nil, time.Time{}, inputErr("%v", err)
+	}
+	return built, maxTime, nil
 }
 
 // sign signs with Signer; in XDROut mode without a key the envelope stays unsigned.
@@ -493,7 +513,7 @@ func (t *Treasury) resume(ctx context.Context, op *Op) (bool, error) {
 			// tx_bad_seq, tx_too_late, 504, 5xx, 429: look it up and decide again.
 		}
 	}
-	return false, fmt.Errorf("payment %s: outcome not known yet (Horizon did not confirm); run credit again to resume", op.Hash)
+	return false, fmt.Errorf("payment %s: %w", op.Hash, ErrOutcomeUnknown)
 }
 
 // expired reports whether op can no longer land: the ledger closed past its max time, or the
@@ -627,19 +647,9 @@ func (t *Treasury) Execute(ctx context.Context, id, purpose string, source strin
 		if signer != nil && signer.Address() != source {
 			return nil, inputErr("the signing key is not %s's", source)
 		}
-		src, err := t.Horizon.Account(ctx, source)
+		built, maxTime, err := t.newTx(ctx, source, ops, memo)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", source, err)
-		}
-		timeout := t.TxTimeout
-		if timeout <= 0 {
-			timeout = 5 * time.Minute
-		}
-		maxTime := t.now().Add(timeout)
-		built, err := txnbuild.NewTransaction(txnbuild.TransactionParams{SourceAccount: src, IncrementSequenceNum: true, Operations: ops,
-			BaseFee: txnbuild.MinBaseFee, Memo: memo, Preconditions: txnbuild.Preconditions{TimeBounds: txnbuild.NewTimebounds(0, maxTime.Unix())}})
-		if err != nil {
-			return nil, inputErr("%v", err)
+			return nil, err
 		}
 		signed := built
 		if signer != nil {

@@ -243,6 +243,54 @@ func TestExpiredPaymentIsRebuilt(t *testing.T) {
 	}
 }
 
+// TestSurgePricing: credits bid the fee /fee_stats reports, up to max_base_fee. Outbid (the cap
+// below the surge), the transaction times out unapplied, and the next run resubmits the same
+// envelope once the surge is over: one payment.
+func TestSurgePricing(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.user(true)
+	feeOf := func(hash string) int64 {
+		t.Helper()
+		tx, err := e.hc.TransactionDetail(hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gt, err := txnbuild.TransactionFromXDR(tx.EnvelopeXdr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inner, _ := gt.Transaction()
+		return inner.BaseFee()
+	}
+	e.hz.Surge(700)
+	id := e.deposit(u, false)
+	tx, err := e.treasury(treasury.Hooks{}).Credit(ctx, id)
+	if err != nil || tx.Status != transfer.Completed {
+		t.Fatalf("credit in a surge: %v %+v", err, tx)
+	}
+	if fee := feeOf(tx.StellarTransactionID); fee != 700 {
+		t.Fatalf("bid %d stroops per operation, want the surge fee 700", fee)
+	}
+
+	e.cfg.MaxBaseFee = 300
+	id = e.deposit(u, false)
+	if _, err = e.treasury(treasury.Hooks{}).Credit(ctx, id); !errors.Is(err, treasury.ErrOutcomeUnknown) || e.status(id) != transfer.PendingStellar {
+		t.Fatalf("outbid: %v, %s", err, e.status(id))
+	}
+	e.hz.Surge(0)
+	tx, err = e.treasury(treasury.Hooks{}).Credit(ctx, id)
+	if err != nil || tx.Status != transfer.Completed {
+		t.Fatalf("after the surge: %v %+v", err, tx)
+	}
+	if fee := feeOf(tx.StellarTransactionID); fee != 300 {
+		t.Fatalf("bid %d stroops per operation, want the cap 300", fee)
+	}
+	if n := e.paymentsTo(u.Address()); n != 2 {
+		t.Fatalf("%d payments for 2 deposits", n)
+	}
+}
+
 func TestPendingTrustAndClaimableBalance(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()

@@ -118,6 +118,7 @@ func (s *state) clone() *state {
 // result of a submission.
 type result struct {
 	applied  bool // reached the ledger (seq and fee consumed)
+	queued   bool // outbid under surge pricing: not included, Horizon times out
 	success  bool
 	txCode   string
 	opCodes  []string
@@ -163,6 +164,10 @@ func (l *Server) apply(envB64 string, now time.Time) result {
 	fee := int64(tx.Fee)
 	if fee < int64(100*len(tx.Operations)) {
 		return result{txCode: "tx_insufficient_fee", hash: hash}
+	}
+	if surge := l.surge.Load(); fee < surge*int64(len(tx.Operations)) {
+		// Surge pricing: the transaction waits in the queue and is not included (Horizon: 504).
+		return result{queued: true, hash: hash}
 	}
 	// Signatures: each account that must authorize needs enough weight for its strictest use.
 	needs := map[string]uint8{src: srcAcct.Thresholds[0]}

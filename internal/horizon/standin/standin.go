@@ -55,6 +55,7 @@ type Server struct {
 	now        func() time.Time
 
 	failWith atomic.Int32
+	surge    atomic.Int64
 	requests atomic.Int64
 	ts       *httptest.Server
 }
@@ -120,6 +121,10 @@ func (s *Server) Close() { s.ts.Close() }
 
 // Requests counts requests served.
 func (s *Server) Requests() int64 { return s.requests.Load() }
+
+// Surge makes the network include only transactions paying at least fee stroops per operation
+// (0 ends the surge); /fee_stats reports it. Cheaper transactions time out (504) unapplied.
+func (s *Server) Surge(fee int64) { s.surge.Store(fee) }
 
 // FailWith makes every request answer status (0 restores normal service).
 func (s *Server) FailWith(status int) { s.failWith.Store(int32(status)) }
@@ -407,6 +412,11 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 			s.payments = append(s.payments, p)
 		}
 	}
+	if res.queued {
+		s.mu.Unlock()
+		writeProblem(w, 504, "timeout", "Timeout", nil)
+		return
+	}
 	var out hProtocol.Transaction
 	if rec != nil {
 		out = s.txJSON(rec)
@@ -447,10 +457,15 @@ func (s *Server) feeStats(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	ledger := s.ledger
 	s.mu.Unlock()
-	p := map[string]string{"max": "100", "min": "100", "mode": "100", "p10": "100", "p20": "100", "p30": "100", "p40": "100",
-		"p50": "100", "p60": "100", "p70": "100", "p80": "100", "p90": "100", "p95": "100", "p99": "100"}
+	fee, usage := int64(100), "0.01"
+	if surge := s.surge.Load(); surge > fee {
+		fee, usage = surge, "1.00"
+	}
+	v := strconv.FormatInt(fee, 10)
+	p := map[string]string{"max": v, "min": "100", "mode": v, "p10": "100", "p20": "100", "p30": v, "p40": v,
+		"p50": v, "p60": v, "p70": v, "p80": v, "p90": v, "p95": v, "p99": v}
 	writeJSON(w, 200, map[string]any{"last_ledger": strconv.Itoa(int(ledger)), "last_ledger_base_fee": "100",
-		"ledger_capacity_usage": "0.01", "fee_charged": p, "max_fee": p})
+		"ledger_capacity_usage": usage, "fee_charged": p, "max_fee": p})
 }
 
 // friendbot funds a new account with 10,000 XLM, as testnet's friendbot does.
