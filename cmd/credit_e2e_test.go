@@ -404,3 +404,49 @@ func TestTreasuryUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDevHorizonFund: the offline try-out a new user follows (docs/treasury.md): anchor init,
+// `anchor dev horizon --fund`, then treasury commands against it, with reconcile balanced.
+func TestDevHorizonFund(t *testing.T) {
+	dir, _ := initAnchor(t)
+	cfgPath := filepath.Join(dir, "anchor.yaml")
+	if _, stderr, code := runCLI(t, context.Background(), nil, "dev", "horizon", "--fund", "--mint", "-1", "--config", cfgPath, "--listen", "127.0.0.1:0"); code != 2 || !strings.Contains(stderr, "--mint") {
+		t.Fatalf("bad --mint: exit %d %s", code, stderr)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		_, _, code := runCLI(t, ctx, nil, "dev", "horizon", "--fund", "--mint", "5000", "--config", cfgPath, "--listen", addr)
+		done <- code
+	}()
+	hc := &horizonclient.Client{HorizonURL: "http://" + addr, HTTP: http.DefaultClient}
+	dist := secretFromFile(t, dir, "ANCHOR_DISTRIBUTION_SECRET")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		acct, err := hc.AccountDetail(horizonclient.AccountRequest{AccountID: dist.Address()})
+		if err == nil && len(acct.Balances) == 2 && acct.Balances[0].Balance == "5000.0000000" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("distribution account not funded: %v %+v", err, acct.Balances)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	env := map[string]string{"ANCHOR_HORIZON_URL": "http://" + addr}
+	u := keypair.MustRandom()
+	hc.Fund(u.Address())
+	issuer := secretFromFile(t, dir, "ANCHOR_ISSUER_SECRET")
+	line, _ := txnbuild.CreditAsset{Code: "USDX", Issuer: issuer.Address()}.ToChangeTrustAsset()
+	submitTx(t, hc, u, &txnbuild.ChangeTrust{Line: line, Limit: "100"})
+	if out, stderr, code := runCLI(t, context.Background(), env, "credit", "--to", u.Address(), "--amount", "5", "--config", cfgPath); code != 0 || !strings.Contains(out, "confirmed") {
+		t.Fatalf("credit --to: %d %s %s", code, out, stderr)
+	}
+	if out, stderr, code := runCLI(t, context.Background(), env, "reconcile", "--config", cfgPath); code != 0 {
+		t.Fatalf("reconcile after funding and one payment: %d %s %s", code, out, stderr)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("dev horizon exit %d", code)
+	}
+}
