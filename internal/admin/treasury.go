@@ -3,6 +3,8 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -58,100 +60,62 @@ type TreasuryFactory func(by string) (*treasury.Treasury, *keypair.Full, error)
 
 // MountTreasury adds the credit and unmatched-payment endpoints to an admin mux.
 func MountTreasury(mux *http.ServeMux, mk TreasuryFactory, transfers *transfer.Service) {
-	mux.HandleFunc("GET /v1/treasury/unmatched", func(w http.ResponseWriter, r *http.Request) {
-		t, _, err := mk("")
-		if err != nil {
-			httpx.Error(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		out, err := t.Store.UnmatchedPayments(r.Context())
-		replyTreasury(w, r, out, err)
+	// handle serves pattern with the treasury of the operator named by ?by=.
+	handle := func(pattern string, fn func(r *http.Request, t *treasury.Treasury, issuer *keypair.Full) (any, error)) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			t, issuer, err := mk(r.URL.Query().Get("by"))
+			if err != nil {
+				httpx.Error(w, http.StatusBadRequest, err.Error())
+				return
+			}
+			v, err := fn(r, t, issuer)
+			replyTreasury(w, r, v, err)
+		})
+	}
+	handle("GET /v1/treasury/unmatched", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
+		return t.Store.UnmatchedPayments(r.Context())
 	})
-	mux.HandleFunc("POST /v1/treasury/burn-withdrawals", func(w http.ResponseWriter, r *http.Request) {
-		t, _, err := mk(r.URL.Query().Get("by"))
-		if err != nil {
-			httpx.Error(w, http.StatusBadRequest, err.Error())
-			return
-		}
+	handle("POST /v1/treasury/burn-withdrawals", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
 		ops, err := t.BurnWithdrawals(r.Context(), transfers)
 		if ops == nil {
 			ops = []*treasury.Op{}
 		}
-		replyTreasury(w, r, ops, err)
+		return ops, err
 	})
-	mux.HandleFunc("POST /v1/treasury/prepare-credit/{id}", func(w http.ResponseWriter, r *http.Request) {
-		t, _, err := mk(r.URL.Query().Get("by"))
-		if err != nil {
-			httpx.Error(w, http.StatusBadRequest, err.Error())
-			return
-		}
+	handle("POST /v1/treasury/prepare-credit/{id}", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
 		t.XDROut = true
 		if r.URL.Query().Get("unsigned") == "1" {
 			t.Signer = nil
 		}
 		if _, err := t.Credit(r.Context(), r.PathValue("id")); err != nil {
-			replyTreasury(w, r, nil, err)
-			return
+			return nil, err
 		}
-		op, err := t.Prepared(r.Context(), r.PathValue("id"))
-		replyTreasury(w, r, op, err)
+		return t.Prepared(r.Context(), r.PathValue("id"))
 	})
-	mux.HandleFunc("POST /v1/treasury/submit", func(w http.ResponseWriter, r *http.Request) {
+	handle("POST /v1/treasury/submit", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
 		var req struct {
 			Envelope string `json:"envelope"`
 		}
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
-			httpx.Error(w, http.StatusBadRequest, "body is not an envelope")
-			return
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
+			return nil, errors.New("body is not an envelope")
 		}
-		t, _, err := mk(r.URL.Query().Get("by"))
-		if err != nil {
-			httpx.Error(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		op, err := t.Submit(r.Context(), req.Envelope)
-		replyTreasury(w, r, op, err)
+		return t.Submit(r.Context(), req.Envelope)
 	})
-	mux.HandleFunc("GET /v1/treasury/reconcile", func(w http.ResponseWriter, r *http.Request) {
-		t, _, err := mk("")
-		if err != nil {
-			httpx.Error(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		rep, err := treasury.Reconcile(r.Context(), t.Store, transfers, t.Config, t.Horizon.(horizon.Ledger))
-		replyTreasury(w, r, rep, err)
+	handle("GET /v1/treasury/reconcile", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
+		return treasury.Reconcile(r.Context(), t.Store, transfers, t.Config, t.Horizon.(horizon.Ledger))
 	})
-	mux.HandleFunc("POST /v1/treasury/actions", func(w http.ResponseWriter, r *http.Request) {
+	handle("POST /v1/treasury/actions", func(r *http.Request, t *treasury.Treasury, issuer *keypair.Full) (any, error) {
 		var req ActionRequest
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
-			httpx.Error(w, http.StatusBadRequest, "body is not an action")
-			return
+		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&req); err != nil {
+			return nil, errors.New("body is not an action")
 		}
-		t, issuer, err := mk(r.URL.Query().Get("by"))
-		if err != nil {
-			httpx.Error(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		op, err := RunAction(r.Context(), t, issuer, req)
-		replyTreasury(w, r, op, err)
+		return RunAction(r.Context(), t, issuer, req)
 	})
-	mux.HandleFunc("POST /v1/treasury/credit/{id}", func(w http.ResponseWriter, r *http.Request) {
-		t, _, err := mk(r.URL.Query().Get("by"))
-		if err != nil {
-			httpx.Error(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		tx, err := t.Credit(r.Context(), r.PathValue("id"))
-		replyTreasury(w, r, tx, err)
+	handle("POST /v1/treasury/credit/{id}", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
+		return t.Credit(r.Context(), r.PathValue("id"))
 	})
-	mux.HandleFunc("POST /v1/treasury/credit", func(w http.ResponseWriter, r *http.Request) {
-		t, _, err := mk(r.URL.Query().Get("by"))
-		if err != nil {
-			httpx.Error(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		out, err := CreditAll(r.Context(), t, transfers)
-		replyTreasury(w, r, out, err)
+	handle("POST /v1/treasury/credit", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
+		return CreditAll(r.Context(), t, transfers)
 	})
 }
 
