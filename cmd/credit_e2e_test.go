@@ -24,7 +24,6 @@ import (
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
-	"github.com/anchorkit/anchor/pkg/sep10"
 )
 
 func secretFromFile(t *testing.T, dir, name string) *keypair.Full {
@@ -217,16 +216,8 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 	}
 
 	// A deposit, credited through the server.
-	d := discover(t, s)
-	c := &sep10.Client{Endpoint: d.toml.WebAuthEndpoint, ServerKey: d.toml.SigningKey, Network: d.toml.NetworkPassphrase, HomeDomain: d.homeDomain}
 	signIn := func(kp *keypair.Full) *wallet {
-		w := newWallet(t, s, nil)
-		w.kp = kp
-		tok, err := c.Authenticate(context.Background(), kp.Address(), nil, kp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.token = tok
+		w := signedInWallet(t, s, kp)
 		w.putJSON(map[string]string{"type": "sep6-withdraw", "first_name": "J", "last_name": "D", "email_address": "j@example.com", "bank_account_number": "1", "bank_number": "2"})
 		return w
 	}
@@ -266,7 +257,7 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 	v := keypair.MustRandom()
 	hc.Fund(v.Address())
 	wv := signIn(v)
-	rcv := newCallbackReceiver(t, d.toml.SigningKey)
+	rcv := newCallbackReceiver(t, discover(t, s).toml.SigningKey)
 	vid := wv.sep6("/deposit", url.Values{"asset_code": {"USDX"}, "on_change_callback": {rcv.URL}}).JSON(t)["id"].(string)
 	cli("deposit", "received", vid, "--amount", "4", "--external-id", "WIRE-78")
 	if out, stderr, code := cli("credit", vid); code != 0 || !strings.Contains(out, "pending_trust") {

@@ -140,7 +140,7 @@ func TestE2ESEP6Deposit(t *testing.T) {
 	if _, stderr, code := kycCLI(t, dir, "withdraw", "paid", id, "--external-id", "X"); code != 1 || !strings.Contains(stderr, "deposit") {
 		t.Fatalf("paid on a deposit: %d %s", code, stderr)
 	}
-	if _, stderr, code := kycCLI(t, dir, "deposit", "received", id, "--amount", "1", "--external-id", "W9"); code != 1 || !strings.Contains(stderr, "cannot go from pending_anchor") {
+	if _, stderr, code := kycCLI(t, dir, "deposit", "received", id, "--amount", "1", "--external-id", "W9"); code != 1 || !strings.Contains(stderr, "already recorded") {
 		t.Fatalf("received twice: %d %s", code, stderr)
 	}
 	out, _, _ = kycCLI(t, dir, "tx", "show", id, "--json")

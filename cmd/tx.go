@@ -137,10 +137,7 @@ func validStatus(s transfer.Status) bool {
 }
 
 // txDetail is `tx show --json`; its field names are a contract.
-type txDetail struct {
-	Transaction *transfer.Transaction `json:"transaction"`
-	Allowed     []transfer.Status     `json:"allowed_moves"`
-}
+type txDetail = transfer.Detail
 
 func newTxShowCmd(opts *TxOptions) *cobra.Command {
 	cmd := &cobra.Command{
@@ -150,18 +147,14 @@ func newTxShowCmd(opts *TxOptions) *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withTx(cmd.Context(), opts, func(b admin.Transfers) error {
-				t, err := b.ShowTx(cmd.Context(), args[0])
+				d, err := b.Detail(cmd.Context(), args[0])
 				if err != nil {
 					return err
-				}
-				d := txDetail{Transaction: t, Allowed: transfer.Allowed(t.Kind, t.Status)}
-				if d.Allowed == nil {
-					d.Allowed = []transfer.Status{}
 				}
 				if opts.JSON {
 					return writeJSON(&KYCOptions{IO: opts.IO}, d)
 				}
-				printTx(opts, d)
+				printTx(opts, *d)
 				return nil
 			})
 		},
@@ -179,7 +172,7 @@ func printTx(opts *TxOptions, d txDetail) {
 	fmt.Fprintln(w)
 	for _, kv := range [][2]string{{"amount_in", amt(t.AmountIn)}, {"amount_fee", amt(t.AmountFee)}, {"amount_out", amt(t.AmountOut)},
 		{"reference", t.Reference}, {"withdraw_memo", t.WithdrawMemo}, {"external_id", t.ExternalTransactionID},
-		{"stellar_tx", t.StellarTransactionID}, {"message", t.Message}} {
+		{"stellar_tx", t.StellarTransactionID}, {"message", t.Message}, {"waiting", d.Waiting}} {
 		if kv[1] != "" {
 			fmt.Fprintf(w, "%-10s %s\n", kv[0]+":", kv[1])
 		}

@@ -40,7 +40,7 @@ type KYC interface {
 // Transfers is what transaction commands need; *transfer.Service and *Client implement it.
 type Transfers interface {
 	OperatorList(ctx context.Context, f transfer.OpsFilter) ([]*transfer.Transaction, error)
-	ShowTx(ctx context.Context, id string) (*transfer.Transaction, error)
+	Detail(ctx context.Context, id string) (*transfer.Detail, error)
 	Act(ctx context.Context, id string, a transfer.Action) (*transfer.Transaction, error)
 }
 
@@ -68,7 +68,7 @@ func NewHandler(svc *kyc.Service, transfers *transfer.Service, mk TreasuryFactor
 		reply(w, r, out, err)
 	})
 	mux.HandleFunc("GET /v1/tx/{id}", func(w http.ResponseWriter, r *http.Request) {
-		out, err := transfers.ShowTx(r.Context(), r.PathValue("id"))
+		out, err := transfers.Detail(r.Context(), r.PathValue("id"))
 		reply(w, r, out, err)
 	})
 	mux.HandleFunc("POST /v1/tx/{id}/actions", func(w http.ResponseWriter, r *http.Request) {
@@ -311,9 +311,9 @@ func (c *Client) OperatorList(ctx context.Context, f transfer.OpsFilter) ([]*tra
 	return out, err
 }
 
-// ShowTx implements Transfers.
-func (c *Client) ShowTx(ctx context.Context, id string) (*transfer.Transaction, error) {
-	var out transfer.Transaction
+// Detail implements Transfers.
+func (c *Client) Detail(ctx context.Context, id string) (*transfer.Detail, error) {
+	var out transfer.Detail
 	if err := c.do(ctx, "GET", "/v1/tx/"+url.PathEscape(id), nil, &out); err != nil {
 		return nil, err
 	}

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/transfer"
 )
 
@@ -187,6 +189,20 @@ func (t transferTx) MemoOwner(namespace, memo string) (string, error) {
 		return "", transfer.ErrNotFound
 	}
 	return string(v), nil
+}
+
+// Customer implements transfer.Tx: the SEP-12 customer of an owner, read in the same bbolt
+// transaction (nil when there is none).
+func (t transferTx) Customer(account, memo string) (*kyc.Customer, error) {
+	k := kycTx(t)
+	id, err := k.CustomerID(account, memo)
+	if errors.Is(err, kyc.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return k.Customer(id)
 }
 
 func (t transferTx) EnqueueCallback(id string, at time.Time) error {

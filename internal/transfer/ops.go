@@ -93,6 +93,9 @@ func (s *Service) apply(tx Tx, t *Transaction, a Action, now time.Time) error {
 			return inputErr("amount: %v", err)
 		}
 		if a.Name == ActReceived {
+			if t.FundsReceivedAt != nil {
+				return inputErr("the fiat of deposit %s was already recorded at %s (external id %s)", t.ID, t.FundsReceivedAt.Format(time.RFC3339), t.ExternalTransactionID)
+			}
 			if a.ExternalID == "" {
 				return inputErr("the external id of the incoming transfer is required")
 			}
@@ -138,13 +141,20 @@ func (s *Service) apply(tx Tx, t *Transaction, a Action, now time.Time) error {
 		}
 		out := v - fee
 		t.AmountFee, t.AmountOut = &fee, &out
-		return t.MoveTo(PendingAnchor, a.By, nonEmpty(a.Reason, "funds received"), now)
+		reason := nonEmpty(a.Reason, "funds received")
+		if t.Kind == Withdrawal {
+			return t.MoveTo(PendingAnchor, a.By, reason, now)
+		}
+		return s.depositReceived(tx, t, a.By, reason, now)
 	case ActPaid:
 		if t.Kind != Withdrawal {
 			return inputErr("%s is a %s; paid is for withdrawals", t.ID, t.Kind)
 		}
 		if a.ExternalID == "" {
 			return inputErr("the external id of the outgoing transfer is required")
+		}
+		if err := RequireAccepted(tx, s.Config, t); err != nil {
+			return err
 		}
 		t.ExternalTransactionID = a.ExternalID
 		return t.MoveTo(Completed, a.By, nonEmpty(a.Reason, "funds sent to the customer"), now)
@@ -202,6 +212,40 @@ func (s *Service) apply(tx Tx, t *Transaction, a Action, now time.Time) error {
 	}
 	return inputErr("unknown action %q", a.Name)
 }
+
+// depositReceived moves a deposit whose fiat arrived on, by its customer's compliance status
+// read in the same store transaction: ACCEPTED → pending_anchor (ready to credit); REJECTED →
+// error, waiting for the operator's refund; otherwise it stays (or goes back) in
+// pending_customer_info_update with the fiat recorded, and moves on by itself once compliance
+// approves. A deposit holding fiat never expires.
+func (s *Service) depositReceived(tx Tx, t *Transaction, by, reason string, now time.Time) error {
+	at := now
+	t.FundsReceivedAt = &at
+	st, _, err := Compliance(tx, s.Config, t)
+	if err != nil {
+		return err
+	}
+	defer func() { t.UserActionRequiredBy = nil }()
+	switch st {
+	case kyc.Accepted:
+		return t.MoveTo(PendingAnchor, by, reason, now)
+	case kyc.Rejected:
+		t.Message = rejectedWithFunds
+		if t.Status == Error {
+			t.Note(by, reason+"; "+rejectedWithFunds, now)
+			return nil
+		}
+		return t.MoveTo(Error, by, reason+"; "+rejectedWithFunds, now)
+	}
+	why := reason + "; waiting for compliance to accept the customer (" + string(st) + ") before crediting"
+	if t.Status == PendingCustomerInfoUpdate {
+		t.Note(by, why, now)
+		return nil
+	}
+	return t.MoveTo(PendingCustomerInfoUpdate, by, why, now)
+}
+
+const rejectedWithFunds = "the customer's information was rejected; the received funds wait for a refund (anchor tx refund)"
 
 func nonEmpty(s, def string) string {
 	if s != "" {
@@ -312,13 +356,23 @@ func (s *Service) move(ctx context.Context, id string, to Status, now time.Time)
 		before := t.Status
 		switch to {
 		case Expired:
-			if !t.WaitingForUser() || t.UserActionRequiredBy == nil || !now.After(*t.UserActionRequiredBy) {
+			if !t.WaitingForUser() || t.FundsReceivedAt != nil || t.UserActionRequiredBy == nil || !now.After(*t.UserActionRequiredBy) {
 				return nil
 			}
 			err = t.MoveTo(Expired, "anchor", "no action from the user before "+t.UserActionRequiredBy.Format(time.RFC3339), now)
 		case PendingUserTransferStart:
 			if t.Status != PendingCustomerInfoUpdate {
 				return nil
+			}
+			// Decided on a read: confirm in this write that compliance still accepts.
+			if st, _, cerr := Compliance(tx, s.Config, t); cerr != nil || st != kyc.Accepted {
+				return cerr
+			}
+			if t.FundsReceivedAt != nil {
+				// The fiat is in: ready to credit.
+				t.Message = ""
+				err = t.MoveTo(PendingAnchor, "anchor", "customer information accepted; the received funds can be credited", now)
+				break
 			}
 			s.release(t, s.assetOf(t))
 			err = t.MoveTo(PendingUserTransferStart, "anchor", "customer information accepted", now)
@@ -328,7 +382,13 @@ func (s *Service) move(ctx context.Context, id string, to Status, now time.Time)
 			if t.Status != PendingCustomerInfoUpdate {
 				return nil
 			}
+			if st, _, cerr := Compliance(tx, s.Config, t); cerr != nil || st != kyc.Rejected {
+				return cerr
+			}
 			t.Message = "the customer's information was rejected"
+			if t.FundsReceivedAt != nil {
+				t.Message = rejectedWithFunds
+			}
 			err = t.MoveTo(Error, "anchor", t.Message, now)
 		}
 		if err != nil {

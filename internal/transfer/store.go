@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/anchorkit/anchor/internal/kyc"
 )
 
 // ErrNotFound: no such transaction (or not the caller's).
@@ -20,6 +22,9 @@ type Tx interface {
 	ReserveMemo(namespace, memo, txID string) (bool, error)
 	// MemoOwner returns the transaction that reserved a memo (ErrNotFound if none).
 	MemoOwner(namespace, memo string) (string, error)
+	// Customer returns the SEP-12 customer of an owner (nil when there is none), so that a
+	// compliance check and the move it allows happen in one store transaction.
+	Customer(account, memo string) (*kyc.Customer, error)
 	// EnqueueCallback queues the transaction's on_change_callback (callback kind "tx").
 	EnqueueCallback(id string, at time.Time) error
 }

@@ -58,7 +58,7 @@ var moves = map[Status][]Status{
 	Incomplete:                   {PendingCustomerInfoUpdate, PendingUserTransferStart, Expired, Error},
 	PendingCustomerInfoUpdate:    {PendingUserTransferStart, PendingAnchor, Expired, Error, OnHold},
 	PendingUserTransferStart:     {PendingExternal, PendingAnchor, PendingCustomerInfoUpdate, OnHold, Expired, TooSmall, TooLarge, Error},
-	PendingExternal:              {PendingAnchor, Completed, OnHold, TooSmall, TooLarge, Error},
+	PendingExternal:              {PendingAnchor, PendingCustomerInfoUpdate, Completed, OnHold, TooSmall, TooLarge, Error},
 	PendingAnchor:                {PendingStellar, PendingTrust, PendingExternal, PendingUser, PendingUserTransferComplete, PendingCustomerInfoUpdate, PendingTransactionInfoUpdate, OnHold, Completed, Refunded, NoMarket, Error},
 	PendingTrust:                 {PendingStellar, PendingAnchor, Expired, Refunded, Error},
 	PendingStellar:               {Completed, PendingAnchor, Error},
@@ -167,6 +167,9 @@ type Transaction struct {
 	ClaimableBalanceID    string   `json:"claimable_balance_id,omitempty"`
 	Message               string   `json:"message,omitempty"`
 	Refunds               *Refunds `json:"refunds,omitempty"`
+	// FundsReceivedAt is when the operator recorded the user's fiat (deposits): from then on
+	// the transaction never expires, and it waits for compliance rather than for the user.
+	FundsReceivedAt *time.Time `json:"funds_received_at,omitempty"`
 	// HeldFrom is the status on_hold returns to when released.
 	HeldFrom Status `json:"held_from,omitempty"`
 
@@ -205,6 +208,13 @@ func (t *Transaction) MoveTo(to Status, actor, reason string, now time.Time) err
 		t.UserActionRequiredBy = nil
 	}
 	return nil
+}
+
+// Note records an event that leaves the status as it is (e.g. fiat received while the
+// customer is still in review) in the history.
+func (t *Transaction) Note(actor, reason string, now time.Time) {
+	t.History = append(t.History, Move{From: t.Status, To: t.Status, At: now, Actor: actor, Reason: reason})
+	t.UpdatedAt = now
 }
 
 // WaitingForUser reports whether the transaction waits for the user (and can expire).

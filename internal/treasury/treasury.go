@@ -212,6 +212,12 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 		return inputErr("%s is a %s; credit pays deposits", tr.ID, tr.Kind)
 	}
 	if tr.Status != transfer.PendingAnchor && tr.Status != transfer.PendingTrust {
+		if tr.FundsReceivedAt != nil {
+			// The fiat is in; say what it waits for when that is compliance.
+			if err := t.compliance(ctx, tr.ID); err != nil {
+				return err
+			}
+		}
 		return inputErr("deposit %s is %s; credit needs pending_anchor (record the fiat with anchor deposit received)", tr.ID, tr.Status)
 	}
 	if tr.AmountOut == nil || *tr.AmountOut <= 0 {
@@ -219,6 +225,11 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 	}
 	asset, err := t.asset(tr)
 	if err != nil {
+		return err
+	}
+	// Compliance first, before any read or write on the network; checked again in each store
+	// transaction that records a move of money.
+	if err := t.compliance(ctx, tr.ID); err != nil {
 		return err
 	}
 	dest := tr.To
@@ -232,8 +243,9 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 	}
 	if missing && !tr.ClaimableBalanceSupported {
 		// Create the account (exactly once), then wait for its trustline.
-		_, err := t.Execute(ctx, "create/"+tr.ID, "create-account", asset.DistributionAccount, t.Signer,
-			[]txnbuild.Operation{&txnbuild.CreateAccount{Destination: dest, Amount: asset.StartingBalance}}, nil, Moved{})
+		_, err := t.execute(ctx, "create/"+tr.ID, "create-account", asset.DistributionAccount, t.Signer,
+			[]txnbuild.Operation{&txnbuild.CreateAccount{Destination: dest, Amount: asset.StartingBalance}}, nil, Moved{},
+			func(trs transfer.Tx) error { return t.requireAccepted(trs, tr.ID) })
 		if err != nil {
 			return err
 		}
@@ -329,6 +341,9 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 		}
 		cur, err := trs.Get(tr.ID)
 		if err != nil {
+			return err
+		}
+		if err := transfer.RequireAccepted(trs, t.Config, cur); err != nil {
 			return err
 		}
 		if err := cur.MoveTo(transfer.PendingStellar, t.By, "payment "+hash+" signed and submitting", now); err != nil {
@@ -607,6 +622,27 @@ type Moved struct {
 // flight is resumed, one that expired is rebuilt, one that failed is reported.
 // Moved (asset CODE:ISSUER and stroops) is recorded with the action for reconcile.
 func (t *Treasury) Execute(ctx context.Context, id, purpose string, source string, signer *keypair.Full, ops []txnbuild.Operation, memo txnbuild.Memo, moved Moved) (*Op, error) {
+	return t.execute(ctx, id, purpose, source, signer, ops, memo, moved, nil)
+}
+
+// requireAccepted re-reads a transfer in the store transaction that records an action for it,
+// and refuses unless its customer is ACCEPTED.
+func (t *Treasury) requireAccepted(trs transfer.Tx, transferID string) error {
+	cur, err := trs.Get(transferID)
+	if err != nil {
+		return err
+	}
+	return transfer.RequireAccepted(trs, t.Config, cur)
+}
+
+// compliance refuses (a ComplianceError) unless the transfer's customer is ACCEPTED now.
+func (t *Treasury) compliance(ctx context.Context, transferID string) error {
+	return t.Store.TreasuryView(ctx, func(_ OpTx, trs transfer.Tx) error { return t.requireAccepted(trs, transferID) })
+}
+
+// execute is Execute with a guard run in the store transaction that records a new action
+// (nil for none): the action is built only if the guard passes there.
+func (t *Treasury) execute(ctx context.Context, id, purpose string, source string, signer *keypair.Full, ops []txnbuild.Operation, memo txnbuild.Memo, moved Moved, guard func(transfer.Tx) error) (*Op, error) {
 	for round := 0; round < 4; round++ {
 		var op *Op
 		if err := t.Store.TreasuryView(ctx, func(o OpTx, _ transfer.Tx) error {
@@ -668,9 +704,14 @@ func (t *Treasury) Execute(ctx context.Context, id, purpose string, source strin
 		now := t.now()
 		rec := &Op{V: 1, ID: id, Purpose: purpose, Source: source, Seq: signed.SequenceNumber(), Envelope: env, Hash: hash, AwaitingSignatures: t.XDROut,
 			MaxTime: time.Unix(maxTime.Unix(), 0).UTC(), State: Built, CreatedAt: now, UpdatedAt: now, Asset: moved.Asset, Amount: moved.Amount, TransferIDs: moved.TransferIDs}
-		if err := t.Store.TreasuryUpdate(ctx, func(o OpTx, _ transfer.Tx) error {
+		if err := t.Store.TreasuryUpdate(ctx, func(o OpTx, trs transfer.Tx) error {
 			if cur, err := o.Op(id); err == nil && (cur.State == Built || cur.State == Confirmed) {
 				return errors.New("another run of " + id + " is in progress")
+			}
+			if guard != nil {
+				if err := guard(trs); err != nil {
+					return err
+				}
 			}
 			return o.PutOp(rec)
 		}); err != nil {

@@ -1,0 +1,102 @@
+package cmd
+
+import (
+	"context"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stellar/go-stellar-sdk/keypair"
+	"github.com/stellar/go-stellar-sdk/txnbuild"
+
+	"github.com/anchorkit/anchor/pkg/sep10"
+)
+
+// TestE2EComplianceGate: fiat recorded for a customer still in review is kept and the deposit
+// waits; `anchor credit` refuses it through the admin socket and on the store (server stopped),
+// `credit --all` and the server's resume pass leave it alone, `tx show` says why; once compliance
+// approves, the deposit moves on by itself and is credited exactly once.
+func TestE2EComplianceGate(t *testing.T) {
+	tf := newTreasuryFixture(t, "1000")
+	env := map[string]string{"ANCHOR_HORIZON_URL": tf.hz.URL()}
+	cli := func(args ...string) (string, string, int) {
+		return runCLI(t, context.Background(), env, append(args, "--config", filepath.Join(tf.dir, "anchor.yaml"))...)
+	}
+	s := startServe(t, tf.dir, tf.port, env)
+	u := keypair.MustRandom()
+	tf.hc.Fund(u.Address())
+	submitTx(t, tf.hc, u, &txnbuild.ChangeTrust{Line: tf.ct, Limit: "1000"})
+	w := signedInWallet(t, s, u)
+	w.putJSON(map[string]string{"type": "sep6-deposit", "first_name": "J", "last_name": "D", "email_address": "j@example.com"})
+	id := w.sep6("/deposit", url.Values{"asset_code": {"USDX"}}).JSON(t)["id"].(string)
+	if out, stderr, code := cli("deposit", "received", id, "--amount", "20", "--external-id", "WIRE-1"); code != 0 || !strings.Contains(out, "pending_customer_info_update") {
+		t.Fatalf("deposit received before approval: %d %s %s", code, out, stderr)
+	}
+	refused := func(how string) {
+		t.Helper()
+		if out, stderr, code := cli("credit", id); code == 0 || !strings.Contains(stderr, "compliance") {
+			t.Fatalf("credit %s: exit %d %s %s", how, code, out, stderr)
+		}
+		if _, _, code := cli("credit", "--all"); code != 0 {
+			t.Fatalf("credit --all %s: exit %d", how, code)
+		}
+		if out, _, _ := cli("tx", "show", id); !strings.Contains(out, "compliance: customer") || !strings.Contains(out, "PROCESSING") {
+			t.Fatalf("tx show %s does not say why it waits:\n%s", how, out)
+		}
+		if b, _ := tf.hz.Balance(u.Address(), "USDX:"+tf.issuer.Address()); b != 0 {
+			t.Fatalf("credited %s before approval: %d", how, b)
+		}
+	}
+	refused("through the admin socket")
+	if tx := w.tx(id); tx["status"] != "pending_customer_info_update" || tx["amount_in"] != "20.0000000" {
+		t.Fatalf("the wallet sees %v", tx)
+	}
+	s.Stop(t)
+	refused("on the store")
+	s = startServe(t, tf.dir, tf.port, env)
+	list, _, _ := cli("kyc", "list", "--json")
+	cid := between(list, `"id": "`, `"`)
+	if _, stderr, code := cli("kyc", "approve", cid, "--by", "carol"); code != 0 {
+		t.Fatalf("approve %s: %s", cid, stderr)
+	}
+	w.waitStatus(id, "pending_anchor")
+	for i := 0; i < 2; i++ {
+		if out, stderr, code := cli("credit", id); code != 0 || !strings.Contains(out, "completed") {
+			t.Fatalf("credit after approval: %d %s %s", code, out, stderr)
+		}
+	}
+	if n := len(tf.hz.Payments()); n == 0 {
+		t.Fatal("no payment")
+	}
+	if b, _ := tf.hz.Balance(u.Address(), "USDX:"+tf.issuer.Address()); b != 200_000_000 {
+		t.Fatalf("balance after approval %d, want one credit of 20", b)
+	}
+}
+
+// signedInWallet is a wallet of kp holding a SEP-10 token from s.
+func signedInWallet(t *testing.T, s *anchorServer, kp *keypair.Full) *wallet {
+	t.Helper()
+	d := discover(t, s)
+	c := &sep10.Client{Endpoint: d.toml.WebAuthEndpoint, ServerKey: d.toml.SigningKey, Network: d.toml.NetworkPassphrase, HomeDomain: d.homeDomain}
+	w := newWallet(t, s, nil)
+	w.kp = kp
+	tok, err := c.Authenticate(context.Background(), kp.Address(), nil, kp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.token = tok
+	return w
+}
+
+func between(s, start, end string) string {
+	i := strings.Index(s, start)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(start):]
+	if j := strings.Index(s, end); j >= 0 {
+		return s[:j]
+	}
+	return s
+}
