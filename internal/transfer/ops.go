@@ -19,6 +19,8 @@ type Action struct {
 	Fee        string // refund: fee charged for the refund
 	ExternalID string
 	StellarID  string
+	// OperationID is the paging token of the payment operation (withdraw-received by the watcher).
+	OperationID string
 	PaymentID  string // refund: payment reference
 }
 
@@ -110,7 +112,7 @@ func (s *Service) apply(tx Tx, t *Transaction, a Action, now time.Time) error {
 			if other, err := tx.ByStellarID(a.StellarID); err == nil && other != t.ID {
 				return inputErr("Stellar transaction %s already belongs to transaction %s", a.StellarID, other)
 			}
-			t.StellarTransactionID = a.StellarID
+			t.StellarTransactionID, t.StellarOperationID = a.StellarID, a.OperationID
 		}
 		asset := s.assetOf(t)
 		dir := asset.Deposit

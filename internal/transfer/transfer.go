@@ -162,7 +162,10 @@ type Transaction struct {
 	AmountOut *int64 `json:"amount_out,omitempty"`
 	AmountFee *int64 `json:"amount_fee,omitempty"`
 
-	StellarTransactionID  string   `json:"stellar_transaction_id,omitempty"`
+	StellarTransactionID string `json:"stellar_transaction_id,omitempty"`
+	// StellarOperationID is the paging token of the payment operation that paid a withdrawal:
+	// one Stellar transaction can hold several payments, each judged on its own.
+	StellarOperationID    string   `json:"stellar_operation_id,omitempty"`
 	ExternalTransactionID string   `json:"external_transaction_id,omitempty"`
 	ClaimableBalanceID    string   `json:"claimable_balance_id,omitempty"`
 	Message               string   `json:"message,omitempty"`

@@ -72,9 +72,20 @@ func Reconcile(ctx context.Context, st Store, transfers *transfer.Service, cfg *
 			withdrawn[w.StellarTransactionID] = w
 		}
 	}
-	unmatchedByHash := map[string]bool{}
+	// Received payments are tied one operation at a time: by the paging token a withdrawal or an
+	// unmatched record holds; a withdrawal recorded by hand with its hash only ties one payment
+	// of that transaction.
+	tied := map[string]bool{}
+	byHashOnly := map[string]int{}
+	for _, w := range withdrawn {
+		if w.StellarOperationID != "" {
+			tied[w.StellarOperationID] = true
+		} else {
+			byHashOnly[w.StellarTransactionID]++
+		}
+	}
 	for _, u := range unmatched {
-		unmatchedByHash[u.TxHash] = true
+		tied[u.PagingToken] = true
 	}
 	rep := &Report{Assets: []AssetReport{}, Untied: []Movement{}, OK: true}
 	seenDist := map[string]bool{}
@@ -161,8 +172,12 @@ func Reconcile(ctx context.Context, st Store, transfers *transfer.Service, cfg *
 						m.Reason = "paid out by the distribution account, but no confirmed credit, payment or burn has this hash"
 					}
 				case p.To == a.DistributionAccount:
-					if !isIssuer(cfg, p.From) && withdrawn[p.TxHash] == nil && !unmatchedByHash[p.TxHash] {
-						m.Reason = "received, but neither a withdrawal nor a recorded unmatched payment has this hash"
+					switch {
+					case isIssuer(cfg, p.From), tied[p.PagingToken]:
+					case byHashOnly[p.TxHash] > 0:
+						byHashOnly[p.TxHash]--
+					default:
+						m.Reason = "received, but neither a withdrawal nor a recorded unmatched payment is this payment"
 					}
 				}
 				if m.Reason != "" {

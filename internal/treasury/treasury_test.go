@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"net/http"
 	"sync"
 	"testing"
@@ -681,5 +683,51 @@ func TestCreditQueuesCallbacks(t *testing.T) {
 	}
 	if !drain() {
 		t.Fatal("completed queued no callback")
+	}
+}
+
+// TestWatchTwoPaymentsInOneTransaction: each payment operation is judged on its own: two
+// payments carrying a withdrawal's memo in one Stellar transaction → the first matches, the
+// second is recorded as an unmatched excess payment, and reconcile agrees with the ledger.
+func TestWatchTwoPaymentsInOneTransaction(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.Assets[0].Withdraw = config.Direction{Enabled: true, FundingMethods: []string{"WIRE"}}
+	ctx := context.Background()
+	usdx := txnbuild.CreditAsset{Code: "USDX", Issuer: e.issuer.Address()}
+	u := e.user(true)
+	// The user's tokens come from a recorded payment, so that reconcile can tie everything.
+	if _, err := e.treasury(treasury.Hooks{}).Execute(ctx, "pay/seed", "payment", e.dist.Address(), e.dist,
+		[]txnbuild.Operation{&txnbuild.Payment{Destination: u.Address(), Amount: "500", Asset: usdx}}, nil,
+		treasury.Moved{Asset: e.assetKey, Amount: 500_0000000}); err != nil {
+		t.Fatal(err)
+	}
+	w := e.withdrawal(u, "50")
+	acct, _ := e.hc.AccountDetail(horizonclient.AccountRequest{AccountID: u.Address()})
+	memo, _ := strconv.ParseUint(w.WithdrawMemo, 10, 64)
+	pay := &txnbuild.Payment{Destination: e.dist.Address(), Amount: "50", Asset: usdx}
+	tx, _ := txnbuild.NewTransaction(txnbuild.TransactionParams{SourceAccount: &acct, IncrementSequenceNum: true,
+		Operations: []txnbuild.Operation{pay, pay}, BaseFee: 100, Memo: txnbuild.MemoID(memo),
+		Preconditions: txnbuild.Preconditions{TimeBounds: txnbuild.NewInfiniteTimeout()}})
+	tx, _ = tx.Sign(network.TestNetworkPassphrase, u)
+	if _, err := e.hc.SubmitTransaction(tx); err != nil {
+		t.Fatal(err)
+	}
+	watcher := &treasury.Watcher{Store: e.st, Config: e.cfg, Payments: horizon.NewPaymentSource(e.hz.URL(), 5*time.Second), Transfers: e.tr}
+	for pass := 0; pass < 2; pass++ {
+		m, un, err := watcher.Poll(ctx)
+		if err != nil || (pass == 0 && (m != 1 || un != 1)) || (pass == 1 && m+un != 0) {
+			t.Fatalf("poll %d: matched %d unmatched %d %v", pass, m, un, err)
+		}
+	}
+	if got, _ := e.tr.ShowTx(ctx, w.ID); got.Status != transfer.PendingAnchor || *got.AmountIn != 500_000_000 {
+		t.Fatalf("withdrawal %s %v", got.Status, got.AmountIn)
+	}
+	list, _ := e.st.UnmatchedPayments(ctx)
+	if len(list) != 1 || list[0].Amount != "50.0000000" || !strings.Contains(list[0].Reason, "excess") || list[0].TransferID != w.ID {
+		t.Fatalf("unmatched %+v", list)
+	}
+	rep, err := treasury.Reconcile(ctx, e.st, e.tr, e.cfg, horizon.NewLedger(e.hz.URL(), 5*time.Second))
+	if err != nil || !rep.OK {
+		t.Fatalf("reconcile: %v %+v", err, rep)
 	}
 }

@@ -139,8 +139,17 @@ func (w *Watcher) handle(ctx context.Context, account string, rec horizon.Paymen
 		if err != nil {
 			return err
 		}
+		if t.StellarOperationID == rec.PagingToken {
+			return nil // this very payment is recorded already (a replay from an older cursor)
+		}
 		if t.StellarTransactionID == rec.TxHash {
-			return nil // already recorded (a restart before the cursor was saved)
+			if t.StellarOperationID == "" && t.Status != transfer.PendingUserTransferStart {
+				// Recorded by hand with its hash only (anchor withdraw received --stellar-tx):
+				// this payment is the one recorded; tie it to its operation.
+				t.StellarOperationID = rec.PagingToken
+				return trs.Put(t)
+			}
+			return miss("excess: another payment of the same Stellar transaction already paid this withdrawal; settle it with the user", id)
 		}
 		if t.Kind != transfer.Withdrawal || rec.Asset != t.AssetCode+":"+t.AssetIssuer {
 			return miss("wrong asset: the withdrawal is for "+t.AssetCode+":"+t.AssetIssuer, id)
@@ -161,7 +170,7 @@ func (w *Watcher) handle(ctx context.Context, account string, rec horizon.Paymen
 		}
 		before := t.Status
 		err = w.Transfers.ApplyInTx(trs, t, transfer.Action{Name: transfer.ActWithdrawReceived, By: "anchor", Amount: rec.Amount,
-			StellarID: rec.TxHash, Reason: "payment received on Stellar (" + rec.Kind + ")"}, now)
+			StellarID: rec.TxHash, OperationID: rec.PagingToken, Reason: "payment received on Stellar (" + rec.Kind + ")"}, now)
 		if err != nil {
 			return err
 		}
