@@ -21,7 +21,7 @@ type Action struct {
 	StellarID  string
 	// OperationID is the paging token of the payment operation (withdraw-received by the watcher).
 	OperationID string
-	PaymentID  string // refund: payment reference
+	PaymentID   string // refund: payment reference
 }
 
 // Operator actions.
