@@ -141,7 +141,7 @@ list the issuer. The domain defaults to home_domain.`,
 	}
 	cmd.Flags().StringVar(&r.Domain, "domain", "", "home domain (default: home_domain)")
 	cmd.Flags().StringVar(&r.Asset, "asset", "", "asset whose issuer to set (default: the first configured asset)")
-	cmd.Flags().StringVar(&r.Ref, "ref", "", "reference that makes the change unique (default: the domain and today's date)")
+	cmd.Flags().StringVar(&r.Ref, "ref", "", "reference that makes the change unique (default: the domain; a repeat of a confirmed change is refused without a new --ref)")
 	cmd.Flags().StringVar(&xdrOut, "xdr-out", "", "prepare the change and write its envelope to FILE instead of submitting")
 	cmd.Flags().BoolVar(&prompt, "key-prompt", false, "sign with the issuer key typed at a hidden prompt instead of issuer_secret")
 	return cmd

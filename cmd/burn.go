@@ -19,9 +19,12 @@ func newBurnCmd(f *Factory) *cobra.Command {
 		Short: "Return tokens from the distribution account to the issuer, exactly once",
 		Long: `Pay tokens from the distribution account back to the issuer, which takes them out of
 circulation. The payment is stored before it is submitted and never made twice for one --ref
-(default: the asset, the amount and today's date); give another --ref to burn the same amount
-again the same day. --withdrawals burns, per asset, what completed withdrawals collected and no
-earlier burn covered; each burn records the withdrawals it covers, so none is burned twice.`,
+(default: the asset and the amount, whatever the day): repeating the command after an unknown
+outcome resumes the stored burn, a repeat of a confirmed one is refused, and another --ref burns
+the same amount again on purpose. A burn that failed on the ledger is retried as a new attempt.
+--withdrawals burns, per asset, what completed withdrawals collected and no
+earlier burn covered; each burn records the withdrawals it covers, so none is burned twice, and
+each asset stands alone (one asset's failure does not stop the others).`,
 		Example: "  anchor burn --amount 1500\n  anchor burn --withdrawals",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 || withdrawals == (r.Amount != "") {

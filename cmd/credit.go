@@ -158,7 +158,7 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 	cmd.Flags().StringVar(&pay.Amount, "amount", "", "ad-hoc payment: amount")
 	cmd.Flags().StringVar(&pay.Memo, "memo", "", "ad-hoc payment: id memo")
 	cmd.Flags().StringVar(&pay.Asset, "asset", "", "ad-hoc payment: asset code (default: the first configured asset)")
-	cmd.Flags().StringVar(&pay.Ref, "ref", "", "ad-hoc payment: reference that makes it unique (default: its parameters and today's date)")
+	cmd.Flags().StringVar(&pay.Ref, "ref", "", "ad-hoc payment: reference that makes it unique (default: its parameters; a repeat of a confirmed payment is refused without a new --ref)")
 	cmd.Flags().StringVar(&by, "by", "", "operator recorded in the history (default: the OS user)")
 	return cmd
 }

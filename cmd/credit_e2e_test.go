@@ -176,11 +176,15 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 	if out, stderr, code := cli("account", "show", "distribution"); code != 0 || !strings.Contains(out, "10000.0000000") {
 		t.Fatalf("account show: %d %s %s", code, out, stderr)
 	}
+	// A repeat of the same parameters is refused once the first is confirmed: --ref makes a
+	// deliberate second one.
 	for i := 0; i < 2; i++ {
-		if out, stderr, code := cli("burn", "--amount", "100"); code != 0 || !strings.Contains(out, "confirmed") {
+		out, stderr, code := cli("burn", "--amount", "100")
+		if (i == 0 && (code != 0 || !strings.Contains(out, "confirmed"))) || (i == 1 && (code == 0 || !strings.Contains(stderr, "--ref"))) {
 			t.Fatalf("burn %d: %d %s %s", i, code, out, stderr)
 		}
-		if out, stderr, code := cli("credit", "--to", u.Address(), "--amount", "5", "--memo", "7"); code != 0 || !strings.Contains(out, "confirmed") {
+		out, stderr, code = cli("credit", "--to", u.Address(), "--amount", "5", "--memo", "7")
+		if (i == 0 && (code != 0 || !strings.Contains(out, "confirmed"))) || (i == 1 && (code == 0 || !strings.Contains(stderr, "already made"))) {
 			t.Fatalf("payment %d: %d %s %s", i, code, out, stderr)
 		}
 	}

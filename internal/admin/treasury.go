@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -166,8 +167,11 @@ type ActionRequest struct {
 	Unsigned bool `json:"unsigned,omitempty"`
 }
 
-// RunAction builds and executes a treasury action exactly once per reference (by default the
-// action's parameters and the UTC date, so that a retried command does not act twice).
+// RunAction builds and executes a treasury action exactly once per reference. Without --ref the
+// reference is the action's parameters alone, never the clock: a repeat resumes the stored
+// action whatever its age (an "outcome unknown" yesterday is looked up, not paid again), and a
+// repeat of one already confirmed is refused, naming it; a deliberate second identical action
+// needs its own --ref.
 func RunAction(ctx context.Context, t *treasury.Treasury, issuer *keypair.Full, r ActionRequest) (*treasury.Op, error) {
 	var asset *config.Asset
 	for i := range t.Config.Assets {
@@ -183,7 +187,6 @@ func RunAction(ctx context.Context, t *treasury.Treasury, issuer *keypair.Full, 
 	if r.Unsigned {
 		t.Signer, issuer = nil, nil
 	}
-	day := time.Now().UTC().Format("2006-01-02")
 	credit := txnbuild.CreditAsset{Code: asset.Code, Issuer: asset.Issuer}
 	switch r.Kind {
 	case "pay", "burn":
@@ -207,7 +210,10 @@ func RunAction(ctx context.Context, t *treasury.Treasury, issuer *keypair.Full, 
 		}
 		ref := r.Ref
 		if ref == "" {
-			ref = strings.Join([]string{r.Kind, asset.Code, to, r.Amount, r.Memo, day}, "/")
+			ref = strings.Join([]string{r.Kind, asset.Code, to, r.Amount, r.Memo}, "/")
+		}
+		if err := refuseRepeat(ctx, t, r, r.Kind+"/"+ref); err != nil {
+			return nil, err
 		}
 		amt, _ := transfer.ParseAmount(r.Amount)
 		return t.Execute(ctx, r.Kind+"/"+ref, r.Kind, asset.DistributionAccount, t.Signer, []txnbuild.Operation{&txnbuild.Payment{Destination: to, Amount: r.Amount, Asset: credit}}, memo,
@@ -221,11 +227,35 @@ func RunAction(ctx context.Context, t *treasury.Treasury, issuer *keypair.Full, 
 		}
 		ref := r.Ref
 		if ref == "" {
-			ref = r.Domain + "/" + day
+			ref = r.Domain
+		}
+		if err := refuseRepeat(ctx, t, r, "home-domain/"+ref); err != nil {
+			return nil, err
 		}
 		return t.Execute(ctx, "home-domain/"+ref, "home-domain", asset.Issuer, issuer, []txnbuild.Operation{&txnbuild.SetOptions{HomeDomain: txnbuild.NewHomeDomain(r.Domain)}}, nil, treasury.Moved{})
 	}
 	return nil, &treasury.InputError{Msg: "unknown action " + r.Kind}
+}
+
+// refuseRepeat refuses an action asked for without --ref whose parameters match one already
+// confirmed: it may be a deliberate second one, which needs its own --ref, or a retry of the
+// first, which is done.
+func refuseRepeat(ctx context.Context, t *treasury.Treasury, r ActionRequest, id string) error {
+	if r.Ref != "" {
+		return nil
+	}
+	op, err := t.Action(ctx, id)
+	if errors.Is(err, treasury.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if op.State != treasury.Confirmed {
+		return nil // in flight, expired or failed: Execute resumes or retries it
+	}
+	return &treasury.InputError{Msg: fmt.Sprintf("the same %s was already made at %s (Stellar transaction %s); to make another identical one on purpose, give it a new --ref",
+		r.Kind, op.CreatedAt.UTC().Format(time.RFC3339), op.Hash)}
 }
 
 // RunAction asks the server to run a treasury action.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -49,8 +51,10 @@ func (t *Treasury) BurnWithdrawals(ctx context.Context, transfers *transfer.Serv
 		byAsset[k].ids = append(byAsset[k].ids, w.ID)
 		byAsset[k].amount += *w.AmountIn
 	}
-	// Resume burns in flight first: they cover withdrawals already.
+	// Resume burns in flight first: they cover withdrawals already. Each asset stands alone: one
+	// asset's failure is reported and the others carry on.
 	var out []*Op
+	var errs []error
 	for _, op := range ops {
 		if op.Purpose == "burn-withdrawals" && op.State == Built {
 			code, issuer, _ := strings.Cut(op.Asset, ":")
@@ -58,7 +62,8 @@ func (t *Treasury) BurnWithdrawals(ctx context.Context, transfers *transfer.Serv
 				Amount: transfer.FormatAmount(op.Amount), Asset: txnbuild.CreditAsset{Code: code, Issuer: issuer}}}, nil,
 				Moved{Asset: op.Asset, Amount: op.Amount, TransferIDs: op.TransferIDs})
 			if err != nil {
-				return out, err
+				errs = append(errs, fmt.Errorf("%s: %w", op.Asset, err))
+				continue
 			}
 			out = append(out, res)
 		}
@@ -78,11 +83,12 @@ func (t *Treasury) BurnWithdrawals(ctx context.Context, transfers *transfer.Serv
 			Amount: transfer.FormatAmount(b.amount), Asset: txnbuild.CreditAsset{Code: code, Issuer: issuer}}}, nil,
 			Moved{Asset: k, Amount: b.amount, TransferIDs: b.ids})
 		if err != nil {
-			return out, err
+			errs = append(errs, fmt.Errorf("%s: %w", code, err))
+			continue
 		}
 		out = append(out, op)
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 // distribution returns the distribution account of asset CODE:ISSUER.

@@ -659,7 +659,7 @@ func (t *Treasury) execute(ctx context.Context, id, purpose string, source strin
 			case Confirmed:
 				return op, nil
 			case Failed:
-				return op, fmt.Errorf("%s failed on the network (%s); use another --ref to try again", id, op.Result)
+				// Nothing moved: a new attempt under the same id, the failed one kept beside it.
 			case Built:
 				if op.AwaitingSignatures {
 					if t.XDROut {
@@ -705,8 +705,19 @@ func (t *Treasury) execute(ctx context.Context, id, purpose string, source strin
 		rec := &Op{V: 1, ID: id, Purpose: purpose, Source: source, Seq: signed.SequenceNumber(), Envelope: env, Hash: hash, AwaitingSignatures: t.XDROut,
 			MaxTime: time.Unix(maxTime.Unix(), 0).UTC(), State: Built, CreatedAt: now, UpdatedAt: now, Asset: moved.Asset, Amount: moved.Amount, TransferIDs: moved.TransferIDs}
 		if err := t.Store.TreasuryUpdate(ctx, func(o OpTx, trs transfer.Tx) error {
-			if cur, err := o.Op(id); err == nil && (cur.State == Built || cur.State == Confirmed) {
+			cur, err := o.Op(id)
+			switch {
+			case err == nil && (cur.State == Built || cur.State == Confirmed):
 				return errors.New("another run of " + id + " is in progress")
+			case err == nil && cur.State == Failed:
+				// Keep the failed attempt under its own id for the record.
+				rec.Attempt = cur.Attempt + 1
+				cur.ID = fmt.Sprintf("%s#%d", id, cur.Attempt)
+				if err := o.PutOp(cur); err != nil {
+					return err
+				}
+			case err != nil && !errors.Is(err, ErrNotFound):
+				return err
 			}
 			if guard != nil {
 				if err := guard(trs); err != nil {
@@ -739,6 +750,9 @@ func (t *Treasury) execute(ctx context.Context, id, purpose string, source strin
 	}
 	return nil, errors.New(id + ": gave up after rebuilding it 4 times")
 }
+
+// Action returns the stored action id (ErrNotFound if there is none).
+func (t *Treasury) Action(ctx context.Context, id string) (*Op, error) { return t.op(ctx, id) }
 
 func (t *Treasury) op(ctx context.Context, id string) (*Op, error) {
 	var op *Op
