@@ -10,6 +10,10 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/transfer"
+	"github.com/anchorkit/anchor/internal/treasury"
 )
 
 func TestOpenCreatesSchema(t *testing.T) {
@@ -107,5 +111,50 @@ func TestUseChallengeSurvivesReopen(t *testing.T) {
 	defer s.Close()
 	if first, _ := s.UseChallenge(context.Background(), h, time.Now().Add(time.Hour)); first {
 		t.Fatal("mark lost across reopen")
+	}
+}
+
+// TestCorruptRecordsAreNotNotFound: every read of a record that cannot be decoded fails with
+// ErrCorrupt naming it, and never with a "not found" sentinel.
+func TestCorruptRecordsAreNotNotFound(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	bad := []byte(`{"v":1,"id":`)
+	for _, b := range [][]byte{bucketTreasuryOps, bucketTransfers, bucketCustomers, bucketFiles, bucketTreasuryUnmatched, bucketCallbacks} {
+		if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(b).Put([]byte("x"), bad) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketCustomerKeys).Put(customerKey("G", ""), []byte("x")) })
+	reads := map[string]func() error{
+		"op": func() error {
+			return s.TreasuryView(ctx, func(o treasury.OpTx, _ transfer.Tx) error { _, err := o.Op("x"); return err })
+		},
+		"ops":       func() error { _, err := s.Ops(ctx); return err },
+		"unmatched": func() error { _, err := s.UnmatchedPayments(ctx); return err },
+		"transfer": func() error {
+			return s.TransferView(ctx, func(tx transfer.Tx) error { _, err := tx.Get("x"); return err })
+		},
+		"customer": func() error {
+			return s.KYCView(ctx, func(tx kyc.Tx) error { _, err := tx.Customer("x"); return err })
+		},
+		"customer by owner": func() error {
+			return s.TransferView(ctx, func(tx transfer.Tx) error { _, err := tx.Customer("G", ""); return err })
+		},
+		"file": func() error {
+			return s.KYCView(ctx, func(tx kyc.Tx) error { _, err := tx.File("x"); return err })
+		},
+		"customers": func() error { return s.Customers(ctx, func(*kyc.Customer) bool { return true }) },
+		"callbacks": func() error { _, err := s.DueCallbacks(ctx, time.Now(), 10); return err },
+	}
+	for name, read := range reads {
+		err := read()
+		if !errors.Is(err, ErrCorrupt) || errors.Is(err, kyc.ErrNotFound) || errors.Is(err, transfer.ErrNotFound) || errors.Is(err, treasury.ErrNotFound) {
+			t.Errorf("%s: %v, want ErrCorrupt", name, err)
+		}
 	}
 }

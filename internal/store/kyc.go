@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -45,7 +46,7 @@ func (s *Bolt) Customers(ctx context.Context, fn func(*kyc.Customer) bool) error
 				return err
 			}
 			var cu kyc.Customer
-			if err := json.Unmarshal(v, &cu); err != nil {
+			if err := decode(bucketCustomers, k, v, &cu); err != nil {
 				return err
 			}
 			if !fn(&cu) {
@@ -64,7 +65,7 @@ func (s *Bolt) Events(ctx context.Context, customerID string) ([]kyc.Event, erro
 		c := tx.Bucket(bucketEvents).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			var e kyc.Event
-			if err := json.Unmarshal(v, &e); err != nil {
+			if err := decode(bucketEvents, k, v, &e); err != nil {
 				return err
 			}
 			out = append(out, e)
@@ -80,7 +81,7 @@ func (s *Bolt) DueCallbacks(ctx context.Context, now time.Time, limit int) ([]ca
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketCallbacks).ForEach(func(k, v []byte) error {
 			var it callback.Item
-			if err := json.Unmarshal(v, &it); err != nil {
+			if err := decode(bucketCallbacks, k, v, &it); err != nil {
 				return err
 			}
 			if !it.Due.After(now) && len(out) < limit {
@@ -105,7 +106,7 @@ func (s *Bolt) FinishCallback(ctx context.Context, prev callback.Item, next *cal
 		b := tx.Bucket(bucketCallbacks)
 		k := callbackKey(prev.Kind, prev.ID)
 		var cur callback.Item
-		if err := getJSON(b, k, &cur); err != nil {
+		if err := getJSON(tx, bucketCallbacks, k, &cur, kyc.ErrNotFound); err != nil {
 			if errors.Is(err, kyc.ErrNotFound) {
 				return nil
 			}
@@ -129,12 +130,23 @@ func putJSON(b *bolt.Bucket, k []byte, v any) error {
 	return b.Put(k, raw)
 }
 
-func getJSON(b *bolt.Bucket, k []byte, v any) error {
-	raw := b.Get(k)
+// getJSON decodes the record k of bucket name into v: notFound when there is none, an
+// ErrCorrupt naming the record when it cannot be decoded (never "not found": a corrupt action
+// must stop the caller, not look absent and be built anew).
+func getJSON(tx *bolt.Tx, name, k []byte, v any, notFound error) error {
+	raw := tx.Bucket(name).Get(k)
 	if raw == nil {
-		return kyc.ErrNotFound
+		return notFound
 	}
-	return json.Unmarshal(raw, v)
+	return decode(name, k, raw, v)
+}
+
+// decode unmarshals the record k of bucket name, or returns an ErrCorrupt naming it.
+func decode(name, k, raw []byte, v any) error {
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("%w: %s record %q: %v", ErrCorrupt, name, k, err)
+	}
+	return nil
 }
 
 // kycTx implements kyc.Tx on a bbolt transaction.
@@ -146,7 +158,7 @@ func customerKey(account, memo string) []byte {
 
 func (t kycTx) Customer(id string) (*kyc.Customer, error) {
 	var c kyc.Customer
-	if err := getJSON(t.tx.Bucket(bucketCustomers), []byte(id), &c); err != nil {
+	if err := getJSON(t.tx, bucketCustomers, []byte(id), &c, kyc.ErrNotFound); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -232,7 +244,7 @@ func (t kycTx) PendingFiles(account, memo string) ([]*kyc.File, error) {
 
 func (t kycTx) File(id string) (*kyc.File, error) {
 	var f kyc.File
-	if err := getJSON(t.tx.Bucket(bucketFiles), []byte(id), &f); err != nil {
+	if err := getJSON(t.tx, bucketFiles, []byte(id), &f, kyc.ErrNotFound); err != nil {
 		return nil, err
 	}
 	return &f, nil

@@ -19,6 +19,9 @@ var (
 	ErrLocked = errors.New("database is in use by another process")
 	// ErrNewerSchema means the file was written by a newer anchor.
 	ErrNewerSchema = errors.New("database was written by a newer version of anchor")
+	// ErrCorrupt means a stored record could not be decoded. It is an error of its own, never
+	// "not found", so that nothing is built anew in place of a record anchor cannot read.
+	ErrCorrupt = errors.New("corrupt record in the database")
 )
 
 // ChallengeStore remembers SEP-10 challenges that were exchanged for a token, so that each is

@@ -80,7 +80,7 @@ func (s *Bolt) AllTransfers(ctx context.Context, fn func(*transfer.Transaction) 
 
 func visit(tx *bolt.Tx, id string, fn func(*transfer.Transaction) bool) (bool, error) {
 	var t transfer.Transaction
-	if err := getJSON(tx.Bucket(bucketTransfers), []byte(id), &t); err != nil {
+	if err := getJSON(tx, bucketTransfers, []byte(id), &t, transfer.ErrNotFound); err != nil {
 		return false, err
 	}
 	return fn(&t), nil
@@ -115,8 +115,8 @@ type transferTx struct{ tx *bolt.Tx }
 
 func (t transferTx) Get(id string) (*transfer.Transaction, error) {
 	var tr transfer.Transaction
-	if err := getJSON(t.tx.Bucket(bucketTransfers), []byte(id), &tr); err != nil {
-		return nil, transfer.ErrNotFound
+	if err := getJSON(t.tx, bucketTransfers, []byte(id), &tr, transfer.ErrNotFound); err != nil {
+		return nil, err
 	}
 	return &tr, nil
 }

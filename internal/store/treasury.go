@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -25,7 +24,7 @@ func (s *Bolt) Ops(ctx context.Context) ([]treasury.Op, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketTreasuryOps).ForEach(func(k, v []byte) error {
 			var op treasury.Op
-			if err := json.Unmarshal(v, &op); err != nil {
+			if err := decode(bucketTreasuryOps, k, v, &op); err != nil {
 				return err
 			}
 			out = append(out, op)
@@ -41,7 +40,7 @@ func (s *Bolt) UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, err
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketTreasuryUnmatched).ForEach(func(k, v []byte) error {
 			var u treasury.Unmatched
-			if err := json.Unmarshal(v, &u); err != nil {
+			if err := decode(bucketTreasuryUnmatched, k, v, &u); err != nil {
 				return err
 			}
 			out = append(out, u)
@@ -73,8 +72,8 @@ type opTx struct{ tx *bolt.Tx }
 
 func (o opTx) Op(id string) (*treasury.Op, error) {
 	var op treasury.Op
-	if err := getJSON(o.tx.Bucket(bucketTreasuryOps), []byte(id), &op); err != nil {
-		return nil, treasury.ErrNotFound
+	if err := getJSON(o.tx, bucketTreasuryOps, []byte(id), &op, treasury.ErrNotFound); err != nil {
+		return nil, err
 	}
 	return &op, nil
 }

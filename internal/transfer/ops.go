@@ -3,6 +3,7 @@ package transfer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -269,6 +270,7 @@ func (s *Service) Reconcile(ctx context.Context) (advanced, expired int, err err
 	var todo []pending
 	type owner struct{ account, memo, typ string }
 	statuses := map[owner]kyc.Status{}
+	var kycErr error
 	err = s.Store.Waiting(ctx, func(t *Transaction) bool {
 		if t.UserActionRequiredBy != nil && now.After(*t.UserActionRequiredBy) {
 			todo = append(todo, pending{t.ID, Expired})
@@ -280,8 +282,10 @@ func (s *Service) Reconcile(ctx context.Context) (advanced, expired int, err err
 		o := owner{t.Account, t.Memo, t.KYCType}
 		st, ok := statuses[o]
 		if !ok {
+			var err error
 			st, _, _, err = s.KYC.CustomerStatus(ctx, t.Account, t.Memo, t.KYCType)
 			if err != nil {
+				kycErr = fmt.Errorf("KYC status of transaction %s: %w", t.ID, err)
 				return false
 			}
 			statuses[o] = st
@@ -294,6 +298,9 @@ func (s *Service) Reconcile(ctx context.Context) (advanced, expired int, err err
 		}
 		return true
 	})
+	if err == nil {
+		err = kycErr
+	}
 	if err != nil {
 		return 0, 0, err
 	}

@@ -177,3 +177,28 @@ func TestMemosAreUnique(t *testing.T) {
 		seen[m] = true
 	}
 }
+
+// kycFunc is a KYCChecker whose answer a test chooses.
+type kycFunc func(ctx context.Context, account, memo, kycType string) (kyc.Status, []string, string, error)
+
+func (f kycFunc) CustomerStatus(ctx context.Context, account, memo, kycType string) (kyc.Status, []string, string, error) {
+	return f(ctx, account, memo, kycType)
+}
+
+var _ transfer.KYCChecker = kycFunc(nil)
+
+// TestReconcileReportsKYCErrors: a failed KYC look-up is an error of Reconcile, not a silent
+// pass that moves nothing.
+func TestReconcileReportsKYCErrors(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := kyc.Principal{Account: keypair.MustRandom().Address()}
+	if _, err := e.tr.Create(ctx, transfer.Principal(p), transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX"}); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("kyc store unreadable")
+	e.tr.KYC = kycFunc(func(context.Context, string, string, string) (kyc.Status, []string, string, error) { return "", nil, "", boom })
+	if _, _, err := e.tr.Reconcile(ctx); !errors.Is(err, boom) {
+		t.Fatalf("Reconcile: %v, want the KYC error", err)
+	}
+}

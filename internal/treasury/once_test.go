@@ -3,15 +3,18 @@ package treasury_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stellar/go-stellar-sdk/keypair"
 	"github.com/stellar/go-stellar-sdk/txnbuild"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/treasury"
 )
@@ -117,5 +120,36 @@ func TestFailedBurnIsRetried(t *testing.T) {
 	}
 	if b := burns(); b[e.issuer.Address()] != 1 || b[issuer2.Address()] != 1 {
 		t.Fatalf("burns %v, want one per asset", b)
+	}
+}
+
+// TestCorruptActionIsNotRebuilt: an action record that cannot be decoded stops the command with
+// an error naming it; it is never taken as absent and built (and paid) anew.
+func TestCorruptActionIsNotRebuilt(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.user(true)
+	req := admin.ActionRequest{Kind: "pay", To: u.Address(), Amount: "5", Ref: "r1"}
+	if _, err := admin.RunAction(ctx, e.treasury(treasury.Hooks{AfterSubmit: func() error { return errCrash }}), nil, req); !errors.Is(err, errCrash) {
+		t.Fatalf("first run: %v", err)
+	}
+	e.st.Close()
+	db, err := bolt.Open(filepath.Join(e.dir, store.FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("treasury_ops")).Put([]byte("pay/r1"), []byte(`{"v":1,"state":`))
+	})
+	db.Close()
+	if e.st, err = store.Open(e.dir, store.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = admin.RunAction(ctx, e.treasury(treasury.Hooks{}), nil, req)
+	if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "pay/r1") {
+		t.Fatalf("resume over a corrupt record: %v", err)
+	}
+	if n := e.paymentsTo(u.Address()); n != 1 {
+		t.Fatalf("%d payments: a corrupt record was built anew", n)
 	}
 }

@@ -44,6 +44,7 @@ type env struct {
 	issuer, dist *keypair.Full
 	clock        *clock
 	assetKey     string
+	dir          string
 }
 
 func newEnv(t testing.TB) *env {
@@ -59,7 +60,8 @@ func newEnv(t testing.TB) *env {
 	e.submit(e.issuer, &txnbuild.Payment{Destination: e.dist.Address(), Amount: "100000", Asset: asset})
 	e.assetKey = "USDX:" + e.issuer.Address()
 	var err error
-	e.st, err = store.Open(t.TempDir(), store.Options{})
+	e.dir = t.TempDir()
+	e.st, err = store.Open(e.dir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
