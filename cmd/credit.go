@@ -57,15 +57,17 @@ type Crediter interface {
 }
 
 // issuerKey returns the issuer key from issuer_secret, nil when it is not set.
-func issuerKey(cfg *config.Config) *keypair.Full {
+// issuerKey returns the configured issuer key, nil when none is set, and an error naming the key
+// (never its value) when it is set but malformed: that is not the same as "not set".
+func issuerKey(cfg *config.Config) (*keypair.Full, error) {
 	if !cfg.IssuerSecret.IsSet() {
-		return nil
+		return nil, nil
 	}
 	kp, err := keypair.ParseFull(cfg.IssuerSecret.Reveal())
 	if err != nil {
-		return nil
+		return nil, errors.New("issuer_secret is not a valid secret seed (S...); check ANCHOR_ISSUER_SECRET, issuer_secret_file or the secrets file")
 	}
-	return kp
+	return kp, nil
 }
 
 func newCreditCmd(f *Factory) *cobra.Command {
@@ -190,7 +192,11 @@ func (l localCrediter) RunAction(ctx context.Context, r admin.ActionRequest) (*t
 	if err != nil {
 		return nil, err
 	}
-	return admin.RunAction(ctx, t, issuerKey(l.cfg), r)
+	issuer, err := issuerKey(l.cfg)
+	if err != nil {
+		return nil, err
+	}
+	return admin.RunAction(ctx, t, issuer, r)
 }
 
 func (l localCrediter) PrepareCredit(ctx context.Context, id, by string, unsigned bool) (*treasury.Op, error) {

@@ -225,6 +225,7 @@ func TestE2ESEP6BadParamsAndIsolation(t *testing.T) {
 		{"claimable flag", "/deposit", url.Values{"asset_code": {"USDX"}, "claimable_balance_supported": {"yes"}}, "claimable"},
 		{"foreign customer id", "/deposit", url.Values{"asset_code": {"USDX"}, "customer_id": {"not-mine"}}, "customer_id"},
 		{"transactions without asset", "/transactions", url.Values{}, "asset_code"},
+		{"transactions of an unknown asset", "/transactions", url.Values{"asset_code": {"EUR"}}, "EUR"},
 		{"bad no_older_than", "/transactions", url.Values{"asset_code": {"USDX"}, "no_older_than": {"yesterday"}}, "no_older_than"},
 		{"bad kind", "/transactions", url.Values{"asset_code": {"USDX"}, "kind": {"swap"}}, "kind"},
 		{"transaction without id", "/transaction", url.Values{}, "id"},

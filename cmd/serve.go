@@ -128,7 +128,11 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	go func() {
 		adminDone <- server.Serve(ctx, adminLn, admin.NewHandler(deps.KYC, deps.Transfers, func(by string) (*treasury.Treasury, *keypair.Full, error) {
 			t, err := NewTreasury(cfg, st, by)
-			return t, issuerKey(cfg), err
+			if err != nil {
+				return nil, nil, err
+			}
+			issuer, err := issuerKey(cfg)
+			return t, issuer, err
 		}), logger, opts.Grace)
 	}()
 	go pruneChallenges(ctx, st, logger)

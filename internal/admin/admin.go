@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,7 +63,12 @@ func NewHandler(svc *kyc.Service, transfers *transfer.Service, mk TreasuryFactor
 		q := r.URL.Query()
 		f := transfer.OpsFilter{Status: transfer.Status(q.Get("status")), Kind: transfer.Kind(q.Get("kind")), Account: q.Get("account")}
 		if d := q.Get("stuck_for"); d != "" {
-			f.StuckFor, _ = time.ParseDuration(d)
+			v, err := time.ParseDuration(d)
+			if err != nil || v < 0 {
+				httpx.Error(w, http.StatusBadRequest, "stuck_for "+strconv.Quote(d)+" is not a duration such as 30m or 2h")
+				return
+			}
+			f.StuckFor = v
 		}
 		out, err := transfers.OperatorList(r.Context(), f)
 		reply(w, r, out, err)

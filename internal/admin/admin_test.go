@@ -1,10 +1,14 @@
 package admin
 
 import (
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/transfer"
 )
 
 func TestListen(t *testing.T) {
@@ -31,5 +35,17 @@ func TestListen(t *testing.T) {
 	ln.Close()
 	if _, err := Listen("/" + strings.Repeat("d", 120) + "/admin.sock"); err == nil || !strings.Contains(err.Error(), "shorter data_dir") {
 		t.Fatalf("long path: %v", err)
+	}
+}
+
+// TestStuckForParseError: a malformed stuck_for is a 400 naming it, not a silent "no filter".
+func TestStuckForParseError(t *testing.T) {
+	h := NewHandler(&kyc.Service{}, &transfer.Service{}, nil)
+	for _, v := range []string{"banana", "-5m", "10"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/tx?stuck_for="+v, nil))
+		if rec.Code != 400 || !strings.Contains(rec.Body.String(), "stuck_for") {
+			t.Fatalf("stuck_for=%s: %d %s", v, rec.Code, rec.Body)
+		}
 	}
 }

@@ -2,17 +2,17 @@ package config
 
 import (
 	"fmt"
-	"math/big"
+
 	"net"
 	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
-	"github.com/stellar/go-stellar-sdk/amount"
 	"github.com/stellar/go-stellar-sdk/keypair"
 	"github.com/stellar/go-stellar-sdk/strkey"
 
+	"github.com/anchorkit/anchor/internal/money"
 	"github.com/anchorkit/anchor/internal/sep9"
 )
 
@@ -227,7 +227,7 @@ func (c *Config) validateAssets() error {
 			}
 		}
 		if a.StartingBalance != "" {
-			if v, err := amount.ParseInt64(a.StartingBalance); err != nil || v < 10_000_000 {
+			if v, err := money.Parse(a.StartingBalance); err != nil || v < 10_000_000 {
 				return keyErr(key("starting_balance"), "%q is not an XLM amount of at least 1", a.StartingBalance)
 			}
 		}
@@ -253,8 +253,8 @@ func (d Direction) validate(prefix string) error {
 		if f.v == "" {
 			continue
 		}
-		n, err := amount.ParseInt64(f.v)
-		if err != nil || n < 0 {
+		n, err := money.Parse(f.v)
+		if err != nil {
 			return keyErr(prefix+"."+f.name, "%q is not an amount with at most 7 decimals", f.v)
 		}
 		if f.dst != nil {
@@ -265,9 +265,9 @@ func (d Direction) validate(prefix string) error {
 		return keyErr(prefix+".min_amount", "is greater than max_amount")
 	}
 	if d.FeePercent != "" {
-		r, ok := new(big.Rat).SetString(d.FeePercent)
-		if !ok || r.Sign() < 0 || r.Cmp(big.NewRat(100, 1)) > 0 {
-			return keyErr(prefix+".fee_percent", "%q is not a percentage between 0 and 100", d.FeePercent)
+		// The parser transfer.Fee uses: what passes here computes fees later.
+		if p, err := money.Parse(d.FeePercent); err != nil || p > 100*10_000_000 {
+			return keyErr(prefix+".fee_percent", "%q is not a percentage between 0 and 100 with at most 7 decimals", d.FeePercent)
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ package sep6
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -20,7 +21,18 @@ import (
 type Handlers struct {
 	Service *transfer.Service
 	Config  *config.Config
-	info    []byte
+	// Info is the body of GET /info (BuildInfo), rendered once when the server starts.
+	Info []byte
+}
+
+// BuildInfo renders GET /info from the configuration; an error here stops the server from
+// starting rather than answering an empty /info.
+func BuildInfo(cfg *config.Config) ([]byte, error) {
+	b, err := json.Marshal((&Handlers{Config: cfg}).buildInfo())
+	if err != nil {
+		return nil, fmt.Errorf("render SEP-6 /info: %w", err)
+	}
+	return b, nil
 }
 
 // Route is one endpoint.
@@ -36,8 +48,6 @@ func RejectAuth(w http.ResponseWriter, r *http.Request, msg string) {
 
 // Routes returns the endpoints under prefix; auth guards all but /info.
 func (h *Handlers) Routes(prefix string, auth func(http.Handler) http.Handler) []Route {
-	info, _ := json.Marshal(h.buildInfo())
-	h.info = info
 	notSupported := func(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, http.StatusBadRequest, "quotes (SEP-38) are not supported by this anchor, so "+strings.TrimPrefix(r.URL.Path, prefix)+" is not available; use /deposit or /withdraw")
 	}
@@ -155,7 +165,7 @@ func (h *Handlers) accountCreation() bool {
 }
 
 func (h *Handlers) getInfo(w http.ResponseWriter, r *http.Request) {
-	httpx.WriteRawJSON(w, http.StatusOK, h.info)
+	httpx.WriteRawJSON(w, http.StatusOK, h.Info)
 }
 
 func request(r *http.Request, kind transfer.Kind) transfer.Request {

@@ -41,6 +41,8 @@ type Deps struct {
 	Transfers *transfer.Service
 	// Callbacks delivers SEP-12 and SEP-6 status callbacks; run it beside the server.
 	Callbacks *callback.Dispatcher
+	// SEP6Info is the body of GET /sep6/info.
+	SEP6Info []byte
 }
 
 // NewDeps parses keys, renders the toml and builds clients. The caller owns st.
@@ -72,8 +74,12 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 			}
 		}()
 	}
+	info, err := sep6.BuildInfo(cfg)
+	if err != nil {
+		return nil, err
+	}
 	return &Deps{
-		Config: cfg, Logger: logger, Store: st, TOML: toml, KYC: svc, Callbacks: callbacks, Transfers: transfers,
+		Config: cfg, Logger: logger, Store: st, TOML: toml, KYC: svc, Callbacks: callbacks, Transfers: transfers, SEP6Info: info,
 		Limiter: sep10.NewRateLimiter(cfg.AuthRateLimit, cfg.AuthRateBurst),
 		SEP10: &sep10.Deps{
 			Server: kp, Signer: sep10.NewMemoSigner(kp, 1<<12), PreviousKeys: cfg.PreviousSigningKeys, Network: cfg.NetworkPassphrase,
@@ -102,7 +108,7 @@ func NewHandler(d *Deps) http.Handler {
 	for _, route := range kycHandlers.Routes("/kyc", d.SEP10.Tokens.Middleware(sep10.Reject401)) {
 		rt.handle(route.Method, route.Path, route.Handler)
 	}
-	sep6Handlers := &sep6.Handlers{Service: d.Transfers, Config: d.Config}
+	sep6Handlers := &sep6.Handlers{Service: d.Transfers, Config: d.Config, Info: d.SEP6Info}
 	for _, route := range sep6Handlers.Routes("/sep6", d.SEP10.Tokens.Middleware(sep6.RejectAuth)) {
 		rt.handle(route.Method, route.Path, route.Handler)
 	}

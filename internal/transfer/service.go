@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -374,6 +375,9 @@ type ListQuery struct {
 func (s *Service) List(ctx context.Context, p Principal, q ListQuery) ([]*Transaction, error) {
 	if q.Limit <= 0 || q.Limit > 200 {
 		q.Limit = 200
+	}
+	if q.AssetCode != "" && !slices.ContainsFunc(s.Config.Assets, func(a config.Asset) bool { return a.Code == q.AssetCode }) {
+		return nil, inputErr("asset %q is not served by this anchor; see /info", q.AssetCode)
 	}
 	var out []*Transaction
 	paging := q.PagingID == ""

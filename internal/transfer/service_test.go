@@ -197,7 +197,9 @@ func TestReconcileReportsKYCErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	boom := errors.New("kyc store unreadable")
-	e.tr.KYC = kycFunc(func(context.Context, string, string, string) (kyc.Status, []string, string, error) { return "", nil, "", boom })
+	e.tr.KYC = kycFunc(func(context.Context, string, string, string) (kyc.Status, []string, string, error) {
+		return "", nil, "", boom
+	})
 	if _, _, err := e.tr.Reconcile(ctx); !errors.Is(err, boom) {
 		t.Fatalf("Reconcile: %v, want the KYC error", err)
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stellar/go-stellar-sdk/amount"
+	"github.com/anchorkit/anchor/internal/money"
 )
 
 // Kind of transaction.
@@ -230,17 +230,18 @@ func (t *Transaction) WaitingForUser() bool {
 }
 
 // FormatAmount renders stroops as a decimal string with up to 7 places.
-func FormatAmount(v int64) string { return amount.StringFromInt64(v) }
+func FormatAmount(v int64) string { return money.Format(v) }
 
-// ParseAmount parses a positive decimal with at most 7 places into stroops.
+// ParseAmount parses a positive decimal with at most 7 places into stroops (money.Parse, the
+// grammar configuration is checked with).
 func ParseAmount(s string) (int64, error) {
-	if s == "" || strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") || strings.ContainsAny(s, "eE ") {
+	if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") {
 		return 0, fmt.Errorf("%q is not a positive amount", s)
 	}
-	v, err := amount.ParseInt64(s)
+	v, err := money.Parse(s)
 	if err != nil {
-		if i := strings.IndexByte(s, '.'); i >= 0 && len(s)-i-1 > 7 {
-			return 0, fmt.Errorf("%q has more than 7 decimal places", s)
+		if strings.Contains(err.Error(), "decimal places") {
+			return 0, err
 		}
 		return 0, fmt.Errorf("%q is not an amount", s)
 	}
@@ -256,8 +257,8 @@ func Fee(amountIn, feeFixed int64, feePercent string) (int64, error) {
 	fee := feeFixed
 	if feePercent != "" && feePercent != "0" {
 		// percent with up to 7 decimals: p = P / 1e7 percent; fee = amount × P / (100 × 1e7).
-		p, err := amount.ParseInt64(feePercent)
-		if err != nil || p < 0 {
+		p, err := money.Parse(feePercent)
+		if err != nil {
 			return 0, fmt.Errorf("fee_percent %q is not valid", feePercent)
 		}
 		num := bigMul(amountIn, p)

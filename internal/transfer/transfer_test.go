@@ -97,3 +97,18 @@ func TestAmounts(t *testing.T) {
 		}
 	}
 }
+
+// TestFeeTakesWhatConfigAccepts: every fee_percent the configuration accepts computes a fee
+// (one parser for both), and what it refuses never reaches Fee.
+func TestFeeTakesWhatConfigAccepts(t *testing.T) {
+	for _, p := range []string{"0", "1", "0.5", "2.1234567", "100", "099.9"} {
+		if _, err := Fee(1_000_000_000, 0, p); err != nil {
+			t.Errorf("fee_percent %q: %v", p, err)
+		}
+	}
+	for _, p := range []string{"1/2", "1e-1", "0.12345678", "-1"} {
+		if _, err := Fee(1_000_000_000, 0, p); err == nil {
+			t.Errorf("fee_percent %q computed a fee", p)
+		}
+	}
+}
