@@ -33,6 +33,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReadChallenge -fuzztime 30s ./pkg/sep10/
 	$(GO) test -run '^$$' -fuzz FuzzValidate -fuzztime 30s ./pkg/stellartoml/
 	$(GO) test -run '^$$' -fuzz FuzzParsePut -fuzztime 30s ./internal/sep12/
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./pkg/stellartoml/
+	$(GO) test -run '^$$' -fuzz FuzzResolveURL -fuzztime 30s ./pkg/stellartoml/
+	$(GO) test -run '^$$' -fuzz FuzzParseClientAccount -fuzztime 30s ./pkg/sep10/
+	$(GO) test -run '^$$' -fuzz FuzzSignChallenge -fuzztime 30s ./pkg/sep10/
+	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./pkg/callbacksig/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/money/
 
 ## bench: start anchor serve and drive SEP-10 at 8 and 64 clients; handler and treasury micro-benchmarks
 bench: build

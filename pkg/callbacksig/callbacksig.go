@@ -36,12 +36,16 @@ func payload(ts, host string, body []byte) []byte {
 func Verify(header, host string, body []byte, signingKey string, now time.Time, maxAge time.Duration) error {
 	var ts, sig string
 	for _, part := range strings.Split(header, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+		// Cut at the first "=" only: base64 padding keeps its own.
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			continue
+		}
 		switch k {
 		case "t":
 			ts = v
 		case "s":
-			sig = strings.TrimSpace(part)[2:]
+			sig = v
 		}
 	}
 	if ts == "" || sig == "" {
@@ -60,7 +64,7 @@ func Verify(header, host string, body []byte, signingKey string, now time.Time, 
 	}
 	kp, err := keypair.ParseAddress(signingKey)
 	if err != nil {
-		return err
+		return fmt.Errorf("callbacksig: the signing key %q is not a Stellar account (G...)", signingKey)
 	}
 	if err := kp.Verify(payload(ts, host, body), raw); err != nil {
 		return errors.New("callbacksig: signature does not verify")

@@ -32,3 +32,31 @@ func FuzzReadChallenge(f *testing.F) {
 		_, _ = c.VerifySignatures(&Account{MediumThreshold: 1, Signers: []Signer{{fx.client.Address(), 1}}})
 	})
 }
+
+// FuzzParseClientAccount: no account or memo makes it panic.
+func FuzzParseClientAccount(f *testing.F) {
+	fx := newFixture()
+	f.Add(fx.client.Address(), uint64(0), false)
+	f.Add("MA7QYNF7SOWQ3GLR2BGMZEHXAVIRZA4KVWLTJJFC7MGXUA74P7UJVAAAAAAAAAAAAGZFQ", uint64(5), true)
+	f.Add("", uint64(0), false)
+	f.Add("GBAD", uint64(1), true)
+	f.Fuzz(func(t *testing.T, account string, memo uint64, withMemo bool) {
+		var m *uint64
+		if withMemo {
+			m = &memo
+		}
+		ParseClientAccount(account, m)
+	})
+}
+
+// FuzzSignChallenge: no envelope makes the wallet-side signer panic.
+func FuzzSignChallenge(f *testing.F) {
+	fx := newFixture()
+	tx, _ := BuildChallenge(fx.params())
+	f.Add(tx)
+	f.Add("")
+	f.Add("AAAA")
+	f.Fuzz(func(t *testing.T, env string) {
+		SignChallenge(env, testNet, fx.client)
+	})
+}

@@ -29,6 +29,9 @@ func ResolveURL(target string) (string, error) {
 		if strings.ContainsAny(target, "/?# ") || target == "" {
 			return "", fmt.Errorf("%q is not a domain", target)
 		}
+		if u, err := url.Parse(URLFor(target)); err != nil || u.Host != target || u.Hostname() == "" {
+			return "", fmt.Errorf("%q is not a domain", target)
+		}
 		return URLFor(target), nil
 	}
 	u, err := url.Parse(target)
