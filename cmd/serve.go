@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/stellar/go-stellar-sdk/keypair"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/config"
@@ -123,10 +124,13 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		ln.Close()
 		return err
 	}
+	// Every worker runs under one errgroup on the server's context, and serveRun waits for all
+	// of them before the store closes (its deferred Close runs after g.Wait).
 	ctx, cancel := context.WithCancel(ctx)
-	adminDone := make(chan error, 1)
-	go func() {
-		adminDone <- server.Serve(ctx, adminLn, admin.NewHandler(deps.KYC, deps.Transfers, func(by string) (*treasury.Treasury, *keypair.Full, error) {
+	defer cancel()
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return server.Serve(ctx, adminLn, admin.NewHandler(deps.KYC, deps.Transfers, func(by string) (*treasury.Treasury, *keypair.Full, error) {
 			t, err := NewTreasury(cfg, st, by)
 			if err != nil {
 				return nil, nil, err
@@ -134,28 +138,35 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 			issuer, err := issuerKey(cfg)
 			return t, issuer, err
 		}), logger, opts.Grace)
-	}()
-	go pruneChallenges(ctx, st, logger)
-	go deps.Callbacks.Run(ctx)
-	go reconcileTransfers(ctx, deps.Transfers, logger)
+	})
+	g.Go(func() error { pruneChallenges(ctx, st, logger); return nil })
+	g.Go(func() error { deps.Callbacks.Run(ctx); return nil })
+	g.Go(func() error { return deps.Advancer.Run(ctx) })
+	g.Go(func() error { reconcileTransfers(ctx, deps.Transfers, logger); return nil })
 	if cfg.HorizonURL != "" {
 		w := &treasury.Watcher{Store: st, Config: cfg, Payments: horizon.NewPaymentSource(cfg.HorizonURL, cfg.HorizonTimeout),
 			Transfers: deps.Transfers, OnChange: deps.Callbacks.Wake}
-		go every(ctx, 5*time.Second, logger, "withdrawal payments", func(ctx context.Context) ([]any, error) {
-			matched, unmatched, err := w.Poll(ctx)
-			if matched+unmatched == 0 {
-				return nil, err
-			}
-			return []any{"matched", matched, "unmatched", unmatched}, err
+		g.Go(func() error {
+			every(ctx, 5*time.Second, logger, "withdrawal payments", func(ctx context.Context) ([]any, error) {
+				matched, unmatched, err := w.Poll(ctx)
+				if matched+unmatched == 0 {
+					return nil, err
+				}
+				return []any{"matched", matched, "unmatched", unmatched}, err
+			})
+			return nil
 		})
 	}
 	if resumer != nil {
-		go every(ctx, 5*time.Second, logger, "resume credits", func(ctx context.Context) ([]any, error) {
-			n, err := resumer.ResumeCredits(ctx, deps.Transfers)
-			if n == 0 {
-				return nil, err
-			}
-			return []any{"completed", n}, err
+		g.Go(func() error {
+			every(ctx, 5*time.Second, logger, "resume credits", func(ctx context.Context) ([]any, error) {
+				n, err := resumer.ResumeCredits(ctx, deps.Transfers)
+				if n == 0 {
+					return nil, err
+				}
+				return []any{"completed", n}, err
+			})
+			return nil
 		})
 	}
 	logger.Info("anchor serving",
@@ -164,9 +175,11 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		"stellar_toml", cfg.BaseURL()+"/.well-known/stellar.toml", "horizon", cfg.HorizonURL,
 		"data_dir", cfg.DataDir, "admin_socket", admin.SocketPath(cfg.DataDir), "version", Version)
 	err = server.Serve(ctx, ln, server.NewHandler(deps), logger, opts.Grace)
-	// Whatever ended the wallet-facing server ends the admin API too.
+	// Whatever ended the wallet-facing server ends the admin API and every worker too.
 	cancel()
-	<-adminDone
+	if werr := g.Wait(); err == nil {
+		err = werr
+	}
 	os.Remove(admin.SocketPath(cfg.DataDir))
 	return err
 }

@@ -126,7 +126,10 @@ func (d *DomainResolver) SigningKey(ctx context.Context, domain string) (string,
 	d.inflight[domain] = c
 	d.mu.Unlock()
 
-	c.key, c.err = d.fetch(ctx, domain)
+	// The fetch serves every caller waiting for it, so the first caller's cancellation must not
+	// become everyone's answer: it runs detached from that caller, bounded by the client's
+	// timeout, and an error of the context is never cached.
+	c.key, c.err = d.fetch(context.WithoutCancel(ctx), domain)
 	close(c.done)
 
 	d.mu.Lock()
@@ -142,7 +145,9 @@ func (d *DomainResolver) SigningKey(ctx context.Context, domain string) (string,
 	if c.err != nil {
 		ttl = d.errTTL
 	}
-	d.cache[domain] = domainEntry{key: c.key, err: c.err, expires: now.Add(ttl)}
+	if !errors.Is(c.err, context.Canceled) && !errors.Is(c.err, context.DeadlineExceeded) {
+		d.cache[domain] = domainEntry{key: c.key, err: c.err, expires: now.Add(ttl)}
+	}
 	d.mu.Unlock()
 	return c.key, c.err
 }

@@ -43,6 +43,8 @@ type Deps struct {
 	Callbacks *callback.Dispatcher
 	// SEP6Info is the body of GET /sep6/info.
 	SEP6Info []byte
+	// Advancer moves transactions on after KYC changes; run it beside the server.
+	Advancer *transfer.Advancer
 }
 
 // NewDeps parses keys, renders the toml and builds clients. The caller owns st.
@@ -65,21 +67,17 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 	svc.Wake = callbacks.Wake
 	transfers := &transfer.Service{Store: st, Config: cfg, KYC: svc, AllowHTTPCallbacks: cfg.Development(), Wake: callbacks.Wake}
 	callbacks.Renderers[transfer.CallbackKind] = transfers.RenderCallback
-	svc.OnChange = func(account, memo string) {
-		// Transactions waiting for this customer's KYC move on now; the periodic reconciler
-		// catches anything this misses (a crash, a decision made while no server ran).
-		go func() {
-			if err := transfers.AdvanceCustomer(context.Background(), account, memo); err != nil {
-				logger.Warn("advance transactions after a KYC change", "err", err)
-			}
-		}()
-	}
+	// Transactions waiting for a customer's KYC move on when it changes, on the server's
+	// Advancer worker; the periodic reconciler catches anything this misses (a crash, a decision
+	// made while no server ran, a full queue).
+	advancer := transfer.NewAdvancer(transfers, logger, 10_000)
+	svc.OnChange = advancer.Enqueue
 	info, err := sep6.BuildInfo(cfg)
 	if err != nil {
 		return nil, err
 	}
 	return &Deps{
-		Config: cfg, Logger: logger, Store: st, TOML: toml, KYC: svc, Callbacks: callbacks, Transfers: transfers, SEP6Info: info,
+		Config: cfg, Logger: logger, Store: st, TOML: toml, KYC: svc, Callbacks: callbacks, Transfers: transfers, SEP6Info: info, Advancer: advancer,
 		Limiter: sep10.NewRateLimiter(cfg.AuthRateLimit, cfg.AuthRateBurst),
 		SEP10: &sep10.Deps{
 			Server: kp, Signer: sep10.NewMemoSigner(kp, 1<<12), PreviousKeys: cfg.PreviousSigningKeys, Network: cfg.NetworkPassphrase,
