@@ -281,6 +281,33 @@ func TestE2EInvalidRequests(t *testing.T) {
 			t.Fatalf("statuses %v, want 3×200 then 429", statuses)
 		}
 	})
+	// Behind a trusted reverse proxy each wallet has its own bucket (keyed on X-Forwarded-For);
+	// without trusted_proxies the header is ignored, so a client cannot pick its own bucket.
+	t.Run("rate limit behind a proxy", func(t *testing.T) {
+		for _, trusted := range []bool{true, false} {
+			dir, port := initAnchor(t)
+			env := map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_AUTH_RATE_LIMIT": "1", "ANCHOR_AUTH_RATE_BURST": "2"}
+			if trusted {
+				env["ANCHOR_TRUSTED_PROXIES"] = "127.0.0.1/32,::1/128"
+			}
+			s := startServe(t, dir, port, env)
+			get := func(from string) int {
+				return do(t, "GET", s.URL+"/auth?account="+client.Address(), "", nil, "X-Forwarded-For", "6.6.6.6, "+from).Status
+			}
+			a := []int{get("198.51.100.1"), get("198.51.100.1"), get("198.51.100.1")}
+			b := get("198.51.100.2")
+			if a[2] != 429 || (trusted && b != 200) || (!trusted && b != 429) {
+				t.Fatalf("trusted=%v: wallet A %v, wallet B %d", trusted, a, b)
+			}
+			for i := 0; trusted && i < 100 && !strings.Contains(s.Logs.String(), "remote=198.51.100.2"); i++ {
+				time.Sleep(20 * time.Millisecond) // the log writer flushes every 100 ms
+			}
+			if trusted && !strings.Contains(s.Logs.String(), "remote=198.51.100.2") {
+				t.Fatalf("the access log does not name the client:\n%s", s.Logs.String())
+			}
+			s.Stop(t)
+		}
+	})
 }
 
 func TestE2ESignerThresholdsFromHorizon(t *testing.T) {

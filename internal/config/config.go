@@ -51,6 +51,7 @@ type Config struct {
 	ChallengeLifetime      time.Duration `mapstructure:"challenge_lifetime"`
 	AuthRateLimit          float64       `mapstructure:"auth_rate_limit"`
 	AuthRateBurst          int           `mapstructure:"auth_rate_burst"`
+	TrustedProxies         []string      `mapstructure:"trusted_proxies"`
 	OutboundTimeout        time.Duration `mapstructure:"outbound_timeout"`
 	HorizonTimeout         time.Duration `mapstructure:"horizon_timeout"`
 	MaxBaseFee             int64         `mapstructure:"max_base_fee"`

@@ -159,6 +159,7 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"min amount with a sign", asset("    deposit:\n      min_amount: \"+1\"\n"), baseSecrets(), nil, "assets[0].deposit.min_amount"},
 		{"display decimals", asset("    display_decimals: 9\n"), baseSecrets(), nil, "assets[0].display_decimals"},
 		{"bad previous signing key", "previous_signing_keys: [GBAD]\n", baseSecrets(), nil, "previous_signing_keys[0]"},
+		{"bad trusted proxy", "trusted_proxies: [\"10.0.0.0/8\", \"nginx\"]\n", baseSecrets(), nil, "trusted_proxies[1]"},
 		{"http org url", "documentation:\n  org_url: http://example.com\n", baseSecrets(), nil, "documentation.org_url"},
 		{"unknown secrets variable", "", baseSecrets() + "ANCHOR_NOPE=1\n", nil, "secrets_file"},
 	}

@@ -58,6 +58,7 @@ var Keys = []Key{
 	{"challenge_lifetime", "15m", false, "lifetime of a SEP-10 challenge"},
 	{"auth_rate_limit", 20.0, false, "SEP-10 requests per second allowed per client IP; 0 disables the limit"},
 	{"auth_rate_burst", 100, false, "burst size of the SEP-10 rate limit"},
+	{"trusted_proxies", []string{}, false, "CIDRs of reverse proxies whose X-Forwarded-For / Forwarded name the client (rate limits, logs); default none"},
 	{"outbound_timeout", "5s", false, "timeout of outbound fetches (client_domain stellar.toml)"},
 	{"horizon_timeout", "5s", false, "timeout of Horizon requests"},
 	{"max_base_fee", DefaultMaxBaseFee, false, "most stroops per operation treasury transactions bid when the network is busy (fees follow /fee_stats up to this)"},

@@ -76,6 +76,9 @@ jwt_lifetime: 24h
 # Requests per second per client IP on /auth, and burst; 0 disables the limit.
 auth_rate_limit: 20
 auth_rate_burst: 100
+# Reverse proxies (CIDRs, e.g. ["127.0.0.1/32", "10.0.0.0/8"]) trusted to name the client in
+# X-Forwarded-For or Forwarded; only requests from them are believed. Default: none.
+trusted_proxies: []
 # Timeout of outbound fetches (a client_domain's stellar.toml).
 outbound_timeout: 5s
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -59,6 +60,11 @@ func (c *Config) Validate() error {
 	}
 	if _, err := keypair.ParseFull(c.SigningSecret.Reveal()); err != nil {
 		return keyErr("signing_secret", "not a valid secret seed (S...)")
+	}
+	for i, p := range c.TrustedProxies {
+		if _, err := ParseCIDR(p); err != nil {
+			return keyErr(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not a CIDR such as 10.0.0.0/8 or an IP address", p)
+		}
 	}
 	for i, k := range c.PreviousSigningKeys {
 		if !strkey.IsValidEd25519PublicKey(k) {
@@ -271,6 +277,18 @@ func (d Direction) validate(prefix string) error {
 		}
 	}
 	return nil
+}
+
+// ParseCIDR reads a trusted_proxies entry: a CIDR, or a single IP address.
+func ParseCIDR(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
 
 // ValidateHomeDomain checks a host[:port] value as used for home_domain and web_auth_domain.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 )
 
@@ -89,4 +90,24 @@ func Logger(ctx context.Context) *slog.Logger {
 		return rl.base.With("request_id", rl.id)
 	}
 	return slog.Default()
+}
+
+type clientKey struct{}
+
+// WithClientAddr returns ctx carrying the client's address as the server determined it (see
+// server's trusted_proxies handling).
+func WithClientAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientKey{}, addr)
+}
+
+// ClientAddr returns the client's IP address: the one the server determined, else the peer of
+// the connection.
+func ClientAddr(r *http.Request) string {
+	if a, ok := r.Context().Value(clientKey{}).(string); ok {
+		return a
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }

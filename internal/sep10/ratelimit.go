@@ -1,7 +1,6 @@
 package sep10
 
 import (
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -75,11 +74,7 @@ func (l *RateLimiter) Middleware(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ip, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			ip = r.RemoteAddr
-		}
-		if !l.Allow(ip) {
+		if !l.Allow(httpx.ClientAddr(r)) {
 			w.Header().Set("Retry-After", "1")
 			httpx.Error(w, http.StatusTooManyRequests, httpx.MsgTooManyRequests)
 			return

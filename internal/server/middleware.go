@@ -93,7 +93,7 @@ func accessLog(next http.Handler) http.Handler {
 		httpx.BaseLogger(ctx).LogAttrs(ctx, slog.LevelInfo, "request", slog.String("request_id", httpx.RequestID(ctx)),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
-			slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr))
+			slog.Duration("duration", time.Since(start)), slog.String("remote", httpx.ClientAddr(r)))
 	})
 }
 

@@ -45,6 +45,8 @@ type Deps struct {
 	SEP6Info []byte
 	// Advancer moves transactions on after KYC changes; run it beside the server.
 	Advancer *transfer.Advancer
+	// Proxies may name the client in X-Forwarded-For / Forwarded (trusted_proxies).
+	Proxies Proxies
 }
 
 // NewDeps parses keys, renders the toml and builds clients. The caller owns st.
@@ -76,8 +78,16 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 	if err != nil {
 		return nil, err
 	}
+	var proxies Proxies
+	for _, s := range cfg.TrustedProxies {
+		p, err := config.ParseCIDR(s)
+		if err != nil {
+			return nil, fmt.Errorf("trusted_proxies: %q: %w", s, err)
+		}
+		proxies = append(proxies, p)
+	}
 	return &Deps{
-		Config: cfg, Logger: logger, Store: st, TOML: toml, KYC: svc, Callbacks: callbacks, Transfers: transfers, SEP6Info: info, Advancer: advancer,
+		Config: cfg, Logger: logger, Store: st, TOML: toml, KYC: svc, Callbacks: callbacks, Transfers: transfers, SEP6Info: info, Advancer: advancer, Proxies: proxies,
 		Limiter: sep10.NewRateLimiter(cfg.AuthRateLimit, cfg.AuthRateBurst),
 		SEP10: &sep10.Deps{
 			Server: kp, Signer: sep10.NewMemoSigner(kp, 1<<12), PreviousKeys: cfg.PreviousSigningKeys, Network: cfg.NetworkPassphrase,
@@ -114,6 +124,7 @@ func NewHandler(d *Deps) http.Handler {
 	h = cors(h)
 	h = accessLog(h)
 	h = recoverer(h)
+	h = clientAddr(d.Proxies, h)
 	h = requestID(d.Logger, h)
 	return h
 }
