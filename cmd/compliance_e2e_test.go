@@ -6,10 +6,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stellar/go-stellar-sdk/keypair"
 	"github.com/stellar/go-stellar-sdk/txnbuild"
 
+	"github.com/anchorkit/anchor/internal/admin"
+	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/horizon/standin"
+	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/pkg/sep10"
 )
 
@@ -99,4 +106,93 @@ func between(s, start, end string) string {
 		return s[:j]
 	}
 	return s
+}
+
+// readyDeposits creates n deposits of funded users with trustlines whose fiat arrived
+// (pending_anchor), directly on the store of a stopped anchor; it returns deposit id → user.
+func readyDeposits(t *testing.T, tf *treasuryFixture, env map[string]string, n int) map[string]string {
+	t.Helper()
+	cfg, err := config.Load(config.LoadOptions{File: filepath.Join(tf.dir, "anchor.yaml"), Explicit: true, LookupEnv: mapEnv(env)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(cfg.DataDir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cfg.KYC.AutoApprove = true
+	ks := &kyc.Service{Store: st, Config: cfg.KYC}
+	ts := &transfer.Service{Store: st, Config: cfg, KYC: ks}
+	users := map[string]string{}
+	for i := 0; i < n; i++ {
+		u := keypair.MustRandom()
+		tf.hc.Fund(u.Address())
+		submitTx(t, tf.hc, u, &txnbuild.ChangeTrust{Line: tf.ct, Limit: "1000"})
+		p := kyc.Principal{Account: u.Address()}
+		ks.Put(context.Background(), p, &kyc.PutRequest{Values: map[string]string{"first_name": "J", "last_name": "D", "email_address": "j@example.com"}})
+		tx, err := ts.Create(context.Background(), transfer.Principal(p), transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ts.Act(context.Background(), tx.ID, transfer.Action{Name: transfer.ActReceived, By: "ops", Amount: "10", ExternalID: "W" + tx.ID}); err != nil {
+			t.Fatal(err)
+		}
+		users[tx.ID] = u.Address()
+	}
+	return users
+}
+
+// TestE2ECreditAllStreamsAndOutlivesTheCLI: `credit --all` through the admin socket streams one
+// result per deposit as it is done; a CLI that stops listening after the first neither stops
+// the server's batch nor makes it pay anything twice.
+func TestE2ECreditAllStreamsAndOutlivesTheCLI(t *testing.T) {
+	tf := newTreasuryFixture(t, "1000")
+	env := map[string]string{"ANCHOR_HORIZON_URL": tf.hz.URL()}
+	users := readyDeposits(t, tf, env, 6)
+	startServe(t, tf.dir, tf.port, env)
+	cfg, _ := config.Load(config.LoadOptions{File: filepath.Join(tf.dir, "anchor.yaml"), Explicit: true, LookupEnv: mapEnv(env)})
+	c := admin.Dial(context.Background(), admin.SocketPath(cfg.DataDir))
+	if c == nil {
+		t.Fatal("no admin socket")
+	}
+	// Slow Horizon down so that the batch is still running when the CLI goes away.
+	for i := 0; i < 3; i++ {
+		tf.hz.Inject(standin.RateLimited)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var first []admin.CreditResult
+	_, err := c.CreditAll(ctx, "treasurer", func(r admin.CreditResult) {
+		first = append(first, r)
+		cancel() // the operator presses ^C after the first line
+	})
+	if len(first) != 1 || first[0].Status != "completed" || err == nil || !strings.Contains(err.Error(), "carries on") {
+		t.Fatalf("first line %+v, err %v", first, err)
+	}
+	paid := func() map[string]int {
+		n := map[string]int{}
+		for _, p := range tf.hz.Payments() {
+			if p.From == tf.dist.Address() {
+				n[p.To]++
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(paid()) < len(users) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(paid()); n != len(users) {
+		t.Fatalf("the server's batch stopped with the CLI: %d of %d deposits paid", n, len(users))
+	}
+	out, stderr, code := runCLI(t, context.Background(), env, "credit", "--all", "--config", filepath.Join(tf.dir, "anchor.yaml"))
+	if code != 0 {
+		t.Fatalf("credit --all afterwards: %d %s %s", code, out, stderr)
+	}
+	got := paid()
+	for id, u := range users {
+		if got[u] != 1 {
+			t.Errorf("deposit %s: %d payments", id, got[u])
+		}
+	}
 }

@@ -47,7 +47,7 @@ func NewTreasury(cfg *config.Config, st treasury.Store, by string) (*treasury.Tr
 // store) implement it.
 type Crediter interface {
 	Credit(ctx context.Context, id, by string) (*transfer.Transaction, error)
-	CreditAll(ctx context.Context, by string) ([]admin.CreditResult, error)
+	CreditAll(ctx context.Context, by string, progress func(admin.CreditResult)) ([]admin.CreditResult, error)
 	UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, error)
 	RunAction(ctx context.Context, r admin.ActionRequest) (*treasury.Op, error)
 	Reconcile(ctx context.Context) (*treasury.Report, error)
@@ -134,16 +134,17 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 				fmt.Fprintf(f.IO.Out, "deposit %s: %s %s\n", tx.ID, tx.Status, tx.StellarTransactionID)
 				return nil
 			}
-			results, err := c.CreditAll(cmd.Context(), who)
+			// One line per deposit as it is done, then the total.
 			failed := 0
-			for _, r := range results {
+			results, err := c.CreditAll(cmd.Context(), who, func(r admin.CreditResult) {
 				if r.Error != "" {
 					failed++
 					fmt.Fprintf(f.IO.Out, "deposit %s: error: %s\n", r.ID, r.Error)
 				} else {
 					fmt.Fprintf(f.IO.Out, "deposit %s: %s %s\n", r.ID, r.Status, r.Hash)
 				}
-			}
+			})
+			fmt.Fprintf(f.IO.ErrOut, "%d deposit(s): %d done, %d not finished\n", len(results), len(results)-failed, failed)
 			if err != nil {
 				return err
 			}
@@ -179,12 +180,12 @@ func (l localCrediter) Credit(ctx context.Context, id, by string) (*transfer.Tra
 	return t.Credit(ctx, id)
 }
 
-func (l localCrediter) CreditAll(ctx context.Context, by string) ([]admin.CreditResult, error) {
+func (l localCrediter) CreditAll(ctx context.Context, by string, progress func(admin.CreditResult)) ([]admin.CreditResult, error) {
 	t, err := NewTreasury(l.cfg, l.st, by)
 	if err != nil {
 		return nil, err
 	}
-	return admin.CreditAll(ctx, t, &transfer.Service{Store: l.st, Config: l.cfg})
+	return admin.CreditAll(ctx, t, &transfer.Service{Store: l.st, Config: l.cfg}, progress)
 }
 
 func (l localCrediter) RunAction(ctx context.Context, r admin.ActionRequest) (*treasury.Op, error) {

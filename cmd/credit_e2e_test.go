@@ -21,7 +21,6 @@ import (
 
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/horizon/standin"
-	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
 )
@@ -56,7 +55,7 @@ func submitTx(t *testing.T, hc *horizonclient.Client, src *keypair.Full, ops ...
 // store agrees.
 func TestKill9DuringCredits(t *testing.T) {
 	tf := newTreasuryFixture(t, "100000")
-	hz, hc, dir, issuer, dist, ct := tf.hz, tf.hc, tf.dir, tf.issuer, tf.dist, tf.ct
+	hz, dir, issuer, dist := tf.hz, tf.dir, tf.issuer, tf.dist
 
 	env := map[string]string{"ANCHOR_HORIZON_URL": hz.URL()}
 	cfg, err := config.Load(config.LoadOptions{File: filepath.Join(dir, "anchor.yaml"), Explicit: true, LookupEnv: mapEnv(env)})
@@ -65,30 +64,7 @@ func TestKill9DuringCredits(t *testing.T) {
 	}
 	// A batch of deposits whose fiat arrived.
 	const n = 30
-	users := map[string]string{} // deposit id → user account
-	st, err := store.Open(cfg.DataDir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.KYC.AutoApprove = true
-	ks := &kyc.Service{Store: st, Config: cfg.KYC}
-	ts := &transfer.Service{Store: st, Config: cfg, KYC: ks}
-	for i := 0; i < n; i++ {
-		u := keypair.MustRandom()
-		hc.Fund(u.Address())
-		submitTx(t, hc, u, &txnbuild.ChangeTrust{Line: ct, Limit: "1000"})
-		p := kyc.Principal{Account: u.Address()}
-		ks.Put(context.Background(), p, &kyc.PutRequest{Values: map[string]string{"first_name": "J", "last_name": "D", "email_address": "j@example.com"}})
-		tx, err := ts.Create(context.Background(), transfer.Principal(p), transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ts.Act(context.Background(), tx.ID, transfer.Action{Name: transfer.ActReceived, By: "ops", Amount: "10", ExternalID: "W" + tx.ID}); err != nil {
-			t.Fatal(err)
-		}
-		users[tx.ID] = u.Address()
-	}
-	st.Close()
+	users := readyDeposits(t, tf, env, n)
 
 	// Kill the batch in the middle: as soon as the ledger shows the next payment (the process
 	// is between one credit and the next, or inside one), SIGKILL it; then let it finish.
@@ -135,12 +111,12 @@ func TestKill9DuringCredits(t *testing.T) {
 			perUser[p.To]++
 		}
 	}
-	st, err = store.Open(cfg.DataDir, store.Options{})
+	st, err := store.Open(cfg.DataDir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	ts = &transfer.Service{Store: st, Config: cfg}
+	ts := &transfer.Service{Store: st, Config: cfg}
 	for id, user := range users {
 		if perUser[user] != 1 {
 			t.Errorf("deposit %s: %d payments on the ledger", id, perUser[user])

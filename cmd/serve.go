@@ -130,7 +130,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	defer cancel()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return server.Serve(ctx, adminLn, admin.NewHandler(deps.KYC, deps.Transfers, func(by string) (*treasury.Treasury, *keypair.Full, error) {
+		return server.Serve(ctx, adminLn, admin.NewHandler(ctx, deps.KYC, deps.Transfers, func(by string) (*treasury.Treasury, *keypair.Full, error) {
 			t, err := NewTreasury(cfg, st, by)
 			if err != nil {
 				return nil, nil, err

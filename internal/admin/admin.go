@@ -54,10 +54,10 @@ var (
 
 // NewHandler returns the admin API over svc and transfers, with the treasury endpoints when mk
 // is set.
-func NewHandler(svc *kyc.Service, transfers *transfer.Service, mk TreasuryFactory) http.Handler {
+func NewHandler(life context.Context, svc *kyc.Service, transfers *transfer.Service, mk TreasuryFactory) http.Handler {
 	mux := http.NewServeMux()
 	if mk != nil {
-		MountTreasury(mux, mk, transfers)
+		MountTreasury(life, mux, mk, transfers)
 	}
 	mux.HandleFunc("GET /v1/tx", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -170,7 +170,8 @@ func Listen(path string) (net.Listener, error) {
 
 // Client talks to a running server's admin API.
 type Client struct {
-	http *http.Client
+	http *http.Client // calls with a 30 s timeout
+	long *http.Client // treasury calls: no fixed timeout
 }
 
 // Dial returns a Client if a server answers on the socket at path, and nil if none does.
@@ -178,12 +179,15 @@ func Dial(ctx context.Context, path string) *Client {
 	if _, err := os.Stat(path); err != nil {
 		return nil
 	}
-	c := &Client{http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)
 		},
-	}}}
+	}
+	// Treasury work has no fixed timeout (Horizon retries, batches): it ends when the server
+	// answers or the operator interrupts the command.
+	c := &Client{http: &http.Client{Timeout: 30 * time.Second, Transport: tr}, long: &http.Client{Transport: tr}}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := c.do(ctx, "GET", "/v1/health", nil, nil); err != nil {
@@ -205,25 +209,36 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	if err != nil {
 		return err
 	}
-	resp, err := c.http.Do(req)
+	hc := c.http
+	if strings.HasPrefix(path, "/v1/treasury/") {
+		hc = c.long
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("admin API: %w", err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return c.errorOf(resp)
+	}
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return err
 	}
+	if out == nil {
+		return nil
+	}
+	if b, ok := out.(*[]byte); ok {
+		*b = raw
+		return nil
+	}
+	return json.Unmarshal(raw, out)
+}
+
+// errorOf maps an admin API error answer to the error the services would have returned.
+func (c *Client) errorOf(resp *http.Response) error {
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	switch {
-	case resp.StatusCode == http.StatusOK:
-		if out == nil {
-			return nil
-		}
-		if b, ok := out.(*[]byte); ok {
-			*b = raw
-			return nil
-		}
-		return json.Unmarshal(raw, out)
 	case resp.StatusCode == http.StatusNotFound:
 		return kyc.ErrNotFound
 	default:

@@ -31,9 +31,19 @@ type CreditResult struct {
 	Error  string `json:"error,omitempty"`
 }
 
+// CreditLine is one line of the streamed answer to `credit --all`: a deposit's result, or the
+// last line (Done) with the totals and the error that stopped the batch, if any.
+type CreditLine struct {
+	CreditResult
+	Done   bool   `json:"done,omitempty"`
+	Total  int    `json:"total,omitempty"`
+	Failed int    `json:"failed,omitempty"`
+	Fatal  string `json:"fatal,omitempty"`
+}
+
 // CreditAll credits every deposit waiting for its tokens (pending_anchor, pending_trust) and
-// resumes those in pending_stellar.
-func CreditAll(ctx context.Context, t *treasury.Treasury, transfers *transfer.Service) ([]CreditResult, error) {
+// resumes those in pending_stellar, calling progress (when set) after each.
+func CreditAll(ctx context.Context, t *treasury.Treasury, transfers *transfer.Service, progress func(CreditResult)) ([]CreditResult, error) {
 	ids, err := treasury.Deposits(ctx, transfers, transfer.PendingStellar, transfer.PendingAnchor, transfer.PendingTrust)
 	if err != nil {
 		return nil, err
@@ -51,6 +61,9 @@ func CreditAll(ctx context.Context, t *treasury.Treasury, transfers *transfer.Se
 			r.Status, r.Hash = string(tx.Status), tx.StellarTransactionID
 		}
 		out = append(out, r)
+		if progress != nil {
+			progress(r)
+		}
 	}
 	return out, nil
 }
@@ -59,11 +72,15 @@ func CreditAll(ctx context.Context, t *treasury.Treasury, transfers *transfer.Se
 // when one is configured.
 type TreasuryFactory func(by string) (*treasury.Treasury, *keypair.Full, error)
 
-// MountTreasury adds the credit and unmatched-payment endpoints to an admin mux.
-func MountTreasury(mux *http.ServeMux, mk TreasuryFactory, transfers *transfer.Service) {
+// MountTreasury adds the credit and unmatched-payment endpoints to an admin mux. Treasury work
+// may take longer than the server's write timeout (Horizon retries, many deposits), so these
+// responses have none; life is the server's lifetime, which a batch runs under rather than
+// under the connection of the CLI that asked for it.
+func MountTreasury(life context.Context, mux *http.ServeMux, mk TreasuryFactory, transfers *transfer.Service) {
 	// handle serves pattern with the treasury of the operator named by ?by=.
 	handle := func(pattern string, fn func(r *http.Request, t *treasury.Treasury, issuer *keypair.Full) (any, error)) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 			t, issuer, err := mk(r.URL.Query().Get("by"))
 			if err != nil {
 				httpx.Error(w, http.StatusBadRequest, err.Error())
@@ -115,8 +132,37 @@ func MountTreasury(mux *http.ServeMux, mk TreasuryFactory, transfers *transfer.S
 	handle("POST /v1/treasury/credit/{id}", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
 		return t.Credit(r.Context(), r.PathValue("id"))
 	})
-	handle("POST /v1/treasury/credit", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
-		return CreditAll(r.Context(), t, transfers)
+	// credit --all streams one JSON line per deposit as it is done, then a Done line. The batch
+	// belongs to the server: a CLI that is interrupted or goes away neither stops it halfway nor
+	// repeats anything (each credit is exactly once), and `anchor tx list` shows where it is.
+	mux.HandleFunc("POST /v1/treasury/credit", func(w http.ResponseWriter, r *http.Request) {
+		t, _, err := mk(r.URL.Query().Get("by"))
+		if err != nil {
+			httpx.Error(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		rc := http.NewResponseController(w)
+		_ = rc.SetWriteDeadline(time.Time{})
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.WriteHeader(http.StatusOK)
+		_ = rc.Flush()
+		ctx, cancel := context.WithCancel(life)
+		defer cancel()
+		enc := json.NewEncoder(w)
+		results, err := CreditAll(ctx, t, transfers, func(res CreditResult) {
+			_ = enc.Encode(CreditLine{CreditResult: res})
+			_ = rc.Flush()
+		})
+		last := CreditLine{Done: true, Total: len(results)}
+		for _, res := range results {
+			if res.Error != "" {
+				last.Failed++
+			}
+		}
+		if err != nil {
+			last.Fatal = err.Error()
+		}
+		_ = enc.Encode(last)
 	})
 }
 
@@ -138,11 +184,42 @@ func (c *Client) Credit(ctx context.Context, id, by string) (*transfer.Transacti
 	return &out, nil
 }
 
-// CreditAll asks the server to credit every waiting deposit.
-func (c *Client) CreditAll(ctx context.Context, by string) ([]CreditResult, error) {
-	var out []CreditResult
-	err := c.do(ctx, "POST", "/v1/treasury/credit?by="+url.QueryEscape(by), nil, &out)
-	return out, err
+// CreditAll asks the server to credit every waiting deposit, calling progress with each result
+// as the server streams it. Cancelling ctx stops listening, not the server's batch.
+func (c *Client) CreditAll(ctx context.Context, by string, progress func(CreditResult)) ([]CreditResult, error) {
+	req, err := http.NewRequestWithContext(ctx, "POST", "http://anchor/v1/treasury/credit?by="+url.QueryEscape(by), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.long.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("admin API: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, c.errorOf(resp)
+	}
+	out := []CreditResult{}
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var line CreditLine
+		if err := dec.Decode(&line); err != nil {
+			if ctx.Err() != nil {
+				return out, fmt.Errorf("stopped listening (%w); the server carries on with the batch: see anchor tx list", ctx.Err())
+			}
+			return out, fmt.Errorf("admin API: the answer ended early (%v); the server may still be crediting: see anchor tx list", err)
+		}
+		if line.Done {
+			if line.Fatal != "" {
+				return out, errors.New(line.Fatal)
+			}
+			return out, nil
+		}
+		out = append(out, line.CreditResult)
+		if progress != nil {
+			progress(line.CreditResult)
+		}
+	}
 }
 
 // UnmatchedPayments asks the server for the payments that matched no withdrawal.
