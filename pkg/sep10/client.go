@@ -3,12 +3,14 @@ package sep10
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/stellar/go-stellar-sdk/keypair"
 	"github.com/stellar/go-stellar-sdk/network"
@@ -47,7 +49,15 @@ type Client struct {
 	Network       string
 	HomeDomain    string
 	WebAuthDomain string // default: the Endpoint's host
+	// ClockSkew is how far the server's clock may be from this one when reading a challenge's
+	// time bounds: DefaultClockSkew when 0, none when negative.
+	ClockSkew time.Duration
+	// Now is the wallet's clock (time.Now when nil).
+	Now func() time.Time
 }
+
+// DefaultClockSkew is the clock difference a Client tolerates by default, as wallets do.
+const DefaultClockSkew = 5 * time.Minute
 
 // ChallengeResponse is the body of GET <WEB_AUTH_ENDPOINT>.
 type ChallengeResponse struct {
@@ -86,7 +96,8 @@ func (c *Client) Challenge(ctx context.Context, account string, memo *uint64, cl
 	return &out, nil
 }
 
-// Read checks a challenge the way a wallet must before signing it.
+// Read checks a challenge the way a wallet must before signing it (server, network, domains,
+// time bounds within ClockSkew); Check also checks that it is for the account asked for.
 func (c *Client) Read(txB64 string) (*Challenge, error) {
 	wad := c.WebAuthDomain
 	if wad == "" {
@@ -96,10 +107,40 @@ func (c *Client) Read(txB64 string) (*Challenge, error) {
 		}
 		wad = u.Host
 	}
+	skew := c.ClockSkew
+	switch {
+	case skew == 0:
+		skew = DefaultClockSkew
+	case skew < 0:
+		skew = 0
+	}
+	var now time.Time
+	if c.Now != nil {
+		now = c.Now()
+	}
 	return ReadChallenge(txB64, VerifyParams{
 		ServerKeys: []string{c.ServerKey}, Network: c.Network,
-		HomeDomains: []string{c.HomeDomain}, WebAuthDomain: wad,
+		HomeDomains: []string{c.HomeDomain}, WebAuthDomain: wad, Now: now, ClockSkew: skew,
 	})
+}
+
+// Check reads a challenge (Read) and refuses it unless it names the account (G... or M...) and
+// memo the wallet asked for: signing a challenge for another account would hand its token over.
+func (c *Client) Check(txB64, account string, memo *uint64) (*Challenge, error) {
+	ch, err := c.Read(txB64)
+	if err != nil {
+		return nil, err
+	}
+	if ch.ClientAccount != account {
+		return nil, fmt.Errorf("the challenge is for account %s, not %s", ch.ClientAccount, account)
+	}
+	switch {
+	case (memo == nil) != (ch.Memo == nil):
+		return nil, errors.New("the challenge's memo is not the one asked for")
+	case memo != nil && *memo != *ch.Memo:
+		return nil, fmt.Errorf("the challenge is for memo %d, not %d", *ch.Memo, *memo)
+	}
+	return ch, nil
 }
 
 // Token exchanges a signed challenge for a JWT.
@@ -125,7 +166,7 @@ func (c *Client) Authenticate(ctx context.Context, account string, memo *uint64,
 	if err != nil {
 		return "", err
 	}
-	if _, err := c.Read(ch.Transaction); err != nil {
+	if _, err := c.Check(ch.Transaction, account, memo); err != nil {
 		return "", fmt.Errorf("challenge rejected: %w", err)
 	}
 	signed, err := SignChallenge(ch.Transaction, c.Network, signers...)

@@ -24,6 +24,9 @@ type VerifyParams struct {
 	Now           time.Time
 	// MaxLifetime, when set, refuses challenges whose time bounds span more than it.
 	MaxLifetime time.Duration
+	// ClockSkew widens the time bounds by this much on each side, for a reader whose clock
+	// may differ from the server's (wallets; see Client.ClockSkew). Servers leave it 0.
+	ClockSkew time.Duration
 	// Signer, when set, is the secret of ServerKeys[0]. The server signature of challenges it
 	// signed is then checked by signing again and comparing: Ed25519 signatures are
 	// deterministic (RFC 8032 §5.1.6), and signing costs about a third of a verification.
@@ -105,10 +108,10 @@ func ReadChallenge(txB64 string, p VerifyParams) (*Challenge, error) {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	if now.Before(c.MinTime) {
+	if now.Add(p.ClockSkew).Before(c.MinTime) {
 		return nil, inputErr("transaction is not yet valid (time bounds start in the future)")
 	}
-	if now.After(c.MaxTime) {
+	if now.Add(-p.ClockSkew).After(c.MaxTime) {
 		return nil, inputErr("transaction has expired")
 	}
 	if p.MaxLifetime > 0 && c.MaxTime.Sub(c.MinTime) > p.MaxLifetime {
