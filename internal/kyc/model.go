@@ -278,8 +278,10 @@ type Store interface {
 	// Customers calls fn for every customer until fn returns false.
 	Customers(ctx context.Context, fn func(*Customer) bool) error
 	Events(ctx context.Context, customerID string) ([]Event, error)
-	// ScrubFreePages overwrites the storage a deletion freed, so deleted data does not linger.
-	ScrubFreePages(ctx context.Context) error
+	// WipeErasedKeys destroys the data keys of records deleted by committed transactions (every
+	// customer record and file is sealed under a key of its own): what an erased customer stored
+	// can never be read again, wherever its bytes linger.
+	WipeErasedKeys(ctx context.Context) error
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -420,8 +420,9 @@ func (s *Service) Delete(ctx context.Context, p Principal, account, memo, memoTy
 	if err != nil {
 		return err
 	}
-	// Deleted is not yet erased: overwrite the pages that held the data.
-	return s.Store.ScrubFreePages(ctx)
+	// Deleted is not yet erased: bbolt may keep the freed pages for a while, so destroy the key
+	// the data was sealed with (a cost per customer, not per database).
+	return s.Store.WipeErasedKeys(ctx)
 }
 
 // CallbackRequest is PUT /customer/callback.

@@ -19,7 +19,7 @@ import (
 const FileName = "anchor.db"
 
 // SchemaVersion is the schema this build writes. Bump it and append to migrations together.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 var (
 	bucketMeta       = []byte("meta")
@@ -41,6 +41,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	0: createBuckets(bucketMeta, bucketChallenges),
 	1: createBuckets(bucketCustomers, bucketCustomerKeys, bucketFiles, bucketFileData, bucketCustomerFiles, bucketEvents, bucketCallbacks, bucketPendingFiles),
 	3: createBuckets(bucketTreasuryOps, bucketTreasuryCursors, bucketTreasuryUnmatched),
+	4: createBuckets(bucketSlotsFree, bucketSlotsWipe),
 	2: createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos, bucketTransfersWaiting),
 }
 
@@ -65,7 +66,8 @@ type Options struct {
 
 // Bolt is the bbolt implementation of Store.
 type Bolt struct {
-	db *bolt.DB
+	db   *bolt.DB
+	keys *keyring
 }
 
 var _ Store = (*Bolt)(nil)
@@ -90,10 +92,20 @@ func Open(dataDir string, opts Options) (*Bolt, error) {
 	// Replay marks are small and arrive concurrently: commit them in batches after at most
 	// 2ms, so one fsync covers many requests without adding much latency.
 	db.MaxBatchDelay = 2 * time.Millisecond
-	s := &Bolt{db: db}
-	if err := s.migrate(); err != nil {
+	keys, err := openKeyring(filepath.Join(dataDir, KeyringName), opts.NoSync)
+	if err != nil {
 		db.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	s := &Bolt{db: db, keys: keys}
+	if err := s.migrate(); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
+	// Finish erasures a crash interrupted between the deletion and the wipe of the key.
+	if err := s.WipeErasedKeys(context.Background()); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: %w", err)
 	}
 	return s, nil
 }
@@ -113,13 +125,19 @@ func (s *Bolt) migrate() error {
 			if err := migrations[v](tx); err != nil {
 				return fmt.Errorf("migrate to schema %d: %w", v+1, err)
 			}
+			if v == 4 {
+				// Schema 5 seals personal data (keyring.go): seal what earlier versions stored.
+				if err := (kycTx{tx, s.keys}).sealPlain(); err != nil {
+					return fmt.Errorf("migrate to schema 5: %w", err)
+				}
+			}
 		}
 		return tx.Bucket(bucketMeta).Put(keySchemaVersion, binary.BigEndian.AppendUint64(nil, uint64(v)))
 	})
 }
 
 // Close closes the database.
-func (s *Bolt) Close() error { return s.db.Close() }
+func (s *Bolt) Close() error { return errors.Join(s.db.Close(), s.keys.close()) }
 
 // SchemaVersion reads the schema version from the meta bucket.
 func (s *Bolt) SchemaVersion(ctx context.Context) (int, error) {

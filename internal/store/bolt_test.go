@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -156,5 +157,48 @@ func TestCorruptRecordsAreNotNotFound(t *testing.T) {
 		if !errors.Is(err, ErrCorrupt) || errors.Is(err, kyc.ErrNotFound) || errors.Is(err, transfer.ErrNotFound) || errors.Is(err, treasury.ErrNotFound) {
 			t.Errorf("%s: %v, want ErrCorrupt", name, err)
 		}
+	}
+}
+
+// TestMigrationSealsPlainRecords: a database from schema 4 (customer records and file contents
+// in the clear) is sealed on open, and reads the same.
+func TestMigrationSealsPlainRecords(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := []byte(`{"v":1,"id":"c1","account":"GA","values":{"first_name":"Plaintext"},"files":{},"fields":{}}`)
+	s.db.Update(func(tx *bolt.Tx) error {
+		tx.Bucket(bucketCustomers).Put([]byte("c1"), plain)
+		tx.Bucket(bucketFileData).Put([]byte("f1"), []byte("PLAINFILE"))
+		return tx.Bucket(bucketMeta).Put(keySchemaVersion, binary.BigEndian.AppendUint64(nil, 4))
+	})
+	s.Close()
+	if s, err = Open(dir, Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.db.View(func(tx *bolt.Tx) error {
+		for _, v := range [][]byte{tx.Bucket(bucketCustomers).Get([]byte("c1")), tx.Bucket(bucketFileData).Get([]byte("f1"))} {
+			if len(v) == 0 || v[0] != sealedV1 || bytes.Contains(v, []byte("PLAIN")) || bytes.Contains(v, []byte("Plaintext")) {
+				t.Fatalf("not sealed: %q", v)
+			}
+		}
+		return nil
+	})
+	err = s.KYCView(context.Background(), func(tx kyc.Tx) error {
+		c, err := tx.Customer("c1")
+		if err != nil || c.Values["first_name"] != "Plaintext" {
+			t.Fatalf("customer after migration: %v %+v", err, c)
+		}
+		d, err := tx.FileData("f1")
+		if err != nil || string(d) != "PLAINFILE" {
+			t.Fatalf("file after migration: %v %q", err, d)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -26,7 +26,11 @@ func (s *Bolt) KYCUpdate(ctx context.Context, fn func(kyc.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error { return fn(kycTx{tx}) })
+	if err := s.db.Batch(func(tx *bolt.Tx) error { return fn(kycTx{tx, s.keys}) }); err != nil {
+		return err
+	}
+	// A record replaced or deleted by fn left its key to wipe.
+	return s.WipeErasedKeys(ctx)
 }
 
 // KYCView implements kyc.Store.
@@ -34,7 +38,7 @@ func (s *Bolt) KYCView(ctx context.Context, fn func(kyc.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.View(func(tx *bolt.Tx) error { return fn(kycTx{tx}) })
+	return s.db.View(func(tx *bolt.Tx) error { return fn(kycTx{tx, s.keys}) })
 }
 
 // Customers implements kyc.Store.
@@ -45,11 +49,11 @@ func (s *Bolt) Customers(ctx context.Context, fn func(*kyc.Customer) bool) error
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			var cu kyc.Customer
-			if err := decode(bucketCustomers, k, v, &cu); err != nil {
+			cu, err := (kycTx{tx, s.keys}).decodeCustomer(k, v)
+			if err != nil {
 				return err
 			}
-			if !fn(&cu) {
+			if !fn(cu) {
 				return nil
 			}
 		}
@@ -149,16 +153,32 @@ func decode(name, k, raw []byte, v any) error {
 	return nil
 }
 
-// kycTx implements kyc.Tx on a bbolt transaction.
-type kycTx struct{ tx *bolt.Tx }
+// kycTx implements kyc.Tx on a bbolt transaction; customer records and file contents are
+// sealed under their owner's key (keyring.go).
+type kycTx struct {
+	tx   *bolt.Tx
+	keys *keyring
+}
 
 func customerKey(account, memo string) []byte {
 	return append(append([]byte(account), 0), memo...)
 }
 
 func (t kycTx) Customer(id string) (*kyc.Customer, error) {
+	raw := t.tx.Bucket(bucketCustomers).Get([]byte(id))
+	if raw == nil {
+		return nil, kyc.ErrNotFound
+	}
+	return t.decodeCustomer([]byte(id), raw)
+}
+
+func (t kycTx) decodeCustomer(k, raw []byte) (*kyc.Customer, error) {
+	plain, err := t.open(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s record %q: %v", ErrCorrupt, bucketCustomers, k, err)
+	}
 	var c kyc.Customer
-	if err := getJSON(t.tx, bucketCustomers, []byte(id), &c, kyc.ErrNotFound); err != nil {
+	if err := decode(bucketCustomers, k, plain, &c); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -173,7 +193,14 @@ func (t kycTx) CustomerID(account, memo string) (string, error) {
 }
 
 func (t kycTx) PutCustomer(c *kyc.Customer) error {
-	if err := putJSON(t.tx.Bucket(bucketCustomers), []byte(c.ID), c); err != nil {
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	if raw, err = t.sealAt(bucketCustomers, []byte(c.ID), raw); err != nil {
+		return err
+	}
+	if err := t.tx.Bucket(bucketCustomers).Put([]byte(c.ID), raw); err != nil {
 		return err
 	}
 	return t.tx.Bucket(bucketCustomerKeys).Put(customerKey(c.Account, c.Memo), []byte(c.ID))
@@ -194,6 +221,9 @@ func (t kycTx) DeleteCustomer(c *kyc.Customer) error {
 			return err
 		}
 	}
+	if err := t.shredAt(bucketCustomers, []byte(c.ID)); err != nil {
+		return err
+	}
 	if err := t.tx.Bucket(bucketCustomers).Delete([]byte(c.ID)); err != nil {
 		return err
 	}
@@ -209,7 +239,11 @@ func (t kycTx) PutFile(f *kyc.File, data []byte) error {
 		return err
 	}
 	if data != nil {
-		if err := t.tx.Bucket(bucketFileData).Put([]byte(f.ID), data); err != nil {
+		sealed, err := t.sealAt(bucketFileData, []byte(f.ID), data)
+		if err != nil {
+			return err
+		}
+		if err := t.tx.Bucket(bucketFileData).Put([]byte(f.ID), sealed); err != nil {
 			return err
 		}
 	}
@@ -255,7 +289,11 @@ func (t kycTx) FileData(id string) ([]byte, error) {
 	if v == nil {
 		return nil, kyc.ErrNotFound
 	}
-	return bytes.Clone(v), nil
+	plain, err := t.open(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s record %q: %v", ErrCorrupt, bucketFileData, id, err)
+	}
+	return bytes.Clone(plain), nil
 }
 
 func (t kycTx) DeleteFile(id string) error {
@@ -271,6 +309,9 @@ func (t kycTx) DeleteFile(id string) error {
 			return err
 		}
 	} else if err := t.tx.Bucket(bucketPendingFiles).Delete(pendingKey(f.Account, f.Memo, f.ID)); err != nil {
+		return err
+	}
+	if err := t.shredAt(bucketFileData, []byte(id)); err != nil {
 		return err
 	}
 	if err := t.tx.Bucket(bucketFileData).Delete([]byte(id)); err != nil {
@@ -310,51 +351,3 @@ func (t kycTx) EnqueueCallback(customerID string, at time.Time) error {
 	return enqueueCallback(t.tx, kyc.CallbackKind, customerID, at)
 }
 
-var bucketScrub = []byte("scrub")
-
-// ScrubFreePages overwrites the database's free pages with zeros, so that data just deleted
-// (a customer's personal data and files) does not linger in pages bbolt freed but has not yet
-// reused. bbolt has no secure delete; this uses its allocator: zero-filled records are written
-// until they have taken the free pages, then dropped. Pages still held by a read transaction
-// that began before the deletion are not free yet, and are left.
-func (s *Bolt) ScrubFreePages(ctx context.Context) error {
-	const valueSize = 1000
-	zeros := make([]byte, valueSize)
-	for round := 0; round < 3; round++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		var freeBytes int
-		if err := s.db.View(func(tx *bolt.Tx) error {
-			freeBytes = s.db.Stats().FreeAlloc
-			return nil
-		}); err != nil {
-			return err
-		}
-		if freeBytes == 0 {
-			return nil
-		}
-		// Enough records to take every free page, with room for page headers.
-		n := freeBytes/valueSize + freeBytes/(4*valueSize) + 4
-		err := s.db.Update(func(tx *bolt.Tx) error {
-			b, err := tx.CreateBucketIfNotExists(bucketScrub)
-			if err != nil {
-				return err
-			}
-			b.FillPercent = 1
-			for i := 0; i < n; i++ {
-				if err := b.Put(binary.BigEndian.AppendUint64(nil, uint64(i)), zeros); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if err := s.db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketScrub) }); err != nil {
-			return err
-		}
-	}
-	return nil
-}

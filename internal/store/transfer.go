@@ -31,7 +31,7 @@ func (s *Bolt) TransferUpdate(ctx context.Context, fn func(transfer.Tx) error) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error { return fn(transferTx{tx}) })
+	return s.db.Batch(func(tx *bolt.Tx) error { return fn(transferTx{tx, s.keys}) })
 }
 
 // TransferView implements transfer.Store.
@@ -39,7 +39,7 @@ func (s *Bolt) TransferView(ctx context.Context, fn func(transfer.Tx) error) err
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.View(func(tx *bolt.Tx) error { return fn(transferTx{tx}) })
+	return s.db.View(func(tx *bolt.Tx) error { return fn(transferTx{tx, s.keys}) })
 }
 
 // Owned implements transfer.Store.
@@ -111,7 +111,10 @@ func scanDesc(b *bolt.Bucket, prefix []byte, fn func(k []byte) (bool, error)) er
 	return nil
 }
 
-type transferTx struct{ tx *bolt.Tx }
+type transferTx struct {
+	tx   *bolt.Tx
+	keys *keyring
+}
 
 func (t transferTx) Get(id string) (*transfer.Transaction, error) {
 	var tr transfer.Transaction

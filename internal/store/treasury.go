@@ -57,7 +57,7 @@ func (s *Bolt) TreasuryUpdate(ctx context.Context, fn func(treasury.OpTx, transf
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error { return fn(opTx{tx}, transferTx{tx}) })
+	return s.db.Update(func(tx *bolt.Tx) error { return fn(opTx{tx}, transferTx{tx, s.keys}) })
 }
 
 // TreasuryView implements treasury.Store.
@@ -65,7 +65,7 @@ func (s *Bolt) TreasuryView(ctx context.Context, fn func(treasury.OpTx, transfer
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.View(func(tx *bolt.Tx) error { return fn(opTx{tx}, transferTx{tx}) })
+	return s.db.View(func(tx *bolt.Tx) error { return fn(opTx{tx}, transferTx{tx, s.keys}) })
 }
 
 type opTx struct{ tx *bolt.Tx }
