@@ -30,7 +30,7 @@ const keySize = 32
 var (
 	bucketSlotsFree = []byte("kyc_key_slots_free") // slot → "": wiped, may be reused
 	bucketSlotsWipe = []byte("kyc_key_slots_wipe") // slot → "": erased, to be wiped
-	keyNextSlot     = []byte("next_key_slot")       // in meta
+	keyNextSlot     = []byte("next_key_slot")      // in meta
 )
 
 // sealed values start with this byte (plain JSON starts with '{').

@@ -350,4 +350,3 @@ func (t kycTx) AppendEvent(e *kyc.Event) error {
 func (t kycTx) EnqueueCallback(customerID string, at time.Time) error {
 	return enqueueCallback(t.tx, kyc.CallbackKind, customerID, at)
 }
-
