@@ -121,7 +121,7 @@ func newKYCListCmd(opts *KYCOptions) *cobra.Command {
 				tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tACCOUNT\tMEMO\tTYPE\tSTATUS\tUPDATED")
 				for _, s := range list {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Account, s.Memo, s.Type, s.Status, s.UpdatedAt)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, safe(s.Account), safe(s.Memo), safe(s.Type), s.Status, s.UpdatedAt)
 				}
 				tw.Flush()
 				fmt.Fprintf(opts.IO.ErrOut, "%d customer(s)\n", len(list))
@@ -169,16 +169,16 @@ func newKYCShowCmd(opts *KYCOptions) *cobra.Command {
 func printDetail(opts *KYCOptions, d *kyc.Detail) {
 	c := d.Customer
 	w := opts.IO.Out
-	fmt.Fprintf(w, "id:       %s\naccount:  %s\n", c.ID, c.Account)
+	fmt.Fprintf(w, "id:       %s\naccount:  %s\n", c.ID, safe(c.Account))
 	if c.Memo != "" {
-		fmt.Fprintf(w, "memo:     %s\n", c.Memo)
+		fmt.Fprintf(w, "memo:     %s\n", safe(c.Memo))
 	}
-	fmt.Fprintf(w, "type:     %s\nstatus:   %s\n", c.Type, d.Status)
+	fmt.Fprintf(w, "type:     %s\nstatus:   %s\n", safe(c.Type), d.Status)
 	if c.Message != "" {
-		fmt.Fprintf(w, "message:  %s\n", c.Message)
+		fmt.Fprintf(w, "message:  %s\n", safe(c.Message))
 	}
 	if c.CallbackURL != "" {
-		fmt.Fprintf(w, "callback: %s\n", c.CallbackURL)
+		fmt.Fprintf(w, "callback: %s\n", safe(c.CallbackURL))
 	}
 	fmt.Fprintf(w, "created:  %s\nupdated:  %s\n\nfields:\n", c.CreatedAt.Format("2006-01-02 15:04:05Z07:00"), c.UpdatedAt.Format("2006-01-02 15:04:05Z07:00"))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -190,28 +190,28 @@ func printDetail(opts *KYCOptions, d *kyc.Detail) {
 		}
 		extra := ""
 		if st.Error != "" {
-			extra = " — " + st.Error
+			extra = " — " + safe(st.Error)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s%s\n", name, strings.ReplaceAll(val, "\n", " / "), st.Status, extra)
+		fmt.Fprintf(tw, "  %s\t%s\t%s%s\n", safe(name), safe(val), st.Status, extra)
 	}
 	tw.Flush()
 	if len(d.Files) > 0 {
 		fmt.Fprintln(w, "\nfiles:")
 		for _, f := range d.Files {
-			fmt.Fprintf(w, "  %s  %s  %s  %d bytes  sha256 %s\n", f.ID, f.Field, f.ContentType, f.Size, f.SHA256)
+			fmt.Fprintf(w, "  %s  %s  %s  %d bytes  sha256 %s\n", f.ID, safe(f.Field), safe(f.ContentType), f.Size, f.SHA256)
 		}
 	}
 	fmt.Fprintln(w, "\nhistory:")
 	for _, e := range d.History {
-		line := fmt.Sprintf("  %s  %-14s by %s", e.At.Format("2006-01-02 15:04:05Z07:00"), e.Action, e.By)
+		line := fmt.Sprintf("  %s  %-14s by %s", e.At.Format("2006-01-02 15:04:05Z07:00"), e.Action, safe(e.By))
 		if e.Field != "" {
-			line += "  fields=" + e.Field
+			line += "  fields=" + safe(e.Field)
 		}
 		if e.Status != "" {
 			line += "  → " + string(e.Status)
 		}
 		if e.Reason != "" {
-			line += "  (" + e.Reason + ")"
+			line += "  (" + safe(e.Reason) + ")"
 		}
 		fmt.Fprintln(w, line)
 	}

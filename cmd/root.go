@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/anchorkit/anchor/internal/iostreams"
 	"github.com/spf13/pflag"
 )
 
@@ -152,3 +154,6 @@ func configFlags(cmd *cobra.Command, keys map[string]string) map[string]*pflag.F
 	}
 	return out
 }
+
+// safe shows a value that came from outside (a wallet, the ledger) on a terminal, escaped.
+func safe(s string) string { return iostreams.Safe(s) }

@@ -83,7 +83,7 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 				tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "AT\tFROM\tASSET\tAMOUNT\tMEMO\tSTELLAR_TX\tREASON")
 				for _, u := range list {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\t%s\n", u.At.Format(time.RFC3339), u.From, u.Asset, u.Amount, u.MemoType, u.Memo, u.TxHash, u.Reason)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\t%s\n", u.At.Format(time.RFC3339), safe(u.From), safe(u.Asset), safe(u.Amount), safe(u.MemoType), safe(u.Memo), safe(u.TxHash), safe(u.Reason))
 				}
 				tw.Flush()
 				fmt.Fprintf(opts.IO.ErrOut, "%d unmatched payment(s)\n", len(list))
@@ -110,7 +110,7 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 					if t.AmountIn != nil {
 						in = transfer.FormatAmount(*t.AmountIn)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Kind, t.Status, t.AssetCode, in, t.Account, t.UpdatedAt.UTC().Format(time.RFC3339))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Kind, t.Status, t.AssetCode, in, safe(t.Account), t.UpdatedAt.UTC().Format(time.RFC3339))
 				}
 				tw.Flush()
 				fmt.Fprintf(opts.IO.ErrOut, "%d transaction(s)\n", len(list))
@@ -165,16 +165,16 @@ func newTxShowCmd(opts *TxOptions) *cobra.Command {
 
 func printTx(opts *TxOptions, d txDetail) {
 	t, w := d.Transaction, opts.IO.Out
-	fmt.Fprintf(w, "id:        %s\nkind:      %s\nstatus:    %s\nasset:     %s:%s\naccount:   %s", t.ID, t.Kind, t.Status, t.AssetCode, t.AssetIssuer, t.Account)
+	fmt.Fprintf(w, "id:        %s\nkind:      %s\nstatus:    %s\nasset:     %s:%s\naccount:   %s", t.ID, t.Kind, t.Status, t.AssetCode, t.AssetIssuer, safe(t.Account))
 	if t.Memo != "" {
-		fmt.Fprintf(w, " (memo %s)", t.Memo)
+		fmt.Fprintf(w, " (memo %s)", safe(t.Memo))
 	}
 	fmt.Fprintln(w)
 	for _, kv := range [][2]string{{"amount_in", amt(t.AmountIn)}, {"amount_fee", amt(t.AmountFee)}, {"amount_out", amt(t.AmountOut)},
 		{"reference", t.Reference}, {"withdraw_memo", t.WithdrawMemo}, {"external_id", t.ExternalTransactionID},
 		{"stellar_tx", t.StellarTransactionID}, {"message", t.Message}, {"waiting", d.Waiting}} {
 		if kv[1] != "" {
-			fmt.Fprintf(w, "%-10s %s\n", kv[0]+":", kv[1])
+			fmt.Fprintf(w, "%-10s %s\n", kv[0]+":", safe(kv[1]))
 		}
 	}
 	fmt.Fprintln(w, "\nhistory:")
@@ -183,9 +183,9 @@ func printTx(opts *TxOptions, d txDetail) {
 		if from == "" {
 			from = "(created)"
 		}
-		fmt.Fprintf(w, "  %s  %s → %s  by %s", m.At.UTC().Format(time.RFC3339), from, m.To, m.Actor)
+		fmt.Fprintf(w, "  %s  %s → %s  by %s", m.At.UTC().Format(time.RFC3339), from, m.To, safe(m.Actor))
 		if m.Reason != "" {
-			fmt.Fprintf(w, "  (%s)", m.Reason)
+			fmt.Fprintf(w, "  (%s)", safe(m.Reason))
 		}
 		fmt.Fprintln(w)
 	}

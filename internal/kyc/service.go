@@ -3,6 +3,7 @@ package kyc
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -91,15 +92,37 @@ func key(p Principal, account, memo, memoType string) (string, string, error) {
 		}
 		return p.Account, p.Memo, nil
 	}
-	if memo != "" && (memoType == "" || memoType == "id") {
-		if _, err := strconv.ParseUint(memo, 10, 64); err != nil && memoType == "id" {
-			return "", "", inputErr("memo %q is not an id memo", memo)
-		}
-	}
-	if memoType != "" && memoType != "id" && memoType != "text" && memoType != "hash" {
-		return "", "", inputErr("memo_type must be id, text or hash")
+	if err := checkMemo(memo, memoType); err != nil {
+		return "", "", err
 	}
 	return p.Account, memo, nil
+}
+
+// checkMemo applies the memo type's rules (Stellar memos: id a uint64, text at most 28 bytes,
+// hash 32 bytes, base64 in SEP-12). Without a type, a memo is an id if it reads as one, else
+// text.
+func checkMemo(memo, memoType string) error {
+	if memo == "" {
+		return nil
+	}
+	_, idErr := strconv.ParseUint(memo, 10, 64)
+	switch memoType {
+	case "id":
+		if idErr != nil {
+			return inputErr("memo is not an id memo (a 64-bit unsigned number)")
+		}
+	case "", "text":
+		if (memoType == "text" || idErr != nil) && len(memo) > 28 {
+			return inputErr("memo is longer than 28 bytes (the limit of a text memo)")
+		}
+	case "hash":
+		if b, err := base64.StdEncoding.DecodeString(memo); err != nil || len(b) != 32 {
+			return inputErr("memo is not a base64-encoded 32-byte hash (memo_type hash)")
+		}
+	default:
+		return inputErr("memo_type must be id, text or hash")
+	}
+	return nil
 }
 
 // owns reports whether p may see customer c.
