@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -41,7 +42,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	0: createBuckets(bucketMeta, bucketChallenges),
 	1: createBuckets(bucketCustomers, bucketCustomerKeys, bucketFiles, bucketFileData, bucketCustomerFiles, bucketEvents, bucketCallbacks, bucketPendingFiles),
 	3: createBuckets(bucketTreasuryOps, bucketTreasuryCursors, bucketTreasuryUnmatched),
-	4: createBuckets(bucketSlotsFree, bucketSlotsWipe),
+	4: createBuckets(bucketSlotsFree, bucketSlotsWipe, bucketSlotsReady),
 	2: createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos, bucketTransfersWaiting),
 }
 
@@ -66,8 +67,9 @@ type Options struct {
 
 // Bolt is the bbolt implementation of Store.
 type Bolt struct {
-	db   *bolt.DB
-	keys *keyring
+	db     *bolt.DB
+	keys   *keyring
+	refill sync.Mutex // one refillReady at a time
 }
 
 var _ Store = (*Bolt)(nil)

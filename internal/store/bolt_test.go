@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -200,5 +201,43 @@ func TestMigrationSealsPlainRecords(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestErasedKeysAreWiped: the keyring slots of a deleted customer's record and files are zeros
+// once the deletion returns, and its sealed values can no longer be opened.
+func TestErasedKeysAreWiped(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	c := &kyc.Customer{ID: "c1", Account: "GA", Values: map[string]string{"first_name": "Secret"}}
+	f := &kyc.File{ID: "f1", CustomerID: "c1", Account: "GA"}
+	if err := s.KYCUpdate(ctx, func(tx kyc.Tx) error {
+		if err := tx.PutCustomer(c); err != nil {
+			return err
+		}
+		return tx.PutFile(f, []byte("PHOTO"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var sealed [][]byte
+	s.db.View(func(tx *bolt.Tx) error {
+		sealed = append(sealed, bytes.Clone(tx.Bucket(bucketCustomers).Get([]byte("c1"))), bytes.Clone(tx.Bucket(bucketFileData).Get([]byte("f1"))))
+		return nil
+	})
+	if err := s.KYCUpdate(ctx, func(tx kyc.Tx) error { return tx.DeleteCustomer(c) }); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range sealed {
+		slot := binary.BigEndian.Uint64(v[1:9])
+		if _, err := s.keys.get(slot); err == nil || !strings.Contains(err.Error(), "wiped") {
+			t.Fatalf("slot %d after the deletion: %v", slot, err)
+		}
+		if _, err := (kycTx{nil, s.keys}).open(v); err == nil {
+			t.Fatal("an erased record still opens")
+		}
 	}
 }

@@ -28,9 +28,10 @@ const KeyringName = "anchor.keys"
 const keySize = 32
 
 var (
-	bucketSlotsFree = []byte("kyc_key_slots_free") // slot → "": wiped, may be reused
-	bucketSlotsWipe = []byte("kyc_key_slots_wipe") // slot → "": erased, to be wiped
-	keyNextSlot     = []byte("next_key_slot")      // in meta
+	bucketSlotsReady = []byte("kyc_key_slots_ready") // slot → "": holds a fresh key, durably, unused
+	bucketSlotsFree  = []byte("kyc_key_slots_free")  // slot → "": wiped, may be reused
+	bucketSlotsWipe  = []byte("kyc_key_slots_wipe")  // slot → "": erased, to be wiped
+	keyNextSlot      = []byte("next_key_slot")       // in meta
 )
 
 // sealed values start with this byte (plain JSON starts with '{').
@@ -65,6 +66,25 @@ func (k *keyring) put(slot uint64, key []byte) error {
 	return k.f.Sync()
 }
 
+// putFresh writes a new random key into each slot, with one fsync for all.
+func (k *keyring) putFresh(slots []uint64) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	key := make([]byte, keySize)
+	for _, slot := range slots {
+		if _, err := rand.Read(key); err != nil {
+			return err
+		}
+		if _, err := k.f.WriteAt(key, int64(slot)*keySize); err != nil {
+			return fmt.Errorf("keyring: %w", err)
+		}
+	}
+	if k.noSync {
+		return nil
+	}
+	return k.f.Sync()
+}
+
 func (k *keyring) get(slot uint64) ([]byte, error) {
 	key := make([]byte, keySize)
 	if _, err := k.f.ReadAt(key, int64(slot)*keySize); err != nil {
@@ -92,6 +112,18 @@ func (t kycTx) sealAt(name, k, plain []byte) ([]byte, error) {
 		}
 		return seal(key, slot, plain)
 	}
+	// A slot whose fresh key is on disk already (refillReady), else one made now (an fsync).
+	if k, _ := t.tx.Bucket(bucketSlotsReady).Cursor().First(); k != nil {
+		slot := binary.BigEndian.Uint64(k)
+		if err := t.tx.Bucket(bucketSlotsReady).Delete(k); err != nil {
+			return nil, err
+		}
+		key, err := t.keys.get(slot)
+		if err != nil {
+			return nil, err
+		}
+		return seal(key, slot, plain)
+	}
 	slot, err := t.allocSlot()
 	if err != nil {
 		return nil, err
@@ -104,6 +136,53 @@ func (t kycTx) sealAt(name, k, plain []byte) ([]byte, error) {
 		return nil, err
 	}
 	return seal(key, slot, plain)
+}
+
+// readyBatch is how many fresh keys refillReady writes with one fsync.
+const readyBatch = 256
+
+// refillReady makes sure some slots hold fresh keys, durably, before a write needs one: new
+// records then take a slot without an fsync of the keyring each (one per readyBatch instead).
+// The keys are written and synced inside the bbolt transaction that marks their slots ready,
+// so no other allocation can take those slots meanwhile.
+func (s *Bolt) refillReady(ctx context.Context) error {
+	var low bool
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		n := 0
+		c := tx.Bucket(bucketSlotsReady).Cursor()
+		for k, _ := c.First(); k != nil && n < readyBatch/4; k, _ = c.Next() {
+			n++
+		}
+		low = n < readyBatch/4
+		return nil
+	}); err != nil || !low {
+		return err
+	}
+	s.refill.Lock()
+	defer s.refill.Unlock()
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		t := kycTx{tx, s.keys}
+		slots := make([]uint64, readyBatch)
+		for i := range slots {
+			slot, err := t.allocSlot()
+			if err != nil {
+				return err
+			}
+			slots[i] = slot
+		}
+		if err := s.keys.putFresh(slots); err != nil {
+			return err
+		}
+		for _, slot := range slots {
+			if err := tx.Bucket(bucketSlotsReady).Put(binary.BigEndian.AppendUint64(nil, slot), nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (t kycTx) allocSlot() (uint64, error) {

@@ -26,6 +26,9 @@ func (s *Bolt) KYCUpdate(ctx context.Context, fn func(kyc.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := s.refillReady(ctx); err != nil {
+		return err
+	}
 	if err := s.db.Batch(func(tx *bolt.Tx) error { return fn(kycTx{tx, s.keys}) }); err != nil {
 		return err
 	}
