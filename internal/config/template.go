@@ -54,7 +54,8 @@ max_base_fee: 10000
 listen: "{{.Listen}}"
 public_url: ""
 
-# Directory of the database (anchor.db) and the admin socket, relative to this file.
+# Directory of the database (anchor.db), the keyring of its personal data (anchor.keys: back
+# both up together) and the admin socket, relative to this file.
 data_dir: data
 
 # Secrets live in this env-style file (mode 0600), never here. It may set ANCHOR_SIGNING_SECRET,
