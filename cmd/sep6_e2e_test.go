@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -300,5 +301,31 @@ func TestE2ESEP6LegacyKYCResponses(t *testing.T) {
 	}
 	if out, _, _ := kycCLI(t, dir, "tx", "list", "--json"); strings.TrimSpace(out) != "[]" {
 		t.Fatalf("legacy mode created transactions: %s", out)
+	}
+}
+
+// TestE2EPerAccountLimits: one token cannot flood the anchor: unfinished transactions per account
+// are bounded (429 naming the limit) whatever memo it uses, and writes per account are rate
+// limited (429 with Retry-After), while another account is unaffected.
+func TestE2EPerAccountLimits(t *testing.T) {
+	dir, port := initAnchor(t)
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP6_MAX_OPEN_TRANSACTIONS": "3",
+		"ANCHOR_WRITE_RATE_LIMIT": "0.01", "ANCHOR_WRITE_RATE_BURST": "5"})
+	w, other := newWallet(t, s, nil), newWallet(t, s, nil)
+	var statuses []int
+	for i := 0; i < 6; i++ {
+		statuses = append(statuses, w.sep6("/deposit", url.Values{"asset_code": {"USDX"}}).Status)
+	}
+	if fmt.Sprint(statuses) != "[200 200 200 429 429 429]" {
+		t.Fatalf("deposits of one account: %v", statuses)
+	}
+	if r := w.sep6("/deposit", url.Values{"asset_code": {"USDX"}}); r.Status != 429 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("over the write rate: %d %v", r.Status, r.Header)
+	}
+	if r := w.sep6("/transactions", url.Values{"asset_code": {"USDX"}}); r.Status != 200 {
+		t.Fatalf("reads are not limited: %d", r.Status)
+	}
+	if r := other.sep6("/deposit", url.Values{"asset_code": {"USDX"}}); r.Status != 200 {
+		t.Fatalf("another account: %d %s", r.Status, r.Body)
 	}
 }

@@ -51,6 +51,8 @@ type Config struct {
 	ChallengeLifetime      time.Duration `mapstructure:"challenge_lifetime"`
 	AuthRateLimit          float64       `mapstructure:"auth_rate_limit"`
 	AuthRateBurst          int           `mapstructure:"auth_rate_burst"`
+	WriteRateLimit         float64       `mapstructure:"write_rate_limit"`
+	WriteRateBurst         int           `mapstructure:"write_rate_burst"`
 	TrustedProxies         []string      `mapstructure:"trusted_proxies"`
 	OutboundTimeout        time.Duration `mapstructure:"outbound_timeout"`
 	HorizonTimeout         time.Duration `mapstructure:"horizon_timeout"`
@@ -166,6 +168,9 @@ type SEP6 struct {
 	LegacyKYCResponses bool   `mapstructure:"legacy_kyc_responses"`
 	DepositKYCType     string `mapstructure:"deposit_kyc_type"`
 	WithdrawKYCType    string `mapstructure:"withdraw_kyc_type"`
+	// MaxOpenTransactions bounds the unfinished transactions of one account (all its memos and
+	// muxed ids together); 0 means no limit.
+	MaxOpenTransactions int `mapstructure:"max_open_transactions"`
 }
 
 // Instruction is one SEP-9 financial account field of deposit instructions.

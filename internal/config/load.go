@@ -58,6 +58,8 @@ var Keys = []Key{
 	{"challenge_lifetime", "15m", false, "lifetime of a SEP-10 challenge"},
 	{"auth_rate_limit", 20.0, false, "SEP-10 requests per second allowed per client IP; 0 disables the limit"},
 	{"auth_rate_burst", 100, false, "burst size of the SEP-10 rate limit"},
+	{"write_rate_limit", 5.0, false, "SEP-6 deposits/withdrawals and SEP-12 writes per second allowed per account; 0 disables the limit"},
+	{"write_rate_burst", 50, false, "burst size of the per-account write limit"},
 	{"trusted_proxies", []string{}, false, "CIDRs of reverse proxies whose X-Forwarded-For / Forwarded name the client (rate limits, logs); default none"},
 	{"outbound_timeout", "5s", false, "timeout of outbound fetches (client_domain stellar.toml)"},
 	{"horizon_timeout", "5s", false, "timeout of Horizon requests"},
@@ -74,6 +76,7 @@ var Keys = []Key{
 	{"kyc.default_type", "sep6-deposit", false, "customer type used when a SEP-12 request names none"},
 	{"sep6.transfer_expiry", "24h", false, "how long a SEP-6 transaction may wait for the user before it expires"},
 	{"sep6.legacy_kyc_responses", false, false, "answer the deprecated 403 KYC responses instead of creating the transaction"},
+	{"sep6.max_open_transactions", 100, false, "most unfinished SEP-6 transactions one account may have (429 beyond); 0 disables the limit"},
 	{"sep6.deposit_kyc_type", "sep6-deposit", false, "SEP-12 customer type a deposit needs ACCEPTED"},
 	{"sep6.withdraw_kyc_type", "sep6-withdraw", false, "SEP-12 customer type a withdrawal needs ACCEPTED"},
 }

@@ -80,6 +80,10 @@ auth_rate_burst: 100
 # Reverse proxies (CIDRs, e.g. ["127.0.0.1/32", "10.0.0.0/8"]) trusted to name the client in
 # X-Forwarded-For or Forwarded; only requests from them are believed. Default: none.
 trusted_proxies: []
+# SEP-6 deposits/withdrawals and SEP-12 writes per second per account (all its memos
+# together), and burst; 0 disables the limit.
+write_rate_limit: 5
+write_rate_burst: 50
 # Timeout of outbound fetches (a client_domain's stellar.toml).
 outbound_timeout: 5s
 
@@ -179,6 +183,8 @@ assets:
 sep6:
   transfer_expiry: 24h
   legacy_kyc_responses: false
+  # Most unfinished transactions one account (all its memos together) may have; 0: no limit.
+  max_open_transactions: 100
   deposit_kyc_type: sep6-deposit
   withdraw_kyc_type: sep6-withdraw
 `))

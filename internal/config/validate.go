@@ -131,6 +131,12 @@ func (c *Config) Validate() error {
 	if err := c.validateKYC(); err != nil {
 		return err
 	}
+	if c.SEP6.MaxOpenTransactions < 0 {
+		return keyErr("sep6.max_open_transactions", "must not be negative")
+	}
+	if c.WriteRateLimit < 0 {
+		return keyErr("write_rate_limit", "must not be negative")
+	}
 	if c.SEP6.TransferExpiry < time.Minute {
 		return keyErr("sep6.transfer_expiry", "must be at least 1m")
 	}

@@ -44,7 +44,8 @@ func Bench(ctx context.Context, o BenchOptions) ([]*Result, error) {
 		return nil, fmt.Errorf("anchor init: %v: %s", err, out)
 	}
 	srv := exec.CommandContext(ctx, o.Exe, "serve", "--config", filepath.Join(dir, "anchor.yaml"), "--listen", "127.0.0.1:"+port)
-	srv.Env = append(os.Environ(), "ANCHOR_AUTH_RATE_LIMIT=0", "ANCHOR_HORIZON_URL=none")
+	// The per-client and per-account limits would measure themselves, not the server.
+	srv.Env = append(os.Environ(), "ANCHOR_AUTH_RATE_LIMIT=0", "ANCHOR_WRITE_RATE_LIMIT=0", "ANCHOR_SEP6_MAX_OPEN_TRANSACTIONS=0", "ANCHOR_HORIZON_URL=none")
 	logw := o.Log
 	if logw == nil {
 		logw = io.Discard

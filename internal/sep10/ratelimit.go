@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/anchorkit/anchor/internal/httpx"
+	"github.com/anchorkit/anchor/pkg/sep10"
 )
 
 // RateLimiter is a token bucket per client IP.
@@ -66,6 +67,23 @@ func (l *RateLimiter) Allow(key string) bool {
 	}
 	b.tokens--
 	return true
+}
+
+// AccountMiddleware limits the requests for which limited(r) holds per authenticated account
+// (the G... account behind the JWT's sub, whatever memo or muxed id it names, since a wallet
+// mints those freely): 429 with Retry-After over the rate. Mount it behind the JWT middleware.
+func (l *RateLimiter) AccountMiddleware(limited func(*http.Request) bool, next http.Handler) http.Handler {
+	if l == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a, ok := FromContext(r.Context()); ok && limited(r) && !l.Allow(sep10.BaseAccount(a.Account)) {
+			w.Header().Set("Retry-After", "1")
+			httpx.Error(w, http.StatusTooManyRequests, "too many writes for this account, try again later")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Middleware answers 429 with Retry-After to clients over their rate.

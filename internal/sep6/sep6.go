@@ -72,9 +72,12 @@ func principal(r *http.Request) transfer.Principal {
 func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	var ie *transfer.InputError
 	var le *transfer.LegacyKYCError
+	var lim *transfer.LimitError
 	switch {
 	case errors.As(err, &ie):
 		httpx.Error(w, http.StatusBadRequest, ie.Msg)
+	case errors.As(err, &lim):
+		httpx.Error(w, http.StatusTooManyRequests, lim.Msg)
 	case errors.As(err, &le):
 		httpx.WriteJSON(w, http.StatusForbidden, le)
 	case errors.Is(err, transfer.ErrNotFound):

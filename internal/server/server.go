@@ -47,6 +47,14 @@ type Deps struct {
 	Advancer *transfer.Advancer
 	// Proxies may name the client in X-Forwarded-For / Forwarded (trusted_proxies).
 	Proxies Proxies
+	// WriteLimiter limits SEP-6 and SEP-12 writes per account (write_rate_limit).
+	WriteLimiter *sep10.RateLimiter
+}
+
+// isWrite reports the requests the per-account write limit counts: every SEP-12 change and
+// the SEP-6 requests that create a transaction.
+func isWrite(r *http.Request) bool {
+	return r.Method != http.MethodGet || strings.HasSuffix(r.URL.Path, "/deposit") || strings.HasSuffix(r.URL.Path, "/withdraw")
 }
 
 // NewDeps parses keys, renders the toml and builds clients. The caller owns st.
@@ -88,7 +96,8 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 	}
 	return &Deps{
 		Config: cfg, Logger: logger, Store: st, TOML: toml, KYC: svc, Callbacks: callbacks, Transfers: transfers, SEP6Info: info, Advancer: advancer, Proxies: proxies,
-		Limiter: sep10.NewRateLimiter(cfg.AuthRateLimit, cfg.AuthRateBurst),
+		Limiter:      sep10.NewRateLimiter(cfg.AuthRateLimit, cfg.AuthRateBurst),
+		WriteLimiter: sep10.NewRateLimiter(cfg.WriteRateLimit, cfg.WriteRateBurst),
 		SEP10: &sep10.Deps{
 			Server: kp, Signer: sep10.NewMemoSigner(kp, 1<<12), PreviousKeys: cfg.PreviousSigningKeys, Network: cfg.NetworkPassphrase,
 			HomeDomain: cfg.HomeDomain, WebAuthDomain: cfg.EffectiveWebAuthDomain(),
@@ -113,11 +122,16 @@ func NewHandler(d *Deps) http.Handler {
 	kycHandlers := &sep12.Handlers{Service: d.KYC,
 		Limits:  sep12.Limits{MaxFileSize: d.Config.KYC.MaxFileSize, MaxParts: 100},
 		MaxBody: d.Config.KYC.CustomerQuota + 1<<20}
-	for _, route := range kycHandlers.Routes("/kyc", d.SEP10.Tokens.Middleware(sep10.Reject401)) {
+	// Writes (SEP-12 changes, SEP-6 requests that create transactions) are limited per account,
+	// behind the JWT check, as /auth is per client address.
+	limited := func(auth func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+		return func(h http.Handler) http.Handler { return auth(d.WriteLimiter.AccountMiddleware(isWrite, h)) }
+	}
+	for _, route := range kycHandlers.Routes("/kyc", limited(d.SEP10.Tokens.Middleware(sep10.Reject401))) {
 		rt.handle(route.Method, route.Path, route.Handler)
 	}
 	sep6Handlers := &sep6.Handlers{Service: d.Transfers, Config: d.Config, Info: d.SEP6Info}
-	for _, route := range sep6Handlers.Routes("/sep6", d.SEP10.Tokens.Middleware(sep6.RejectAuth)) {
+	for _, route := range sep6Handlers.Routes("/sep6", limited(d.SEP10.Tokens.Middleware(sep6.RejectAuth))) {
 		rt.handle(route.Method, route.Path, route.Handler)
 	}
 	var h http.Handler = jsonErrors(rt.finish())

@@ -20,7 +20,7 @@ import (
 const FileName = "anchor.db"
 
 // SchemaVersion is the schema this build writes. Bump it and append to migrations together.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 var (
 	bucketMeta       = []byte("meta")
@@ -43,6 +43,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	1: createBuckets(bucketCustomers, bucketCustomerKeys, bucketFiles, bucketFileData, bucketCustomerFiles, bucketEvents, bucketCallbacks, bucketPendingFiles),
 	3: createBuckets(bucketTreasuryOps, bucketTreasuryCursors, bucketTreasuryUnmatched),
 	4: createBuckets(bucketSlotsFree, bucketSlotsWipe, bucketSlotsReady),
+	5: countOpen,
 	2: createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos, bucketTransfersWaiting),
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/transfer"
+	"github.com/anchorkit/anchor/pkg/sep10"
 )
 
 var _ transfer.Store = (*Bolt)(nil)
@@ -24,6 +25,7 @@ var (
 	bucketTransfersExt     = []byte("sep6_by_external")  // external id → id
 	bucketTransferMemos    = []byte("sep6_memos")        // namespace \x00 memo → id
 	bucketTransfersWaiting = []byte("sep6_waiting")      // id → "" while waiting for the user or KYC
+	bucketTransfersOpen    = []byte("sep6_open")         // G... account → count of unfinished transactions (8 bytes)
 )
 
 // TransferUpdate implements transfer.Store (batched, so fn may run more than once).
@@ -134,6 +136,25 @@ func (t transferTx) Put(tr *transfer.Transaction) error {
 	if err != nil {
 		return err
 	}
+	wasOpen := false
+	if old := t.tx.Bucket(bucketTransfers).Get([]byte(tr.ID)); old != nil {
+		var prev struct {
+			Status transfer.Status `json:"status"`
+		}
+		if err := decode(bucketTransfers, []byte(tr.ID), old, &prev); err != nil {
+			return err
+		}
+		wasOpen = !transfer.Terminal(prev.Status)
+	}
+	if isOpen := !transfer.Terminal(tr.Status); isOpen != wasOpen {
+		delta := int64(1)
+		if !isOpen {
+			delta = -1
+		}
+		if err := addOpen(t.tx, tr.Account, delta); err != nil {
+			return err
+		}
+	}
 	if err := t.tx.Bucket(bucketTransfers).Put([]byte(tr.ID), raw); err != nil {
 		return err
 	}
@@ -159,6 +180,58 @@ func (t transferTx) Put(tr *transfer.Transaction) error {
 	}
 	if tr.ExternalTransactionID != "" {
 		return t.tx.Bucket(bucketTransfersExt).Put([]byte(tr.ExternalTransactionID), []byte(tr.ID))
+	}
+	return nil
+}
+
+// addOpen changes the count of unfinished transactions of account's G... account.
+func addOpen(tx *bolt.Tx, account string, delta int64) error {
+	b, k := tx.Bucket(bucketTransfersOpen), []byte(sep10.BaseAccount(account))
+	var n int64
+	if v := b.Get(k); len(v) == 8 {
+		n = int64(binary.BigEndian.Uint64(v))
+	}
+	if n += delta; n <= 0 {
+		return b.Delete(k)
+	}
+	return b.Put(k, binary.BigEndian.AppendUint64(nil, uint64(n)))
+}
+
+// OpenTransactions implements transfer.Tx.
+func (t transferTx) OpenTransactions(account string) (int, error) {
+	v := t.tx.Bucket(bucketTransfersOpen).Get([]byte(sep10.BaseAccount(account)))
+	if len(v) != 8 {
+		return 0, nil
+	}
+	return int(binary.BigEndian.Uint64(v)), nil
+}
+
+// countOpen fills the open-transaction counts from the transactions (schema 6).
+func countOpen(tx *bolt.Tx) error {
+	b, err := tx.CreateBucketIfNotExists(bucketTransfersOpen)
+	if err != nil {
+		return err
+	}
+	counts := map[string]int64{}
+	if err := tx.Bucket(bucketTransfers).ForEach(func(k, v []byte) error {
+		var tr struct {
+			Account string          `json:"account"`
+			Status  transfer.Status `json:"status"`
+		}
+		if err := decode(bucketTransfers, k, v, &tr); err != nil {
+			return err
+		}
+		if !transfer.Terminal(tr.Status) {
+			counts[sep10.BaseAccount(tr.Account)]++
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for a, n := range counts {
+		if err := b.Put([]byte(a), binary.BigEndian.AppendUint64(nil, uint64(n))); err != nil {
+			return err
+		}
 	}
 	return nil
 }

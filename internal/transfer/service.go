@@ -64,6 +64,11 @@ func inputErr(format string, args ...any) error {
 	return &InputError{Msg: fmt.Sprintf(format, args...)}
 }
 
+// LimitError is a request over a per-account limit (429).
+type LimitError struct{ Msg string }
+
+func (e *LimitError) Error() string { return e.Msg }
+
 // LegacyKYCError is the deprecated 403 answer (sep6.legacy_kyc_responses).
 type LegacyKYCError struct {
 	Type   string   `json:"type"`
@@ -287,6 +292,15 @@ func (s *Service) Create(ctx context.Context, p Principal, r Request) (*Transact
 	t.Status = initial
 	t.History = []Move{{To: initial, At: now, Actor: p.Account, Reason: reason}}
 	err = s.Store.TransferUpdate(ctx, func(tx Tx) error {
+		if max := s.Config.SEP6.MaxOpenTransactions; max > 0 {
+			n, err := tx.OpenTransactions(p.Account)
+			if err != nil {
+				return err
+			}
+			if n >= max {
+				return &LimitError{Msg: fmt.Sprintf("this account has %d unfinished transactions, the most this anchor allows; finish or abandon some first", n)}
+			}
+		}
 		if err := s.allocate(tx, t, asset); err != nil {
 			return err
 		}

@@ -204,3 +204,35 @@ func TestReconcileReportsKYCErrors(t *testing.T) {
 		t.Fatalf("Reconcile: %v, want the KYC error", err)
 	}
 }
+
+// TestOpenTransactionsLimit: one account (whatever memo it names) has at most
+// sep6.max_open_transactions unfinished transactions; a finished one frees its place.
+func TestOpenTransactionsLimit(t *testing.T) {
+	e := newEnv(t)
+	e.tr.Config.SEP6.MaxOpenTransactions = 3
+	ctx := context.Background()
+	acct := keypair.MustRandom().Address()
+	var ids []string
+	for i, memo := range []string{"", "1", "2", "3"} {
+		tx, err := e.tr.Create(ctx, transfer.Principal{Account: acct, Memo: memo}, transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX"})
+		var le *transfer.LimitError
+		if i < 3 && err != nil || i == 3 && !errors.As(err, &le) {
+			t.Fatalf("transaction %d: %v", i, err)
+		}
+		if err == nil {
+			ids = append(ids, tx.ID)
+		}
+	}
+	if _, err := e.tr.Create(ctx, transfer.Principal{Account: keypair.MustRandom().Address()}, transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX"}); err != nil {
+		t.Fatalf("another account is limited too: %v", err)
+	}
+	if _, err := e.tr.Act(ctx, ids[0], transfer.Action{Name: transfer.ActFail, By: "ops", Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tr.Act(ctx, ids[0], transfer.Action{Name: transfer.ActRefund, By: "ops", Amount: "1", PaymentID: "R"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tr.Create(ctx, transfer.Principal{Account: acct}, transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX"}); err != nil {
+		t.Fatalf("after one was refunded: %v", err)
+	}
+}

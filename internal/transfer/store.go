@@ -25,6 +25,9 @@ type Tx interface {
 	// Customer returns the SEP-12 customer of an owner (nil when there is none), so that a
 	// compliance check and the move it allows happen in one store transaction.
 	Customer(account, memo string) (*kyc.Customer, error)
+	// OpenTransactions counts the unfinished transactions of an account (its G... account: all
+	// memos and muxed ids together).
+	OpenTransactions(account string) (int, error)
 	// EnqueueCallback queues the transaction's on_change_callback (callback kind "tx").
 	EnqueueCallback(id string, at time.Time) error
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -72,6 +73,17 @@ func inputErr(format string, args ...any) error {
 func IsInputError(err error) bool {
 	var ie *InputError
 	return errors.As(err, &ie)
+}
+
+// BaseAccount returns the G... account of a G... or M... (muxed) address, and anything else as
+// it is: what a wallet controls, whatever memo or muxed id it names.
+func BaseAccount(a string) string {
+	if strings.HasPrefix(a, "M") {
+		if m, err := xdr.AddressToMuxedAccount(a); err == nil {
+			return m.ToAccountId().Address()
+		}
+	}
+	return a
 }
 
 // ParseClientAccount checks a client account (G... or M...) and memo as the challenge endpoint
