@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"mime"
 	"os"
@@ -121,7 +122,11 @@ func newKYCListCmd(opts *KYCOptions) *cobra.Command {
 				tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tACCOUNT\tMEMO\tTYPE\tSTATUS\tUPDATED")
 				for _, s := range list {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, safe(s.Account), safe(s.Memo), safe(s.Type), s.Status, s.UpdatedAt)
+					status := string(s.Status)
+					if s.PreviouslyRejected {
+						status += " (previously rejected)"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, safe(s.Account), safe(s.Memo), safe(s.Type), status, s.UpdatedAt)
 				}
 				tw.Flush()
 				fmt.Fprintf(opts.IO.ErrOut, "%d customer(s)\n", len(list))
@@ -169,7 +174,21 @@ func newKYCShowCmd(opts *KYCOptions) *cobra.Command {
 func printDetail(opts *KYCOptions, d *kyc.Detail) {
 	c := d.Customer
 	w := opts.IO.Out
+	if c == nil && d.Erased != nil {
+		e := d.Erased
+		fmt.Fprintf(w, "id:       %s (erased %s; its rejection is kept)\naccount:  %s\n", e.CustomerID, e.ErasedAt.Format("2006-01-02 15:04:05Z07:00"), safe(e.Account))
+		if e.Memo != "" {
+			fmt.Fprintf(w, "memo:     %s\n", safe(e.Memo))
+		}
+		fmt.Fprintf(w, "status:   %s %s by %s (%s)\n", e.Decision, e.DecidedAt.Format("2006-01-02 15:04:05Z07:00"), safe(e.By), safe(e.Reason))
+		printHistory(w, d.History)
+		return
+	}
 	fmt.Fprintf(w, "id:       %s\naccount:  %s\n", c.ID, safe(c.Account))
+	if pr := c.PreviouslyRejected; pr != nil {
+		fmt.Fprintf(w, "WARNING:  this account and memo belonged to customer %s, rejected %s by %s (%s) and erased; not auto-approved\n",
+			pr.CustomerID, pr.DecidedAt.Format("2006-01-02"), safe(pr.By), safe(pr.Reason))
+	}
 	if c.Memo != "" {
 		fmt.Fprintf(w, "memo:     %s\n", safe(c.Memo))
 	}
@@ -201,8 +220,12 @@ func printDetail(opts *KYCOptions, d *kyc.Detail) {
 			fmt.Fprintf(w, "  %s  %s  %s  %d bytes  sha256 %s\n", f.ID, safe(f.Field), safe(f.ContentType), f.Size, f.SHA256)
 		}
 	}
+	printHistory(w, d.History)
+}
+
+func printHistory(w io.Writer, history []kyc.Event) {
 	fmt.Fprintln(w, "\nhistory:")
-	for _, e := range d.History {
+	for _, e := range history {
 		line := fmt.Sprintf("  %s  %-14s by %s", e.At.Format("2006-01-02 15:04:05Z07:00"), e.Action, safe(e.By))
 		if e.Field != "" {
 			line += "  fields=" + safe(e.Field)

@@ -223,3 +223,35 @@ func TestKYCCLIWithoutServer(t *testing.T) {
 		t.Fatalf("wallet sees %v", m)
 	}
 }
+
+// TestE2ERejectionOutlivesErasure: a rejected customer erases itself through SEP-12; compliance
+// still sees the rejection with kyc show OLD_ID, and the account's new submission is flagged in
+// kyc list and kyc show.
+func TestE2ERejectionOutlivesErasure(t *testing.T) {
+	dir, port := initAnchor(t)
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_KYC_AUTO_APPROVE": "true"})
+	w := newWallet(t, s, nil)
+	oldID := w.putJSON(map[string]string{"first_name": "Eve", "last_name": "X", "email_address": "eve@example.com"}).JSON(t)["id"].(string)
+	if _, stderr, code := kycCLI(t, dir, "kyc", "reject", oldID, "--reason", "sanctions list", "--by", "carol"); code != 0 {
+		t.Fatalf("reject: %s", stderr)
+	}
+	if r := w.do("DELETE", "/customer/"+w.kp.Address(), "application/json", strings.NewReader(`{}`)); r.Status != 200 {
+		t.Fatalf("DELETE: %d %s", r.Status, r.Body)
+	}
+	if out, stderr, code := kycCLI(t, dir, "kyc", "show", oldID); code != 0 || !strings.Contains(out, "rejection is kept") || !strings.Contains(out, "sanctions list") || !strings.Contains(out, "carol") || strings.Contains(out, "Eve") {
+		t.Fatalf("kyc show of the erased customer: %d %s %s", code, out, stderr)
+	}
+	newID := w.putJSON(map[string]string{"first_name": "Eve", "last_name": "X", "email_address": "eve@example.com"}).JSON(t)["id"].(string)
+	if st := status(w.get("")); st != "PROCESSING" {
+		t.Fatalf("the previously rejected account came back %s", st)
+	}
+	if out, _, _ := kycCLI(t, dir, "kyc", "list"); !strings.Contains(out, "PROCESSING (previously rejected)") {
+		t.Fatalf("kyc list:\n%s", out)
+	}
+	if out, _, _ := kycCLI(t, dir, "kyc", "list", "--json"); !strings.Contains(out, `"previously_rejected": true`) {
+		t.Fatalf("kyc list --json:\n%s", out)
+	}
+	if out, _, _ := kycCLI(t, dir, "kyc", "show", newID); !strings.Contains(out, "WARNING") || !strings.Contains(out, oldID) {
+		t.Fatalf("kyc show of the new submission:\n%s", out)
+	}
+}

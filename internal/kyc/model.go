@@ -57,8 +57,26 @@ type Customer struct {
 	Rejected    bool      `json:"rejected,omitempty"`
 	Message     string    `json:"message,omitempty"`
 	CallbackURL string    `json:"callback_url,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	// PreviouslyRejected flags a customer whose account and memo belonged to a customer that was
+	// rejected and then erased: the reviewer sees it, and it is never auto-approved.
+	PreviouslyRejected *Tombstone `json:"previously_rejected,omitempty"`
+	CreatedAt          time.Time  `json:"created_at"`
+	UpdatedAt          time.Time  `json:"updated_at"`
+}
+
+// Tombstone is what remains of a rejected customer after its erasure: no personal data, only
+// the account and memo, the decision, when, by whom and why, which a legal obligation (not to
+// serve a rejected customer) requires the anchor to keep.
+type Tombstone struct {
+	V          int       `json:"v"`
+	CustomerID string    `json:"customer_id"`
+	Account    string    `json:"account"`
+	Memo       string    `json:"memo,omitempty"`
+	Decision   Status    `json:"decision"`
+	DecidedAt  time.Time `json:"decided_at"`
+	By         string    `json:"by"`
+	Reason     string    `json:"reason,omitempty"`
+	ErasedAt   time.Time `json:"erased_at"`
 }
 
 // FieldState is the review state of one provided field.
@@ -268,6 +286,13 @@ type Tx interface {
 	AppendEvent(e *Event) error
 	// EnqueueCallback queues the customer's status callback (callback kind "kyc").
 	EnqueueCallback(customerID string, at time.Time) error
+	// PutTombstone keeps a rejection past the customer's erasure; Tombstone finds one by account
+	// and memo, TombstoneOf by the erased customer's id (ErrNotFound when there is none).
+	PutTombstone(t *Tombstone) error
+	// Events is the customer's audit trail, oldest first.
+	Events(customerID string) ([]Event, error)
+	Tombstone(account, memo string) (*Tombstone, error)
+	TombstoneOf(customerID string) (*Tombstone, error)
 }
 
 // Store runs transactions over customers. Update transactions may be batched with others and

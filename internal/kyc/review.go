@@ -17,6 +17,8 @@ type Summary struct {
 	Type      string `json:"type"`
 	Status    Status `json:"status"`
 	UpdatedAt string `json:"updated_at"`
+	// PreviouslyRejected: an erased customer of the same account and memo was rejected.
+	PreviouslyRejected bool `json:"previously_rejected,omitempty"`
 }
 
 // ListFilter selects customers; empty fields match all.
@@ -37,19 +39,21 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Summary, error) {
 			return true
 		}
 		out = append(out, Summary{ID: c.ID, Account: c.Account, Memo: c.Memo, Type: c.Type, Status: st,
-			UpdatedAt: c.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z")})
+			UpdatedAt: c.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"), PreviouslyRejected: c.PreviouslyRejected != nil})
 		return true
 	})
 	sort.SliceStable(out, func(i, j int) bool { return out[i].UpdatedAt > out[j].UpdatedAt })
 	return out, err
 }
 
-// Detail is `anchor kyc show`: the record, its status, files and audit trail.
+// Detail is `anchor kyc show`: the record, its status, files and audit trail; for a rejected
+// customer that was erased, the tombstone (Erased) and the audit trail only.
 type Detail struct {
-	Customer *Customer `json:"customer"`
-	Status   Status    `json:"status"`
-	Files    []*File   `json:"files"`
-	History  []Event   `json:"history"`
+	Customer *Customer  `json:"customer"`
+	Status   Status     `json:"status"`
+	Files    []*File    `json:"files"`
+	History  []Event    `json:"history"`
+	Erased   *Tombstone `json:"erased,omitempty"`
 }
 
 // Show returns everything about customer id.
@@ -57,6 +61,14 @@ func (s *Service) Show(ctx context.Context, id string) (*Detail, error) {
 	d := &Detail{}
 	err := s.Store.KYCView(ctx, func(tx Tx) error {
 		c, err := tx.Customer(id)
+		if errors.Is(err, ErrNotFound) {
+			// Erased: a rejection's tombstone outlives it.
+			if d.Erased, err = tx.TombstoneOf(id); err != nil {
+				return err
+			}
+			d.Status = d.Erased.Decision
+			return nil
+		}
 		if err != nil {
 			return err
 		}

@@ -224,6 +224,12 @@ func (s *Service) Put(ctx context.Context, p Principal, r *PutRequest) (string, 
 		if c == nil {
 			c = &Customer{V: 1, ID: NewID(), Account: account, Memo: memo, CreatedAt: now,
 				Values: map[string]string{}, Files: map[string]string{}, Fields: map[string]FieldState{}}
+			// A rejection outlives erasure: a new submission for its account and memo is flagged.
+			ts, err := tx.Tombstone(account, memo)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			c.PreviouslyRejected = ts
 		}
 		before := c.StatusFor(t)
 		var changed []string
@@ -313,7 +319,7 @@ func (s *Service) Put(ctx context.Context, p Principal, r *PutRequest) (string, 
 				return err
 			}
 		}
-		if s.Config.AutoApprove && c.StatusFor(t) == Processing {
+		if s.Config.AutoApprove && c.PreviouslyRejected == nil && c.StatusFor(t) == Processing {
 			for name, st := range c.Fields {
 				if st.Status == FieldProcessing {
 					c.Fields[name] = FieldState{Status: FieldAccepted}
@@ -435,6 +441,11 @@ func (s *Service) Delete(ctx context.Context, p Principal, account, memo, memoTy
 			}
 			return nil
 		}
+		if c.Rejected {
+			if err := s.keepRejection(tx, c, now); err != nil {
+				return err
+			}
+		}
 		if err := tx.DeleteCustomer(c); err != nil {
 			return err
 		}
@@ -446,6 +457,23 @@ func (s *Service) Delete(ctx context.Context, p Principal, account, memo, memoTy
 	// Deleted is not yet erased: bbolt may keep the freed pages for a while, so destroy the key
 	// the data was sealed with (a cost per customer, not per database).
 	return s.Store.WipeErasedKeys(ctx)
+}
+
+// keepRejection stores the tombstone of a rejected customer being erased: the last rejection in
+// its audit trail (who, when, why), or its message when the trail has none.
+func (s *Service) keepRejection(tx Tx, c *Customer, now time.Time) error {
+	ts := &Tombstone{V: 1, CustomerID: c.ID, Account: c.Account, Memo: c.Memo, Decision: Rejected, DecidedAt: c.UpdatedAt,
+		By: "anchor", Reason: c.Message, ErasedAt: now}
+	events, err := tx.Events(c.ID)
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		if e.Action == ActionReject {
+			ts.DecidedAt, ts.By, ts.Reason = e.At, e.By, e.Reason
+		}
+	}
+	return tx.PutTombstone(ts)
 }
 
 // CallbackRequest is PUT /customer/callback.

@@ -20,7 +20,7 @@ import (
 const FileName = "anchor.db"
 
 // SchemaVersion is the schema this build writes. Bump it and append to migrations together.
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 var (
 	bucketMeta       = []byte("meta")
@@ -35,6 +35,8 @@ var (
 	bucketEvents        = []byte("kyc_events")         // customer id \x00 seq → Event JSON (append-only)
 	bucketCallbacks     = []byte("callbacks")          // kind/id → callback.Item JSON
 	bucketPendingFiles  = []byte("kyc_pending_files")  // account \x00 memo \x00 file id → "" (not yet attached)
+	bucketTombstones    = []byte("kyc_tombstones")     // account \x00 memo → Tombstone JSON (a rejection past erasure)
+	bucketTombstoneIDs  = []byte("kyc_tombstone_ids")  // erased customer id → account \x00 memo
 )
 
 // migrations[i] upgrades a database from schema version i to i+1.
@@ -44,6 +46,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	3: createBuckets(bucketTreasuryOps, bucketTreasuryCursors, bucketTreasuryUnmatched),
 	4: createBuckets(bucketSlotsFree, bucketSlotsWipe, bucketSlotsReady),
 	5: countOpen,
+	6: createBuckets(bucketTombstones, bucketTombstoneIDs),
 	2: createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos, bucketTransfersWaiting),
 }
 

@@ -66,20 +66,61 @@ func (s *Bolt) Customers(ctx context.Context, fn func(*kyc.Customer) bool) error
 
 // Events implements kyc.Store.
 func (s *Bolt) Events(ctx context.Context, customerID string) ([]kyc.Event, error) {
-	out := []kyc.Event{}
-	prefix := append([]byte(customerID), 0)
+	var out []kyc.Event
 	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketEvents).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var e kyc.Event
-			if err := decode(bucketEvents, k, v, &e); err != nil {
-				return err
-			}
-			out = append(out, e)
-		}
-		return nil
+		var err error
+		out, err = kycTx{tx, s.keys}.Events(customerID)
+		return err
 	})
 	return out, err
+}
+
+// Events implements kyc.Tx.
+func (t kycTx) Events(customerID string) ([]kyc.Event, error) {
+	out := []kyc.Event{}
+	prefix := append([]byte(customerID), 0)
+	c := t.tx.Bucket(bucketEvents).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var e kyc.Event
+		if err := decode(bucketEvents, k, v, &e); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// PutTombstone implements kyc.Tx.
+func (t kycTx) PutTombstone(ts *kyc.Tombstone) error {
+	if err := putJSON(t.tx.Bucket(bucketTombstones), customerKey(ts.Account, ts.Memo), ts); err != nil {
+		return err
+	}
+	return t.tx.Bucket(bucketTombstoneIDs).Put([]byte(ts.CustomerID), customerKey(ts.Account, ts.Memo))
+}
+
+// Tombstone implements kyc.Tx.
+func (t kycTx) Tombstone(account, memo string) (*kyc.Tombstone, error) {
+	var ts kyc.Tombstone
+	if err := getJSON(t.tx, bucketTombstones, customerKey(account, memo), &ts, kyc.ErrNotFound); err != nil {
+		return nil, err
+	}
+	return &ts, nil
+}
+
+// TombstoneOf implements kyc.Tx.
+func (t kycTx) TombstoneOf(customerID string) (*kyc.Tombstone, error) {
+	k := t.tx.Bucket(bucketTombstoneIDs).Get([]byte(customerID))
+	if k == nil {
+		return nil, kyc.ErrNotFound
+	}
+	var ts kyc.Tombstone
+	if err := getJSON(t.tx, bucketTombstones, k, &ts, kyc.ErrNotFound); err != nil {
+		return nil, err
+	}
+	if ts.CustomerID != customerID {
+		return nil, kyc.ErrNotFound // a later rejection of the same account and memo replaced it
+	}
+	return &ts, nil
 }
 
 // DueCallbacks implements callback.Queue.
