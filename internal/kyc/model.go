@@ -53,10 +53,10 @@ type Customer struct {
 	// Fields holds the status of every provided field.
 	Fields map[string]FieldState `json:"fields"`
 	// FileBytes is the total size of the customer's files, for the quota.
-	FileBytes   int64     `json:"file_bytes"`
-	Rejected    bool      `json:"rejected,omitempty"`
-	Message     string    `json:"message,omitempty"`
-	CallbackURL string    `json:"callback_url,omitempty"`
+	FileBytes   int64  `json:"file_bytes"`
+	Rejected    bool   `json:"rejected,omitempty"`
+	Message     string `json:"message,omitempty"`
+	CallbackURL string `json:"callback_url,omitempty"`
 	// PreviouslyRejected flags a customer whose account and memo belonged to a customer that was
 	// rejected and then erased: the reviewer sees it, and it is never auto-approved.
 	PreviouslyRejected *Tombstone `json:"previously_rejected,omitempty"`
