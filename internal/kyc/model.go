@@ -289,6 +289,8 @@ type Tx interface {
 	// PutTombstone keeps a rejection past the customer's erasure; Tombstone finds one by account
 	// and memo, TombstoneOf by the erased customer's id (ErrNotFound when there is none).
 	PutTombstone(t *Tombstone) error
+	// MarkChanged journals that an owner's KYC changed, for transactions waiting for it.
+	MarkChanged(account, memo string, at time.Time) error
 	// Events is the customer's audit trail, oldest first.
 	Events(customerID string) ([]Event, error)
 	Tombstone(account, memo string) (*Tombstone, error)

@@ -167,6 +167,9 @@ func (s *Service) Decide(ctx context.Context, id string, d Decision) (Status, er
 		if err := tx.PutCustomer(c); err != nil {
 			return err
 		}
+		if err := tx.MarkChanged(c.Account, c.Memo, now); err != nil {
+			return err
+		}
 		if err := tx.AppendEvent(&Event{CustomerID: id, At: now, By: d.By, Action: d.Action, Field: d.Field, Reason: d.Reason, Status: after}); err != nil {
 			return err
 		}

@@ -333,6 +333,9 @@ func (s *Service) Put(ctx context.Context, p Principal, r *PutRequest) (string, 
 		if err := tx.PutCustomer(c); err != nil {
 			return err
 		}
+		if err := tx.MarkChanged(c.Account, c.Memo, now); err != nil {
+			return err
+		}
 		id = c.ID
 		if after := c.StatusFor(t); after != before && c.CallbackURL != "" {
 			queued = true

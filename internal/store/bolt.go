@@ -20,7 +20,7 @@ import (
 const FileName = "anchor.db"
 
 // SchemaVersion is the schema this build writes. Bump it and append to migrations together.
-const SchemaVersion = 7
+const SchemaVersion = 8
 
 var (
 	bucketMeta       = []byte("meta")
@@ -47,7 +47,8 @@ var migrations = []func(tx *bolt.Tx) error{
 	4: createBuckets(bucketSlotsFree, bucketSlotsWipe, bucketSlotsReady),
 	5: countOpen,
 	6: createBuckets(bucketTombstones, bucketTombstoneIDs),
-	2: createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos, bucketTransfersWaiting),
+	7: buildWaitingIndexes,
+	2: createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos),
 }
 
 func createBuckets(names ...[]byte) func(tx *bolt.Tx) error {

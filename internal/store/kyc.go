@@ -90,6 +90,11 @@ func (t kycTx) Events(customerID string) ([]kyc.Event, error) {
 	return out, nil
 }
 
+// MarkChanged implements kyc.Tx: the owner goes into the journal the SEP-6 reconciler drains.
+func (t kycTx) MarkChanged(account, memo string, at time.Time) error {
+	return t.tx.Bucket(bucketKYCChanged).Put(customerKey(account, memo), binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano())))
+}
+
 // PutTombstone implements kyc.Tx.
 func (t kycTx) PutTombstone(ts *kyc.Tombstone) error {
 	if err := putJSON(t.tx.Bucket(bucketTombstones), customerKey(ts.Account, ts.Memo), ts); err != nil {
@@ -266,6 +271,10 @@ func (t kycTx) DeleteCustomer(c *kyc.Customer) error {
 		}
 	}
 	if err := t.shredAt(bucketCustomers, []byte(c.ID)); err != nil {
+		return err
+	}
+	// Nothing waits for an erased customer's change any more.
+	if err := t.tx.Bucket(bucketKYCChanged).Delete(customerKey(c.Account, c.Memo)); err != nil {
 		return err
 	}
 	if err := t.tx.Bucket(bucketCustomers).Delete([]byte(c.ID)); err != nil {

@@ -24,7 +24,10 @@ var (
 	bucketTransfersStellar = []byte("sep6_by_stellar")   // stellar tx hash → id
 	bucketTransfersExt     = []byte("sep6_by_external")  // external id → id
 	bucketTransferMemos    = []byte("sep6_memos")        // namespace \x00 memo → id
-	bucketTransfersWaiting = []byte("sep6_waiting")      // id → "" while waiting for the user or KYC
+	bucketTransfersWaiting = []byte("sep6_waiting")      // (schema < 8) id → "" while waiting
+	bucketTransfersExpiry  = []byte("sep6_expiry")       // deadline(8) id → "" while it can expire
+	bucketTransfersKYCWait = []byte("sep6_kyc_waiting")  // account \x00 memo \x00 id → "" in pending_customer_info_update
+	bucketKYCChanged       = []byte("kyc_changed")       // account \x00 memo → change time(8): to look at
 	bucketTransfersOpen    = []byte("sep6_open")         // G... account → count of unfinished transactions (8 bytes)
 )
 
@@ -51,23 +54,6 @@ func (s *Bolt) Owned(ctx context.Context, account, memo string, fn func(*transfe
 		return scanDesc(tx.Bucket(bucketTransfersByOwner), prefix, func(k []byte) (bool, error) {
 			return visit(tx, string(k[len(prefix)+8:]), fn)
 		})
-	})
-}
-
-// Waiting implements transfer.Store.
-func (s *Bolt) Waiting(ctx context.Context, fn func(*transfer.Transaction) bool) error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketTransfersWaiting).Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			more, err := visit(tx, string(k), fn)
-			if err != nil || !more {
-				return err
-			}
-		}
-		return nil
 	})
 }
 
@@ -138,13 +124,17 @@ func (t transferTx) Put(tr *transfer.Transaction) error {
 	}
 	wasOpen := false
 	if old := t.tx.Bucket(bucketTransfers).Get([]byte(tr.ID)); old != nil {
-		var prev struct {
-			Status transfer.Status `json:"status"`
-		}
+		var prev transfer.Transaction
 		if err := decode(bucketTransfers, []byte(tr.ID), old, &prev); err != nil {
 			return err
 		}
 		wasOpen = !transfer.Terminal(prev.Status)
+		if err := unindexWaiting(t.tx, &prev); err != nil {
+			return err
+		}
+	}
+	if err := indexWaiting(t.tx, tr); err != nil {
+		return err
 	}
 	if isOpen := !transfer.Terminal(tr.Status); isOpen != wasOpen {
 		delta := int64(1)
@@ -165,14 +155,6 @@ func (t transferTx) Put(tr *transfer.Transaction) error {
 	if err := t.tx.Bucket(bucketTransfersByTime).Put(timeKey(tr.StartedAt, tr.ID), nil); err != nil {
 		return err
 	}
-	waiting := t.tx.Bucket(bucketTransfersWaiting)
-	if tr.WaitingForUser() {
-		if err := waiting.Put([]byte(tr.ID), nil); err != nil {
-			return err
-		}
-	} else if err := waiting.Delete([]byte(tr.ID)); err != nil {
-		return err
-	}
 	if tr.StellarTransactionID != "" {
 		if err := t.tx.Bucket(bucketTransfersStellar).Put([]byte(tr.StellarTransactionID), []byte(tr.ID)); err != nil {
 			return err
@@ -182,6 +164,133 @@ func (t transferTx) Put(tr *transfer.Transaction) error {
 		return t.tx.Bucket(bucketTransfersExt).Put([]byte(tr.ExternalTransactionID), []byte(tr.ID))
 	}
 	return nil
+}
+
+// The waiting indexes make the reconciler's work proportional to what is due or changed: the
+// expiry index is ordered by deadline (a pass reads only what is due), and the KYC index lists
+// one owner's transactions waiting for its KYC (a change reads only those).
+func expiryKey(tr *transfer.Transaction) []byte {
+	if !tr.WaitingForUser() || tr.UserActionRequiredBy == nil || tr.FundsReceivedAt != nil {
+		return nil
+	}
+	return timeKey(*tr.UserActionRequiredBy, tr.ID)
+}
+
+func kycWaitKey(tr *transfer.Transaction) []byte {
+	if tr.Status != transfer.PendingCustomerInfoUpdate {
+		return nil
+	}
+	return append(append(customerKey(tr.Account, tr.Memo), 0), tr.ID...)
+}
+
+func unindexWaiting(tx *bolt.Tx, tr *transfer.Transaction) error {
+	if k := expiryKey(tr); k != nil {
+		if err := tx.Bucket(bucketTransfersExpiry).Delete(k); err != nil {
+			return err
+		}
+	}
+	if k := kycWaitKey(tr); k != nil {
+		return tx.Bucket(bucketTransfersKYCWait).Delete(k)
+	}
+	return nil
+}
+
+func indexWaiting(tx *bolt.Tx, tr *transfer.Transaction) error {
+	if k := expiryKey(tr); k != nil {
+		if err := tx.Bucket(bucketTransfersExpiry).Put(k, nil); err != nil {
+			return err
+		}
+	}
+	if k := kycWaitKey(tr); k != nil {
+		return tx.Bucket(bucketTransfersKYCWait).Put(k, nil)
+	}
+	return nil
+}
+
+// buildWaitingIndexes fills the expiry and KYC indexes from the transactions (schema 8).
+func buildWaitingIndexes(tx *bolt.Tx) error {
+	for _, b := range [][]byte{bucketTransfersExpiry, bucketTransfersKYCWait, bucketKYCChanged} {
+		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return err
+		}
+	}
+	if err := tx.Bucket(bucketTransfers).ForEach(func(k, v []byte) error {
+		var tr transfer.Transaction
+		if err := decode(bucketTransfers, k, v, &tr); err != nil {
+			return err
+		}
+		return indexWaiting(tx, &tr)
+	}); err != nil {
+		return err
+	}
+	if tx.Bucket(bucketTransfersWaiting) != nil {
+		return tx.DeleteBucket(bucketTransfersWaiting)
+	}
+	return nil
+}
+
+// DueExpiries implements transfer.Store.
+func (s *Bolt) DueExpiries(ctx context.Context, now time.Time, fn func(id string) bool) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketTransfersExpiry).Cursor()
+		for k, _ := c.First(); k != nil && len(k) > 8; k, _ = c.Next() {
+			if int64(binary.BigEndian.Uint64(k[:8])) > now.UnixNano() {
+				return nil
+			}
+			if !fn(string(k[8:])) {
+				return nil
+			}
+		}
+		return ctx.Err()
+	})
+}
+
+// WaitingForKYC implements transfer.Store.
+func (s *Bolt) WaitingForKYC(ctx context.Context, account, memo string, fn func(*transfer.Transaction) bool) error {
+	prefix := append(customerKey(account, memo), 0)
+	return s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketTransfersKYCWait).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			more, err := visit(tx, string(k[len(prefix):]), fn)
+			if err != nil || !more {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ChangedCustomers implements transfer.Store.
+func (s *Bolt) ChangedCustomers(ctx context.Context, limit int) ([]transfer.Changed, error) {
+	var out []transfer.Changed
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketKYCChanged).Cursor()
+		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+			account, memo, _ := bytes.Cut(k, []byte{0})
+			out = append(out, transfer.Changed{Account: string(account), Memo: string(memo), Mark: bytes.Clone(v)})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DoneChanged implements transfer.Store: entries changed again meanwhile stay.
+func (s *Bolt) DoneChanged(ctx context.Context, done []transfer.Changed) error {
+	if len(done) == 0 {
+		return nil
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketKYCChanged)
+		for _, c := range done {
+			k := customerKey(c.Account, c.Memo)
+			if bytes.Equal(b.Get(k), c.Mark) {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // addOpen changes the count of unfinished transactions of account's G... account.

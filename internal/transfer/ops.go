@@ -257,84 +257,71 @@ func nonEmpty(s, def string) string {
 	return def
 }
 
-// Reconcile moves transactions on by themselves: those waiting for KYC once the customer is
-// ACCEPTED (or to error once REJECTED), and those waiting for the user past
-// user_action_required_by to expired. The server runs it periodically and when a KYC status
-// changes; it is idempotent, reads only the waiting transactions, and writes only what moves.
+// Reconcile moves transactions on by themselves: those whose user_action_required_by has passed
+// to expired, and those waiting for the KYC of a customer whose KYC changed (journaled by the
+// KYC service in the same transaction as the change, also when the CLI decided with no server
+// running) to pending_user_transfer_start / pending_anchor once ACCEPTED, or error once
+// REJECTED. The server runs it periodically; it reads only what is due or changed, so an idle
+// server costs nothing however many transactions wait. It is idempotent.
 func (s *Service) Reconcile(ctx context.Context) (advanced, expired int, err error) {
 	now := s.now()
-	type pending struct {
-		id string
-		to Status
-	}
-	var todo []pending
-	type owner struct{ account, memo, typ string }
-	statuses := map[owner]kyc.Status{}
-	var kycErr error
-	err = s.Store.Waiting(ctx, func(t *Transaction) bool {
-		if t.UserActionRequiredBy != nil && now.After(*t.UserActionRequiredBy) {
-			todo = append(todo, pending{t.ID, Expired})
-			return true
-		}
-		if t.Status != PendingCustomerInfoUpdate {
-			return true
-		}
-		o := owner{t.Account, t.Memo, t.KYCType}
-		st, ok := statuses[o]
-		if !ok {
-			var err error
-			st, _, _, err = s.KYC.CustomerStatus(ctx, t.Account, t.Memo, t.KYCType)
-			if err != nil {
-				kycErr = fmt.Errorf("KYC status of transaction %s: %w", t.ID, err)
-				return false
-			}
-			statuses[o] = st
-		}
-		switch st {
-		case kyc.Accepted:
-			todo = append(todo, pending{t.ID, PendingUserTransferStart})
-		case kyc.Rejected:
-			todo = append(todo, pending{t.ID, Error})
-		}
-		return true
-	})
-	if err == nil {
-		err = kycErr
-	}
-	if err != nil {
+	var due []string
+	if err := s.Store.DueExpiries(ctx, now, func(id string) bool {
+		due = append(due, id)
+		return len(due) < 1000
+	}); err != nil {
 		return 0, 0, err
 	}
-	for _, p := range todo {
-		moved, err := s.move(ctx, p.id, p.to, now)
+	for _, id := range due {
+		moved, err := s.move(ctx, id, Expired, now)
 		if err != nil {
 			return advanced, expired, err
 		}
-		if moved && p.to == Expired {
+		if moved {
 			expired++
-		} else if moved && p.to == PendingUserTransferStart {
-			advanced++
 		}
 	}
-	return advanced, expired, nil
+	changed, err := s.Store.ChangedCustomers(ctx, 1000)
+	if err != nil {
+		return advanced, expired, err
+	}
+	for _, c := range changed {
+		n, err := s.advance(ctx, c.Account, c.Memo)
+		if err != nil {
+			return advanced, expired, err
+		}
+		advanced += n
+	}
+	return advanced, expired, s.Store.DoneChanged(ctx, changed)
 }
 
 // AdvanceCustomer moves one owner's transactions waiting for KYC (called when their KYC
 // status changes).
 func (s *Service) AdvanceCustomer(ctx context.Context, account, memo string) error {
+	_, err := s.advance(ctx, account, memo)
+	return err
+}
+
+// advance moves the owner's transactions waiting for its KYC on, as its status allows; it reads
+// only those (an index), and returns how many moved.
+func (s *Service) advance(ctx context.Context, account, memo string) (int, error) {
 	var waiting []*Transaction
-	err := s.Store.Owned(ctx, account, memo, func(t *Transaction) bool {
-		if t.Status == PendingCustomerInfoUpdate {
-			waiting = append(waiting, t)
-		}
+	if err := s.Store.WaitingForKYC(ctx, account, memo, func(t *Transaction) bool {
+		waiting = append(waiting, t)
 		return true
-	})
-	if err != nil {
-		return err
+	}); err != nil {
+		return 0, err
 	}
+	n := 0
+	statuses := map[string]kyc.Status{}
 	for _, t := range waiting {
-		st, _, _, err := s.KYC.CustomerStatus(ctx, t.Account, t.Memo, t.KYCType)
-		if err != nil {
-			return err
+		st, ok := statuses[t.KYCType]
+		if !ok {
+			var err error
+			if st, _, _, err = s.KYC.CustomerStatus(ctx, t.Account, t.Memo, t.KYCType); err != nil {
+				return n, fmt.Errorf("KYC status of transaction %s: %w", t.ID, err)
+			}
+			statuses[t.KYCType] = st
 		}
 		to := Status("")
 		switch st {
@@ -345,11 +332,15 @@ func (s *Service) AdvanceCustomer(ctx context.Context, account, memo string) err
 		default:
 			continue
 		}
-		if _, err := s.move(ctx, t.ID, to, s.now()); err != nil {
-			return err
+		moved, err := s.move(ctx, t.ID, to, s.now())
+		if err != nil {
+			return n, err
+		}
+		if moved {
+			n++
 		}
 	}
-	return nil
+	return n, nil
 }
 
 // move applies a system move decided from a read, re-checking it inside the write (the

@@ -20,7 +20,7 @@ type env struct {
 	now time.Time
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +43,7 @@ func newEnv(t *testing.T) *env {
 var all = map[string]string{"first_name": "J", "last_name": "D", "email_address": "j@example.com", "bank_account_number": "123", "bank_number": "456"}
 
 // customer brings (account) to a KYC status for both types.
-func (e *env) customer(t *testing.T, p kyc.Principal, st kyc.Status) {
+func (e *env) customer(t testing.TB, p kyc.Principal, st kyc.Status) {
 	ctx := context.Background()
 	switch st {
 	case kyc.NeedsInfo:
@@ -196,6 +196,7 @@ func TestReconcileReportsKYCErrors(t *testing.T) {
 	if _, err := e.tr.Create(ctx, transfer.Principal(p), transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX"}); err != nil {
 		t.Fatal(err)
 	}
+	e.customer(t, p, kyc.Processing) // a KYC change the reconciler must look at
 	boom := errors.New("kyc store unreadable")
 	e.tr.KYC = kycFunc(func(context.Context, string, string, string) (kyc.Status, []string, string, error) {
 		return "", nil, "", boom

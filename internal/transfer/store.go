@@ -40,7 +40,20 @@ type Store interface {
 	Owned(ctx context.Context, account, memo string, fn func(*Transaction) bool) error
 	// AllTransfers calls fn with every transaction, newest first, until fn returns false.
 	AllTransfers(ctx context.Context, fn func(*Transaction) bool) error
-	// Waiting calls fn with the transactions waiting for the user or their KYC (see
-	// Transaction.WaitingForUser), in no particular order.
-	Waiting(ctx context.Context, fn func(*Transaction) bool) error
+	// DueExpiries calls fn with the ids of the transactions whose user_action_required_by is
+	// before now (oldest first), until fn returns false: only what is due is read.
+	DueExpiries(ctx context.Context, now time.Time, fn func(id string) bool) error
+	// WaitingForKYC calls fn with the owner's transactions in pending_customer_info_update.
+	WaitingForKYC(ctx context.Context, account, memo string, fn func(*Transaction) bool) error
+	// ChangedCustomers returns up to limit owners whose KYC changed since DoneChanged last
+	// dropped them (the journal the KYC service writes with each change).
+	ChangedCustomers(ctx context.Context, limit int) ([]Changed, error)
+	// DoneChanged drops entries of the journal, unless they changed again meanwhile.
+	DoneChanged(ctx context.Context, done []Changed) error
+}
+
+// Changed is an owner whose KYC changed (Mark identifies the change).
+type Changed struct {
+	Account, Memo string
+	Mark          []byte
 }
