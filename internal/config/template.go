@@ -117,6 +117,11 @@ kyc:
   auto_approve: false
   max_file_size: 10485760
   customer_quota: 52428800
+  # All memos of one account together (a wallet mints memos freely), and all customers (0: no
+  # limit); multipart bodies read at once (each may hold customer_quota in memory).
+  account_quota: 104857600
+  storage_quota: 10737418240
+  max_concurrent_uploads: 4
   default_type: sep6-deposit
   types:
     sep6-deposit:

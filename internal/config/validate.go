@@ -156,6 +156,15 @@ func (c *Config) validateKYC() error {
 	if k.CustomerQuota < k.MaxFileSize {
 		return keyErr("kyc.customer_quota", "must be at least kyc.max_file_size")
 	}
+	if k.AccountQuota < k.CustomerQuota {
+		return keyErr("kyc.account_quota", "must be at least kyc.customer_quota")
+	}
+	if k.StorageQuota < 0 || (k.StorageQuota > 0 && k.StorageQuota < k.AccountQuota) {
+		return keyErr("kyc.storage_quota", "must be 0 (no limit) or at least kyc.account_quota")
+	}
+	if k.MaxConcurrentUploads < 1 {
+		return keyErr("kyc.max_concurrent_uploads", "must be at least 1")
+	}
 	if _, ok := k.Types[k.DefaultType]; !ok {
 		return keyErr("kyc.default_type", "%q is not one of kyc.types", k.DefaultType)
 	}

@@ -263,6 +263,11 @@ type ForbiddenError struct{ Msg string }
 
 func (e *ForbiddenError) Error() string { return e.Msg }
 
+// StorageFullError: the anchor's KYC storage (kyc.storage_quota) is full (507).
+type StorageFullError struct{ Msg string }
+
+func (e *StorageFullError) Error() string { return e.Msg }
+
 // TooLargeError is a file over a limit (413).
 type TooLargeError struct{ Msg string }
 
@@ -289,6 +294,9 @@ type Tx interface {
 	// PutTombstone keeps a rejection past the customer's erasure; Tombstone finds one by account
 	// and memo, TombstoneOf by the erased customer's id (ErrNotFound when there is none).
 	PutTombstone(t *Tombstone) error
+	// StoredBytes returns the file bytes stored by an account (its G... account, all memos) and
+	// by everyone.
+	StoredBytes(account string) (accountBytes, totalBytes int64, err error)
 	// MarkChanged journals that an owner's KYC changed, for transactions waiting for it.
 	MarkChanged(account, memo string, at time.Time) error
 	// Events is the customer's audit trail, oldest first.

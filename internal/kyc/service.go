@@ -262,6 +262,9 @@ func (s *Service) Put(ctx context.Context, p Principal, r *PutRequest) (string, 
 			if c.FileBytes+f.Size > s.Config.CustomerQuota {
 				return &TooLargeError{Msg: "the customer's files would exceed the quota of " + strconv.FormatInt(s.Config.CustomerQuota, 10) + " bytes"}
 			}
+			if err := s.checkStorage(tx, account, f.Size); err != nil {
+				return err
+			}
 			if err := tx.PutFile(f, b.Data); err != nil {
 				return err
 			}
@@ -462,6 +465,22 @@ func (s *Service) Delete(ctx context.Context, p Principal, account, memo, memoTy
 	return s.Store.WipeErasedKeys(ctx)
 }
 
+// checkStorage refuses add more file bytes for account beyond kyc.account_quota (all the
+// account's memos together: 413) or kyc.storage_quota (everyone: 507); 0 means no limit.
+func (s *Service) checkStorage(tx Tx, account string, add int64) error {
+	mine, all, err := tx.StoredBytes(account)
+	if err != nil {
+		return err
+	}
+	if q := s.Config.AccountQuota; q > 0 && mine+add > q {
+		return &TooLargeError{Msg: "this account's files would exceed its quota of " + strconv.FormatInt(q, 10) + " bytes (all its memos together)"}
+	}
+	if q := s.Config.StorageQuota; q > 0 && all+add > q {
+		return &StorageFullError{Msg: "the anchor cannot store more files now; try again later"}
+	}
+	return nil
+}
+
 // keepRejection stores the tombstone of a rejected customer being erased: the last rejection in
 // its audit trail (who, when, why), or its message when the trail has none.
 func (s *Service) keepRejection(tx Tx, c *Customer, now time.Time) error {
@@ -565,6 +584,9 @@ func (s *Service) UploadFile(ctx context.Context, p Principal, data []byte) (*Fi
 		SHA256: hex.EncodeToString(sum[:]), CreatedAt: s.now()}
 	err = s.Store.KYCUpdate(ctx, func(tx Tx) error {
 		f.CustomerID = ""
+		if err := s.checkStorage(tx, account, f.Size); err != nil {
+			return err
+		}
 		cid, err := tx.CustomerID(account, memo)
 		if errors.Is(err, ErrNotFound) {
 			// No customer yet: pending uploads of the account share the customer quota.

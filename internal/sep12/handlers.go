@@ -14,8 +14,29 @@ import (
 type Handlers struct {
 	Service *kyc.Service
 	Limits  Limits
-	// MaxBody bounds a whole request body.
+	// MaxBody bounds a whole multipart request body; JSON and form bodies (text values only:
+	// files travel as multipart or through /customer/files) are bounded by MaxTextBody.
 	MaxBody int64
+	// Uploads, when set, bounds how many multipart bodies are read at once (each may hold up to
+	// MaxBody in memory): a request waits for a free slot, or gives up with its context.
+	Uploads chan struct{}
+}
+
+// MaxTextBody bounds a JSON or form-encoded SEP-12 body.
+const MaxTextBody = 256 << 10
+
+// acquire takes an upload slot for a multipart body (true when the request may go on).
+func (h *Handlers) acquire(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
+	if h.Uploads == nil {
+		return func() {}, true
+	}
+	select {
+	case h.Uploads <- struct{}{}:
+		return func() { <-h.Uploads }, true
+	case <-r.Context().Done():
+		httpx.Error(w, http.StatusServiceUnavailable, httpx.MsgUnavailable)
+		return nil, false
+	}
 }
 
 // Route is one endpoint.
@@ -60,6 +81,8 @@ func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 		httpx.Error(w, http.StatusNotFound, "customer not found")
 	case errors.As(err, &te):
 		httpx.Error(w, http.StatusRequestEntityTooLarge, te.Msg)
+	case errors.As(err, new(*kyc.StorageFullError)):
+		httpx.Error(w, http.StatusInsufficientStorage, err.Error())
 	case errors.As(err, &mbe):
 		httpx.Error(w, http.StatusRequestEntityTooLarge, httpx.MsgBodyTooLarge)
 	default:
@@ -67,18 +90,29 @@ func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-func (h *Handlers) parse(w http.ResponseWriter, r *http.Request) (*kyc.PutRequest, map[string]string, bool) {
-	r.Body = http.MaxBytesReader(w, r.Body, h.MaxBody)
+// parse reads a SEP-12 body. The caller runs release once it no longer holds the parsed values
+// (a multipart body keeps its upload slot until then).
+func (h *Handlers) parse(w http.ResponseWriter, r *http.Request) (pr *kyc.PutRequest, params map[string]string, release func(), ok bool) {
+	limit := int64(MaxTextBody)
+	release = func() {}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+		if release, ok = h.acquire(w, r); !ok {
+			return nil, nil, nil, false
+		}
+		limit = h.MaxBody
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	pr, params, err := ParsePut(r.Header.Get("Content-Type"), r.Body, h.Limits)
 	if err != nil {
+		release()
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) || strings.Contains(err.Error(), "request body too large") {
 			err = &kyc.TooLargeError{Msg: httpx.MsgBodyTooLarge}
 		}
 		writeErr(w, r, err)
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
-	return pr, params, true
+	return pr, params, release, true
 }
 
 // get serves GET /customer. Its parameters are in the query; a body (some SDKs send an empty
@@ -98,10 +132,11 @@ func (h *Handlers) get(w http.ResponseWriter, r *http.Request) {
 
 // put serves PUT /customer: 202 {"id": ...}.
 func (h *Handlers) put(w http.ResponseWriter, r *http.Request) {
-	pr, params, ok := h.parse(w, r)
+	pr, params, release, ok := h.parse(w, r)
 	if !ok {
 		return
 	}
+	defer release()
 	if params["url"] != "" {
 		writeErr(w, r, &kyc.InputError{Msg: "url is not a parameter of PUT /customer; use PUT /customer/callback"})
 		return
@@ -116,10 +151,11 @@ func (h *Handlers) put(w http.ResponseWriter, r *http.Request) {
 
 // delete serves DELETE /customer/{account}; memo and memo_type may come in a JSON or form body.
 func (h *Handlers) delete(w http.ResponseWriter, r *http.Request) {
-	pr, _, ok := h.parse(w, r)
+	pr, _, release, ok := h.parse(w, r)
 	if !ok {
 		return
 	}
+	defer release()
 	if len(pr.Values)+len(pr.Binary)+len(pr.FileIDs) > 0 {
 		writeErr(w, r, &kyc.InputError{Msg: "DELETE /customer takes only memo and memo_type"})
 		return
@@ -137,10 +173,11 @@ func (h *Handlers) delete(w http.ResponseWriter, r *http.Request) {
 
 // verification serves the deprecated PUT /customer/verification.
 func (h *Handlers) verification(w http.ResponseWriter, r *http.Request) {
-	pr, _, ok := h.parse(w, r)
+	pr, _, release, ok := h.parse(w, r)
 	if !ok {
 		return
 	}
+	defer release()
 	resp, err := h.Service.Verify(r.Context(), principal(r), pr.ID, pr.Verifications, pr.Type)
 	if err != nil {
 		writeErr(w, r, err)
@@ -151,10 +188,11 @@ func (h *Handlers) verification(w http.ResponseWriter, r *http.Request) {
 
 // callback serves PUT /customer/callback.
 func (h *Handlers) callback(w http.ResponseWriter, r *http.Request) {
-	pr, params, ok := h.parse(w, r)
+	pr, params, release, ok := h.parse(w, r)
 	if !ok {
 		return
 	}
+	defer release()
 	err := h.Service.SetCallback(r.Context(), principal(r), kyc.CallbackRequest{
 		ID: pr.ID, Account: pr.Account, Memo: pr.Memo, MemoType: pr.MemoType, URL: params["url"],
 	})
@@ -184,6 +222,11 @@ func toJSON(f *kyc.File) fileJSON {
 
 // postFile serves POST /customer/files: one multipart part named file.
 func (h *Handlers) postFile(w http.ResponseWriter, r *http.Request) {
+	release, ok := h.acquire(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	r.Body = http.MaxBytesReader(w, r.Body, h.Limits.MaxFileSize+(1<<20))
 	mr, err := r.MultipartReader()
 	if err != nil {

@@ -121,7 +121,7 @@ func NewHandler(d *Deps) http.Handler {
 	rt.handle("POST", "/auth", d.Limiter.Middleware(sep10.NewTokenHandler(d.SEP10)))
 	kycHandlers := &sep12.Handlers{Service: d.KYC,
 		Limits:  sep12.Limits{MaxFileSize: d.Config.KYC.MaxFileSize, MaxParts: 100},
-		MaxBody: d.Config.KYC.CustomerQuota + 1<<20}
+		MaxBody: d.Config.KYC.CustomerQuota + 1<<20, Uploads: make(chan struct{}, max(1, d.Config.KYC.MaxConcurrentUploads))}
 	// Writes (SEP-12 changes, SEP-6 requests that create transactions) are limited per account,
 	// behind the JWT check, as /auth is per client address.
 	limited := func(auth func(http.Handler) http.Handler) func(http.Handler) http.Handler {

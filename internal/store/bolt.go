@@ -20,7 +20,7 @@ import (
 const FileName = "anchor.db"
 
 // SchemaVersion is the schema this build writes. Bump it and append to migrations together.
-const SchemaVersion = 8
+const SchemaVersion = 9
 
 var (
 	bucketMeta       = []byte("meta")
@@ -37,6 +37,7 @@ var (
 	bucketPendingFiles  = []byte("kyc_pending_files")  // account \x00 memo \x00 file id → "" (not yet attached)
 	bucketTombstones    = []byte("kyc_tombstones")     // account \x00 memo → Tombstone JSON (a rejection past erasure)
 	bucketTombstoneIDs  = []byte("kyc_tombstone_ids")  // erased customer id → account \x00 memo
+	bucketKYCBytes      = []byte("kyc_bytes")          // G... account → file bytes stored (8 bytes)
 )
 
 // migrations[i] upgrades a database from schema version i to i+1.
@@ -48,6 +49,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	5: countOpen,
 	6: createBuckets(bucketTombstones, bucketTombstoneIDs),
 	7: buildWaitingIndexes,
+	8: countBytes,
 	2: createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos),
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/callback"
 	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/pkg/sep10"
 )
 
 var (
@@ -88,6 +89,54 @@ func (t kycTx) Events(customerID string) ([]kyc.Event, error) {
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+var keyKYCTotalBytes = []byte("kyc_total_bytes") // in meta
+
+// addBytes changes the file bytes stored by account's G... account, and in all.
+func addBytes(tx *bolt.Tx, account string, delta int64) error {
+	add := func(b *bolt.Bucket, k []byte) error {
+		var n int64
+		if v := b.Get(k); len(v) == 8 {
+			n = int64(binary.BigEndian.Uint64(v))
+		}
+		if n += delta; n <= 0 {
+			return b.Delete(k)
+		}
+		return b.Put(k, binary.BigEndian.AppendUint64(nil, uint64(n)))
+	}
+	if err := add(tx.Bucket(bucketKYCBytes), []byte(sep10.BaseAccount(account))); err != nil {
+		return err
+	}
+	return add(tx.Bucket(bucketMeta), keyKYCTotalBytes)
+}
+
+// StoredBytes implements kyc.Tx.
+func (t kycTx) StoredBytes(account string) (int64, int64, error) {
+	get := func(v []byte) int64 {
+		if len(v) != 8 {
+			return 0
+		}
+		return int64(binary.BigEndian.Uint64(v))
+	}
+	return get(t.tx.Bucket(bucketKYCBytes).Get([]byte(sep10.BaseAccount(account)))), get(t.tx.Bucket(bucketMeta).Get(keyKYCTotalBytes)), nil
+}
+
+// countBytes fills the stored-bytes counters from the files (schema 9).
+func countBytes(tx *bolt.Tx) error {
+	if _, err := tx.CreateBucketIfNotExists(bucketKYCBytes); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketFiles).ForEach(func(k, v []byte) error {
+		var f kyc.File
+		if err := decode(bucketFiles, k, v, &f); err != nil {
+			return err
+		}
+		if tx.Bucket(bucketFileData).Get(k) == nil {
+			return nil
+		}
+		return addBytes(tx, f.Account, f.Size)
+	})
 }
 
 // MarkChanged implements kyc.Tx: the owner goes into the journal the SEP-6 reconciler drains.
@@ -292,6 +341,11 @@ func (t kycTx) PutFile(f *kyc.File, data []byte) error {
 		return err
 	}
 	if data != nil {
+		if t.tx.Bucket(bucketFileData).Get([]byte(f.ID)) == nil {
+			if err := addBytes(t.tx, f.Account, int64(len(data))); err != nil {
+				return err
+			}
+		}
 		sealed, err := t.sealAt(bucketFileData, []byte(f.ID), data)
 		if err != nil {
 			return err
@@ -366,6 +420,11 @@ func (t kycTx) DeleteFile(id string) error {
 	}
 	if err := t.shredAt(bucketFileData, []byte(id)); err != nil {
 		return err
+	}
+	if t.tx.Bucket(bucketFileData).Get([]byte(id)) != nil {
+		if err := addBytes(t.tx, f.Account, -f.Size); err != nil {
+			return err
+		}
 	}
 	if err := t.tx.Bucket(bucketFileData).Delete([]byte(id)); err != nil {
 		return err
