@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/stellar/go-stellar-sdk/keypair"
@@ -42,7 +43,10 @@ var ErrGone = errors.New("callback target gone")
 // Renderer returns the URL and JSON body to send for a resource id.
 type Renderer func(ctx context.Context, id string) (url string, body []byte, err error)
 
-// Dispatcher delivers queued callbacks.
+// Dispatcher delivers queued callbacks, oldest due first whatever their kind, several at once:
+// at most Workers deliveries in flight, and at most PerHost to one host, so that a host that
+// hangs or fails holds a few slots and never the queue. A host that fails is backed off (its
+// callbacks wait, without using an attempt) while the others go on.
 type Dispatcher struct {
 	Queue       Queue
 	Renderers   map[string]Renderer
@@ -53,13 +57,25 @@ type Dispatcher struct {
 	// BaseDelay is the first retry delay; each retry doubles it, up to an hour.
 	BaseDelay time.Duration
 	Now       func() time.Time
-	wake      chan struct{}
+	// Workers and PerHost bound the deliveries in flight, in all and per host.
+	Workers, PerHost int
+	wake             chan struct{}
+
+	mu       sync.Mutex
+	hosts    map[string]*hostState
+	inflight map[string]bool
 }
 
-// NewDispatcher returns a dispatcher with 10 attempts starting at 1 s.
+type hostState struct {
+	active   int
+	failures int
+	until    time.Time // backed off until then
+}
+
+// NewDispatcher returns a dispatcher with 10 attempts starting at 1 s, 16 workers, 2 per host.
 func NewDispatcher(q Queue, signer *keypair.Full, client *http.Client, logger *slog.Logger) *Dispatcher {
 	return &Dispatcher{Queue: q, Renderers: map[string]Renderer{}, Signer: signer, Client: client, Logger: logger,
-		MaxAttempts: 10, BaseDelay: time.Second, Now: time.Now, wake: make(chan struct{}, 1)}
+		MaxAttempts: 10, BaseDelay: time.Second, Now: time.Now, Workers: 16, PerHost: 2, wake: make(chan struct{}, 1)}
 }
 
 // Wake makes Run look at the queue now.
@@ -70,12 +86,21 @@ func (d *Dispatcher) Wake() {
 	}
 }
 
-// Run delivers callbacks until ctx is cancelled.
+// Run delivers callbacks until ctx is cancelled, and returns once the deliveries it started
+// have ended.
 func (d *Dispatcher) Run(ctx context.Context) {
-	t := time.NewTicker(time.Second)
+	d.mu.Lock()
+	d.hosts, d.inflight = map[string]*hostState{}, map[string]bool{}
+	d.mu.Unlock()
+	workers, perHost := max(d.Workers, 1), max(d.PerHost, 1)
+	slots := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	poll := min(time.Second, max(d.BaseDelay, 10*time.Millisecond))
+	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
-		d.drain(ctx)
+		d.drain(ctx, slots, perHost, &wg)
 		select {
 		case <-ctx.Done():
 			return
@@ -85,8 +110,10 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 }
 
-func (d *Dispatcher) drain(ctx context.Context) {
-	due, err := d.Queue.DueCallbacks(ctx, d.Now(), 64)
+// drain starts the deliveries of due callbacks that free slots and hosts allow.
+func (d *Dispatcher) drain(ctx context.Context, slots chan struct{}, perHost int, wg *sync.WaitGroup) {
+	now := d.Now()
+	due, err := d.Queue.DueCallbacks(ctx, now, 1024)
 	if err != nil {
 		if ctx.Err() == nil {
 			d.Logger.Warn("read callback queue", "err", err)
@@ -97,23 +124,81 @@ func (d *Dispatcher) drain(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		d.deliver(ctx, it)
+		key := it.Kind + "/" + it.ID
+		d.mu.Lock()
+		busy := d.inflight[key]
+		d.mu.Unlock()
+		if busy {
+			continue
+		}
+		render, ok := d.Renderers[it.Kind]
+		if !ok {
+			d.finish(ctx, it, nil)
+			continue
+		}
+		target, body, err := render(ctx, it.ID)
+		if errors.Is(err, ErrGone) {
+			d.finish(ctx, it, nil)
+			continue
+		}
+		host := ""
+		if u, perr := url.Parse(target); perr == nil {
+			host = u.Host
+		}
+		d.mu.Lock()
+		hs := d.hosts[host]
+		if hs == nil {
+			hs = &hostState{}
+			d.hosts[host] = hs
+		}
+		if hs.until.After(now) {
+			// The host is backed off: the callback waits for it without using an attempt.
+			d.mu.Unlock()
+			next := it
+			next.Due = hs.until
+			d.finish(ctx, it, &next)
+			continue
+		}
+		if hs.active >= perHost {
+			d.mu.Unlock()
+			continue
+		}
+		select {
+		case slots <- struct{}{}:
+		default:
+			d.mu.Unlock()
+			return // every worker is busy
+		}
+		hs.active++
+		d.inflight[key] = true
+		d.mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err == nil {
+				err = d.post(ctx, target, body)
+			}
+			d.settle(ctx, it, err)
+			d.mu.Lock()
+			hs.active--
+			delete(d.inflight, key)
+			if err == nil {
+				hs.failures, hs.until = 0, time.Time{}
+			} else if ctx.Err() == nil {
+				hs.failures++
+				hs.until = d.Now().Add(min(d.BaseDelay<<min(hs.failures-1, 12), 5*time.Minute))
+			}
+			d.mu.Unlock()
+			<-slots
+			d.Wake()
+		}()
 	}
 }
 
-func (d *Dispatcher) deliver(ctx context.Context, it Item) {
-	render, ok := d.Renderers[it.Kind]
-	if !ok {
-		d.finish(ctx, it, nil)
-		return
-	}
-	target, body, err := render(ctx, it.ID)
-	if errors.Is(err, ErrGone) {
-		d.finish(ctx, it, nil)
-		return
-	}
-	if err == nil {
-		err = d.post(ctx, target, body)
+// settle records the outcome of one delivery: done, retried later with backoff, or abandoned.
+func (d *Dispatcher) settle(ctx context.Context, it Item, err error) {
+	if ctx.Err() != nil {
+		return // shutting down: the item stays queued as it was
 	}
 	if err == nil {
 		d.Logger.Info("callback delivered", "kind", it.Kind, "id", it.ID, "attempt", it.Attempt+1)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -186,12 +187,17 @@ func (s *Bolt) DueCallbacks(ctx context.Context, now time.Time, limit int) ([]ca
 			if err := decode(bucketCallbacks, k, v, &it); err != nil {
 				return err
 			}
-			if !it.Due.After(now) && len(out) < limit {
+			if !it.Due.After(now) {
 				out = append(out, it)
 			}
 			return nil
 		})
 	})
+	// Oldest due first, whatever the kind: a SEP-6 callback does not wait behind SEP-12 ones.
+	slices.SortStableFunc(out, func(a, b callback.Item) int { return a.Due.Compare(b.Due) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
 	return out, err
 }
 
