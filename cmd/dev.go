@@ -98,7 +98,7 @@ func newDevBenchCmd(f *Factory) *cobra.Command {
 		},
 	}
 	cmd.Flags().DurationVar(&duration, "duration", 10*time.Second, "length of each run")
-	cmd.Flags().StringSliceVar(&modes, "modes", []string{"challenge", "round", "kyc-put", "deposit"}, "what to drive")
+	cmd.Flags().StringSliceVar(&modes, "modes", []string{"challenge", "round", "kyc-put", "deposit"}, "what to drive (challenge, round, kyc-put, deposit, kyc-erase)")
 	cmd.Flags().StringVar(&logFile, "server-log", "", "write the server's log to FILE (default: discarded after writing)")
 	return cmd
 }

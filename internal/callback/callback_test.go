@@ -124,7 +124,9 @@ func TestDueOrderAcrossKinds(t *testing.T) {
 	d := callback.NewDispatcher(q, keypair.MustRandom(), srv.Client(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	d.Workers = 1
 	for _, k := range []string{"kyc", "tx"} {
-		d.Renderers[k] = func(_ context.Context, id string) (string, []byte, error) { return srv.URL + "/" + id, []byte("{}"), nil }
+		d.Renderers[k] = func(_ context.Context, id string) (string, []byte, error) {
+			return srv.URL + "/" + id, []byte("{}"), nil
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -98,17 +98,17 @@ type Documentation struct {
 
 // KYC configures SEP-12: which SEP-9 fields each customer type needs, and file limits.
 type KYC struct {
-	AutoApprove   bool                    `mapstructure:"auto_approve"`
-	MaxFileSize   int64                   `mapstructure:"max_file_size"`
-	CustomerQuota int64                   `mapstructure:"customer_quota"`
+	AutoApprove   bool  `mapstructure:"auto_approve"`
+	MaxFileSize   int64 `mapstructure:"max_file_size"`
+	CustomerQuota int64 `mapstructure:"customer_quota"`
 	// AccountQuota bounds the file bytes of one account across all its memos (a wallet mints
 	// memos, and so customers, freely); StorageQuota those of every customer together (0: no
 	// limit). MaxConcurrentUploads bounds the multipart bodies read at once.
-	AccountQuota         int64 `mapstructure:"account_quota"`
-	StorageQuota         int64 `mapstructure:"storage_quota"`
-	MaxConcurrentUploads int   `mapstructure:"max_concurrent_uploads"`
-	DefaultType   string                  `mapstructure:"default_type"`
-	Types         map[string]CustomerType `mapstructure:"types"`
+	AccountQuota         int64                   `mapstructure:"account_quota"`
+	StorageQuota         int64                   `mapstructure:"storage_quota"`
+	MaxConcurrentUploads int                     `mapstructure:"max_concurrent_uploads"`
+	DefaultType          string                  `mapstructure:"default_type"`
+	Types                map[string]CustomerType `mapstructure:"types"`
 }
 
 // CustomerType lists the SEP-9 fields a customer type must (Fields) and may (Optional) provide.

@@ -95,7 +95,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			errs := 0
 			var firstErr string
 			var put func(n int) error
-			if o.Mode == "kyc-put" || o.Mode == "deposit" {
+			if o.Mode == "kyc-put" || o.Mode == "deposit" || o.Mode == "kyc-erase" {
 				token, err := client.Authenticate(ctx, kp.Address(), nil, kp)
 				if err != nil {
 					mu.Lock()
@@ -108,6 +108,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				if o.Mode == "deposit" {
 					put = func(int) error { return getDeposit(ctx, hc, t.TransferServer, u, token) }
 				}
+				if o.Mode == "kyc-erase" {
+					put = func(n int) error { return eraseCycle(ctx, hc, t.KYCServer, u, token, kp.Address(), n) }
+				}
 			}
 			for n := 0; ctx.Err() == nil; n++ {
 				t0 := time.Now()
@@ -115,7 +118,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				switch o.Mode {
 				case "round":
 					_, err = client.Authenticate(ctx, kp.Address(), nil, kp)
-				case "kyc-put", "deposit":
+				case "kyc-put", "deposit", "kyc-erase":
 					err = put(n)
 				default:
 					_, err = client.Challenge(ctx, kp.Address(), nil, "")
@@ -185,6 +188,39 @@ func putCustomer(ctx context.Context, hc *http.Client, kycServer string, base *u
 		return fmt.Errorf("PUT /customer: %s", resp.Status)
 	}
 	return nil
+}
+
+// eraseCycle creates a customer (a new memo of the account each time) and erases it: one
+// PUT /customer and one DELETE /customer/{account}.
+func eraseCycle(ctx context.Context, hc *http.Client, kycServer string, base *url.URL, token, account string, n int) error {
+	ku, err := url.Parse(kycServer)
+	if err != nil {
+		return err
+	}
+	ku.Scheme, ku.Host = base.Scheme, base.Host
+	send := func(method, path, body string, want int) error {
+		req, err := http.NewRequestWithContext(ctx, method, ku.String()+path, strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+		}
+		return nil
+	}
+	memo := strconv.Itoa(n + 1)
+	if err := send(http.MethodPut, "/customer", `{"memo":"`+memo+`","first_name":"Jane","last_name":"Doe","email_address":"jane@example.com"}`, http.StatusAccepted); err != nil {
+		return err
+	}
+	return send(http.MethodDelete, "/customer/"+account, `{"memo":"`+memo+`"}`, http.StatusOK)
 }
 
 // getDeposit sends GET /deposit, which creates a transaction (a durable write).

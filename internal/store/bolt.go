@@ -77,6 +77,7 @@ type Bolt struct {
 	db     *bolt.DB
 	keys   *keyring
 	refill sync.Mutex // one refillReady at a time
+	wiping sync.Mutex // one WipeErasedKeys at a time
 }
 
 var _ Store = (*Bolt)(nil)

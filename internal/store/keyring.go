@@ -96,9 +96,20 @@ func (k *keyring) get(slot uint64) ([]byte, error) {
 	return key, nil
 }
 
-// wipe overwrites slot with zeros, durably.
-func (k *keyring) wipe(slot uint64) error {
-	return k.put(slot, make([]byte, keySize))
+// wipe overwrites the slots with zeros, with one fsync for all.
+func (k *keyring) wipe(slots []uint64) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	zeros := make([]byte, keySize)
+	for _, slot := range slots {
+		if _, err := k.f.WriteAt(zeros, int64(slot)*keySize); err != nil {
+			return fmt.Errorf("keyring: %w", err)
+		}
+	}
+	if k.noSync {
+		return nil
+	}
+	return k.f.Sync()
 }
 
 // sealAt seals plain for the record k of bucket name: under the key of the record's slot when
@@ -287,6 +298,9 @@ func (s *Bolt) WipeErasedKeys(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// Concurrent erasures: one wipes what all of them left, the others find nothing left.
+	s.wiping.Lock()
+	defer s.wiping.Unlock()
 	var slots [][]byte
 	if err := s.db.View(func(tx *bolt.Tx) error {
 		if k, _ := tx.Bucket(bucketSlotsWipe).Cursor().First(); k == nil {
@@ -302,10 +316,12 @@ func (s *Bolt) WipeErasedKeys(ctx context.Context) error {
 	if len(slots) == 0 {
 		return nil
 	}
-	for _, k := range slots {
-		if err := s.keys.wipe(binary.BigEndian.Uint64(k)); err != nil {
-			return err
-		}
+	nums := make([]uint64, len(slots))
+	for i, k := range slots {
+		nums[i] = binary.BigEndian.Uint64(k)
+	}
+	if err := s.keys.wipe(nums); err != nil {
+		return err
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		for _, k := range slots {
