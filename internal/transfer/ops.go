@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/money"
 )
 
 // Action is an operator's move on a transaction.
@@ -181,37 +182,7 @@ func (s *Service) apply(tx Tx, t *Transaction, a Action, now time.Time) error {
 		if a.PaymentID == "" {
 			return inputErr("the refund payment's id is required")
 		}
-		amt := int64(0)
-		if t.AmountIn != nil {
-			amt = *t.AmountIn
-		}
-		if a.Amount != "" {
-			v, err := ParseAmount(a.Amount)
-			if err != nil {
-				return inputErr("amount: %v", err)
-			}
-			amt = v
-		}
-		if amt <= 0 {
-			return inputErr("the refund amount is required (nothing was received)")
-		}
-		var fee int64
-		if a.Fee != "" {
-			v, err := ParseAmount(a.Fee)
-			if err != nil {
-				return inputErr("fee: %v", err)
-			}
-			fee = v
-		}
-		if t.AmountIn != nil && amt+fee > *t.AmountIn {
-			return inputErr("refund %s plus fee %s exceed the %s received", FormatAmount(amt), FormatAmount(fee), FormatAmount(*t.AmountIn))
-		}
-		idType := "external"
-		if t.Kind == Withdrawal {
-			idType = "stellar"
-		}
-		t.Refunds = &Refunds{AmountRefunded: amt, AmountFee: fee, Payments: []RefundPayment{{ID: a.PaymentID, IDType: idType, Amount: amt, Fee: fee}}}
-		return t.MoveTo(Refunded, a.By, nonEmpty(a.Reason, "refunded"), now)
+		return s.refund(t, a, now)
 	}
 	return inputErr("unknown action %q", a.Name)
 }
@@ -249,6 +220,75 @@ func (s *Service) depositReceived(tx Tx, t *Transaction, by, reason string, now 
 }
 
 const rejectedWithFunds = "the customer's information was rejected; the received funds wait for a refund (anchor tx refund)"
+
+// refund records a refund payment. SEP-6's Amount Formulas hold after it: amount_out =
+// amount_in - amount_fee - refunds.amount_refunded - refunds.amount_fee. A partial refund keeps
+// the transaction where it is, with amount_out reduced (refunded: false); a refund of all that
+// was received (the default amount) waives the anchor's fee and ends it in refunded, with
+// amount_out 0.
+func (s *Service) refund(t *Transaction, a Action, now time.Time) error {
+	if t.Status == PendingStellar || Terminal(t.Status) {
+		return inputErr("%s %s is %s: its amounts are settled, so it cannot be refunded", t.Kind, t.ID, t.Status)
+	}
+	var fee int64
+	if a.Fee != "" {
+		v, err := money.Parse(a.Fee)
+		if err != nil {
+			return inputErr("fee: %v", err)
+		}
+		fee = v
+	}
+	var in, done int64 // received, and refunded so far (amounts and fees)
+	if t.AmountIn != nil {
+		in = *t.AmountIn
+	}
+	if t.Refunds != nil {
+		done = t.Refunds.AmountRefunded + t.Refunds.AmountFee
+	}
+	amt := in - done - fee // default: everything left
+	if a.Amount != "" {
+		v, err := ParseAmount(a.Amount)
+		if err != nil {
+			return inputErr("amount: %v", err)
+		}
+		amt = v
+	}
+	if amt <= 0 {
+		return inputErr("the refund amount is required (nothing is left to refund)")
+	}
+	if t.AmountIn != nil && done+amt+fee > in {
+		return inputErr("refund %s plus fee %s exceed the %s received and not yet refunded", FormatAmount(amt), FormatAmount(fee), FormatAmount(in-done))
+	}
+	idType := "external"
+	if t.Kind == Withdrawal {
+		idType = "stellar"
+	}
+	if t.Refunds == nil {
+		t.Refunds = &Refunds{}
+	}
+	t.Refunds.AmountRefunded += amt
+	t.Refunds.AmountFee += fee
+	t.Refunds.Payments = append(t.Refunds.Payments, RefundPayment{ID: a.PaymentID, IDType: idType, Amount: amt, Fee: fee})
+	full := t.AmountIn == nil || done+amt+fee == in
+	if full {
+		zero := int64(0)
+		if t.AmountIn != nil {
+			t.AmountFee, t.AmountOut = &zero, &zero
+		}
+		return t.MoveTo(Refunded, a.By, nonEmpty(a.Reason, "refunded"), now)
+	}
+	var txFee int64
+	if t.AmountFee != nil {
+		txFee = *t.AmountFee
+	}
+	out := in - txFee - t.Refunds.AmountRefunded - t.Refunds.AmountFee
+	if out < 0 {
+		return inputErr("a partial refund of %s would leave less than the fee %s; refund it all instead", FormatAmount(amt), FormatAmount(txFee))
+	}
+	t.AmountOut = &out
+	t.Note(a.By, nonEmpty(a.Reason, "partially refunded "+FormatAmount(amt)+" (fee "+FormatAmount(fee)+")"), now)
+	return nil
+}
 
 func nonEmpty(s, def string) string {
 	if s != "" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/money"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
 )
@@ -235,5 +236,80 @@ func TestOpenTransactionsLimit(t *testing.T) {
 	}
 	if _, err := e.tr.Create(ctx, transfer.Principal{Account: acct}, transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX"}); err != nil {
 		t.Fatalf("after one was refunded: %v", err)
+	}
+}
+
+// formulaHolds checks SEP-6's Amount Formulas on the wallet's view: amount_out = amount_in -
+// amount_fee - refunds.amount_refunded - refunds.amount_fee, and the refund sums.
+func formulaHolds(t *testing.T, v *transfer.View) {
+	t.Helper()
+	if v.AmountIn == "" {
+		return
+	}
+	p := func(s string) int64 {
+		if s == "" {
+			return 0
+		}
+		n, err := money.Parse(s)
+		if err != nil {
+			t.Fatalf("amount %q: %v", s, err)
+		}
+		return n
+	}
+	var refunded, rfee, sumA, sumF int64
+	if v.Refunds != nil {
+		refunded, rfee = p(v.Refunds.AmountRefunded), p(v.Refunds.AmountFee)
+		for _, pay := range v.Refunds.Payments {
+			sumA, sumF = sumA+p(pay.Amount), sumF+p(pay.Fee)
+		}
+		if sumA != refunded || sumF != rfee {
+			t.Fatalf("refund sums %d/%d, payments %d/%d", refunded, rfee, sumA, sumF)
+		}
+	}
+	if got, want := p(v.AmountOut), p(v.AmountIn)-p(v.AmountFee)-refunded-rfee; got != want {
+		t.Fatalf("status %s: amount_out %s, formula gives %s (in %s fee %s refunds %+v)", v.Status, v.AmountOut, transfer.FormatAmount(want), v.AmountIn, v.AmountFee, v.Refunds)
+	}
+}
+
+// TestAmountFormulasAndPartialRefunds: a partial refund keeps the transaction going with
+// refunded false and amount_out reduced; a full refund ends it refunded with amount_out 0; the
+// Amount Formulas hold after every change.
+func TestAmountFormulasAndPartialRefunds(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := kyc.Principal{Account: keypair.MustRandom().Address()}
+	e.customer(t, p, kyc.Accepted)
+	step := func(id string, a transfer.Action) *transfer.View {
+		t.Helper()
+		a.By = "ops"
+		tx, err := e.tr.Act(ctx, id, a)
+		if err != nil {
+			t.Fatalf("%s: %v", a.Name, err)
+		}
+		v := e.tr.View(ctx, tx)
+		formulaHolds(t, v)
+		return v
+	}
+	d, _ := e.tr.Create(ctx, transfer.Principal(p), transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX"})
+	if v := step(d.ID, transfer.Action{Name: transfer.ActReceived, Amount: "100", ExternalID: "W1"}); v.AmountOut != "98.5000000" {
+		t.Fatalf("received: %+v", v)
+	}
+	v := step(d.ID, transfer.Action{Name: transfer.ActRefund, Amount: "10", Fee: "1", PaymentID: "R1"})
+	if v.Status != transfer.PendingAnchor || v.Refunded == nil || *v.Refunded || v.AmountOut != "87.5000000" {
+		t.Fatalf("partial refund: status %s refunded %v amount_out %s", v.Status, v.Refunded, v.AmountOut)
+	}
+	v = step(d.ID, transfer.Action{Name: transfer.ActRefund, Amount: "5", PaymentID: "R2"})
+	if v.Status != transfer.PendingAnchor || len(v.Refunds.Payments) != 2 || v.Refunds.AmountRefunded != "15.0000000" {
+		t.Fatalf("second partial refund: %+v", v.Refunds)
+	}
+	if _, err := e.tr.Act(ctx, d.ID, transfer.Action{Name: transfer.ActRefund, By: "ops", Amount: "90", PaymentID: "R3"}); err == nil {
+		t.Fatal("refunds beyond what was received were accepted")
+	}
+
+	f, _ := e.tr.Create(ctx, transfer.Principal(p), transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX"})
+	step(f.ID, transfer.Action{Name: transfer.ActReceived, Amount: "50", ExternalID: "W2"})
+	v = step(f.ID, transfer.Action{Name: transfer.ActRefund, PaymentID: "R4", Fee: "2"})
+	if v.Status != transfer.Refunded || v.Refunded == nil || !*v.Refunded || v.AmountOut != "0.0000000" || v.Refunds.AmountRefunded != "48.0000000" {
+		t.Fatalf("full refund: status %s refunded %v out %s refunds %+v", v.Status, v.Refunded, v.AmountOut, v.Refunds)
 	}
 }
