@@ -132,16 +132,9 @@ func (s *Service) apply(tx Tx, t *Transaction, a Action, now time.Time) error {
 				return t.MoveTo(TooLarge, a.By, "received "+FormatAmount(v)+", above the maximum "+dir.MaxAmount, now)
 			}
 		}
-		var fixed int64
-		if dir.FeeFixed != "" && dir.FeeFixed != "0" {
-			fixed, _ = ParseAmount(dir.FeeFixed)
-		}
-		fee, err := Fee(v, fixed, dir.FeePercent)
+		fee, err := s.fee(t, v)
 		if err != nil {
 			return err
-		}
-		if fee > v {
-			fee = v
 		}
 		out := v - fee
 		t.AmountFee, t.AmountOut = &fee, &out
@@ -185,6 +178,27 @@ func (s *Service) apply(tx Tx, t *Transaction, a Action, now time.Time) error {
 		return s.refund(t, a, now)
 	}
 	return inputErr("unknown action %q", a.Name)
+}
+
+// fee is the anchor's fee on amount v of t's asset and direction (at most v).
+func (s *Service) fee(t *Transaction, v int64) (int64, error) {
+	asset := s.assetOf(t)
+	dir := asset.Deposit
+	if t.Kind == Withdrawal {
+		dir = asset.Withdraw
+	}
+	var fixed int64
+	if dir.FeeFixed != "" {
+		var err error
+		if fixed, err = money.Parse(dir.FeeFixed); err != nil {
+			return 0, fmt.Errorf("fee_fixed %q: %w", dir.FeeFixed, err)
+		}
+	}
+	fee, err := Fee(v, fixed, dir.FeePercent)
+	if err != nil {
+		return 0, err
+	}
+	return min(fee, v), nil
 }
 
 // depositReceived moves a deposit whose fiat arrived on, by its customer's compliance status
@@ -370,6 +384,10 @@ func (s *Service) advance(ctx context.Context, account, memo string) (int, error
 		case kyc.Rejected:
 			to = Error
 		default:
+			// Waiting on: the anchor (PROCESSING: no deadline) or the user (NEEDS_INFO).
+			if err := s.setDeadline(ctx, t.ID, st == kyc.NeedsInfo); err != nil {
+				return n, err
+			}
 			continue
 		}
 		moved, err := s.move(ctx, t.ID, to, s.now())
@@ -381,6 +399,46 @@ func (s *Service) advance(ctx context.Context, account, memo string) (int, error
 		}
 	}
 	return n, nil
+}
+
+// setDeadline gives a transaction waiting for KYC a user_action_required_by while the user has
+// something to do (userTurn) and none while the anchor reviews, in one write.
+func (s *Service) setDeadline(ctx context.Context, id string, userTurn bool) error {
+	now := s.now()
+	var queued bool
+	err := s.Store.TransferUpdate(ctx, func(tx Tx) error {
+		queued = false
+		t, err := tx.Get(id)
+		if err != nil {
+			return err
+		}
+		if t.Status != PendingCustomerInfoUpdate || t.FundsReceivedAt != nil || (t.UserActionRequiredBy != nil) == userTurn {
+			return nil
+		}
+		if userTurn {
+			by := now.Add(s.Config.SEP6.TransferExpiry)
+			t.UserActionRequiredBy = &by
+			t.Note("anchor", "the customer must provide information before "+by.Format(time.RFC3339), now)
+		} else {
+			t.UserActionRequiredBy = nil
+			t.Note("anchor", "the customer's information is in review; no deadline meanwhile", now)
+		}
+		if err := tx.Put(t); err != nil {
+			return err
+		}
+		if t.OnChangeCallback != "" {
+			queued = true
+			return tx.EnqueueCallback(t.ID, now)
+		}
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err == nil && queued {
+		s.wake()
+	}
+	return err
 }
 
 // move applies a system move decided from a read, re-checking it inside the write (the

@@ -288,6 +288,10 @@ func (s *Service) Create(ctx context.Context, p Principal, r Request) (*Transact
 		initial, reason = Error, "the customer's information was rejected"
 		t.Message = reason
 		t.UserActionRequiredBy = nil
+	case kyc.Processing:
+		// The user did their part; time in the anchor's review never expires a transaction.
+		reason = "waiting for the anchor's review of the customer's information (" + kycType + ")"
+		t.UserActionRequiredBy = nil
 	}
 	t.Status = initial
 	t.History = []Move{{To: initial, At: now, Actor: p.Account, Reason: reason}}

@@ -313,3 +313,76 @@ func TestAmountFormulasAndPartialRefunds(t *testing.T) {
 		t.Fatalf("full refund: status %s refunded %v out %s refunds %+v", v.Status, v.Refunded, v.AmountOut, v.Refunds)
 	}
 }
+
+// TestViewAmountsAndInstructions: expected amounts appear as soon as the amount is known (the
+// requested amount), with fee_details, and follow the Amount Formulas; deposit instructions are
+// shown only in pending_user_transfer_start.
+func TestViewAmountsAndInstructions(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := kyc.Principal{Account: keypair.MustRandom().Address()}
+	e.customer(t, p, kyc.Accepted)
+	for _, kind := range []transfer.Kind{transfer.Deposit, transfer.Withdrawal} {
+		tx, err := e.tr.Create(ctx, transfer.Principal(p), transfer.Request{Kind: kind, AssetCode: "USDX", Amount: "200"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := e.tr.View(ctx, tx)
+		if v.AmountIn != "200.0000000" || v.AmountFee == "" || v.AmountOut == "" || v.FeeDetails == nil || v.FeeDetails.Total != v.AmountFee {
+			t.Fatalf("%s before receipt: in %q fee %q out %q details %+v", kind, v.AmountIn, v.AmountFee, v.AmountOut, v.FeeDetails)
+		}
+		formulaHolds(t, v)
+	}
+	d, _ := e.tr.Create(ctx, transfer.Principal(p), transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX"})
+	if v := e.tr.View(ctx, d); v.Instructions == nil {
+		t.Fatal("no instructions while waiting for the user's transfer")
+	}
+	for _, a := range []transfer.Action{{Name: transfer.ActHold, Reason: "check"}, {Name: transfer.ActRelease}, {Name: transfer.ActFail, Reason: "stop"}} {
+		a.By = "ops"
+		got, err := e.tr.Act(ctx, d.ID, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := e.tr.View(ctx, got); (v.Instructions != nil) != (got.Status == transfer.PendingUserTransferStart) {
+			t.Fatalf("instructions shown=%v in %s", v.Instructions != nil, got.Status)
+		}
+	}
+}
+
+// TestNoDeadlineWhileTheAnchorReviews: a deposit waiting for KYC has a deadline while the user
+// has something to provide, none while the anchor reviews (PROCESSING), and never expires then.
+func TestNoDeadlineWhileTheAnchorReviews(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := kyc.Principal{Account: keypair.MustRandom().Address()}
+	tx, _ := e.tr.Create(ctx, transfer.Principal(p), transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX"})
+	if tx.UserActionRequiredBy == nil {
+		t.Fatal("no deadline while the user must provide information")
+	}
+	id, err := e.kyc.Put(ctx, p, &kyc.PutRequest{Values: all, Type: "sep6-withdraw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.tr.Reconcile(ctx)
+	got, _ := e.tr.ShowTx(ctx, tx.ID)
+	if got.UserActionRequiredBy != nil || e.tr.View(ctx, got).UserActionRequiredBy != "" {
+		t.Fatalf("a deadline while the anchor reviews: %v", got.UserActionRequiredBy)
+	}
+	e.now = e.now.Add(48 * time.Hour)
+	if _, exp, _ := e.tr.Reconcile(ctx); exp != 0 {
+		t.Fatal("expired while the anchor reviewed")
+	}
+	if _, err := e.kyc.Decide(ctx, id, kyc.Decision{Action: kyc.ActionRequestInfo, By: "c", Field: "last_name", Reason: "unreadable"}); err != nil {
+		t.Fatal(err)
+	}
+	e.tr.Reconcile(ctx)
+	if got, _ = e.tr.ShowTx(ctx, tx.ID); got.UserActionRequiredBy == nil || got.Status != transfer.PendingCustomerInfoUpdate {
+		t.Fatalf("the user's turn again, no deadline: %+v", got.UserActionRequiredBy)
+	}
+	// Created while the anchor reviews: no deadline either.
+	q := kyc.Principal{Account: keypair.MustRandom().Address()}
+	e.kyc.Put(ctx, q, &kyc.PutRequest{Values: all})
+	if tx, _ := e.tr.Create(ctx, transfer.Principal(q), transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX"}); tx.UserActionRequiredBy != nil {
+		t.Fatal("created in review with a deadline")
+	}
+}

@@ -92,8 +92,16 @@ func (s *Service) View(ctx context.Context, t *Transaction) *View {
 		StellarTransactionID: t.StellarTransactionID, ExternalTransactionID: t.ExternalTransactionID,
 		Message: t.Message, ClaimableBalanceID: t.ClaimableBalanceID,
 	}
-	if t.AmountFee != nil {
-		v.FeeDetails = &FeeDetails{Total: FormatAmount(*t.AmountFee), Asset: "stellar:" + t.AssetCode + ":" + t.AssetIssuer}
+	if t.AmountIn == nil && t.RequestedAmount != nil {
+		// Known before it arrives: what the user is to send, and what follows from it (SEP-6
+		// "amount_in: the amount expected in the Stellar payment" for a withdrawal).
+		if fee, err := s.fee(t, *t.RequestedAmount); err == nil {
+			out := *t.RequestedAmount - fee
+			v.AmountIn, v.AmountFee, v.AmountOut = FormatAmount(*t.RequestedAmount), FormatAmount(fee), FormatAmount(out)
+		}
+	}
+	if v.AmountFee != "" {
+		v.FeeDetails = &FeeDetails{Total: v.AmountFee, Asset: "stellar:" + t.AssetCode + ":" + t.AssetIssuer}
 	}
 	if t.CompletedAt != nil {
 		v.CompletedAt = ts(*t.CompletedAt)
@@ -114,7 +122,9 @@ func (s *Service) View(ctx context.Context, t *Transaction) *View {
 	if t.Kind == Withdrawal && t.WithdrawAnchorAccount != "" && released {
 		v.WithdrawAnchorAccount, v.WithdrawMemo, v.WithdrawMemoType = t.WithdrawAnchorAccount, t.WithdrawMemo, t.WithdrawMemoType
 	}
-	if t.Kind == Deposit && released && t.Status != Error {
+	// Bank details only while the anchor waits for the user's transfer: never for a transaction
+	// it can no longer match (on_hold, expired, error...).
+	if t.Kind == Deposit && t.Status == PendingUserTransferStart {
 		v.Instructions = s.Instructions(t)
 	}
 	if t.Status == PendingCustomerInfoUpdate && s.KYC != nil {
