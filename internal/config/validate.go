@@ -308,15 +308,28 @@ func ParseCIDR(s string) (netip.Prefix, error) {
 
 // ValidateHomeDomain checks a host[:port] value as used for home_domain and web_auth_domain.
 func ValidateHomeDomain(d string) error {
+	// SEP-10: "<home domain> auth" is a manage_data key of at most 64 bytes.
+	if len(d)+len(" auth") > 64 {
+		return fmt.Errorf("%q is longer than 59 characters", d)
+	}
+	return validHost(d)
+}
+
+// ValidateClientDomain checks a SEP-10 client_domain: a host[:port] whose name is the value of a
+// manage_data operation, so at most 64 bytes (the home domain's " auth" key rule is not its).
+func ValidateClientDomain(d string) error {
+	if len(d) > 64 {
+		return fmt.Errorf("%q is longer than 64 bytes", d)
+	}
+	return validHost(d)
+}
+
+func validHost(d string) error {
 	if d == "" {
 		return fmt.Errorf("is empty")
 	}
 	if strings.Contains(d, "/") || strings.Contains(d, "://") {
 		return fmt.Errorf("%q must be a host name with an optional port, without scheme or path", d)
-	}
-	// SEP-10: "<home domain> auth" is a manage_data key of at most 64 bytes.
-	if len(d)+len(" auth") > 64 {
-		return fmt.Errorf("%q is longer than 59 characters", d)
 	}
 	u, err := url.Parse("https://" + d)
 	if err != nil || u.Host != d || u.Hostname() == "" {

@@ -104,7 +104,7 @@ func PublicIP(ip net.IP) bool {
 
 // SigningKey returns the SIGNING_KEY of domain's stellar.toml.
 func (d *DomainResolver) SigningKey(ctx context.Context, domain string) (string, error) {
-	if err := config.ValidateHomeDomain(domain); err != nil {
+	if err := config.ValidateClientDomain(domain); err != nil {
 		return "", fmt.Errorf("client_domain %w", err)
 	}
 	now := time.Now()
@@ -160,12 +160,13 @@ func (d *DomainResolver) fetch(ctx context.Context, domain string) (string, erro
 	if f.Body == nil {
 		return "", fmt.Errorf("the stellar.toml of client_domain %s is too large", domain)
 	}
-	t, err := stellartoml.Decode(f.Body)
-	if err != nil {
-		return "", fmt.Errorf("the stellar.toml of client_domain %s is not valid TOML", domain)
+	key, err := stellartoml.SigningKey(f.Body)
+	var se *stellartoml.SyntaxError
+	if errors.As(err, &se) {
+		return "", fmt.Errorf("the stellar.toml of client_domain %s is not valid TOML (%v)", domain, err)
 	}
-	if !strkey.IsValidEd25519PublicKey(t.SigningKey) {
+	if err != nil || !strkey.IsValidEd25519PublicKey(key) {
 		return "", fmt.Errorf("the stellar.toml of client_domain %s has no valid SIGNING_KEY", domain)
 	}
-	return t.SigningKey, nil
+	return key, nil
 }

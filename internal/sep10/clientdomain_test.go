@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stellar/go-stellar-sdk/keypair"
+
+	"github.com/anchorkit/anchor/internal/config"
 )
 
 // TestResolverDoesNotCacheACallersCancellation: the first caller of a slow client domain gives
@@ -42,5 +44,41 @@ func TestResolverDoesNotCacheACallersCancellation(t *testing.T) {
 	}
 	if k, err := d.SigningKey(context.Background(), domain); k != key || err != nil {
 		t.Fatalf("a later caller got %q, %v from the cache", k, err)
+	}
+}
+
+// TestClientDomainLength: client_domain is a manage_data value (up to 64 bytes), not a key
+// with " auth" appended: 60 to 64 bytes are fine, 65 are not.
+func TestClientDomainLength(t *testing.T) {
+	for n, ok := range map[int]bool{59: true, 60: true, 64: true, 65: false} {
+		d := strings.Repeat("a", n-len(".example")) + ".example"
+		err := config.ValidateClientDomain(d)
+		if (err == nil) != ok {
+			t.Errorf("%d bytes: %v", n, err)
+		}
+	}
+}
+
+// TestClientDomainSigningKeyIsReadLeniently: a client domain's stellar.toml whose other fields
+// have unexpected types still yields its SIGNING_KEY; a missing or invalid one, or a file that
+// is not TOML, is refused with a message that says which.
+func TestClientDomainSigningKeyIsReadLeniently(t *testing.T) {
+	key := keypair.MustRandom().Address()
+	for body, want := range map[string]string{
+		"VERSION = 2.0\nSIGNING_KEY = \"" + key + "\"\n[[CURRENCIES]]\ncode = \"USD\"\ndisplay_decimals = \"2\"\n": "",
+		"VERSION = \"2.0.0\"\n":                 "no valid SIGNING_KEY",
+		"SIGNING_KEY = \"GBAD\"\n":              "no valid SIGNING_KEY",
+		"SIGNING_KEY = 5\n":                     "no valid SIGNING_KEY",
+		"SIGNING_KEY = \"" + key + "\"\n[[[[\n": "not valid TOML",
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			w.Write([]byte(body))
+		}))
+		got, err := NewDomainResolver(5*time.Second, true).SigningKey(context.Background(), strings.TrimPrefix(srv.URL, "http://"))
+		srv.Close()
+		if want == "" && (err != nil || got != key) || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("%q: %q %v, want %q", body, got, err, want)
+		}
 	}
 }

@@ -30,11 +30,13 @@ type Deps struct {
 	Server *keypair.Full
 	// Signer signs challenges with Server's key; Server itself when nil. Give both handlers the
 	// same MemoSigner so POST /auth finds the signatures GET /auth made.
-	Signer            sep10.ChallengeSigner
-	PreviousKeys      []string
-	Network           string
-	HomeDomain        string
-	WebAuthDomain     string
+	Signer        sep10.ChallengeSigner
+	PreviousKeys  []string
+	Network       string
+	HomeDomain    string
+	WebAuthDomain string
+	// WebAuthEndpoint is this endpoint's URL, which a request JWT's web_auth_endpoint names.
+	WebAuthEndpoint   string
 	ChallengeLifetime time.Duration
 	Tokens            *Tokens
 	Challenges        store.ChallengeStore
@@ -105,6 +107,13 @@ func (h *ChallengeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, err := sep10.ParseClientAccount(account, memo); err != nil {
 		httpx.Error(w, http.StatusBadRequest, err.Error())
 		return
+	}
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		// SEP-10 3.4.0: an Authorization header is validated, and an invalid one is a 400.
+		if msg := h.checkRequestJWT(r.Context(), auth, q); msg != "" {
+			httpx.Error(w, http.StatusBadRequest, msg)
+			return
+		}
 	}
 	p := sep10.ChallengeParams{
 		Server: h.d.signer(), ClientAccount: account, Memo: memo,

@@ -100,7 +100,7 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 		WriteLimiter: sep10.NewRateLimiter(cfg.WriteRateLimit, cfg.WriteRateBurst),
 		SEP10: &sep10.Deps{
 			Server: kp, Signer: sep10.NewMemoSigner(kp, 1<<12), PreviousKeys: cfg.PreviousSigningKeys, Network: cfg.NetworkPassphrase,
-			HomeDomain: cfg.HomeDomain, WebAuthDomain: cfg.EffectiveWebAuthDomain(),
+			HomeDomain: cfg.HomeDomain, WebAuthDomain: cfg.EffectiveWebAuthDomain(), WebAuthEndpoint: cfg.WebAuthEndpoint(),
 			ChallengeLifetime: cfg.ChallengeLifetime,
 			Tokens:            sep10.NewTokens([]byte(cfg.JWTSecret.Reveal()), cfg.WebAuthEndpoint(), cfg.JWTLifetime),
 			Challenges:        st, Horizon: hz,

@@ -241,14 +241,22 @@ func (c *Challenge) VerifySignatures(acct *Account) ([]string, error) {
 	used := make([]bool, len(sigs))
 	hash := c.Hash[:]
 	used[c.serverSig] = true
+	cdSigned := false
 	if c.ClientDomain != "" {
 		i := findSignature(sigs, used, c.ClientDomainAccount, hash)
 		if i < 0 {
 			return nil, inputErr("transaction is not signed by the client domain's signing key")
 		}
-		used[i] = true
+		used[i], cdSigned = true, true
 	}
 	if acct == nil {
+		if cdSigned && c.ClientDomainAccount == c.AccountID {
+			// The client domain's key is the account's own master key: one signature is both.
+			if n := countUnused(used); n > 0 {
+				return nil, inputErr("transaction has %d unrecognized signature(s)", n)
+			}
+			return []string{c.AccountID}, nil
+		}
 		i := findSignatureRaw(sigs, used, c.clientKey[:], hash)
 		if i < 0 {
 			return nil, inputErr("transaction is not signed by the client account's master key")
@@ -263,6 +271,12 @@ func (c *Challenge) VerifySignatures(acct *Account) ([]string, error) {
 	var weight int64
 	for _, s := range acct.Signers {
 		if s.Weight <= 0 || s.Key == c.ServerKey || !strings.HasPrefix(s.Key, "G") {
+			continue
+		}
+		if cdSigned && s.Key == c.ClientDomainAccount {
+			// Its one signature, taken by the client_domain check, counts for the account too.
+			weight += int64(s.Weight)
+			signed = append(signed, s.Key)
 			continue
 		}
 		if i := findSignature(sigs, used, s.Key, hash); i >= 0 {

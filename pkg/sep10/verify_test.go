@@ -423,3 +423,32 @@ func TestChallengeEncodingMatchesSDK(t *testing.T) {
 		}
 	}
 }
+
+// TestClientDomainKeyThatIsAlsoASigner: when the client_domain key is also a signer of the
+// client account, its one signature counts for both (SEP-10 does not ask it to sign twice).
+func TestClientDomainKeyThatIsAlsoASigner(t *testing.T) {
+	f := newFixture()
+	p := f.params()
+	withClientDomain(f, &p)
+	tx, err := BuildChallenge(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := SignChallenge(tx, testNet, f.client, f.clientDomain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := ReadChallenge(signed, f.verifyParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := &Account{Signers: []Signer{{Key: f.client.Address(), Weight: 1}, {Key: f.clientDomain.Address(), Weight: 1}}, MediumThreshold: 2}
+	got, err := ch.VerifySignatures(acct)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("client + client-domain signer meeting the threshold: %v %v", got, err)
+	}
+	acct.MediumThreshold = 3
+	if _, err := ch.VerifySignatures(acct); err == nil {
+		t.Fatal("weight 2 met a threshold of 3")
+	}
+}

@@ -129,6 +129,29 @@ func Decode(data []byte) (*StellarTOML, error) {
 	return &t, nil
 }
 
+// SigningKey reads only SIGNING_KEY from a stellar.toml, leniently: other fields may have any
+// type (a client domain's VERSION = 2.0 or a currency's display_decimals = "2" is not this
+// reader's business). It fails only when the file is not TOML or SIGNING_KEY is absent or not
+// a string.
+func SigningKey(data []byte) (string, error) {
+	if len(data) > MaxSize {
+		return "", ErrTooLarge
+	}
+	var m map[string]any
+	if err := toml.Unmarshal(data, &m); err != nil {
+		return "", syntaxError(err)
+	}
+	v, ok := m["SIGNING_KEY"]
+	if !ok {
+		return "", fmt.Errorf("SIGNING_KEY is missing")
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("SIGNING_KEY is not a string")
+	}
+	return s, nil
+}
+
 // SyntaxError is a TOML syntax error with its line.
 type SyntaxError struct {
 	Line int
