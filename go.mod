@@ -11,6 +11,7 @@ require (
 	github.com/spf13/viper v1.21.0
 	github.com/stellar/go-stellar-sdk v0.7.3
 	go.etcd.io/bbolt v1.5.0
+	golang.org/x/net v0.47.0
 	golang.org/x/sync v0.20.0
 	golang.org/x/term v0.48.0
 )

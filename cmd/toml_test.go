@@ -85,3 +85,14 @@ func TestTOMLGeneratePassesValidate(t *testing.T) {
 		t.Errorf("served toml differs from generated toml")
 	}
 }
+
+// TestServeWithOrgURLWithASlash: documentation.org_url is a page, not an endpoint: a trailing
+// slash neither stops anchor serve nor fails the generated toml.
+func TestServeWithOrgURLWithASlash(t *testing.T) {
+	dir, port := initAnchor(t)
+	env := map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_DOCUMENTATION_ORG_URL": "https://www.example.com/"}
+	s := startServe(t, dir, port, env)
+	if out, stderr, code := runCLI(t, context.Background(), nil, "toml", "validate", s.URL); code != 0 {
+		t.Fatalf("validate: %d %s %s", code, out, stderr)
+	}
+}

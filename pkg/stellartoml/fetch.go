@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pelletier/go-toml/v2"
 	"io"
 	"mime"
 	"net/http"
@@ -97,8 +98,23 @@ func Fetch(ctx context.Context, client *http.Client, target string) (*Fetched, e
 	ct := resp.Header.Get("Content-Type")
 	mt, _, _ := mime.ParseMediaType(ct)
 	if mt != "text/plain" && mt != "application/toml" {
-		f.Findings = append(f.Findings, Finding{Severity: SeverityError, Key: "Content-Type",
-			Message: fmt.Sprintf("served as %q; SEP-1 wants text/plain (or application/toml)", ct)})
+		// SEP-1 recommends text/plain ("should"); clients read the file whatever its type.
+		f.Findings = append(f.Findings, Finding{Severity: SeverityWarning, Key: "Content-Type",
+			Message: fmt.Sprintf("served as %q; SEP-1 recommends text/plain", ct)})
+	}
+	// SEP-1: "Your stellar.toml must be hosted on the same domain" as ORG_URL.
+	var doc struct {
+		Documentation struct {
+			OrgURL any `toml:"ORG_URL"`
+		} `toml:"DOCUMENTATION"`
+	}
+	if toml.Unmarshal(body, &doc) == nil {
+		if org, ok := doc.Documentation.OrgURL.(string); ok {
+			if want, got := RegistrableDomain(u), RegistrableDomain(org); want != "" && got != "" && want != got {
+				f.Findings = append(f.Findings, Finding{Severity: SeverityWarning, Key: "DOCUMENTATION.ORG_URL",
+					Message: fmt.Sprintf("is on %s, but this stellar.toml is served from %s; SEP-1 wants them on the same domain", got, want)})
+			}
+		}
 	}
 	if acao := resp.Header.Get("Access-Control-Allow-Origin"); acao != "*" {
 		f.Findings = append(f.Findings, Finding{Severity: SeverityError, Key: "Access-Control-Allow-Origin",

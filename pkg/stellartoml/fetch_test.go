@@ -3,6 +3,7 @@ package stellartoml
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -57,8 +58,9 @@ func TestFetchChecksHowTheFileIsServed(t *testing.T) {
 			}
 			var keys []string
 			for _, x := range f.Findings {
-				if x.Severity != SeverityError {
-					t.Errorf("severity %s", x.Severity)
+				// SEP-1 recommends text/plain; the other rules are requirements.
+				if want := map[bool]Severity{true: SeverityWarning, false: SeverityError}[x.Key == "Content-Type"]; x.Severity != want {
+					t.Errorf("%s: severity %s, want %s", x.Key, x.Severity, want)
 				}
 				keys = append(keys, x.Key)
 			}
@@ -84,6 +86,43 @@ func TestResolveURL(t *testing.T) {
 	for _, bad := range []string{"http://example.com", "ftp://example.com", "", "exa mple.com", "example.com/path"} {
 		if _, err := ResolveURL(bad); err == nil {
 			t.Errorf("ResolveURL(%q) succeeded", bad)
+		}
+	}
+}
+
+// TestFetchORGURLOnTheSameDomain: ORG_URL on another registrable domain than the one serving
+// the stellar.toml is a warning (SEP-1: the file "must be hosted on the same domain").
+func TestFetchORGURLOnTheSameDomain(t *testing.T) {
+	var body string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	client := srv.Client()
+	client.Transport.(*http.Transport).DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
+	}
+	for org, warn := range map[string]bool{"https://www.example.com/": false, "https://example.com": false, "https://www.other.org": true} {
+		body = "VERSION = \"2.7.0\"\n[DOCUMENTATION]\nORG_URL = \"" + org + "\"\n"
+		f, err := Fetch(context.Background(), client, "example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(f.Findings) == 1 && f.Findings[0].Key == "DOCUMENTATION.ORG_URL" && f.Findings[0].Severity == SeverityWarning; got != warn || (!warn && len(f.Findings) != 0) {
+			t.Errorf("ORG_URL %s: findings %v", org, f.Findings)
+		}
+	}
+}
+
+func TestRegistrableDomain(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://www.example.com/x": "example.com", "anchor.example.co.uk": "example.co.uk", "https://a.b.example.com:8443": "example.com",
+		"localhost:8000": "", "https://127.0.0.1/": "", "": "",
+	} {
+		if got := RegistrableDomain(in); got != want {
+			t.Errorf("RegistrableDomain(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package stellartoml
 
 import (
 	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/stellar/go-stellar-sdk/strkey"
+	"golang.org/x/net/publicsuffix"
 )
 
 // Severity of a Finding.
@@ -58,6 +60,8 @@ const (
 	kString   kind = iota
 	kHTTPS         // "uses https://": https (http only for localhost), no trailing slash
 	kURL           // url: http(s), https preferred
+	kHTTPSURL      // a page or document: https (http only for localhost), any path or query
+	kAnyURL        // url: http(s) without preference (history archives are often plain http)
 	kAccount       // G... public key
 	kContract      // C... contract id
 	kAccounts      // list of G...
@@ -79,7 +83,7 @@ type field struct {
 var (
 	generalFields = map[string]field{
 		"VERSION":                         {kind: kString},
-		"NETWORK_PASSPHRASE":              {kind: kString, check: checkPassphrase},
+		"NETWORK_PASSPHRASE":              {kind: kString},
 		"FEDERATION_SERVER":               {kind: kHTTPS},
 		"AUTH_SERVER":                     {kind: kHTTPS, deprecated: true},
 		"TRANSFER_SERVER":                 {kind: kHTTPS},
@@ -98,13 +102,13 @@ var (
 	documentationFields = map[string]field{
 		"ORG_NAME":                         {kind: kString},
 		"ORG_DBA":                          {kind: kString},
-		"ORG_URL":                          {kind: kHTTPS},
+		"ORG_URL":                          {kind: kHTTPSURL},
 		"ORG_LOGO":                         {kind: kURL},
 		"ORG_DESCRIPTION":                  {kind: kString},
 		"ORG_PHYSICAL_ADDRESS":             {kind: kString},
-		"ORG_PHYSICAL_ADDRESS_ATTESTATION": {kind: kHTTPS},
+		"ORG_PHYSICAL_ADDRESS_ATTESTATION": {kind: kHTTPSURL},
 		"ORG_PHONE_NUMBER":                 {kind: kPhone},
-		"ORG_PHONE_NUMBER_ATTESTATION":     {kind: kHTTPS},
+		"ORG_PHONE_NUMBER_ATTESTATION":     {kind: kHTTPSURL},
 		"ORG_KEYBASE":                      {kind: kString},
 		"ORG_TWITTER":                      {kind: kString},
 		"ORG_GITHUB":                       {kind: kString},
@@ -156,7 +160,7 @@ var (
 		"DISPLAY_NAME": {kind: kString},
 		"PUBLIC_KEY":   {kind: kAccount},
 		"HOST":         {kind: kString},
-		"HISTORY":      {kind: kURL},
+		"HISTORY":      {kind: kAnyURL},
 	}
 	tables = map[string]map[string]field{
 		"DOCUMENTATION": documentationFields,
@@ -258,9 +262,14 @@ func (v *validator) validate(doc map[string]any) {
 	if _, ok := doc["VERSION"]; !ok {
 		v.warnf("VERSION", "missing; say which SEP-1 version the file follows")
 	}
-	if _, ok := doc["NETWORK_PASSPHRASE"]; !ok {
+	if p, ok := doc["NETWORK_PASSPHRASE"]; !ok {
 		v.warnf("NETWORK_PASSPHRASE", "missing; clients cannot tell which network the accounts are on")
+	} else if s, ok := p.(string); ok {
+		if _, known := KnownNetworks[s]; !known {
+			v.warnf("NETWORK_PASSPHRASE", "%q is not public, testnet or futurenet; fine for a standalone or private network", s)
+		}
 	}
+	v.sameDomain(doc)
 	v.dependencies(doc)
 	v.duplicates(doc)
 }
@@ -333,7 +342,10 @@ func (v *validator) currency(key string, t map[string]any) {
 	}
 	addrs, _ := t["collateral_addresses"].([]any)
 	sigs, hasSigs := t["collateral_address_signatures"].([]any)
-	if hasSigs && len(sigs) != len(addrs) {
+	switch {
+	case len(addrs) > 0 && !hasSigs:
+		v.errorf(key+".collateral_addresses", "has %d address(es) but no collateral_address_signatures; sign each to prove control", len(addrs))
+	case hasSigs && len(sigs) != len(addrs):
 		v.errorf(key+".collateral_address_signatures", "has %d entries for %d collateral_addresses", len(sigs), len(addrs))
 	}
 }
@@ -344,13 +356,24 @@ func (v *validator) dependencies(doc map[string]any) {
 	if has("WEB_AUTH_ENDPOINT") && !has("SIGNING_KEY") {
 		v.add(SeverityError, "SIGNING_KEY", v.line("WEB_AUTH_ENDPOINT"), "missing; WEB_AUTH_ENDPOINT (SEP-10) needs the SIGNING_KEY that signs challenges")
 	}
-	for _, k := range []struct{ key, sep string }{
-		{"KYC_SERVER", "SEP-12"}, {"TRANSFER_SERVER_SEP0024", "SEP-24"},
-		{"DIRECT_PAYMENT_SERVER", "SEP-31"}, {"ANCHOR_QUOTE_SERVER", "SEP-38"},
+	for _, k := range []struct {
+		key, sep string
+		sep45    bool // authentication by SEP-45 (contract accounts) is enough
+	}{
+		{"KYC_SERVER", "SEP-12", true}, {"TRANSFER_SERVER_SEP0024", "SEP-24", false},
+		{"DIRECT_PAYMENT_SERVER", "SEP-31", false}, {"ANCHOR_QUOTE_SERVER", "SEP-38", true},
 	} {
-		if has(k.key) && !has("WEB_AUTH_ENDPOINT") {
+		if !has(k.key) || has("WEB_AUTH_ENDPOINT") || (k.sep45 && has("WEB_AUTH_FOR_CONTRACTS_ENDPOINT")) {
+			continue
+		}
+		if k.sep45 {
+			v.errorf(k.key, "%s needs authentication, but neither WEB_AUTH_ENDPOINT (SEP-10) nor WEB_AUTH_FOR_CONTRACTS_ENDPOINT (SEP-45) is given", k.sep)
+		} else {
 			v.errorf(k.key, "%s needs SEP-10 authentication, but WEB_AUTH_ENDPOINT is missing", k.sep)
 		}
+	}
+	if has("WEB_AUTH_FOR_CONTRACTS_ENDPOINT") && !has("WEB_AUTH_CONTRACT_ID") {
+		v.add(SeverityError, "WEB_AUTH_CONTRACT_ID", v.line("WEB_AUTH_FOR_CONTRACTS_ENDPOINT"), "missing; WEB_AUTH_FOR_CONTRACTS_ENDPOINT (SEP-45) needs the contract that verifies authentication")
 	}
 	if has("DIRECT_PAYMENT_SERVER") && !has("KYC_SERVER") {
 		v.errorf("DIRECT_PAYMENT_SERVER", "SEP-31 requires SEP-12, but KYC_SERVER is missing")
@@ -383,6 +406,9 @@ func (v *validator) duplicates(doc map[string]any) {
 				continue
 			}
 			id := code + ":" + issuer
+			if contract, ok := t["contract"].(string); ok && issuer == "" {
+				id = code + ":" + contract // a SEP-41 token is told apart by its contract
+			}
 			if seen[id] {
 				v.errorf(fmt.Sprintf("CURRENCIES[%d].code", i), "currency %s is listed twice", id)
 			}
@@ -426,8 +452,15 @@ func checkKind(k kind, val any) string {
 	switch k {
 	case kHTTPS:
 		return checkURLString(s, true)
-	case kURL:
+	case kURL, kAnyURL:
 		return checkURLString(s, false)
+	case kHTTPSURL:
+		if msg := checkURLString(s, false); msg != "" {
+			return msg
+		}
+		if strings.HasPrefix(s, "http://") && !isLocal(s) {
+			return fmt.Sprintf("%q must use https:// (http is allowed only for localhost)", s)
+		}
 	case kAccount:
 		if !strkey.IsValidEd25519PublicKey(s) {
 			return fmt.Sprintf("%q is not a valid Stellar public key (G...)", s)
@@ -479,11 +512,42 @@ func isLocal(raw string) bool {
 	return h == "localhost" || h == "127.0.0.1" || h == "::1" || strings.HasSuffix(h, ".localhost")
 }
 
-func checkPassphrase(v any) string {
-	if _, ok := KnownNetworks[v.(string)]; !ok {
-		return fmt.Sprintf("%q is not a known network passphrase (public, testnet or futurenet)", v)
+// sameDomain warns about attestations that are not on ORG_URL's registrable domain (SEP-1:
+// "URL on the same domain as your ORG_URL").
+func (v *validator) sameDomain(doc map[string]any) {
+	d, _ := doc["DOCUMENTATION"].(map[string]any)
+	org, _ := d["ORG_URL"].(string)
+	base := RegistrableDomain(org)
+	if base == "" {
+		return
 	}
-	return ""
+	for _, k := range []string{"ORG_PHYSICAL_ADDRESS_ATTESTATION", "ORG_PHONE_NUMBER_ATTESTATION"} {
+		if s, ok := d[k].(string); ok {
+			if got := RegistrableDomain(s); got != "" && got != base {
+				v.warnf("DOCUMENTATION."+k, "is on %s, not on ORG_URL's domain %s", got, base)
+			}
+		}
+	}
+}
+
+// RegistrableDomain returns the registrable domain (eTLD+1, by the public suffix list) of a
+// URL or host, "" when there is none (an IP address, localhost, a bare suffix).
+func RegistrableDomain(s string) string {
+	host := s
+	if u, err := url.Parse(s); err == nil && u.Host != "" {
+		host = u.Hostname()
+	} else if h, _, err := net.SplitHostPort(s); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "" || net.ParseIP(host) != nil {
+		return ""
+	}
+	d, err := publicsuffix.EffectiveTLDPlusOne(host)
+	if err != nil {
+		return ""
+	}
+	return d
 }
 
 func checkHexHash(v any) string {
