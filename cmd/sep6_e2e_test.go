@@ -95,7 +95,7 @@ func TestE2ESEP6Deposit(t *testing.T) {
 	}
 	resp := r.JSON(t)
 	id, _ := resp["id"].(string)
-	if id == "" || resp["instructions"] != nil || resp["how"] == nil || resp["min_amount"] != 1.0 || resp["eta"] != 86400.0 || resp["fee_fixed"] != 0.5 {
+	if id == "" || resp["instructions"] != nil || resp["how"] == nil || !strings.HasPrefix(resp["how"].(string), "Make a bank transfer") || resp["min_amount"] != 1.0 || resp["eta"] != 86400.0 || resp["fee_fixed"] != 0.5 {
 		t.Fatalf("deposit before KYC: %v", resp)
 	}
 	tx := w.tx(id)

@@ -171,22 +171,33 @@ func TestE2EWalletAuthenticates(t *testing.T) {
 		t.Fatalf("replay after restart: %d %s", r.Status, r.Body)
 	}
 
-	// Form encoding, memo and muxed accounts.
-	r = getChallenge(t, s.URL, url.Values{"account": {client.Address()}, "memo": {"123456789"}})
-	signed = walletSign(t, d, r.JSON(t)["transaction"].(string), client)
+	// An account that authenticated without a memo is not a shared account (SEP-12).
+	r = getChallenge(t, s.URL, url.Values{"account": {client.Address()}, "memo": {"5"}})
+	if r = postJSON(t, s.URL, walletSign(t, d, r.JSON(t)["transaction"].(string), client)); r.Status != 400 || !strings.Contains(string(r.Body), "not a shared account") {
+		t.Fatalf("memo for a non-shared account: %d %s", r.Status, r.Body)
+	}
+
+	// Form encoding, memo and muxed accounts (a shared account: always with a memo or muxed id).
+	omnibus := keypair.MustRandom()
+	r = getChallenge(t, s.URL, url.Values{"account": {omnibus.Address()}, "memo": {"123456789"}})
+	signed = walletSign(t, d, r.JSON(t)["transaction"].(string), omnibus)
 	r = do(t, "POST", s.URL+"/auth", "application/x-www-form-urlencoded", strings.NewReader(url.Values{"transaction": {signed}}.Encode()))
 	if r.Status != 200 {
 		t.Fatalf("form POST: %d %s", r.Status, r.Body)
 	}
-	if sub := claimsOf(t, dir, r.JSON(t)["token"].(string))["sub"]; sub != client.Address()+":123456789" {
+	if sub := claimsOf(t, dir, r.JSON(t)["token"].(string))["sub"]; sub != omnibus.Address()+":123456789" {
 		t.Errorf("memo sub %v", sub)
 	}
-	mux, _ := xdr.MuxedAccountFromAccountId(client.Address(), 77)
+	r = getChallenge(t, s.URL, url.Values{"account": {omnibus.Address()}})
+	if r = postJSON(t, s.URL, walletSign(t, d, r.JSON(t)["transaction"].(string), omnibus)); r.Status != 400 || !strings.Contains(string(r.Body), "shared account") {
+		t.Fatalf("no memo for a shared account: %d %s", r.Status, r.Body)
+	}
+	mux, _ := xdr.MuxedAccountFromAccountId(omnibus.Address(), 77)
 	r = getChallenge(t, s.URL, url.Values{"account": {mux.Address()}})
 	if r.Status != 200 {
 		t.Fatalf("muxed challenge: %d %s", r.Status, r.Body)
 	}
-	signed, err := sep10.SignChallenge(r.JSON(t)["transaction"].(string), network.TestNetworkPassphrase, client)
+	signed, err := sep10.SignChallenge(r.JSON(t)["transaction"].(string), network.TestNetworkPassphrase, omnibus)
 	if err != nil {
 		t.Fatal(err)
 	}

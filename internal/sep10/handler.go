@@ -176,7 +176,18 @@ func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	first, err := d.Challenges.UseChallenge(r.Context(), ch.Hash, ch.MaxTime)
+	// SEP-12 Shared Accounts: "an account previously authenticated with a memo should not be
+	// authenticated later without a memo", nor the reverse.
+	shared := ch.Memo != nil || strings.HasPrefix(ch.ClientAccount, "M")
+	first, err := d.Challenges.UseChallenge(r.Context(), ch.Hash, ch.MaxTime, ch.AccountID, shared)
+	if errors.Is(err, store.ErrSharedMismatch) {
+		if shared {
+			httpx.Error(w, http.StatusBadRequest, "this account authenticated without a memo before, so it is not a shared account; authenticate without a memo or muxed id")
+		} else {
+			httpx.Error(w, http.StatusBadRequest, "this account authenticated with a memo (or muxed id) before, so it is a shared account; authenticate with the memo of the user")
+		}
+		return
+	}
 	if err != nil {
 		httpx.Internal(w, r, err)
 		return

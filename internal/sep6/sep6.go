@@ -213,8 +213,12 @@ func (h *Handlers) deposit(w http.ResponseWriter, r *http.Request) {
 	} else {
 		msg := "Provide the customer information listed by GET /transaction (required_customer_info_updates) with SEP-12; the deposit instructions then appear on the transaction."
 		out["extra_info"] = map[string]string{"message": msg}
-		// how is deprecated, but some wallets still require it in a 200 answer.
-		out["how"] = msg
+		// how is deprecated, but some wallets still require it in a 200 answer. It says how to
+		// deposit (SEP-6: "instructions for how to deposit the asset"): the transfer, without
+		// the reference that identifies it until the customer is accepted.
+		ins := h.Service.Instructions(t)
+		delete(ins, "external_transfer_memo")
+		out["how"] = how(ins) + "Quote the reference shown on the transaction (GET /transaction) once your customer information is accepted."
 	}
 	httpx.WriteJSON(w, http.StatusOK, out)
 }
@@ -226,7 +230,10 @@ func how(ins map[string]config.Instruction) string {
 			parts = append(parts, v.Description+": "+v.Value)
 		}
 	}
-	return "Make a bank transfer. " + strings.Join(parts, "; ")
+	if len(parts) == 0 {
+		return "Make a bank transfer. "
+	}
+	return "Make a bank transfer. " + strings.Join(parts, "; ") + ". "
 }
 
 func (h *Handlers) withdraw(w http.ResponseWriter, r *http.Request) {

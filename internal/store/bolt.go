@@ -20,12 +20,14 @@ import (
 const FileName = "anchor.db"
 
 // SchemaVersion is the schema this build writes. Bump it and append to migrations together.
-const SchemaVersion = 9
+const SchemaVersion = 10
 
 var (
 	bucketMeta       = []byte("meta")
 	bucketChallenges = []byte("sep10_challenges")
-	keySchemaVersion = []byte("schema_version")
+	// bucketAccountModes: G... account → 's' (authenticates as a shared account) or 'n'.
+	bucketAccountModes = []byte("sep10_account_modes")
+	keySchemaVersion   = []byte("schema_version")
 
 	bucketCustomers     = []byte("kyc_customers")      // id → Customer JSON
 	bucketCustomerKeys  = []byte("kyc_customer_keys")  // account \x00 memo → id
@@ -50,6 +52,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	6: createBuckets(bucketTombstones, bucketTombstoneIDs),
 	7: buildWaitingIndexes,
 	8: countBytes,
+	9: createBuckets(bucketAccountModes),
 	2: createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos),
 }
 
@@ -182,18 +185,30 @@ func challengeKey(hash [32]byte, expires time.Time) []byte {
 // (bbolt Batch), so replay protection costs one fsync per batch rather than per request.
 // A challenge's expiry is part of what its server signature covers, so the same challenge
 // always maps to the same key.
-func (s *Bolt) UseChallenge(ctx context.Context, hash [32]byte, expires time.Time) (bool, error) {
+func (s *Bolt) UseChallenge(ctx context.Context, hash [32]byte, expires time.Time, account string, shared bool) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
 	val := challengeRecord(time.Now())
 	key := challengeKey(hash, expires)
 	var first bool
+	mode := []byte{'n'}
+	if shared {
+		mode[0] = 's'
+	}
 	err := s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketChallenges)
 		if b.Get(key) != nil {
 			first = false
 			return nil
+		}
+		modes := tx.Bucket(bucketAccountModes)
+		if m := modes.Get([]byte(account)); m != nil && !bytes.Equal(m, mode) {
+			return ErrSharedMismatch
+		} else if m == nil {
+			if err := modes.Put([]byte(account), mode); err != nil {
+				return err
+			}
 		}
 		first = true
 		return b.Put(key, val)

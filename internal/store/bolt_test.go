@@ -77,7 +77,7 @@ func TestUseChallengeOnceUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			first, err := s.UseChallenge(ctx, h, time.Now().Add(time.Minute))
+			first, err := s.UseChallenge(ctx, h, time.Now().Add(time.Minute), "GA", false)
 			if err != nil {
 				t.Error(err)
 			}
@@ -93,11 +93,11 @@ func TestUseChallengeOnceUnderConcurrency(t *testing.T) {
 	// Pruning forgets only expired marks.
 	var old [32]byte
 	old[0] = 8
-	s.UseChallenge(ctx, old, time.Now().Add(-time.Minute))
+	s.UseChallenge(ctx, old, time.Now().Add(-time.Minute), "GA", false)
 	if n, err := s.PruneChallenges(ctx, time.Now()); err != nil || n != 1 {
 		t.Fatalf("pruned %d %v", n, err)
 	}
-	if first, _ := s.UseChallenge(ctx, h, time.Now().Add(time.Minute)); first {
+	if first, _ := s.UseChallenge(ctx, h, time.Now().Add(time.Minute), "GA", false); first {
 		t.Fatal("a live mark was pruned")
 	}
 }
@@ -107,11 +107,11 @@ func TestUseChallengeSurvivesReopen(t *testing.T) {
 	s, _ := Open(dir, Options{})
 	var h [32]byte
 	h[1] = 1
-	s.UseChallenge(context.Background(), h, time.Now().Add(time.Hour))
+	s.UseChallenge(context.Background(), h, time.Now().Add(time.Hour), "GA", false)
 	s.Close()
 	s, _ = Open(dir, Options{})
 	defer s.Close()
-	if first, _ := s.UseChallenge(context.Background(), h, time.Now().Add(time.Hour)); first {
+	if first, _ := s.UseChallenge(context.Background(), h, time.Now().Add(time.Hour), "GA", false); first {
 		t.Fatal("mark lost across reopen")
 	}
 }

@@ -19,6 +19,9 @@ var (
 	ErrLocked = errors.New("database is in use by another process")
 	// ErrNewerSchema means the file was written by a newer anchor.
 	ErrNewerSchema = errors.New("database was written by a newer version of anchor")
+	// ErrSharedMismatch: an account that authenticated with a memo now authenticates without
+	// one, or the reverse.
+	ErrSharedMismatch = errors.New("the account authenticates inconsistently as a shared account")
 	// ErrCorrupt means a stored record could not be decoded. It is an error of its own, never
 	// "not found", so that nothing is built anew in place of a record anchor cannot read.
 	ErrCorrupt = errors.New("corrupt record in the database")
@@ -28,8 +31,11 @@ var (
 // exchanged at most once (SEP-10: "should not provide more than one JWT for a specific challenge").
 type ChallengeStore interface {
 	// UseChallenge records the challenge hash and reports whether this was its first use.
-	// The record is durable when it returns.
-	UseChallenge(ctx context.Context, hash [32]byte, expires time.Time) (first bool, err error)
+	// It also records whether account (G...) authenticates as a shared account (with a memo or
+	// a muxed id) and returns ErrSharedMismatch, recording nothing, when that differs from its
+	// earlier authentications (SEP-12: accounts are either shared or not). The record is
+	// durable when it returns.
+	UseChallenge(ctx context.Context, hash [32]byte, expires time.Time, account string, shared bool) (first bool, err error)
 	// PruneChallenges forgets challenges that expired before t and returns how many.
 	PruneChallenges(ctx context.Context, before time.Time) (int, error)
 }
