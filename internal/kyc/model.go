@@ -297,6 +297,11 @@ type Tx interface {
 	// StoredBytes returns the file bytes stored by an account (its G... account, all memos) and
 	// by everyone.
 	StoredBytes(account string) (accountBytes, totalBytes int64, err error)
+	// ErasePersonalData removes what other records (SEP-6 transactions) hold about an owner's
+	// person: contact and bank details and the link to the customer; amounts, statuses and
+	// on-chain ids stay for accounting.
+	// It returns how many records it changed.
+	ErasePersonalData(account, memo string) (int, error)
 	// MarkChanged journals that an owner's KYC changed, for transactions waiting for it.
 	MarkChanged(account, memo string, at time.Time) error
 	// Events is the customer's audit trail, oldest first.

@@ -437,15 +437,23 @@ func (s *Service) Delete(ctx context.Context, p Principal, account, memo, memoTy
 			if err != nil {
 				return err
 			}
-			if len(pending) == 0 {
-				return ErrNotFound
-			}
 			for _, f := range pending {
 				if err := tx.DeleteFile(f.ID); err != nil {
 					return err
 				}
 			}
+			n, err := tx.ErasePersonalData(acct, mem)
+			if err != nil {
+				return err
+			}
+			if n+len(pending) == 0 {
+				return ErrNotFound
+			}
 			return nil
+		}
+		// "Delete all personal information": the customer's transactions too.
+		if _, err := tx.ErasePersonalData(c.Account, c.Memo); err != nil {
+			return err
 		}
 		if c.Rejected {
 			if err := s.keepRejection(tx, c, now); err != nil {

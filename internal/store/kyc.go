@@ -140,6 +140,33 @@ func countBytes(tx *bolt.Tx) error {
 	})
 }
 
+// ErasePersonalData implements kyc.Tx over the owner's SEP-6 transactions.
+func (t kycTx) ErasePersonalData(account, memo string) (int, error) {
+	prefix := append(customerKey(account, memo), 0)
+	var ids []string
+	c := t.tx.Bucket(bucketTransfersByOwner).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		ids = append(ids, string(k[len(prefix)+8:]))
+	}
+	trs := transferTx(t)
+	n := 0
+	for _, id := range ids {
+		tr, err := trs.Get(id)
+		if err != nil {
+			return n, err
+		}
+		if tr.Email == "" && tr.Dest == "" && tr.DestExtra == "" && tr.CountryCode == "" && tr.CustomerID == "" {
+			continue
+		}
+		tr.Email, tr.Dest, tr.DestExtra, tr.CountryCode, tr.CustomerID = "", "", "", "", ""
+		if err := trs.Put(tr); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 // MarkChanged implements kyc.Tx: the owner goes into the journal the SEP-6 reconciler drains.
 func (t kycTx) MarkChanged(account, memo string, at time.Time) error {
 	return t.tx.Bucket(bucketKYCChanged).Put(customerKey(account, memo), binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano())))

@@ -386,3 +386,31 @@ func TestNoDeadlineWhileTheAnchorReviews(t *testing.T) {
 		t.Fatal("created in review with a deadline")
 	}
 }
+
+// TestCustomerErasureScrubsTransactions: DELETE /customer removes the personal data the
+// customer's SEP-6 transactions hold (email, country, bank destination, customer link) and
+// keeps what accounting needs.
+func TestCustomerErasureScrubsTransactions(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := kyc.Principal{Account: keypair.MustRandom().Address()}
+	e.customer(t, p, kyc.Accepted)
+	d, _ := e.tr.Create(ctx, transfer.Principal(p), transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX", Email: "jane@example.com", CountryCode: "USA"})
+	w, _ := e.tr.Create(ctx, transfer.Principal(p), transfer.Request{Kind: transfer.Withdrawal, AssetCode: "USDX", Dest: "DE89370400440532013000", DestExtra: "COBADEFFXXX"})
+	e.tr.Act(ctx, d.ID, transfer.Action{Name: transfer.ActReceived, By: "ops", Amount: "10", ExternalID: "W-1"})
+	if err := e.kyc.Delete(ctx, p, "", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{d.ID, w.ID} {
+		got, _ := e.tr.ShowTx(ctx, id)
+		if got.Email != "" || got.CountryCode != "" || got.Dest != "" || got.DestExtra != "" || got.CustomerID != "" {
+			t.Fatalf("personal data kept: %+v", got)
+		}
+		if got.Status == "" || got.Account != p.Account {
+			t.Fatalf("accounting data lost: %+v", got)
+		}
+	}
+	if got, _ := e.tr.ShowTx(ctx, d.ID); got.AmountIn == nil || got.ExternalTransactionID != "W-1" {
+		t.Fatalf("amounts or ids lost: %+v", got)
+	}
+}
