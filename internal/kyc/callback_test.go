@@ -150,3 +150,34 @@ func TestStatusRules(t *testing.T) {
 		}
 	}
 }
+
+// TestCallbackOnAnyTypesChange: the status callback is queued when the customer's status for any
+// type changes, not only for the type the PUT names.
+func TestCallbackOnAnyTypesChange(t *testing.T) {
+	svc := newService(t, false)
+	ctx := context.Background()
+	q := svc.Store.(callback.Queue)
+	p := kyc.Principal{Account: keypair.MustRandom().Address()}
+	id, err := svc.Put(ctx, p, &kyc.PutRequest{Values: person})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.SetCallback(ctx, p, kyc.CallbackRequest{ID: id, URL: "https://wallet.example/cb"}); err != nil {
+		t.Fatal(err)
+	}
+	drain := func() int {
+		due, _ := q.DueCallbacks(ctx, time.Now().Add(time.Hour), 100)
+		for _, it := range due {
+			q.FinishCallback(ctx, it, nil)
+		}
+		return len(due)
+	}
+	drain()
+	// sep6-deposit stays PROCESSING; sep6-withdraw goes from NEEDS_INFO to PROCESSING.
+	if _, err := svc.Put(ctx, p, &kyc.PutRequest{Type: "sep6-deposit", Values: map[string]string{"bank_account_number": "1", "bank_number": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := drain(); n != 1 {
+		t.Fatalf("%d callbacks queued after another type's status changed, want 1", n)
+	}
+}

@@ -3,6 +3,7 @@ package kyc
 import (
 	"context"
 	"errors"
+	"maps"
 	"sort"
 	"strings"
 
@@ -145,6 +146,7 @@ func (s *Service) Decide(ctx context.Context, id string, d Decision) (Status, er
 		account, memo = c.Account, c.Memo
 		t := s.Config.Types[c.Type]
 		before := c.StatusFor(t)
+		beforeAll := s.statuses(c)
 		switch d.Action {
 		case ActionApprove:
 			if before == NeedsInfo && !c.Rejected {
@@ -173,7 +175,7 @@ func (s *Service) Decide(ctx context.Context, id string, d Decision) (Status, er
 		if err := tx.AppendEvent(&Event{CustomerID: id, At: now, By: d.By, Action: d.Action, Field: d.Field, Reason: d.Reason, Status: after}); err != nil {
 			return err
 		}
-		if after != before && c.CallbackURL != "" {
+		if !maps.Equal(beforeAll, s.statuses(c)) && c.CallbackURL != "" {
 			queued = true
 			return tx.EnqueueCallback(id, now)
 		}

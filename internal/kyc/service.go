@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/url"
 	"strconv"
 	"strings"
@@ -96,6 +97,15 @@ func key(p Principal, account, memo, memoType string) (string, string, error) {
 		return "", "", err
 	}
 	return p.Account, memo, nil
+}
+
+// statuses is the customer's status for every configured type.
+func (s *Service) statuses(c *Customer) map[string]Status {
+	out := make(map[string]Status, len(s.Config.Types))
+	for name, t := range s.Config.Types {
+		out[name] = c.StatusFor(t)
+	}
+	return out
 }
 
 // checkMemo applies the memo type's rules (Stellar memos: id a uint64, text at most 28 bytes,
@@ -231,7 +241,7 @@ func (s *Service) Put(ctx context.Context, p Principal, r *PutRequest) (string, 
 			}
 			c.PreviouslyRejected = ts
 		}
-		before := c.StatusFor(t)
+		beforeAll := s.statuses(c)
 		var changed []string
 		set := func(field string) {
 			c.Fields[field] = FieldState{Status: FieldProcessing}
@@ -340,7 +350,8 @@ func (s *Service) Put(ctx context.Context, p Principal, r *PutRequest) (string, 
 			return err
 		}
 		id = c.ID
-		if after := c.StatusFor(t); after != before && c.CallbackURL != "" {
+		// SEP-12: the callback follows any change of the customer's status, for any type.
+		if !maps.Equal(beforeAll, s.statuses(c)) && c.CallbackURL != "" {
 			queued = true
 			return tx.EnqueueCallback(c.ID, now)
 		}
