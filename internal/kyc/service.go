@@ -32,6 +32,8 @@ type Service struct {
 	// OnChange, when set, is called after a customer's fields or review state changed, so
 	// that transactions waiting for its KYC can move on (SEP-6).
 	OnChange func(account, memo string)
+	// Transactions resolves SEP-12's transaction_id (nil: the parameter is refused).
+	Transactions TransactionKYC
 }
 
 func (s *Service) now() time.Time {
@@ -97,6 +99,36 @@ func key(p Principal, account, memo, memoType string) (string, string, error) {
 		return "", "", err
 	}
 	return p.Account, memo, nil
+}
+
+// TransactionKYC tells the customer type a transaction needs: the SEP-6/SEP-24 service
+// implements it for SEP-12's transaction_id. ErrNotFound unless the transaction exists and
+// belongs to the account and memo.
+type TransactionKYC interface {
+	KYCTypeOf(ctx context.Context, account, memo, transactionID string) (string, error)
+}
+
+// typeForTransaction resolves the customer type of a request naming transaction_id: the
+// transaction must exist and be the authenticated account's, and its KYC type is used unless
+// the request names one (SEP-12: "the anchor can infer the type from the transaction").
+func (s *Service) typeForTransaction(ctx context.Context, p Principal, typeName, txID string) (string, error) {
+	if txID == "" {
+		return typeName, nil
+	}
+	if s.Transactions == nil {
+		return "", inputErr("transaction_id is not supported by this anchor")
+	}
+	t, err := s.Transactions.KYCTypeOf(ctx, p.Account, p.Memo, txID)
+	if errors.Is(err, ErrNotFound) {
+		return "", inputErr("transaction_id %q is not a transaction of the authenticated account", txID)
+	}
+	if err != nil {
+		return "", err
+	}
+	if typeName == "" {
+		return t, nil
+	}
+	return typeName, nil
 }
 
 // statuses is the customer's status for every configured type.
@@ -169,7 +201,11 @@ type GetQuery struct {
 
 // Get answers GET /customer.
 func (s *Service) Get(ctx context.Context, p Principal, q GetQuery) (*Response, error) {
-	_, t, err := s.customerType(q.Type)
+	typeName, err := s.typeForTransaction(ctx, p, q.Type, q.TransactionID)
+	if err != nil {
+		return nil, err
+	}
+	_, t, err := s.customerType(typeName)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +242,11 @@ type PutRequest struct {
 
 // Put applies PUT /customer in one transaction and returns the customer id.
 func (s *Service) Put(ctx context.Context, p Principal, r *PutRequest) (string, error) {
-	typeName, t, err := s.customerType(r.Type)
+	typeName, err := s.typeForTransaction(ctx, p, r.Type, r.TransactionID)
+	if err != nil {
+		return "", err
+	}
+	typeName, t, err := s.customerType(typeName)
 	if err != nil {
 		return "", err
 	}

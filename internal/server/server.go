@@ -77,6 +77,7 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 	svc.Wake = callbacks.Wake
 	transfers := &transfer.Service{Store: st, Config: cfg, KYC: svc, AllowHTTPCallbacks: cfg.Development(), Wake: callbacks.Wake}
 	callbacks.Renderers[transfer.CallbackKind] = transfers.RenderCallback
+	svc.Transactions = transfers
 	// Transactions waiting for a customer's KYC move on when it changes, on the server's
 	// Advancer worker; the periodic reconciler catches anything this misses (a crash, a decision
 	// made while no server ran, a full queue).

@@ -428,6 +428,18 @@ func containsKind(ks []Kind, k Kind) bool {
 	return false
 }
 
+// KYCTypeOf implements kyc.TransactionKYC: the customer type the owner's transaction id needs.
+func (s *Service) KYCTypeOf(ctx context.Context, account, memo, id string) (string, error) {
+	t, err := s.Get(ctx, Principal{Account: account, Memo: memo}, id, "", "")
+	if errors.Is(err, ErrNotFound) {
+		return "", kyc.ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	return t.KYCType, nil
+}
+
 // Get finds the owner's transaction by one of its ids; another owner's is ErrNotFound.
 func (s *Service) Get(ctx context.Context, p Principal, id, stellarID, externalID string) (*Transaction, error) {
 	if id == "" && stellarID == "" && externalID == "" {

@@ -414,3 +414,33 @@ func TestCustomerErasureScrubsTransactions(t *testing.T) {
 		t.Fatalf("amounts or ids lost: %+v", got)
 	}
 }
+
+// TestSEP12TransactionID: transaction_id must name a transaction of the authenticated account,
+// and its KYC type answers when the request names none.
+func TestSEP12TransactionID(t *testing.T) {
+	e := newEnv(t)
+	e.kyc.Transactions = e.tr
+	ctx := context.Background()
+	p, other := kyc.Principal{Account: keypair.MustRandom().Address()}, kyc.Principal{Account: keypair.MustRandom().Address()}
+	w, _ := e.tr.Create(ctx, transfer.Principal(p), transfer.Request{Kind: transfer.Withdrawal, AssetCode: "USDX"})
+	theirs, _ := e.tr.Create(ctx, transfer.Principal(other), transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX"})
+	resp, err := e.kyc.Get(ctx, p, kyc.GetQuery{TransactionID: w.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := resp.Fields["bank_account_number"]; !ok {
+		t.Fatalf("GET with a withdrawal's transaction_id did not answer the withdrawal type: %v", resp.Fields)
+	}
+	var ie *kyc.InputError
+	for _, id := range []string{"no-such-id", theirs.ID} {
+		if _, err := e.kyc.Get(ctx, p, kyc.GetQuery{TransactionID: id}); !errors.As(err, &ie) {
+			t.Errorf("GET transaction_id %s: %v", id, err)
+		}
+		if _, err := e.kyc.Put(ctx, p, &kyc.PutRequest{TransactionID: id, Values: all}); !errors.As(err, &ie) {
+			t.Errorf("PUT transaction_id %s: %v", id, err)
+		}
+	}
+	if _, _, cid, _ := e.kyc.CustomerStatus(ctx, p.Account, "", "sep6-deposit"); cid != "" {
+		t.Fatal("a refused PUT stored a customer")
+	}
+}
