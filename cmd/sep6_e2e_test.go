@@ -224,7 +224,7 @@ func TestE2ESEP6BadParamsAndIsolation(t *testing.T) {
 		{"unknown funding method", "/withdraw", url.Values{"asset_code": {"USDX"}, "funding_method": {"PIGEON"}}, "funding_method"},
 		{"refund memo without type", "/withdraw", url.Values{"asset_code": {"USDX"}, "refund_memo": {"1"}}, "refund_memo"},
 		{"claimable flag", "/deposit", url.Values{"asset_code": {"USDX"}, "claimable_balance_supported": {"yes"}}, "claimable"},
-		{"foreign customer id", "/deposit", url.Values{"asset_code": {"USDX"}, "customer_id": {"not-mine"}}, "customer_id"},
+		{"unknown customer id", "/deposit", url.Values{"asset_code": {"USDX"}, "customer_id": {"not-a-customer"}}, "customer_id"},
 		{"transactions without asset", "/transactions", url.Values{}, "asset_code"},
 		{"transactions of an unknown asset", "/transactions", url.Values{"asset_code": {"EUR"}}, "EUR"},
 		{"bad no_older_than", "/transactions", url.Values{"asset_code": {"USDX"}, "no_older_than": {"yesterday"}}, "no_older_than"},

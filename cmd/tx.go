@@ -172,7 +172,7 @@ func printTx(opts *TxOptions, d txDetail) {
 	fmt.Fprintln(w)
 	for _, kv := range [][2]string{{"amount_in", amt(t.AmountIn)}, {"amount_fee", amt(t.AmountFee)}, {"amount_out", amt(t.AmountOut)},
 		{"reference", t.Reference}, {"withdraw_memo", t.WithdrawMemo}, {"external_id", t.ExternalTransactionID},
-		{"stellar_tx", t.StellarTransactionID}, {"message", t.Message}, {"waiting", d.Waiting}} {
+		{"stellar_tx", t.StellarTransactionID}, {"message", t.Message}, {"claimed_customer", t.ClaimedCustomerID}, {"waiting", d.Waiting}} {
 		if kv[1] != "" {
 			fmt.Fprintf(w, "%-10s %s\n", kv[0]+":", safe(kv[1]))
 		}

@@ -101,6 +101,20 @@ func key(p Principal, account, memo, memoType string) (string, string, error) {
 	return p.Account, memo, nil
 }
 
+// CustomerExists reports whether customer id exists (SEP-6's customer_id).
+func (s *Service) CustomerExists(ctx context.Context, id string) (bool, error) {
+	var ok bool
+	err := s.Store.KYCView(ctx, func(tx Tx) error {
+		_, err := tx.Customer(id)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		ok = err == nil
+		return err
+	})
+	return ok, err
+}
+
 // TransactionKYC tells the customer type a transaction needs: the SEP-6/SEP-24 service
 // implements it for SEP-12's transaction_id. ErrNotFound unless the transaction exists and
 // belongs to the account and memo.

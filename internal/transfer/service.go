@@ -25,6 +25,8 @@ import (
 // and the customer id ("" if none).
 type KYCChecker interface {
 	CustomerStatus(ctx context.Context, account, memo, kycType string) (kyc.Status, []string, string, error)
+	// CustomerExists reports whether a SEP-12 customer id exists.
+	CustomerExists(ctx context.Context, id string) (bool, error)
 }
 
 // Service creates SEP-6 transactions and moves them through the state machine.
@@ -244,8 +246,20 @@ func (s *Service) Create(ctx context.Context, p Principal, r Request) (*Transact
 	if err != nil {
 		return nil, err
 	}
+	claimed := ""
 	if r.CustomerID != "" && r.CustomerID != customerID {
-		return nil, inputErr("customer_id does not belong to the authenticated account")
+		// SEP-6: customer_id is passed when "the relationship between this id and the user's
+		// Stellar account is not known to the anchor". The link is recorded for compliance to
+		// confirm; the transaction still needs this account's own KYC, so an id never lends
+		// another customer's approval.
+		ok, err := s.KYC.CustomerExists(ctx, r.CustomerID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, inputErr("customer_id %q is not a customer of this anchor", r.CustomerID)
+		}
+		claimed = r.CustomerID
 	}
 	if s.Config.SEP6.LegacyKYCResponses && status != kyc.Accepted {
 		switch status {
@@ -265,6 +279,7 @@ func (s *Service) Create(ctx context.Context, p Principal, r Request) (*Transact
 		FundingMethod: method, RequestedAmount: amt, Email: r.Email, CountryCode: r.CountryCode,
 		ClaimableBalanceSupported: r.ClaimableBalanceSupported == "true", OnChangeCallback: r.OnChangeCallback,
 		LocationID: r.LocationID, Lang: r.Lang, StartedAt: now, UpdatedAt: now, UserActionRequiredBy: &by,
+		ClaimedCustomerID: claimed,
 	}
 	if r.Kind == Deposit {
 		t.To = r.Account

@@ -186,6 +186,8 @@ func (f kycFunc) CustomerStatus(ctx context.Context, account, memo, kycType stri
 	return f(ctx, account, memo, kycType)
 }
 
+func (f kycFunc) CustomerExists(context.Context, string) (bool, error) { return false, nil }
+
 var _ transfer.KYCChecker = kycFunc(nil)
 
 // TestReconcileReportsKYCErrors: a failed KYC look-up is an error of Reconcile, not a silent
@@ -442,5 +444,28 @@ func TestSEP12TransactionID(t *testing.T) {
 	}
 	if _, _, cid, _ := e.kyc.CustomerStatus(ctx, p.Account, "", "sep6-deposit"); cid != "" {
 		t.Fatal("a refused PUT stored a customer")
+	}
+}
+
+// TestCustomerIDLink: SEP-6's customer_id naming a customer the anchor does not yet link to the
+// account is accepted and recorded for compliance, but lends no KYC: the transaction waits for
+// the account's own. An unknown id is a 400.
+func TestCustomerIDLink(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	known := kyc.Principal{Account: keypair.MustRandom().Address()}
+	e.customer(t, known, kyc.Accepted)
+	_, _, cid, _ := e.kyc.CustomerStatus(ctx, known.Account, "", "sep6-deposit")
+	p := transfer.Principal{Account: keypair.MustRandom().Address()}
+	tx, err := e.tr.Create(ctx, p, transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX", CustomerID: cid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tx.ClaimedCustomerID != cid || tx.CustomerID != "" || tx.Status != transfer.PendingCustomerInfoUpdate {
+		t.Fatalf("claimed %q, customer %q, status %s", tx.ClaimedCustomerID, tx.CustomerID, tx.Status)
+	}
+	var ie *transfer.InputError
+	if _, err := e.tr.Create(ctx, p, transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX", CustomerID: "nope"}); !errors.As(err, &ie) {
+		t.Fatalf("unknown customer_id: %v", err)
 	}
 }

@@ -132,7 +132,10 @@ type Transaction struct {
 	Account    string `json:"account"`
 	Memo       string `json:"memo,omitempty"`
 	CustomerID string `json:"customer_id,omitempty"`
-	KYCType    string `json:"kyc_type"`
+	// ClaimedCustomerID is a SEP-12 customer the wallet said this account belongs to
+	// (customer_id of another record): shown to compliance, never used for the KYC gate.
+	ClaimedCustomerID string `json:"claimed_customer_id,omitempty"`
+	KYCType           string `json:"kyc_type"`
 
 	FundingMethod             string `json:"funding_method,omitempty"`
 	RequestedAmount           *int64 `json:"requested_amount,omitempty"`
