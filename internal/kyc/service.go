@@ -348,12 +348,9 @@ func (s *Service) Put(ctx context.Context, p Principal, r *PutRequest) (string, 
 			if err != nil {
 				return err
 			}
+			// The type was sniffed when the file was stored: no need to read it again.
 			field, _ := sep9.Lookup(name)
-			data, err := tx.FileData(fid)
-			if err != nil {
-				return err
-			}
-			if _, err := field.CheckBinary(data); err != nil {
+			if err := field.CheckContentType(f.ContentType); err != nil {
 				return inputErr("%s_file_id: %v", name, err)
 			}
 			if old, ok := c.Files[name]; ok && old != fid {
@@ -640,6 +637,43 @@ func (s *Service) Verify(ctx context.Context, p Principal, id string, codes map[
 
 // UploadFile stores a file for later *_file_id use (POST /customer/files).
 func (s *Service) UploadFile(ctx context.Context, p Principal, data []byte) (*File, error) {
+	return s.upload(ctx, p, data, true)
+}
+
+// UploadPending stores a file of a PUT /customer being read as a pending upload of the caller,
+// which the PUT then attaches (through FileIDs) or discards (DiscardPending).
+func (s *Service) UploadPending(ctx context.Context, p Principal, data []byte) (*File, error) {
+	return s.upload(ctx, p, data, false)
+}
+
+// DiscardPending deletes the caller's pending uploads among ids (a failed PUT's files).
+func (s *Service) DiscardPending(ctx context.Context, p Principal, ids []string) error {
+	account, _, err := key(p, "", "", "")
+	if err != nil {
+		return err
+	}
+	return s.Store.KYCUpdate(ctx, func(tx Tx) error {
+		for _, id := range ids {
+			f, err := tx.File(id)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if f.CustomerID == "" && f.Account == account {
+				if err := tx.DeleteFile(id); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// upload stores a file of the caller: attached to its customer when attach is set and there is
+// one, else pending.
+func (s *Service) upload(ctx context.Context, p Principal, data []byte, attach bool) (*File, error) {
 	if int64(len(data)) > s.Config.MaxFileSize {
 		return nil, &TooLargeError{Msg: "file is larger than " + strconv.FormatInt(s.Config.MaxFileSize, 10) + " bytes"}
 	}
@@ -661,6 +695,9 @@ func (s *Service) UploadFile(ctx context.Context, p Principal, data []byte) (*Fi
 			return err
 		}
 		cid, err := tx.CustomerID(account, memo)
+		if !attach && err == nil {
+			err = ErrNotFound // staged for a PUT: pending until the PUT attaches it
+		}
 		if errors.Is(err, ErrNotFound) {
 			// No customer yet: pending uploads of the account share the customer quota.
 			pending, err := tx.PendingFiles(account, memo)

@@ -4,8 +4,10 @@ package loadtest
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -95,7 +97,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			errs := 0
 			var firstErr string
 			var put func(n int) error
-			if o.Mode == "kyc-put" || o.Mode == "deposit" || o.Mode == "kyc-erase" {
+			if o.Mode == "kyc-put" || o.Mode == "deposit" || o.Mode == "kyc-erase" || o.Mode == "kyc-upload" {
 				token, err := client.Authenticate(ctx, kp.Address(), nil, kp)
 				if err != nil {
 					mu.Lock()
@@ -108,6 +110,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				if o.Mode == "deposit" {
 					put = func(int) error { return getDeposit(ctx, hc, t.TransferServer, u, token) }
 				}
+				if o.Mode == "kyc-upload" {
+					put = func(n int) error { return uploadPhotos(ctx, hc, t.KYCServer, u, token, kp.Address(), n) }
+				}
 				if o.Mode == "kyc-erase" {
 					put = func(n int) error { return eraseCycle(ctx, hc, t.KYCServer, u, token, kp.Address(), n) }
 				}
@@ -118,7 +123,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				switch o.Mode {
 				case "round":
 					_, err = client.Authenticate(ctx, kp.Address(), nil, kp)
-				case "kyc-put", "deposit", "kyc-erase":
+				case "kyc-put", "deposit", "kyc-erase", "kyc-upload":
 					err = put(n)
 				default:
 					_, err = client.Challenge(ctx, kp.Address(), nil, "")
@@ -186,6 +191,71 @@ func putCustomer(ctx context.Context, hc *http.Client, kycServer string, base *u
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
 		return fmt.Errorf("PUT /customer: %s", resp.Status)
+	}
+	return nil
+}
+
+// photo is a 4 MB body that sniffs as PNG and does not compress.
+var photo = func() []byte {
+	b := make([]byte, 4<<20)
+	rand.Read(b)
+	return append([]byte("\x89PNG\r\n\x1a\n"), b...)
+}()
+
+// uploadPhotos sends PUT /customer as multipart with two 4 MB photos for a new memo, then
+// erases that customer (so that the database stays small whatever the run's length).
+func uploadPhotos(ctx context.Context, hc *http.Client, kycServer string, base *url.URL, token, account string, n int) error {
+	ku, err := url.Parse(kycServer)
+	if err != nil {
+		return err
+	}
+	ku.Scheme, ku.Host = base.Scheme, base.Host
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		mw.WriteField("memo", strconv.Itoa(n+1))
+		mw.WriteField("first_name", "Jane")
+		for _, f := range []string{"photo_id_front", "photo_id_back"} {
+			part, err := mw.CreateFormFile(f, f+".png")
+			if err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+			if _, err := part.Write(photo); err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+		}
+		pw.CloseWithError(mw.Close())
+	}()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, ku.String()+"/customer", pr)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("PUT /customer (multipart): %s", resp.Status)
+	}
+	dreq, err := http.NewRequestWithContext(ctx, http.MethodDelete, ku.String()+"/customer/"+account, strings.NewReader(`{"memo":"`+strconv.Itoa(n+1)+`"}`))
+	if err != nil {
+		return err
+	}
+	dreq.Header.Set("Content-Type", "application/json")
+	dreq.Header.Set("Authorization", "Bearer "+token)
+	if resp, err = hc.Do(dreq); err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("DELETE /customer: %s", resp.Status)
 	}
 	return nil
 }

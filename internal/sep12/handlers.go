@@ -1,13 +1,16 @@
 package sep12
 
 import (
+	"context"
 	"errors"
+
 	"net/http"
 	"strings"
 
 	"github.com/anchorkit/anchor/internal/httpx"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/sep10"
+	"github.com/anchorkit/anchor/internal/sep9"
 )
 
 // Handlers serve SEP-12; mount them behind sep10's Middleware (Routes does).
@@ -93,6 +96,11 @@ func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 // parse reads a SEP-12 body. The caller runs release once it no longer holds the parsed values
 // (a multipart body keeps its upload slot until then).
 func (h *Handlers) parse(w http.ResponseWriter, r *http.Request) (pr *kyc.PutRequest, params map[string]string, release func(), ok bool) {
+	return h.parseWith(w, r, h.Limits)
+}
+
+// parseWith is parse with the given limits (PUT /customer stages files as it reads them).
+func (h *Handlers) parseWith(w http.ResponseWriter, r *http.Request, lim Limits) (pr *kyc.PutRequest, params map[string]string, release func(), ok bool) {
 	limit := int64(MaxTextBody)
 	release = func() {}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
@@ -102,7 +110,7 @@ func (h *Handlers) parse(w http.ResponseWriter, r *http.Request) (pr *kyc.PutReq
 		limit = h.MaxBody
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	pr, params, err := ParsePut(r.Header.Get("Content-Type"), r.Body, h.Limits)
+	pr, params, err := ParsePut(r.Header.Get("Content-Type"), r.Body, lim)
 	if err != nil {
 		release()
 		var mbe *http.MaxBytesError
@@ -132,17 +140,45 @@ func (h *Handlers) get(w http.ResponseWriter, r *http.Request) {
 
 // put serves PUT /customer: 202 {"id": ...}.
 func (h *Handlers) put(w http.ResponseWriter, r *http.Request) {
-	pr, params, release, ok := h.parse(w, r)
+	// Binary parts are stored one by one as they are read (pending uploads of the caller), so
+	// that a request holds one file in memory at a time; the PUT then attaches them, and a PUT
+	// that fails discards them.
+	var staged []string
+	lim := h.Limits
+	lim.Stage = func(field string, data []byte) (string, error) {
+		if f, ok := sep9.Lookup(field); ok {
+			if _, err := f.CheckBinary(data); err != nil {
+				return "", &kyc.InputError{Msg: field + ": " + err.Error()}
+			}
+		}
+		f, err := h.Service.UploadPending(r.Context(), principal(r), data)
+		if err != nil {
+			return "", err
+		}
+		staged = append(staged, f.ID)
+		return f.ID, nil
+	}
+	discard := func() {
+		if len(staged) > 0 {
+			if err := h.Service.DiscardPending(context.WithoutCancel(r.Context()), principal(r), staged); err != nil {
+				httpx.Logger(r.Context()).Warn("discard staged uploads", "err", err)
+			}
+		}
+	}
+	pr, params, release, ok := h.parseWith(w, r, lim)
 	if !ok {
+		discard()
 		return
 	}
 	defer release()
 	if params["url"] != "" {
+		discard()
 		writeErr(w, r, &kyc.InputError{Msg: "url is not a parameter of PUT /customer; use PUT /customer/callback"})
 		return
 	}
 	id, err := h.Service.Put(r.Context(), principal(r), pr)
 	if err != nil {
+		discard()
 		writeErr(w, r, err)
 		return
 	}

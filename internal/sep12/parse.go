@@ -22,6 +22,9 @@ import (
 type Limits struct {
 	MaxFileSize int64 // one binary value
 	MaxParts    int   // multipart parts
+	// Stage, when set, stores each binary part as soon as it is read and returns its file id,
+	// which ParsePut puts in FileIDs: a request then holds one file in memory at a time.
+	Stage func(field string, data []byte) (fileID string, err error)
 }
 
 // maxTextValue bounds a text value in multipart bodies.
@@ -136,8 +139,18 @@ func ParsePut(contentType string, body io.Reader, lim Limits) (*kyc.PutRequest, 
 				if int64(len(data)) > lim.MaxFileSize {
 					return nil, nil, &kyc.TooLargeError{Msg: fmt.Sprintf("%s is larger than %d bytes", name, lim.MaxFileSize)}
 				}
-				if _, dup := pr.Binary[name]; dup {
+				_, dupB := pr.Binary[name]
+				_, dupF := pr.FileIDs[name]
+				if dupB || dupF {
 					return nil, nil, &kyc.InputError{Msg: name + " is given twice"}
+				}
+				if lim.Stage != nil {
+					id, err := lim.Stage(name, data)
+					if err != nil {
+						return nil, nil, err
+					}
+					pr.FileIDs[name] = id
+					continue
 				}
 				pr.Binary[name] = kyc.BinaryValue{Data: data}
 				continue
@@ -161,6 +174,9 @@ func ParsePut(contentType string, body io.Reader, lim Limits) (*kyc.PutRequest, 
 		switch {
 		case requestParams[k]:
 		case strings.HasSuffix(k, "_file_id") && isField(strings.TrimSuffix(k, "_file_id")):
+			if _, dup := pr.FileIDs[strings.TrimSuffix(k, "_file_id")]; dup {
+				return nil, nil, &kyc.InputError{Msg: strings.TrimSuffix(k, "_file_id") + " is given twice"}
+			}
 			pr.FileIDs[strings.TrimSuffix(k, "_file_id")] = v
 			delete(params, k)
 		case strings.HasSuffix(k, "_verification") && isField(strings.TrimSuffix(k, "_verification")):

@@ -82,16 +82,22 @@ func (f *Field) CheckBinary(data []byte) (string, error) {
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
+	return ct, f.CheckContentType(ct)
+}
+
+// CheckContentType checks a sniffed content type against what the field accepts (a stored
+// file's type, without reading the file again).
+func (f *Field) CheckContentType(ct string) error {
 	allowed := BinaryTypes
 	if f.Name == "proof_of_liveness" {
 		allowed = append(append([]string{}, BinaryTypes...), VideoTypes...)
 	}
 	for _, a := range allowed {
 		if ct == a {
-			return ct, nil
+			return nil
 		}
 	}
-	return "", fmt.Errorf("content is %s; accepted: %s", ct, strings.Join(allowed, ", "))
+	return fmt.Errorf("content is %s; accepted: %s", ct, strings.Join(allowed, ", "))
 }
 
 // Lookup returns the field called name.
