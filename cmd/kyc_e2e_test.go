@@ -17,6 +17,8 @@ import (
 
 	"github.com/stellar/go-stellar-sdk/keypair"
 
+	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/pkg/callbacksig"
 	"github.com/anchorkit/anchor/pkg/sep10"
 )
@@ -421,4 +423,30 @@ func TestE2EKYCBadInputStoresNothing(t *testing.T) {
 	if r := w.putMultipart(nil, map[string][]byte{"photo_id_back": big}); r.Status != 413 {
 		t.Fatalf("over quota: %d %s", r.Status, r.Body)
 	}
+}
+
+// TestE2EKYCFailedMultipartPutLeavesNoFiles: a multipart PUT whose photo was read (and stored as
+// it streamed in) but whose other values are refused leaves no file behind.
+func TestE2EKYCFailedMultipartPutLeavesNoFiles(t *testing.T) {
+	dir, port := initAnchor(t)
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none"})
+	w := newWallet(t, s, nil)
+	if r := w.putMultipart(map[string]string{"first_name": "A", "email_address": "nope"}, map[string][]byte{"photo_id_front": pngBytes}); r.Status != 400 {
+		t.Fatalf("PUT with a bad email: %d %s", r.Status, r.Body)
+	}
+	s.Stop(t)
+	st, err := store.Open(filepath.Join(dir, "data"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.KYCView(context.Background(), func(tx kyc.Tx) error {
+		if files, _ := tx.PendingFiles(w.kp.Address(), ""); len(files) != 0 {
+			t.Errorf("%d file(s) left by a refused PUT", len(files))
+		}
+		if mine, _, _ := tx.StoredBytes(w.kp.Address()); mine != 0 {
+			t.Errorf("%d bytes counted for a refused PUT", mine)
+		}
+		return nil
+	})
 }
