@@ -71,9 +71,10 @@ func newDevBenchCmd(f *Factory) *cobra.Command {
 	var duration time.Duration
 	var logFile string
 	var modes []string
+	var clients []int
 	cmd := &cobra.Command{
-		Use:     "bench [--duration D] [--server-log FILE]",
-		Short:   "Benchmark SEP-10: start anchor serve and drive challenges and full rounds at 8 and 64 clients",
+		Use:     "bench [--duration D] [--modes M,...] [--clients N,...] [--server-log FILE]",
+		Short:   "Benchmark anchor serve: drive SEP-10, SEP-12 and SEP-6 at 8 and 64 clients",
 		Example: `  anchor dev bench --duration 10s`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -91,14 +92,15 @@ func newDevBenchCmd(f *Factory) *cobra.Command {
 				logw = fh
 			}
 			_, err = loadtest.Bench(cmd.Context(), loadtest.BenchOptions{
-				Exe: exe, Duration: duration, Clients: []int{8, 64}, Modes: modes,
+				Exe: exe, Duration: duration, Clients: clients, Modes: modes,
 				Out: f.IO.Out, Log: logw,
 			})
 			return err
 		},
 	}
 	cmd.Flags().DurationVar(&duration, "duration", 10*time.Second, "length of each run")
-	cmd.Flags().StringSliceVar(&modes, "modes", []string{"challenge", "round", "kyc-put", "deposit"}, "what to drive (challenge, round, kyc-put, deposit, kyc-erase)")
+	cmd.Flags().StringSliceVar(&modes, "modes", []string{"challenge", "round", "kyc-put", "deposit"}, "what to drive (challenge, round, kyc-put, deposit, kyc-erase, kyc-upload)")
+	cmd.Flags().IntSliceVar(&clients, "clients", []int{8, 64}, "concurrent clients of each run")
 	cmd.Flags().StringVar(&logFile, "server-log", "", "write the server's log to FILE (default: discarded after writing)")
 	return cmd
 }
