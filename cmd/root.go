@@ -143,7 +143,32 @@ Configuration comes from flags, then ANCHOR_* environment variables, then the co
 		newAccountCmd(f),
 		newDevCmd(f),
 	)
+	strictGroups(root)
 	return root
+}
+
+// strictGroups makes every command group refuse an unknown subcommand with a usage error (exit
+// 2) and a suggestion, where cobra would print the group's help and exit 0, which a script would
+// take for success. A group called alone still prints its help.
+func strictGroups(c *cobra.Command) {
+	for _, s := range c.Commands() {
+		strictGroups(s)
+	}
+	if !c.HasSubCommands() || c.Run != nil || c.RunE != nil {
+		return
+	}
+	c.SuggestionsMinimumDistance = 2
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "; did you mean " + strings.Join(s, " or ") + "?"
+		}
+		return usageError{errors.New(msg)}
+	}
+	c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
 }
 
 // configFlags maps config keys to the flags of cmd that override them.
