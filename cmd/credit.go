@@ -34,6 +34,9 @@ func NewTreasury(cfg *config.Config, st treasury.Store, by string) (*treasury.Tr
 		return nil, errors.New("horizon_url is not set; treasury commands need Horizon")
 	}
 	var kp *keypair.Full
+	if err := cfg.SecretProblem("distribution_secret"); err != nil && !cfg.DistributionSecret.IsSet() {
+		return nil, fmt.Errorf("distribution_secret could not be read: %v", err)
+	}
 	if cfg.DistributionSecret.IsSet() {
 		var err error
 		if kp, err = keypair.ParseFull(cfg.DistributionSecret.Reveal()); err != nil {
@@ -61,6 +64,9 @@ type Crediter interface {
 // (never its value) when it is set but malformed: that is not the same as "not set".
 func issuerKey(cfg *config.Config) (*keypair.Full, error) {
 	if !cfg.IssuerSecret.IsSet() {
+		if err := cfg.SecretProblem("issuer_secret"); err != nil {
+			return nil, fmt.Errorf("issuer_secret could not be read: %v", err)
+		}
 		return nil, nil
 	}
 	kp, err := keypair.ParseFull(cfg.IssuerSecret.Reveal())

@@ -59,6 +59,9 @@ func tomlGenerateRun(opts *TOMLGenerateOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := cfg.Require("anchor toml generate", "signing_secret"); err != nil {
+		return err
+	}
 	body, err := sep1.Render(cfg)
 	if err != nil {
 		return err

@@ -60,6 +60,8 @@ type Config struct {
 	LogLevel               string        `mapstructure:"log_level"`
 	LogFormat              string        `mapstructure:"log_format"`
 	IssuerSecret           Secret        `mapstructure:"issuer_secret"`
+	// secretErrs says why a secret could not be read (its file), for Require.
+	secretErrs map[string]error
 	IssuerSecretFile       string        `mapstructure:"issuer_secret_file"`
 	DistributionSecret     Secret        `mapstructure:"distribution_secret"`
 	DistributionSecretFile string        `mapstructure:"distribution_secret_file"`

@@ -111,7 +111,13 @@ type Error struct {
 
 func (e *Error) Error() string {
 	hint := ""
-	if e.Key != "" && !strings.Contains(e.Key, "[") && !strings.HasPrefix(e.Key, "assets") && !strings.HasPrefix(e.Key, "principals") {
+	switch {
+	case strings.HasSuffix(e.Key, "_secret"):
+		// Secrets never go in the config file.
+		if !strings.Contains(e.Msg, EnvName(e.Key)) {
+			hint = fmt.Sprintf(" (set %s, %s_file, or the secrets file)", EnvName(e.Key), e.Key)
+		}
+	case e.Key != "" && !strings.Contains(e.Key, "[") && !strings.HasPrefix(e.Key, "assets") && !strings.HasPrefix(e.Key, "principals"):
 		hint = fmt.Sprintf(" (set %s in the config file or %s)", e.Key, EnvName(e.Key))
 	}
 	return fmt.Sprintf("config: %s: %s%s", e.Key, e.Msg, hint)
@@ -178,11 +184,16 @@ func Read(opts LoadOptions) (*Config, error) {
 		secretsFile = s
 	}
 	secretVals := map[string]string{}
+	// Secrets are read for the commands that need them: a secrets file this user cannot read
+	// (a compliance officer's account, say) is an error only when a command asks for a secret
+	// it would have held (Config.Require).
+	var secretsErr error
 	if secretsFile != "" {
 		path := resolve(baseDir, secretsFile)
 		vals, err := readEnvFile(path)
 		if err != nil {
-			return nil, keyErr("secrets_file", "%s", err)
+			secretsErr = fmt.Errorf("the secrets file %s: %s", path, strings.TrimPrefix(err.Error(), "cannot read "+path+": "))
+			vals = nil
 		}
 		known := map[string]bool{}
 		for _, k := range allKeys {
@@ -227,6 +238,10 @@ func Read(opts LoadOptions) (*Config, error) {
 		}
 	}
 
+	if file == "" && !opts.Explicit && !anyFromEnv(sources) {
+		return nil, fmt.Errorf("no configuration found (looked for anchor.yaml in %s and for ANCHOR_* variables); use --config FILE, ANCHOR_CONFIG, or create one with anchor init", absDir("."))
+	}
+
 	var cfg Config
 	err := v.Unmarshal(&cfg, func(dc *mapstructure.DecoderConfig) {
 		dc.ErrorUnused = true
@@ -241,6 +256,12 @@ func Read(opts LoadOptions) (*Config, error) {
 	}
 	cfg.File = file
 	cfg.Sources = sources
+	cfg.secretErrs = map[string]error{}
+	if secretsErr != nil {
+		for _, k := range []string{"signing_secret", "jwt_secret", "issuer_secret", "distribution_secret"} {
+			cfg.secretErrs[k] = secretsErr
+		}
+	}
 	if len(cfg.KYC.Types) == 0 {
 		cfg.KYC.Types = DefaultCustomerTypes()
 	}
@@ -272,7 +293,8 @@ func Read(opts LoadOptions) (*Config, error) {
 		}
 		b, err := os.ReadFile(resolve(baseDir, fk.file))
 		if err != nil {
-			return nil, keyErr(fk.key, "%s", errors.Unwrap(err))
+			cfg.secretErrs[strings.TrimSuffix(fk.key, "_file")] = fmt.Errorf("%s %s: %w", fk.key, resolve(baseDir, fk.file), errors.Unwrap(err))
+			continue
 		}
 		*fk.dst = Secret(strings.TrimSpace(string(b)))
 		sources[strings.TrimSuffix(fk.key, "_file")] = fk.key
@@ -328,6 +350,54 @@ func resolve(base, path string) string {
 }
 
 // readEnvFile reads KEY=VALUE lines; blank lines and # comments are skipped, values may be quoted.
+// anyFromEnv reports whether some key was set in the environment or by a flag.
+func anyFromEnv(sources map[string]string) bool {
+	for _, s := range sources {
+		if s == "env" || s == "flag" {
+			return true
+		}
+	}
+	return false
+}
+
+func absDir(d string) string {
+	if a, err := filepath.Abs(d); err == nil {
+		return a
+	}
+	return d
+}
+
+// SecretProblem says why a secret that was configured could not be read (its file or the
+// secrets file), or nil.
+func (c *Config) SecretProblem(key string) error { return c.secretErrs[key] }
+
+// Require checks, for the command that is about to use them, that the secrets it needs are
+// set and well formed; the error names the key, the command and where the key may come from.
+func (c *Config) Require(command string, keys ...string) error {
+	for _, k := range keys {
+		var v Secret
+		switch k {
+		case "signing_secret":
+			v = c.SigningSecret
+		case "jwt_secret":
+			v = c.JWTSecret
+		case "issuer_secret":
+			v = c.IssuerSecret
+		case "distribution_secret":
+			v = c.DistributionSecret
+		}
+		if v.IsSet() {
+			continue
+		}
+		msg := fmt.Sprintf("%s needs %s: set %s, %s_file, or put %s in the secrets file", command, k, EnvName(k), k, EnvName(k))
+		if err := c.secretErrs[k]; err != nil {
+			msg += " (" + err.Error() + ")"
+		}
+		return &Error{Key: k, Msg: msg}
+	}
+	return nil
+}
+
 func readEnvFile(path string) (map[string]string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -369,6 +439,9 @@ func (c *Config) Effective() [][3]string {
 // flatten records the printable value of every scalar field of v under its dotted key.
 func flatten(v reflect.Value, prefix string, values map[string]string) {
 	for i := 0; i < v.NumField(); i++ {
+		if !v.Type().Field(i).IsExported() {
+			continue
+		}
 		tag := prefix + v.Type().Field(i).Tag.Get("mapstructure")
 		switch f := v.Field(i).Interface().(type) {
 		case Secret:

@@ -55,11 +55,11 @@ func (c *Config) Validate() error {
 			return keyErr("web_auth_domain", "%s", err)
 		}
 	}
-	if !c.SigningSecret.IsSet() {
-		return keyErr("signing_secret", "is required")
-	}
-	if _, err := keypair.ParseFull(c.SigningSecret.Reveal()); err != nil {
-		return keyErr("signing_secret", "not a valid secret seed (S...)")
+	// Secrets are checked when set; each command Requires those it uses.
+	if c.SigningSecret.IsSet() {
+		if _, err := keypair.ParseFull(c.SigningSecret.Reveal()); err != nil {
+			return keyErr("signing_secret", "not a valid secret seed (S...)")
+		}
 	}
 	for i, p := range c.TrustedProxies {
 		if _, err := ParseCIDR(p); err != nil {
@@ -71,7 +71,7 @@ func (c *Config) Validate() error {
 			return keyErr(fmt.Sprintf("previous_signing_keys[%d]", i), "%q is not a valid public key (G...)", k)
 		}
 	}
-	if len(c.JWTSecret.Reveal()) < 32 {
+	if c.JWTSecret.IsSet() && len(c.JWTSecret.Reveal()) < 32 {
 		return keyErr("jwt_secret", "must be at least 32 bytes")
 	}
 	if c.JWTLifetime <= 0 {
