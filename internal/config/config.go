@@ -32,36 +32,36 @@ const (
 
 // Config is the effective, validated configuration.
 type Config struct {
-	HomeDomain             string        `mapstructure:"home_domain"`
-	Mode                   string        `mapstructure:"mode"`
-	Network                string        `mapstructure:"network"`
-	NetworkPassphrase      string        `mapstructure:"network_passphrase"`
-	HorizonURL             string        `mapstructure:"horizon_url"`
-	Listen                 string        `mapstructure:"listen"`
-	DataDir                string        `mapstructure:"data_dir"`
-	PublicURL              string        `mapstructure:"public_url"`
-	WebAuthDomain          string        `mapstructure:"web_auth_domain"`
-	SecretsFile            string        `mapstructure:"secrets_file"`
-	SigningSecret          Secret        `mapstructure:"signing_secret"`
-	SigningSecretFile      string        `mapstructure:"signing_secret_file"`
-	PreviousSigningKeys    []string      `mapstructure:"previous_signing_keys"`
-	JWTSecret              Secret        `mapstructure:"jwt_secret"`
-	JWTSecretFile          string        `mapstructure:"jwt_secret_file"`
-	JWTLifetime            time.Duration `mapstructure:"jwt_lifetime"`
-	ChallengeLifetime      time.Duration `mapstructure:"challenge_lifetime"`
-	AuthRateLimit          float64       `mapstructure:"auth_rate_limit"`
-	AuthRateBurst          int           `mapstructure:"auth_rate_burst"`
-	WriteRateLimit         float64       `mapstructure:"write_rate_limit"`
-	WriteRateBurst         int           `mapstructure:"write_rate_burst"`
-	TrustedProxies         []string      `mapstructure:"trusted_proxies"`
-	OutboundTimeout        time.Duration `mapstructure:"outbound_timeout"`
-	HorizonTimeout         time.Duration `mapstructure:"horizon_timeout"`
-	MaxBaseFee             int64         `mapstructure:"max_base_fee"`
-	LogLevel               string        `mapstructure:"log_level"`
-	LogFormat              string        `mapstructure:"log_format"`
-	IssuerSecret           Secret        `mapstructure:"issuer_secret"`
+	HomeDomain          string        `mapstructure:"home_domain"`
+	Mode                string        `mapstructure:"mode"`
+	Network             string        `mapstructure:"network"`
+	NetworkPassphrase   string        `mapstructure:"network_passphrase"`
+	HorizonURL          string        `mapstructure:"horizon_url"`
+	Listen              string        `mapstructure:"listen"`
+	DataDir             string        `mapstructure:"data_dir"`
+	PublicURL           string        `mapstructure:"public_url"`
+	WebAuthDomain       string        `mapstructure:"web_auth_domain"`
+	SecretsFile         string        `mapstructure:"secrets_file"`
+	SigningSecret       Secret        `mapstructure:"signing_secret"`
+	SigningSecretFile   string        `mapstructure:"signing_secret_file"`
+	PreviousSigningKeys []string      `mapstructure:"previous_signing_keys"`
+	JWTSecret           Secret        `mapstructure:"jwt_secret"`
+	JWTSecretFile       string        `mapstructure:"jwt_secret_file"`
+	JWTLifetime         time.Duration `mapstructure:"jwt_lifetime"`
+	ChallengeLifetime   time.Duration `mapstructure:"challenge_lifetime"`
+	AuthRateLimit       float64       `mapstructure:"auth_rate_limit"`
+	AuthRateBurst       int           `mapstructure:"auth_rate_burst"`
+	WriteRateLimit      float64       `mapstructure:"write_rate_limit"`
+	WriteRateBurst      int           `mapstructure:"write_rate_burst"`
+	TrustedProxies      []string      `mapstructure:"trusted_proxies"`
+	OutboundTimeout     time.Duration `mapstructure:"outbound_timeout"`
+	HorizonTimeout      time.Duration `mapstructure:"horizon_timeout"`
+	MaxBaseFee          int64         `mapstructure:"max_base_fee"`
+	LogLevel            string        `mapstructure:"log_level"`
+	LogFormat           string        `mapstructure:"log_format"`
+	IssuerSecret        Secret        `mapstructure:"issuer_secret"`
 	// secretErrs says why a secret could not be read (its file), for Require.
-	secretErrs map[string]error
+	secretErrs             map[string]error
 	IssuerSecretFile       string        `mapstructure:"issuer_secret_file"`
 	DistributionSecret     Secret        `mapstructure:"distribution_secret"`
 	DistributionSecretFile string        `mapstructure:"distribution_secret_file"`
