@@ -27,18 +27,20 @@ lint:
 	$(GO) vet ./...
 	@if $(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./... ; then :; else echo "staticcheck failed or is not installable"; exit 1; fi
 
-## fuzz: a short run of every fuzz target
+## fuzz: a short run of every fuzz target (about 30 s each). Budgets are execution counts, not
+## durations: go1.26's coordinator can fail a duration run with "context deadline exceeded" at
+## its end without any crashing input (golang/go#75804, fixed in go1.27).
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzTokenBody -fuzztime 30s ./internal/sep10/
-	$(GO) test -run '^$$' -fuzz FuzzReadChallenge -fuzztime 30s ./pkg/sep10/
-	$(GO) test -run '^$$' -fuzz FuzzValidate -fuzztime 30s ./pkg/stellartoml/
-	$(GO) test -run '^$$' -fuzz FuzzParsePut -fuzztime 30s ./internal/sep12/
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./pkg/stellartoml/
-	$(GO) test -run '^$$' -fuzz FuzzResolveURL -fuzztime 30s ./pkg/stellartoml/
-	$(GO) test -run '^$$' -fuzz FuzzParseClientAccount -fuzztime 30s ./pkg/sep10/
-	$(GO) test -run '^$$' -fuzz FuzzSignChallenge -fuzztime 30s ./pkg/sep10/
-	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./pkg/callbacksig/
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/money/
+	$(GO) test -run '^$$' -fuzz FuzzTokenBody -fuzztime 200000x ./internal/sep10/
+	$(GO) test -run '^$$' -fuzz FuzzReadChallenge -fuzztime 200000x ./pkg/sep10/
+	$(GO) test -run '^$$' -fuzz FuzzValidate -fuzztime 400000x ./pkg/stellartoml/
+	$(GO) test -run '^$$' -fuzz FuzzParsePut -fuzztime 250000x ./internal/sep12/
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 300000x ./pkg/stellartoml/
+	$(GO) test -run '^$$' -fuzz FuzzResolveURL -fuzztime 1000000x ./pkg/stellartoml/
+	$(GO) test -run '^$$' -fuzz FuzzParseClientAccount -fuzztime 1000000x ./pkg/sep10/
+	$(GO) test -run '^$$' -fuzz FuzzSignChallenge -fuzztime 300000x ./pkg/sep10/
+	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 1000000x ./pkg/callbacksig/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 1000000x ./internal/money/
 
 ## bench: start anchor serve and drive SEP-10 at 8 and 64 clients; handler and treasury micro-benchmarks
 bench: build
