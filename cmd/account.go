@@ -122,7 +122,7 @@ list the issuer. The domain defaults to home_domain.`,
 			if err != nil || op == nil {
 				return err
 			}
-			if xdrOut != "" {
+			if xdrOut != "" || op.AlreadyDone {
 				return reportOp(f, "home domain", op, xdrOut)
 			}
 			fmt.Fprintf(f.IO.Out, "home domain %s: %s %s\n", r.Domain, op.State, op.Hash)

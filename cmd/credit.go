@@ -430,6 +430,10 @@ func checkAmount(s string) error {
 
 // reportOp prints an action's outcome, or with xdrOut writes its envelope for offline signing.
 func reportOp(f *Factory, what string, op *treasury.Op, xdrOut string) error {
+	if op.AlreadyDone {
+		fmt.Fprintf(f.IO.Out, "%s %s: already done at %s: %s (use --ref to do it again)\n", what, op.ID, op.CreatedAt.UTC().Format(time.RFC3339), op.Hash)
+		return nil
+	}
 	if xdrOut != "" {
 		if err := os.WriteFile(xdrOut, []byte(op.Envelope+"\n"), 0o600); err != nil {
 			return err
@@ -525,6 +529,9 @@ func withPromptedKey(ctx context.Context, f *Factory, c Crediter, account, by st
 	op, err := prepare()
 	if err != nil {
 		return err
+	}
+	if op.AlreadyDone {
+		return reportOp(f, op.Purpose, op, "")
 	}
 	if op.State != treasury.Built || !op.AwaitingSignatures {
 		fmt.Fprintf(f.IO.Out, "%s: %s %s\n", op.ID, op.State, op.Hash)

@@ -144,6 +144,10 @@ func TestE2ESEP6Deposit(t *testing.T) {
 	if _, stderr, code := kycCLI(t, dir, "deposit", "received", id, "--amount", "1", "--external-id", "W9"); code != 1 || !strings.Contains(stderr, "already recorded") {
 		t.Fatalf("received twice: %d %s", code, stderr)
 	}
+	// The same receipt again (a retried script) is done already: exit 0, nothing changes.
+	if out, stderr, code := kycCLI(t, dir, "deposit", "received", id, "--amount", "100", "--external-id", "WIRE-1"); code != 0 || !strings.Contains(out, "already recorded") {
+		t.Fatalf("the same receipt again: %d %s %s", code, out, stderr)
+	}
 	out, _, _ = kycCLI(t, dir, "tx", "show", id, "--json")
 	var detail txDetail
 	if err := json.Unmarshal([]byte(out), &detail); err != nil || len(detail.Transaction.History) < 5 || len(detail.Allowed) == 0 {

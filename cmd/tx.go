@@ -209,6 +209,18 @@ func amt(v *int64) string {
 func act(cmd *cobra.Command, opts *TxOptions, id string, a transfer.Action) error {
 	a.By = reviewer(opts.By)
 	return withTx(cmd.Context(), opts, func(b admin.Transfers) error {
+		// A receipt recorded already with the same reference is a repeat (a retried script), not
+		// an error: say so and change nothing.
+		if a.Name == transfer.ActReceived || a.Name == transfer.ActWithdrawReceived {
+			if d, err := b.Detail(cmd.Context(), id); err == nil {
+				t := d.Transaction
+				if (a.Name == transfer.ActReceived && t.FundsReceivedAt != nil && t.ExternalTransactionID == a.ExternalID) ||
+					(a.Name == transfer.ActWithdrawReceived && t.AmountIn != nil && t.StellarTransactionID == a.StellarID) {
+					fmt.Fprintf(opts.IO.Out, "transaction %s: already recorded (%s); nothing changed\n", t.ID, t.Status)
+					return nil
+				}
+			}
+		}
 		t, err := b.Act(cmd.Context(), id, a)
 		if err != nil {
 			return err

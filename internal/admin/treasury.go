@@ -289,8 +289,8 @@ func RunAction(ctx context.Context, t *treasury.Treasury, issuer *keypair.Full, 
 		if ref == "" {
 			ref = strings.Join([]string{r.Kind, asset.Code, to, r.Amount, r.Memo}, "/")
 		}
-		if err := refuseRepeat(ctx, t, r, r.Kind+"/"+ref); err != nil {
-			return nil, err
+		if op, err := done(ctx, t, r.Kind+"/"+ref); op != nil || err != nil {
+			return op, err
 		}
 		amt, _ := transfer.ParseAmount(r.Amount)
 		return t.Execute(ctx, r.Kind+"/"+ref, r.Kind, asset.DistributionAccount, t.Signer, []txnbuild.Operation{&txnbuild.Payment{Destination: to, Amount: r.Amount, Asset: credit}}, memo,
@@ -306,33 +306,30 @@ func RunAction(ctx context.Context, t *treasury.Treasury, issuer *keypair.Full, 
 		if ref == "" {
 			ref = r.Domain
 		}
-		if err := refuseRepeat(ctx, t, r, "home-domain/"+ref); err != nil {
-			return nil, err
+		if op, err := done(ctx, t, "home-domain/"+ref); op != nil || err != nil {
+			return op, err
 		}
 		return t.Execute(ctx, "home-domain/"+ref, "home-domain", asset.Issuer, issuer, []txnbuild.Operation{&txnbuild.SetOptions{HomeDomain: txnbuild.NewHomeDomain(r.Domain)}}, nil, treasury.Moved{})
 	}
 	return nil, &treasury.InputError{Msg: "unknown action " + r.Kind}
 }
 
-// refuseRepeat refuses an action asked for without --ref whose parameters match one already
-// confirmed: it may be a deliberate second one, which needs its own --ref, or a retry of the
-// first, which is done.
-func refuseRepeat(ctx context.Context, t *treasury.Treasury, r ActionRequest, id string) error {
-	if r.Ref != "" {
-		return nil
-	}
+// done returns the confirmed action id, marked AlreadyDone, when the same action (same
+// parameters, or the same --ref) was confirmed before: it is not done again (a retry of it is
+// done; a deliberate second one needs its own --ref), and nil otherwise.
+func done(ctx context.Context, t *treasury.Treasury, id string) (*treasury.Op, error) {
 	op, err := t.Action(ctx, id)
 	if errors.Is(err, treasury.ErrNotFound) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if op.State != treasury.Confirmed {
-		return nil // in flight, expired or failed: Execute resumes or retries it
+		return nil, nil // in flight, expired or failed: Execute resumes or retries it
 	}
-	return &treasury.InputError{Msg: fmt.Sprintf("the same %s was already made at %s (Stellar transaction %s); to make another identical one on purpose, give it a new --ref",
-		r.Kind, op.CreatedAt.UTC().Format(time.RFC3339), op.Hash)}
+	op.AlreadyDone = true
+	return op, nil
 }
 
 // RunAction asks the server to run a treasury action.
