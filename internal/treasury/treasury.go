@@ -49,11 +49,11 @@ type Op struct {
 	// AwaitingSignatures: prepared for offline signing (--xdr-out); anchor submit finishes it.
 	AwaitingSignatures bool `json:"awaiting_signatures,omitempty"`
 	// TransferIDs are the withdrawals a burn-withdrawals action covers.
-	TransferIDs []string  `json:"transfer_ids,omitempty"`
-	State       OpState   `json:"state"`
+	TransferIDs []string `json:"transfer_ids,omitempty"`
+	State       OpState  `json:"state"`
 	// AlreadyDone is set on an answer (never stored) when the action asked for was done before
 	// and nothing was done now.
-	AlreadyDone bool `json:"already_done,omitempty"`
+	AlreadyDone bool      `json:"already_done,omitempty"`
 	Result      string    `json:"result,omitempty"`
 	Attempt     int       `json:"attempt"`
 	CreatedAt   time.Time `json:"created_at"`
