@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/horizon/standin"
+	"github.com/anchorkit/anchor/internal/money"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/treasury"
@@ -97,10 +99,18 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 				if !strkey.IsValidEd25519PublicKey(pay.To) {
 					return usageError{fmt.Errorf("--to %s is not a Stellar account (G...)", pay.To)}
 				}
+				if pay.Memo != "" {
+					if _, err := strconv.ParseUint(pay.Memo, 10, 64); err != nil {
+						return usageError{fmt.Errorf("--memo %q is not an id memo (a number up to 18446744073709551615)", pay.Memo)}
+					}
+				}
 				return checkAmount(pay.Amount)
 			}
 			if len(args) > 1 || all == (len(args) == 1) {
 				return usageError{errors.New("give one DEPOSIT_ID, --all, or --to with --amount")}
+			}
+			if len(args) == 1 {
+				return idArg("transaction")(cmd, args)
 			}
 			return nil
 		},
@@ -418,14 +428,39 @@ exit code is 1.`,
 }
 
 // checkAmount makes a malformed --amount a usage error, before anything is read or sent.
-func checkAmount(s string) error {
+func checkAmount(s string) error { return checkAmountFlag("--amount", s, false) }
+
+// checkAmountFlag checks a decimal flag value (positive, or non-negative with zero) as a usage
+// error naming the flag, found before anything is read.
+func checkAmountFlag(flag, s string, zero bool) error {
 	if s == "" {
 		return nil
 	}
+	if zero {
+		if _, err := money.Parse(s); err != nil {
+			return usageError{fmt.Errorf("%s: %w", flag, err)}
+		}
+		return nil
+	}
 	if _, err := transfer.ParseAmount(s); err != nil {
-		return usageError{fmt.Errorf("--amount: %w", err)}
+		return usageError{fmt.Errorf("%s: %w", flag, err)}
 	}
 	return nil
+}
+
+// withChecks runs checks after the positional arguments are validated (flags are parsed by then).
+func withChecks(args cobra.PositionalArgs, checks ...func() error) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := args(cmd, a); err != nil {
+			return err
+		}
+		for _, c := range checks {
+			if err := c(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // reportOp prints an action's outcome, or with xdrOut writes its envelope for offline signing.

@@ -146,7 +146,7 @@ func newKYCShowCmd(opts *KYCOptions) *cobra.Command {
 		Use:     "show ID [--json] [--save-files DIR]",
 		Short:   "Show a customer: fields, files and the audit trail",
 		Example: "  anchor kyc show 0b8f...\n  anchor kyc show 0b8f... --save-files ./review",
-		Args:    cobra.ExactArgs(1),
+		Args:    idArg("customer"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withBackend(cmd.Context(), opts, func(b admin.KYC) error {
 				d, err := b.Show(cmd.Context(), args[0])
@@ -292,7 +292,7 @@ func newKYCApproveCmd(opts *KYCOptions) *cobra.Command {
 		Use:     "approve ID [--note TEXT] [--by NAME]",
 		Short:   "Accept every field under review; the customer becomes ACCEPTED",
 		Example: "  anchor kyc approve 0b8f... --note \"passport checked\"",
-		Args:    cobra.ExactArgs(1),
+		Args:    idArg("customer"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return decide(cmd, opts, args[0], kyc.Decision{Action: kyc.ActionApprove, By: reviewer(by), Reason: note})
 		},
@@ -308,7 +308,7 @@ func newKYCRejectCmd(opts *KYCOptions) *cobra.Command {
 		Use:     "reject ID --reason TEXT [--by NAME]",
 		Short:   "Reject the customer (REJECTED); the reason is shown to the wallet",
 		Example: "  anchor kyc reject 0b8f... --reason \"on a sanctions list\"",
-		Args:    cobra.ExactArgs(1),
+		Args:    idArg("customer"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return decide(cmd, opts, args[0], kyc.Decision{Action: kyc.ActionReject, By: reviewer(by), Reason: reason})
 		},
@@ -325,7 +325,7 @@ func newKYCRequestInfoCmd(opts *KYCOptions) *cobra.Command {
 		Use:     "request-info ID --field NAME --reason TEXT [--by NAME]",
 		Short:   "Mark a field REJECTED and the customer NEEDS_INFO, so the wallet sends it again",
 		Example: "  anchor kyc request-info 0b8f... --field photo_id_front --reason \"photo is blurred\"",
-		Args:    cobra.ExactArgs(1),
+		Args:    idArg("customer"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return decide(cmd, opts, args[0], kyc.Decision{Action: kyc.ActionRequestInfo, By: reviewer(by), Field: field, Reason: reason})
 		},

@@ -280,7 +280,7 @@ func TestE2EKYCWalletAndCompliance(t *testing.T) {
 		if _, stderr, code := kycCLI(t, dir, "kyc", "reject", id); code != ExitUsage {
 			t.Fatalf("reject without --reason: %d %s", code, stderr)
 		}
-		if _, stderr, code := kycCLI(t, dir, "kyc", "approve", "no-such-id"); code != 1 || !strings.Contains(stderr, "not found") {
+		if _, stderr, code := kycCLI(t, dir, "kyc", "approve", "7c1e4f2a-1b2c-4d3e-8f90-0123456789ab"); code != 1 || !strings.Contains(stderr, "not found") {
 			t.Fatalf("approve unknown: %d %s", code, stderr)
 		}
 	})

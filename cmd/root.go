@@ -8,12 +8,16 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/anchorkit/anchor/internal/admin"
+	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/iostreams"
+	"github.com/anchorkit/anchor/pkg/stellartoml"
 	"github.com/spf13/pflag"
 )
 
@@ -21,9 +25,32 @@ import (
 const (
 	ExitOK      = 0
 	ExitFailure = 1
-	// ExitUsage is for bad command lines and, for `toml validate`, input that could not be read.
+	// ExitUsage is for bad command lines: unknown commands and flags, malformed arguments, and
+	// for `toml validate` a file that cannot be read.
 	ExitUsage = 2
+	// ExitUnavailable: a dependency could not be reached (Horizon, a domain, the server's socket),
+	// so the command could not check or act.
+	ExitUnavailable = 3
 )
+
+// unavailable reports errors of a dependency that could not be reached.
+func unavailable(err error) bool {
+	var fe *stellartoml.FetchError
+	return errors.Is(err, horizon.ErrUnavailable) || errors.Is(err, admin.ErrUnreachable) || (errors.As(err, &fe) && fe.Unreachable)
+}
+
+// idArg validates a command's one argument as an anchor id (customers and transactions are
+// UUIDs), so that a mistyped id is a usage error found before anything is read.
+func idArg(what string) cobra.PositionalArgs {
+	return cobra.MatchAll(cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
+		if !uuidRE.MatchString(args[0]) {
+			return usageError{fmt.Errorf("%q is not a %s id (like 7c1e4f2a-1b2c-4d3e-8f90-0123456789ab)", args[0], what)}
+		}
+		return nil
+	})
+}
+
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 // ExitError carries an exit code with an error; a nil Err exits silently.
 type ExitError struct {
@@ -71,6 +98,10 @@ func printError(f *Factory, root *cobra.Command, err error) int {
 			fmt.Fprintln(f.IO.ErrOut, "anchor: "+oneLine(ee.Err.Error()))
 		}
 		return ee.Code
+	}
+	if unavailable(err) {
+		fmt.Fprintln(f.IO.ErrOut, "anchor: "+oneLine(err.Error()))
+		return ExitUnavailable
 	}
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {

@@ -124,7 +124,13 @@ Exit codes: 0 valid; 1 findings of error severity (or any finding with --strict)
 
 func tomlValidateRun(ctx context.Context, opts *TOMLValidateOptions) error {
 	data, served, source, err := readTOMLTarget(ctx, opts)
-	if err != nil {
+	var fe *stellartoml.FetchError
+	switch {
+	case errors.As(err, &fe) && fe.Unreachable:
+		return &ExitError{Code: ExitUnavailable, Err: err} // could not check
+	case errors.As(err, &fe) && fe.Status != 0:
+		return &ExitError{Code: ExitFailure, Err: err} // checked: the domain serves no stellar.toml
+	case err != nil:
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
 	findings := served

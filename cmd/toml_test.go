@@ -23,7 +23,7 @@ func TestTOMLValidateExitCodes(t *testing.T) {
 		{"warnings only", []string{filepath.Join(td, "warnings", "unknown_keys.toml")}, 0},
 		{"warnings with --strict", []string{filepath.Join(td, "warnings", "unknown_keys.toml"), "--strict"}, 1},
 		{"missing file", []string{filepath.Join(td, "nope.toml")}, 2},
-		{"unreachable domain", []string{"http://127.0.0.1:1", "--timeout", "2s"}, 2},
+		{"unreachable domain", []string{"http://127.0.0.1:1", "--timeout", "2s"}, 3},
 		{"no argument", nil, 2},
 	}
 	for _, c := range cases {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"text/tabwriter"
 	"time"
 
@@ -144,7 +145,7 @@ func newTxShowCmd(opts *TxOptions) *cobra.Command {
 		Use:     "show ID [--json]",
 		Short:   "Show a transaction, its history and the moves allowed from here",
 		Example: "  anchor tx show 7c1e...",
-		Args:    cobra.ExactArgs(1),
+		Args:    idArg("transaction"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withTx(cmd.Context(), opts, func(b admin.Transfers) error {
 				d, err := b.Detail(cmd.Context(), args[0])
@@ -235,7 +236,7 @@ func newTxActionCmd(opts *TxOptions, use, action, short string, needReason bool)
 	cmd := &cobra.Command{
 		Use:   use + " ID [--reason TEXT] [--by NAME]",
 		Short: short,
-		Args:  cobra.ExactArgs(1),
+		Args:  idArg("transaction"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return act(cmd, opts, args[0], transfer.Action{Name: action, Reason: reason})
 		},
@@ -254,7 +255,8 @@ func newTxRefundCmd(opts *TxOptions) *cobra.Command {
 		Use:     "refund ID --payment-id REF [--amount A] [--fee F] [--reason TEXT] [--by NAME]",
 		Short:   "Record the refund of a transaction (default: the whole amount received)",
 		Example: "  anchor tx refund 7c1e... --payment-id WIRE-8812 --fee 1.50",
-		Args:    cobra.ExactArgs(1),
+		Args: withChecks(idArg("transaction"), func() error { return checkAmountFlag("--amount", a.Amount, false) },
+			func() error { return checkAmountFlag("--fee", a.Fee, true) }),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.Name = transfer.ActRefund
 			return act(cmd, opts, args[0], a)
@@ -276,7 +278,7 @@ func newDepositCmd(f *Factory) *cobra.Command {
 		Use:     "received ID --amount A --external-id REF [--by NAME]",
 		Short:   "Record the fiat that arrived for a deposit: fees are computed, it goes to pending_anchor",
 		Example: "  anchor deposit received 7c1e... --amount 100.00 --external-id WIRE-2231",
-		Args:    cobra.ExactArgs(1),
+		Args:    withChecks(idArg("transaction"), func() error { return checkAmount(a.Amount) }),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.Name = transfer.ActReceived
 			return act(cmd, opts, args[0], a)
@@ -292,6 +294,8 @@ func newDepositCmd(f *Factory) *cobra.Command {
 	return cmd
 }
 
+var hashRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
 func newWithdrawCmd(f *Factory) *cobra.Command {
 	opts := &TxOptions{IO: f.IO, Backend: f.TransfersBackend}
 	var recv, paid transfer.Action
@@ -299,7 +303,12 @@ func newWithdrawCmd(f *Factory) *cobra.Command {
 		Use:     "received ID --amount A --stellar-tx HASH [--by NAME]",
 		Short:   "Record the user's Stellar payment for a withdrawal: fees are computed, it goes to pending_anchor",
 		Example: "  anchor withdraw received 7c1e... --amount 50 --stellar-tx 3389e9f0...",
-		Args:    cobra.ExactArgs(1),
+		Args: withChecks(idArg("transaction"), func() error { return checkAmount(recv.Amount) }, func() error {
+			if !hashRE.MatchString(recv.StellarID) {
+				return usageError{fmt.Errorf("--stellar-tx %q is not a Stellar transaction hash (64 hex digits)", recv.StellarID)}
+			}
+			return nil
+		}),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			recv.Name = transfer.ActWithdrawReceived
 			return act(cmd, opts, args[0], recv)
@@ -314,7 +323,7 @@ func newWithdrawCmd(f *Factory) *cobra.Command {
 		Use:     "paid ID --external-id REF [--by NAME]",
 		Short:   "Record that the fiat was sent: the withdrawal is completed",
 		Example: "  anchor withdraw paid 7c1e... --external-id WIRE-9921",
-		Args:    cobra.ExactArgs(1),
+		Args:    idArg("transaction"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			paid.Name = transfer.ActPaid
 			return act(cmd, opts, args[0], paid)

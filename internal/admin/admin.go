@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/httpx"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/transfer"
@@ -215,7 +216,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("admin API: %w", err)
+		return fmt.Errorf("%w: %v", ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -235,9 +236,19 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	return json.Unmarshal(raw, out)
 }
 
+// ErrUnreachable: the running server's admin socket did not answer.
+var ErrUnreachable = errors.New("admin API: the running anchor serve did not answer on its socket")
+
 // errorOf maps an admin API error answer to the error the services would have returned.
 func (c *Client) errorOf(resp *http.Response) error {
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		var e struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(raw, &e)
+		return fmt.Errorf("%w (%s)", horizon.ErrUnavailable, e.Error)
+	}
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
 		return kyc.ErrNotFound

@@ -171,7 +171,12 @@ func replyTreasury(w http.ResponseWriter, r *http.Request, v any, err error) {
 		httpx.WriteJSON(w, http.StatusOK, v)
 		return
 	}
-	// Treasury errors are the operator's to read (no secrets in them): say them.
+	// Treasury errors are the operator's to read (no secrets in them): say them. Horizon that
+	// cannot be reached is a 503, so that the CLI can tell it from a refusal.
+	if errors.Is(err, horizon.ErrUnavailable) {
+		httpx.Error(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
 	httpx.Error(w, http.StatusBadRequest, err.Error())
 }
 
@@ -193,7 +198,7 @@ func (c *Client) CreditAll(ctx context.Context, by string, progress func(CreditR
 	}
 	resp, err := c.long.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("admin API: %w", err)
+		return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

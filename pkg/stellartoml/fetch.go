@@ -48,8 +48,13 @@ func ResolveURL(target string) (string, error) {
 	return u.String(), nil
 }
 
-// FetchError means the file could not be read at all (network, status, size).
-type FetchError struct{ Msg string }
+// FetchError means the file could not be read at all (network, status, size). Unreachable is
+// set when no HTTP answer came (DNS, connection, timeout); Status when the answer was not 200.
+type FetchError struct {
+	Msg         string
+	Unreachable bool
+	Status      int
+}
 
 func (e *FetchError) Error() string { return e.Msg }
 
@@ -79,11 +84,11 @@ func Fetch(ctx context.Context, client *http.Client, target string) (*Fetched, e
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, &FetchError{Msg: fmt.Sprintf("GET %s: %v", u, err)}
+		return nil, &FetchError{Msg: fmt.Sprintf("GET %s: %v", u, err), Unreachable: true}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, &FetchError{Msg: fmt.Sprintf("GET %s: status %s, want 200 OK", u, resp.Status)}
+		return nil, &FetchError{Msg: fmt.Sprintf("GET %s: status %s, want 200 OK", u, resp.Status), Status: resp.StatusCode}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxSize+1))
 	if err != nil {

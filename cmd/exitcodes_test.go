@@ -1,0 +1,56 @@
+package cmd
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestExitCodeTable: one exit-code table for every command (docs/cli.md): 2 for every malformed
+// argument wherever it appears, found before anything is touched; 3 when a dependency could not
+// be reached; 1 when the command ran and found a problem.
+func TestExitCodeTable(t *testing.T) {
+	dir, _ := initAnchor(t)
+	cfg := filepath.Join(dir, "anchor.yaml")
+	id := "7c1e4f2a-1b2c-4d3e-8f90-0123456789ab"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"kyc", "show", "not-an-id"}, "not a customer id"},
+		{[]string{"kyc", "approve", "42"}, "not a customer id"},
+		{[]string{"tx", "show", "x"}, "not a transaction id"},
+		{[]string{"tx", "hold", "x", "--reason", "r"}, "not a transaction id"},
+		{[]string{"tx", "refund", id, "--payment-id", "R", "--amount", "1e3"}, "--amount"},
+		{[]string{"tx", "refund", id, "--payment-id", "R", "--fee", "-1"}, "--fee"},
+		{[]string{"deposit", "received", id, "--amount", "abc", "--external-id", "W"}, "--amount"},
+		{[]string{"deposit", "received", "x", "--amount", "1", "--external-id", "W"}, "not a transaction id"},
+		{[]string{"withdraw", "received", id, "--amount", "1", "--stellar-tx", "zz"}, "--stellar-tx"},
+		{[]string{"withdraw", "received", id, "--amount", "0", "--stellar-tx", strings.Repeat("a", 64)}, "--amount"},
+		{[]string{"withdraw", "paid", "x", "--external-id", "W"}, "not a transaction id"},
+		{[]string{"credit", "x"}, "not a transaction id"},
+		{[]string{"credit", "--to", "GABC", "--amount", "1"}, "--to"},
+		{[]string{"credit", "--to", "GAAGIHCRGLCXUDA75COWXZ74FNIM47QWCMJZAYHI45VAIUIZUVHNLIPR", "--amount", "1", "--memo", "abc"}, "--memo"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, stderr, code := runCLI(t, context.Background(), nil, append(tc.args, "--config", cfg)...)
+			if code != 2 || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d %q, want 2 and %q", code, stderr, tc.want)
+			}
+		})
+	}
+	// A dependency that cannot be reached: 3.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	for _, args := range [][]string{{"reconcile"}, {"account", "show", "distribution"}, {"toml", "validate", dead}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			_, stderr, code := runCLI(t, context.Background(), map[string]string{"ANCHOR_HORIZON_URL": dead}, append(args, "--config", cfg)...)
+			if code != 3 {
+				t.Fatalf("exit %d %q, want 3 (unreachable)", code, stderr)
+			}
+		})
+	}
+}
