@@ -132,6 +132,9 @@ func reply(w http.ResponseWriter, r *http.Request, v any, err error) {
 		httpx.Error(w, http.StatusBadRequest, ie.Msg)
 	case errors.As(err, &te):
 		httpx.Error(w, http.StatusBadRequest, te.Msg)
+	case errors.As(err, new(*kyc.BlockedError)), errors.As(err, new(*transfer.ComplianceError)), errors.As(err, new(*transfer.LimitError)):
+		// Refusals the operator must read.
+		httpx.Error(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, transfer.ErrIllegalMove):
 		httpx.Error(w, http.StatusConflict, err.Error())
 	case errors.Is(err, kyc.ErrNotFound), errors.Is(err, transfer.ErrNotFound):

@@ -2,6 +2,7 @@ package kyc_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -179,5 +180,52 @@ func TestCallbackOnAnyTypesChange(t *testing.T) {
 	}
 	if n := drain(); n != 1 {
 		t.Fatalf("%d callbacks queued after another type's status changed, want 1", n)
+	}
+}
+
+// TestDecisionRules: request-info always leads to NEEDS_INFO (also for an optional or extra
+// field); approve explains what blocks it; a decision that changes nothing adds no audit entry.
+func TestDecisionRules(t *testing.T) {
+	svc := newService(t, false)
+	ctx := context.Background()
+	p := kyc.Principal{Account: keypair.MustRandom().Address()}
+	id, _ := svc.Put(ctx, p, &kyc.PutRequest{Values: map[string]string{"first_name": "J", "last_name": "D", "email_address": "j@example.com", "mobile_number": "+14155552671"}})
+	if st, err := svc.Decide(ctx, id, kyc.Decision{Action: kyc.ActionApprove, By: "c"}); err != nil || st != kyc.Accepted {
+		t.Fatalf("approve: %s %v", st, err)
+	}
+	events := func() int { e, _ := svc.Store.Events(ctx, id); return len(e) }
+	n := events()
+	if st, err := svc.Decide(ctx, id, kyc.Decision{Action: kyc.ActionApprove, By: "c"}); err != nil || st != kyc.Accepted || events() != n {
+		t.Fatalf("approving an accepted customer: %s %v, %d events (was %d)", st, err, events(), n)
+	}
+	for _, field := range []string{"mobile_number", "occupation"} { // optional for the type; not used by it
+		if st, err := svc.Decide(ctx, id, kyc.Decision{Action: kyc.ActionRequestInfo, By: "c", Field: field, Reason: "again please"}); err != nil || st != kyc.NeedsInfo {
+			t.Fatalf("request-info %s: %s %v", field, st, err)
+		}
+	}
+	_, err := svc.Decide(ctx, id, kyc.Decision{Action: kyc.ActionApprove, By: "c"})
+	var be *kyc.BlockedError
+	if !errors.As(err, &be) || !strings.Contains(err.Error(), "mobile_number") || !strings.Contains(err.Error(), "occupation") {
+		t.Fatalf("approve with rejected fields: %v", err)
+	}
+}
+
+// TestListPerType: kyc list has a row per customer and type: a customer accepted for deposits
+// stays listed as ACCEPTED for sep6-deposit after it sends withdrawal fields.
+func TestListPerType(t *testing.T) {
+	svc := newService(t, false)
+	ctx := context.Background()
+	p := kyc.Principal{Account: keypair.MustRandom().Address()}
+	id, _ := svc.Put(ctx, p, &kyc.PutRequest{Values: person})
+	svc.Decide(ctx, id, kyc.Decision{Action: kyc.ActionApprove, By: "c"})
+	if _, err := svc.Put(ctx, p, &kyc.PutRequest{Type: "sep6-withdraw", Values: map[string]string{"bank_account_number": "1", "bank_number": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := svc.List(ctx, kyc.ListFilter{Type: "sep6-deposit", Status: kyc.Accepted})
+	if len(got) != 1 || got[0].ID != id || got[0].Type != "sep6-deposit" {
+		t.Fatalf("accepted depositors: %+v", got)
+	}
+	if got, _ := svc.List(ctx, kyc.ListFilter{Type: "sep6-withdraw", Status: kyc.Processing}); len(got) != 1 {
+		t.Fatalf("withdrawers in review: %+v", got)
 	}
 }

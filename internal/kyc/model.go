@@ -140,8 +140,9 @@ func (c *Customer) StatusFor(t config.CustomerType) Status {
 			return NeedsInfo
 		}
 	}
-	for _, f := range append(append([]string{}, t.Fields...), t.Optional...) {
-		if st, ok := c.Fields[f]; ok && st.Status == FieldRejected {
+	// A field compliance asked for again (request-info), whatever the type uses it for.
+	for _, st := range c.Fields {
+		if st.Status == FieldRejected {
 			return NeedsInfo
 		}
 	}
@@ -267,6 +268,11 @@ func (e *ForbiddenError) Error() string { return e.Msg }
 type StorageFullError struct{ Msg string }
 
 func (e *StorageFullError) Error() string { return e.Msg }
+
+// BlockedError: a decision that cannot be made as asked (exit 1, 400), with what blocks it.
+type BlockedError struct{ Msg string }
+
+func (e *BlockedError) Error() string { return e.Msg }
 
 // TooLargeError is a file over a limit (413).
 type TooLargeError struct{ Msg string }

@@ -1,8 +1,11 @@
 package kyc
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"sort"
 	"strings"
@@ -28,19 +31,25 @@ type ListFilter struct {
 	Type   string
 }
 
-// List returns the customers matching f, most recently updated first.
+// List returns the customers matching f, one row per customer and customer type: the type of
+// its latest submission, and every type it qualifies for review or a decision (not NEEDS_INFO),
+// so that a customer accepted for deposits stays listed as such after it sends withdrawal
+// fields. Most recently updated first.
 func (s *Service) List(ctx context.Context, f ListFilter) ([]Summary, error) {
 	out := []Summary{}
 	err := s.Store.Customers(ctx, func(c *Customer) bool {
-		if f.Type != "" && c.Type != f.Type {
-			return true
+		for _, name := range sortedKeys(s.Config.Types) {
+			t := s.Config.Types[name]
+			st := c.StatusFor(t)
+			if (f.Type != "" && name != f.Type) || (name != c.Type && st == NeedsInfo) {
+				continue
+			}
+			if f.Status != "" && st != f.Status {
+				continue
+			}
+			out = append(out, Summary{ID: c.ID, Account: c.Account, Memo: c.Memo, Type: name, Status: st,
+				UpdatedAt: c.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"), PreviouslyRejected: c.PreviouslyRejected != nil})
 		}
-		st := c.StatusFor(s.Config.Types[c.Type])
-		if f.Status != "" && st != f.Status {
-			return true
-		}
-		out = append(out, Summary{ID: c.ID, Account: c.Account, Memo: c.Memo, Type: c.Type, Status: st,
-			UpdatedAt: c.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"), PreviouslyRejected: c.PreviouslyRejected != nil})
 		return true
 	})
 	sort.SliceStable(out, func(i, j int) bool { return out[i].UpdatedAt > out[j].UpdatedAt })
@@ -145,12 +154,25 @@ func (s *Service) Decide(ctx context.Context, id string, d Decision) (Status, er
 		}
 		account, memo = c.Account, c.Memo
 		t := s.Config.Types[c.Type]
-		before := c.StatusFor(t)
 		beforeAll := s.statuses(c)
+		snapshot, _ := json.Marshal(c)
 		switch d.Action {
 		case ActionApprove:
-			if before == NeedsInfo && !c.Rejected {
-				return inputErr("customer %s still needs information; nothing to approve", id)
+			// Approval accepts what waits for review; it cannot supply what is missing or
+			// rejected: say what blocks it.
+			var blocked []string
+			for _, f := range t.Fields {
+				if _, ok := c.Fields[f]; !ok {
+					blocked = append(blocked, f+" (missing)")
+				}
+			}
+			for _, name := range sortedKeys(c.Fields) {
+				if st := c.Fields[name]; st.Status == FieldRejected {
+					blocked = append(blocked, name+" (rejected: "+st.Error+")")
+				}
+			}
+			if len(blocked) > 0 {
+				return &BlockedError{Msg: fmt.Sprintf("customer %s cannot be approved for %s: %s; the customer must send them again (SEP-12), or reject", id, c.Type, strings.Join(blocked, ", "))}
 			}
 			for name, st := range c.Fields {
 				if st.Status == FieldProcessing {
@@ -164,8 +186,11 @@ func (s *Service) Decide(ctx context.Context, id string, d Decision) (Status, er
 			c.Fields[d.Field] = FieldState{Status: FieldRejected, Error: d.Reason}
 			c.Message = d.Reason
 		}
-		c.UpdatedAt = now
 		after = c.StatusFor(t)
+		if again, _ := json.Marshal(c); bytes.Equal(again, snapshot) {
+			return nil // the decision changes nothing: no write, no audit entry
+		}
+		c.UpdatedAt = now
 		if err := tx.PutCustomer(c); err != nil {
 			return err
 		}
