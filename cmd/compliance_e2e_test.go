@@ -56,6 +56,14 @@ func TestE2EComplianceGate(t *testing.T) {
 		}
 	}
 	refused("through the admin socket")
+	// Paying a withdrawal out is refused too, with the reason (not an internal error).
+	wid := w.sep6("/withdraw", url.Values{"asset_code": {"USDX"}}).JSON(t)["id"].(string)
+	if _, stderr, code := cli("withdraw", "received", wid, "--amount", "5", "--stellar-tx", strings.Repeat("ab", 32)); code != 0 {
+		t.Fatalf("withdraw received: %d %s", code, stderr)
+	}
+	if _, stderr, code := cli("withdraw", "paid", wid, "--external-id", "OUT-1"); code != 1 || !strings.Contains(stderr, "compliance") {
+		t.Fatalf("withdraw paid for a customer in review: %d %s", code, stderr)
+	}
 	if tx := w.tx(id); tx["status"] != "pending_customer_info_update" || tx["amount_in"] != "20.0000000" {
 		t.Fatalf("the wallet sees %v", tx)
 	}
