@@ -95,13 +95,14 @@ func newAccountShowCmd(f *Factory) *cobra.Command {
 func newAccountHomeDomainCmd(f *Factory) *cobra.Command {
 	var r admin.ActionRequest
 	var xdrOut string
-	var prompt bool
+	var prompt, force bool
 	cmd := &cobra.Command{
-		Use:   "set-home-domain [--domain D] [--asset CODE] [--ref REF] [--xdr-out FILE] [--key-prompt]",
-		Short: "Set the issuer's home domain, then check that its stellar.toml lists the issuer",
-		Long: `Set the issuer account's home domain (set_options, signed with issuer_secret, exactly once per
---ref), then fetch the stellar.toml served at that domain and warn if its CURRENCIES do not
-list the issuer. The domain defaults to home_domain.`,
+		Use:   "set-home-domain [--domain D] [--asset CODE] [--ref REF] [--force] [--xdr-out FILE] [--key-prompt]",
+		Short: "Check that a domain's stellar.toml lists the issuer, then set it as the issuer's home domain",
+		Long: `Fetch the stellar.toml served at the domain and refuse, unless --force, when it cannot be read
+or its CURRENCIES do not list the issuer (wallets would then find no trustworthy description of
+the asset). Then set the issuer account's home domain (set_options, signed with issuer_secret,
+exactly once per --ref). The domain defaults to home_domain.`,
 		Example: "  anchor account set-home-domain --domain anchor.example.com",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -113,6 +114,19 @@ list the issuer. The domain defaults to home_domain.`,
 				r.Domain = cfg.HomeDomain
 			}
 			r.Kind = "home-domain"
+			issuer := cfg.Assets[0].Issuer
+			for _, a := range cfg.Assets {
+				if r.Asset == "" || a.Code == r.Asset {
+					issuer = a.Issuer
+					break
+				}
+			}
+			if msg := checkTOMLListsIssuer(cmd.Context(), r.Domain, issuer); msg != "" {
+				if !force {
+					return fmt.Errorf("%s; nothing was changed (use --force to set it anyway)", msg)
+				}
+				fmt.Fprintln(f.IO.ErrOut, "warning: "+msg+"; setting it anyway (--force)")
+			}
 			c, closeFn, err := f.crediter(cmd.Context())
 			if err != nil {
 				return err
@@ -126,16 +140,6 @@ list the issuer. The domain defaults to home_domain.`,
 				return reportOp(f, "home domain", op, xdrOut)
 			}
 			fmt.Fprintf(f.IO.Out, "home domain %s: %s %s\n", r.Domain, op.State, op.Hash)
-			issuer := cfg.Assets[0].Issuer
-			for _, a := range cfg.Assets {
-				if r.Asset == "" || a.Code == r.Asset {
-					issuer = a.Issuer
-					break
-				}
-			}
-			if msg := checkTOMLListsIssuer(cmd.Context(), r.Domain, issuer); msg != "" {
-				fmt.Fprintln(f.IO.ErrOut, "warning: "+msg)
-			}
 			return nil
 		},
 	}
@@ -144,6 +148,7 @@ list the issuer. The domain defaults to home_domain.`,
 	cmd.Flags().StringVar(&r.Ref, "ref", "", "reference that makes the change unique (default: the domain; a repeat of a confirmed change is refused without a new --ref)")
 	cmd.Flags().StringVar(&xdrOut, "xdr-out", "", "prepare the change and write its envelope to FILE instead of submitting")
 	cmd.Flags().BoolVar(&prompt, "key-prompt", false, "sign with the issuer key typed at a hidden prompt instead of issuer_secret")
+	cmd.Flags().BoolVar(&force, "force", false, "set the domain even when its stellar.toml cannot be read or does not list the issuer")
 	return cmd
 }
 

@@ -181,8 +181,14 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 	}))
 	defer other.Close()
 	otherHost := strings.TrimPrefix(other.URL, "http://")
-	if _, stderr, code := cli("account", "set-home-domain", "--domain", otherHost); code != 0 || !strings.Contains(stderr, "warning:") || !strings.Contains(stderr, issuer.Address()) {
+	if _, stderr, code := cli("account", "set-home-domain", "--domain", otherHost); code != 1 || !strings.Contains(stderr, "--force") || !strings.Contains(stderr, issuer.Address()) {
 		t.Fatalf("set-home-domain to a toml without the issuer: %d %q", code, stderr)
+	}
+	if acct, _ := hc.AccountDetail(horizonclient.AccountRequest{AccountID: issuer.Address()}); acct.HomeDomain == otherHost {
+		t.Fatal("a refused set-home-domain changed the account")
+	}
+	if _, stderr, code := cli("account", "set-home-domain", "--domain", otherHost, "--force"); code != 0 || !strings.Contains(stderr, "warning:") || !strings.Contains(stderr, issuer.Address()) {
+		t.Fatalf("set-home-domain --force to a toml without the issuer: %d %q", code, stderr)
 	}
 	if acct, _ := hc.AccountDetail(horizonclient.AccountRequest{AccountID: issuer.Address()}); acct.HomeDomain != otherHost {
 		t.Fatalf("issuer home domain %q, want %q", acct.HomeDomain, otherHost)
