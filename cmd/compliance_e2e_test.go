@@ -69,7 +69,7 @@ func TestE2EComplianceGate(t *testing.T) {
 	}
 	s.Stop(t)
 	refused("on the store")
-	s = startServe(t, tf.dir, tf.port, env)
+	startServe(t, tf.dir, tf.port, env)
 	list, _, _ := cli("kyc", "list", "--json")
 	cid := between(list, `"id": "`, `"`)
 	if _, stderr, code := cli("kyc", "approve", cid, "--by", "carol"); code != 0 {

@@ -233,7 +233,7 @@ func buildWaitingIndexes(tx *bolt.Tx) error {
 func (s *Bolt) DueExpiries(ctx context.Context, now time.Time, fn func(id string) bool) error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketTransfersExpiry).Cursor()
-		for k, _ := c.First(); k != nil && len(k) > 8; k, _ = c.Next() {
+		for k, _ := c.First(); len(k) > 8; k, _ = c.Next() {
 			if int64(binary.BigEndian.Uint64(k[:8])) > now.UnixNano() {
 				return nil
 			}
