@@ -23,6 +23,7 @@ import (
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/horizon/standin"
+	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/money"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
@@ -115,6 +116,14 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				// A unique prefix of the deposit's id is enough.
+				id, err := resolveTransferID(cmd.Context(), f, args[0])
+				if err != nil {
+					return err
+				}
+				args = []string{id}
+			}
 			c, closeFn, err := f.crediter(cmd.Context())
 			if err != nil {
 				return err
@@ -391,6 +400,14 @@ exit code is 1.`,
 		Example: "  anchor reconcile\n  anchor reconcile --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				// A unique prefix of the deposit's id is enough.
+				id, err := resolveTransferID(cmd.Context(), f, args[0])
+				if err != nil {
+					return err
+				}
+				args = []string{id}
+			}
 			c, closeFn, err := f.crediter(cmd.Context())
 			if err != nil {
 				return err
@@ -425,6 +442,20 @@ exit code is 1.`,
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
 	return cmd
+}
+
+// resolveTransferID returns the transaction id a whole id or a unique prefix names.
+func resolveTransferID(ctx context.Context, f *Factory, arg string) (string, error) {
+	b, closeFn, err := f.TransfersBackend(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer closeFn()
+	id, err := b.ResolveTransferID(ctx, arg)
+	if errors.Is(err, transfer.ErrNotFound) || errors.Is(err, kyc.ErrNotFound) {
+		return "", fmt.Errorf("transaction %s not found", arg)
+	}
+	return id, err
 }
 
 // checkAmount makes a malformed --amount a usage error, before anything is read or sent.

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"net"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,5 +53,29 @@ func TestExitCodeTable(t *testing.T) {
 				t.Fatalf("exit %d %q, want 3 (unreachable)", code, stderr)
 			}
 		})
+	}
+}
+
+// TestIDPrefixes: a unique prefix of a transaction or customer id is accepted wherever an id
+// is (as the help examples show), through the server's socket and on the store.
+func TestIDPrefixes(t *testing.T) {
+	dir, port := initAnchor(t)
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none"})
+	w := newWallet(t, s, nil)
+	cid := w.putJSON(map[string]string{"first_name": "A", "last_name": "B", "email_address": "a@example.com"}).JSON(t)["id"].(string)
+	var tids []string
+	for i := 0; i < 3; i++ {
+		tids = append(tids, w.sep6("/deposit", url.Values{"asset_code": {"USDX"}}).JSON(t)["id"].(string))
+	}
+	for _, server := range []bool{true, false} {
+		if !server {
+			s.Stop(t)
+		}
+		if out, stderr, code := kycCLI(t, dir, "tx", "show", tids[0][:8]); code != 0 || !strings.Contains(out, tids[0]) {
+			t.Fatalf("server=%v tx show prefix: %d %s %s", server, code, out, stderr)
+		}
+		if out, stderr, code := kycCLI(t, dir, "kyc", "show", cid[:6]+"..."); code != 0 || !strings.Contains(out, cid) {
+			t.Fatalf("server=%v kyc show prefix: %d %s %s", server, code, out, stderr)
+		}
 	}
 }

@@ -91,6 +91,17 @@ func withBackend(ctx context.Context, opts *KYCOptions, fn func(admin.KYC) error
 	return err
 }
 
+// withCustomerID runs fn with the customer id that arg (a whole id or a unique prefix) names.
+func withCustomerID(ctx context.Context, opts *KYCOptions, arg string, fn func(admin.KYC, string) error) error {
+	return withBackend(ctx, opts, func(b admin.KYC) error {
+		id, err := b.ResolveCustomerID(ctx, arg)
+		if err != nil {
+			return err
+		}
+		return fn(b, id)
+	})
+}
+
 func writeJSON(opts *KYCOptions, v any) error {
 	enc := json.NewEncoder(opts.IO.Out)
 	enc.SetIndent("", "  ")
@@ -148,8 +159,8 @@ func newKYCShowCmd(opts *KYCOptions) *cobra.Command {
 		Example: "  anchor kyc show 0b8f...\n  anchor kyc show 0b8f... --save-files ./review",
 		Args:    idArg("customer"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withBackend(cmd.Context(), opts, func(b admin.KYC) error {
-				d, err := b.Show(cmd.Context(), args[0])
+			return withCustomerID(cmd.Context(), opts, args[0], func(b admin.KYC, id string) error {
+				d, err := b.Show(cmd.Context(), id)
 				if err != nil {
 					return err
 				}
@@ -275,8 +286,8 @@ func reviewer(by string) string {
 	return os.Getenv("USER")
 }
 
-func decide(cmd *cobra.Command, opts *KYCOptions, id string, d kyc.Decision) error {
-	return withBackend(cmd.Context(), opts, func(b admin.KYC) error {
+func decide(cmd *cobra.Command, opts *KYCOptions, arg string, d kyc.Decision) error {
+	return withCustomerID(cmd.Context(), opts, arg, func(b admin.KYC, id string) error {
 		st, err := b.Decide(cmd.Context(), id, d)
 		if err != nil {
 			return err

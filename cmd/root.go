@@ -39,18 +39,19 @@ func unavailable(err error) bool {
 	return errors.Is(err, horizon.ErrUnavailable) || errors.Is(err, admin.ErrUnreachable) || (errors.As(err, &fe) && fe.Unreachable)
 }
 
-// idArg validates a command's one argument as an anchor id (customers and transactions are
-// UUIDs), so that a mistyped id is a usage error found before anything is read.
+// idArg validates a command's one argument as an anchor id or a prefix of one (at least 4
+// characters; customers and transactions are UUIDs), so that a mistyped id is a usage error
+// found before anything is read. The command then resolves a prefix to the one id it names.
 func idArg(what string) cobra.PositionalArgs {
 	return cobra.MatchAll(cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
 		if !uuidRE.MatchString(args[0]) {
-			return usageError{fmt.Errorf("%q is not a %s id (like 7c1e4f2a-1b2c-4d3e-8f90-0123456789ab)", args[0], what)}
+			return usageError{fmt.Errorf("%q is not a %s id (like 7c1e4f2a-1b2c-4d3e-8f90-0123456789ab, or a unique prefix such as 7c1e)", args[0], what)}
 		}
 		return nil
 	})
 }
 
-var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+var uuidRE = regexp.MustCompile(`^[0-9a-fA-F][0-9a-fA-F-]{3,35}(\.\.\.)?$`)
 
 // ExitError carries an exit code with an error; a nil Err exits silently.
 type ExitError struct {

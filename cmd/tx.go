@@ -12,6 +12,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/iostreams"
+	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/treasury"
 )
@@ -33,10 +34,21 @@ func withTx(ctx context.Context, opts *TxOptions, fn func(admin.Transfers) error
 	}
 	defer closeFn()
 	err = fn(b)
-	if errors.Is(err, transfer.ErrNotFound) {
+	if errors.Is(err, transfer.ErrNotFound) || errors.Is(err, kyc.ErrNotFound) {
 		return errors.New("transaction not found")
 	}
 	return err
+}
+
+// withTxID runs fn with the transaction id that arg (a whole id or a unique prefix) names.
+func withTxID(ctx context.Context, opts *TxOptions, arg string, fn func(admin.Transfers, string) error) error {
+	return withTx(ctx, opts, func(b admin.Transfers) error {
+		id, err := b.ResolveTransferID(ctx, arg)
+		if err != nil {
+			return err
+		}
+		return fn(b, id)
+	})
 }
 
 func newTxCmd(f *Factory) *cobra.Command {
@@ -147,8 +159,8 @@ func newTxShowCmd(opts *TxOptions) *cobra.Command {
 		Example: "  anchor tx show 7c1e...",
 		Args:    idArg("transaction"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withTx(cmd.Context(), opts, func(b admin.Transfers) error {
-				d, err := b.Detail(cmd.Context(), args[0])
+			return withTxID(cmd.Context(), opts, args[0], func(b admin.Transfers, id string) error {
+				d, err := b.Detail(cmd.Context(), id)
 				if err != nil {
 					return err
 				}
@@ -207,9 +219,9 @@ func amt(v *int64) string {
 	return transfer.FormatAmount(*v)
 }
 
-func act(cmd *cobra.Command, opts *TxOptions, id string, a transfer.Action) error {
+func act(cmd *cobra.Command, opts *TxOptions, arg string, a transfer.Action) error {
 	a.By = reviewer(opts.By)
-	return withTx(cmd.Context(), opts, func(b admin.Transfers) error {
+	return withTxID(cmd.Context(), opts, arg, func(b admin.Transfers, id string) error {
 		// A receipt recorded already with the same reference is a repeat (a retried script), not
 		// an error: say so and change nothing.
 		if a.Name == transfer.ActReceived || a.Name == transfer.ActWithdrawReceived {

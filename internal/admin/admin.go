@@ -37,6 +37,8 @@ type KYC interface {
 	Show(ctx context.Context, id string) (*kyc.Detail, error)
 	FileData(ctx context.Context, fileID string) (*kyc.File, []byte, error)
 	Decide(ctx context.Context, id string, d kyc.Decision) (kyc.Status, error)
+	// ResolveCustomerID returns the customer id a whole id or a unique prefix names.
+	ResolveCustomerID(ctx context.Context, arg string) (string, error)
 }
 
 // Transfers is what transaction commands need; *transfer.Service and *Client implement it.
@@ -44,6 +46,8 @@ type Transfers interface {
 	OperatorList(ctx context.Context, f transfer.OpsFilter) ([]*transfer.Transaction, error)
 	Detail(ctx context.Context, id string) (*transfer.Detail, error)
 	Act(ctx context.Context, id string, a transfer.Action) (*transfer.Transaction, error)
+	// ResolveTransferID returns the transaction id a whole id or a unique prefix names.
+	ResolveTransferID(ctx context.Context, arg string) (string, error)
 }
 
 var (
@@ -94,6 +98,14 @@ func NewHandler(life context.Context, svc *kyc.Service, transfers *transfer.Serv
 		q := r.URL.Query()
 		out, err := svc.List(r.Context(), kyc.ListFilter{Status: kyc.Status(q.Get("status")), Type: q.Get("type")})
 		reply(w, r, out, err)
+	})
+	mux.HandleFunc("GET /v1/kyc/ids/{prefix}", func(w http.ResponseWriter, r *http.Request) {
+		id, err := svc.ResolveCustomerID(r.Context(), r.PathValue("prefix"))
+		reply(w, r, map[string]string{"id": id}, err)
+	})
+	mux.HandleFunc("GET /v1/tx-ids/{prefix}", func(w http.ResponseWriter, r *http.Request) {
+		id, err := transfers.ResolveTransferID(r.Context(), r.PathValue("prefix"))
+		reply(w, r, map[string]string{"id": id}, err)
 	})
 	mux.HandleFunc("GET /v1/kyc/customers/{id}", func(w http.ResponseWriter, r *http.Request) {
 		out, err := svc.Show(r.Context(), r.PathValue("id"))
@@ -282,6 +294,25 @@ func (c *Client) List(ctx context.Context, f kyc.ListFilter) ([]kyc.Summary, err
 	var out []kyc.Summary
 	err := c.do(ctx, "GET", "/v1/kyc/customers?"+q.Encode(), nil, &out)
 	return out, err
+}
+
+// resolveID asks the server which id a prefix names.
+func (c *Client) resolveID(ctx context.Context, path string) (string, error) {
+	var out struct {
+		ID string `json:"id"`
+	}
+	err := c.do(ctx, "GET", path, nil, &out)
+	return out.ID, err
+}
+
+// ResolveCustomerID implements KYC.
+func (c *Client) ResolveCustomerID(ctx context.Context, arg string) (string, error) {
+	return c.resolveID(ctx, "/v1/kyc/ids/"+url.PathEscape(arg))
+}
+
+// ResolveTransferID implements Transfers.
+func (c *Client) ResolveTransferID(ctx context.Context, arg string) (string, error) {
+	return c.resolveID(ctx, "/v1/tx-ids/"+url.PathEscape(arg))
 }
 
 // Show implements KYC.

@@ -324,6 +324,8 @@ type Store interface {
 	// Customers calls fn for every customer until fn returns false.
 	Customers(ctx context.Context, fn func(*Customer) bool) error
 	Events(ctx context.Context, customerID string) ([]Event, error)
+	// CustomerIDsWithPrefix returns up to limit customer ids that start with prefix.
+	CustomerIDsWithPrefix(ctx context.Context, prefix string, limit int) ([]string, error)
 	// WipeErasedKeys destroys the data keys of records deleted by committed transactions (every
 	// customer record and file is sealed under a key of its own): what an erased customer stored
 	// can never be read again, wherever its bytes linger.

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/anchorkit/anchor/internal/ids"
 	"github.com/anchorkit/anchor/internal/sep9"
 )
 
@@ -64,6 +65,15 @@ type Detail struct {
 	Files    []*File    `json:"files"`
 	History  []Event    `json:"history"`
 	Erased   *Tombstone `json:"erased,omitempty"`
+}
+
+// ResolveCustomerID returns the customer id that a whole id or a unique prefix names.
+func (s *Service) ResolveCustomerID(ctx context.Context, arg string) (string, error) {
+	id, err := ids.Resolve(ctx, arg, s.Store.CustomerIDsWithPrefix, ErrNotFound)
+	if errors.Is(err, ids.ErrAmbiguous) {
+		return "", &InputError{Msg: err.Error()}
+	}
+	return id, err
 }
 
 // Show returns everything about customer id.

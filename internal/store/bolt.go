@@ -149,6 +149,29 @@ func (s *Bolt) migrate() error {
 	})
 }
 
+// idsWithPrefix returns up to limit keys of bucket name that start with prefix (ids are keys).
+func (s *Bolt) idsWithPrefix(ctx context.Context, name []byte, prefix string, limit int) ([]string, error) {
+	var out []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(name).Cursor()
+		for k, _ := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)) && len(out) < limit; k, _ = c.Next() {
+			out = append(out, string(k))
+		}
+		return ctx.Err()
+	})
+	return out, err
+}
+
+// TransferIDsWithPrefix implements transfer.Store.
+func (s *Bolt) TransferIDsWithPrefix(ctx context.Context, prefix string, limit int) ([]string, error) {
+	return s.idsWithPrefix(ctx, bucketTransfers, prefix, limit)
+}
+
+// CustomerIDsWithPrefix implements kyc.Store.
+func (s *Bolt) CustomerIDsWithPrefix(ctx context.Context, prefix string, limit int) ([]string, error) {
+	return s.idsWithPrefix(ctx, bucketCustomers, prefix, limit)
+}
+
 // Close closes the database.
 func (s *Bolt) Close() error { return errors.Join(s.db.Close(), s.keys.close()) }
 

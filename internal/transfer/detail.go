@@ -2,10 +2,12 @@ package transfer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/anchorkit/anchor/internal/ids"
 	"github.com/anchorkit/anchor/internal/kyc"
 )
 
@@ -16,6 +18,15 @@ type Detail struct {
 	Allowed     []Status     `json:"allowed_moves"`
 	// Waiting says, for an operator, what the transaction waits for ("" once it is final).
 	Waiting string `json:"waiting,omitempty"`
+}
+
+// ResolveTransferID returns the transaction id that a whole id or a unique prefix names.
+func (s *Service) ResolveTransferID(ctx context.Context, arg string) (string, error) {
+	id, err := ids.Resolve(ctx, arg, s.Store.TransferIDsWithPrefix, ErrNotFound)
+	if errors.Is(err, ids.ErrAmbiguous) {
+		return "", &InputError{Msg: err.Error()}
+	}
+	return id, err
 }
 
 // Detail returns a transaction with its allowed moves and what it waits for.

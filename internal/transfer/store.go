@@ -40,6 +40,8 @@ type Store interface {
 	Owned(ctx context.Context, account, memo string, fn func(*Transaction) bool) error
 	// AllTransfers calls fn with every transaction, newest first, until fn returns false.
 	AllTransfers(ctx context.Context, fn func(*Transaction) bool) error
+	// TransferIDsWithPrefix returns up to limit transaction ids that start with prefix.
+	TransferIDsWithPrefix(ctx context.Context, prefix string, limit int) ([]string, error)
 	// DueExpiries calls fn with the ids of the transactions whose user_action_required_by is
 	// before now (oldest first), until fn returns false: only what is due is read.
 	DueExpiries(ctx context.Context, now time.Time, fn func(id string) bool) error
