@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -71,8 +72,41 @@ func (e *ExitError) Unwrap() error { return e.Err }
 // usageError marks an error in how the command was called.
 type usageError struct{ error }
 
-// Version is set at build time with -ldflags "-X github.com/anchorkit/anchor/cmd.Version=...".
+// Version is set at build time with -ldflags "-X github.com/anchorkit/anchor/cmd.Version=...";
+// a plain go build or go install reports the module version or VCS revision from the build info.
 var Version = "dev"
+
+func version() string {
+	if Version != "dev" {
+		return Version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return Version
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return Version
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return "dev-" + rev
+}
 
 // Main runs anchor with the process's arguments and returns the exit code.
 func Main() int {
@@ -136,9 +170,10 @@ func oneLine(s string) string {
 func NewRootCmd(f *Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "anchor",
-		Short: "Run a Stellar fiat anchor: stellar.toml, SEP-10 auth and the tools around them",
-		Long: `anchor runs everything wallets need to deposit and withdraw an anchor's token:
-the stellar.toml (SEP-1), web authentication (SEP-10) and the operator tools around them.
+		Short: "Run a Stellar fiat anchor: SEP-1, SEP-10, SEP-12, SEP-6, the treasury and the tools around them",
+		Long: `anchor runs everything wallets need to deposit and withdraw an anchor's token: the
+stellar.toml (SEP-1), web authentication (SEP-10), KYC (SEP-12) and transfers (SEP-6); moves the
+money on-chain (credit, burn, reconcile); and gives compliance and operations their tools.
 
 Configuration comes from flags, then ANCHOR_* environment variables, then the config file
 (anchor.yaml, or --config / ANCHOR_CONFIG), then defaults.`,
@@ -147,7 +182,7 @@ Configuration comes from flags, then ANCHOR_* environment variables, then the co
   anchor toml validate http://localhost:8000`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       Version,
+		Version:       version(),
 		PersistentPreRun: func(cmd *cobra.Command, args []string) {
 			if fl := cmd.Flags().Lookup("config"); fl != nil && fl.Changed {
 				f.ConfigExplicit = true

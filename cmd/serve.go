@@ -41,8 +41,10 @@ func newServeCmd(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 	opts := &ServeOptions{IO: f.IO, Config: f.Config, Grace: 10 * time.Second}
 	cmd := &cobra.Command{
 		Use:   "serve [--config FILE] [--listen ADDR]",
-		Short: "Serve stellar.toml and SEP-10 web authentication to wallets",
-		Long: `Serve the wallet-facing API: /.well-known/stellar.toml (SEP-1), /auth (SEP-10) and /health.
+		Short: "Serve wallets (SEP-1, SEP-10, SEP-12, SEP-6) and run the anchor's background work",
+		Long: `Serve the wallet-facing API: /.well-known/stellar.toml (SEP-1), /auth (SEP-10), /kyc (SEP-12),
+/sep6 (SEP-6) and /health; the admin socket the CLI uses while the server runs; and the background
+work: status callbacks, the withdrawal watcher, resuming credits, expiring transactions.
 Logs go to stderr. SIGINT or SIGTERM shut down gracefully; a second signal exits at once.`,
 		Example: `  anchor serve --config ./anchor/anchor.yaml
   ANCHOR_LISTEN=0.0.0.0:8000 anchor serve`,

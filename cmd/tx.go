@@ -245,8 +245,12 @@ func act(cmd *cobra.Command, opts *TxOptions, arg string, a transfer.Action) err
 
 func newTxActionCmd(opts *TxOptions, use, action, short string, needReason bool) *cobra.Command {
 	var reason string
+	reasonUse := "[--reason TEXT]"
+	if needReason {
+		reasonUse = "--reason TEXT"
+	}
 	cmd := &cobra.Command{
-		Use:   use + " ID [--reason TEXT] [--by NAME]",
+		Use:   use + " ID " + reasonUse + " [--by NAME]",
 		Short: short,
 		Args:  idArg("transaction"),
 		RunE: func(cmd *cobra.Command, args []string) error {
