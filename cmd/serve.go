@@ -92,6 +92,9 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	logw := server.NewLogWriter(opts.IO.ErrOut, 100*time.Millisecond)
 	defer logw.Close()
 	logger := NewLogger(cfg, logw)
+	for _, name := range config.UnknownEnv(os.Environ()) {
+		logger.Warn("unknown environment variable: no configuration key reads it", "name", name)
+	}
 	st, err := store.Open(cfg.DataDir, store.Options{})
 	if err != nil {
 		return err

@@ -262,3 +262,26 @@ func TestEffectiveCoversEveryKey(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigProblemsAtOnce: every problem of a configuration is reported at once, on one line,
+// and an unknown key (in the file or the environment) comes with a suggestion.
+func TestConfigProblemsAtOnce(t *testing.T) {
+	p := writeConfig(t, "secrets_file: secrets.env\nmode: staging\nlog_level: loud\nauth_rate_burst: 0\n", baseSecrets())
+	_, err := Load(LoadOptions{File: p, Explicit: true, LookupEnv: env(nil)})
+	if err == nil || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err %v", err)
+	}
+	for _, key := range []string{"mode", "log_level", "auth_rate_burst", "3 problems"} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("%q not reported in %v", key, err)
+		}
+	}
+	p = writeConfig(t, "secrets_file: secrets.env\nhome_domian: x.example\nlog_levle: debug\n", baseSecrets())
+	_, err = Load(LoadOptions{File: p, Explicit: true, LookupEnv: env(nil)})
+	if err == nil || !strings.Contains(err.Error(), "did you mean home_domain") || !strings.Contains(err.Error(), "did you mean log_level") {
+		t.Fatalf("unknown keys: %v", err)
+	}
+	if s := SuggestEnv("ANCHOR_HOME_DOMIAN"); s != "ANCHOR_HOME_DOMAIN" {
+		t.Errorf("SuggestEnv = %q", s)
+	}
+}

@@ -107,11 +107,14 @@ type LoadOptions struct {
 type Error struct {
 	Key string
 	Msg string
+	// NoHint leaves out where the key may be set (an unknown key has no such place).
+	NoHint bool
 }
 
 func (e *Error) Error() string {
 	hint := ""
 	switch {
+	case e.NoHint:
 	case strings.HasSuffix(e.Key, "_secret"):
 		// Secrets never go in the config file.
 		if !strings.Contains(e.Msg, EnvName(e.Key)) {
@@ -169,7 +172,7 @@ func Read(opts LoadOptions) (*Config, error) {
 				}
 				file = ""
 			} else {
-				return nil, fmt.Errorf("config: cannot read %s: %s", file, firstLine(err.Error()))
+				return nil, fmt.Errorf("config: %s: %s", file, strings.TrimPrefix(firstLine(err.Error()), "While parsing config: "))
 			}
 		}
 	}
@@ -314,24 +317,115 @@ func Read(opts LoadOptions) (*Config, error) {
 // decodeErr turns mapstructure's multi-line errors into one line naming the first key.
 func decodeErr(err error) error {
 	msg := err.Error()
+	var problems []*Error
 	for _, line := range strings.Split(msg, "\n") {
 		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "*"))
 		if i := strings.Index(line, "has invalid keys: "); i >= 0 {
-			key := strings.TrimSpace(line[i+len("has invalid keys: "):])
 			prefix := strings.TrimSuffix(strings.TrimSpace(line[:i]), "'")
 			prefix = strings.Trim(prefix, "' ")
-			if prefix != "" {
-				key = prefix + "." + key
+			for _, key := range strings.Split(line[i+len("has invalid keys: "):], ",") {
+				key = strings.TrimSpace(key)
+				if prefix != "" {
+					key = prefix + "." + key
+				}
+				m := "unknown key"
+				if s := suggest(key, knownKeys()); s != "" {
+					m += "; did you mean " + s + "?"
+				}
+				problems = append(problems, &Error{Key: key, Msg: m, NoHint: true})
 			}
-			return keyErr(key, "unknown key")
+			continue
 		}
 		if strings.HasPrefix(line, "'") {
 			if j := strings.Index(line[1:], "'"); j >= 0 {
-				return keyErr(line[1:j+1], "%s", strings.TrimSpace(line[j+2:]))
+				problems = append(problems, &Error{Key: line[1 : j+1], Msg: strings.TrimSpace(line[j+2:])})
 			}
 		}
 	}
-	return fmt.Errorf("config: %s", firstLine(msg))
+	switch len(problems) {
+	case 0:
+		return fmt.Errorf("config: %s", firstLine(msg))
+	case 1:
+		return problems[0]
+	}
+	return &Problems{List: problems}
+}
+
+func knownKeys() []string {
+	out := make([]string, 0, len(Keys)+len(DocumentationKeys))
+	for _, k := range Keys {
+		out = append(out, k.Name)
+	}
+	for _, k := range DocumentationKeys {
+		out = append(out, "documentation."+k)
+	}
+	return out
+}
+
+// SuggestEnv returns the ANCHOR_* variable an unknown one was probably meant to be, or "".
+func SuggestEnv(name string) string {
+	var envs []string
+	for _, k := range knownKeys() {
+		envs = append(envs, EnvName(k))
+	}
+	return suggest(name, envs)
+}
+
+// UnknownEnv lists the ANCHOR_* variables of environ that no key reads, each with a
+// suggestion when one is close ("ANCHOR_X (did you mean ANCHOR_Y?)"). anchor serve warns of
+// them at start.
+func UnknownEnv(environ []string) []string {
+	known := map[string]bool{"ANCHOR_CONFIG": true, EnvName("secrets_file"): true}
+	for _, k := range knownKeys() {
+		known[EnvName(k)] = true
+		known[EnvName(k)+"_FILE"] = strings.HasSuffix(k, "_secret")
+	}
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "ANCHOR_") || known[name] {
+			continue
+		}
+		if s := SuggestEnv(name); s != "" {
+			name += " (did you mean " + s + "?)"
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+// suggest returns the candidate closest to s (edit distance at most 2, or a third of s), or "".
+func suggest(s string, candidates []string) string {
+	best, bestD := "", len(s)/3+1
+	if bestD < 2 {
+		bestD = 2
+	}
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d <= bestD && (best == "" || d < editDistance(strings.ToLower(s), strings.ToLower(best))) {
+			best = c
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func firstLine(s string) string {

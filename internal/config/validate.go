@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 
 	"net"
@@ -21,87 +22,106 @@ var assetCodeRE = regexp.MustCompile(`^[A-Za-z0-9]{1,12}$`)
 
 // Validate checks every key and returns the first problem as one line naming the key.
 func (c *Config) Validate() error {
+	var problems []*Error
+	c.validate(func(err error) {
+		var e *Error
+		if !errors.As(err, &e) {
+			e = &Error{Msg: err.Error()}
+		}
+		problems = append(problems, e)
+	})
+	switch len(problems) {
+	case 0:
+		return nil
+	case 1:
+		return problems[0]
+	}
+	return &Problems{List: problems}
+}
+
+// validate reports each problem of the configuration to add; it goes on after one, so that an
+// operator sees everything to fix at once.
+func (c *Config) validate(add func(error)) {
 	if err := ValidateHomeDomain(c.HomeDomain); err != nil {
-		return keyErr("home_domain", "%s", err)
+		add(keyErr("home_domain", "%s", err))
 	}
 	if c.Mode != ModeProduction && c.Mode != ModeDevelopment {
-		return keyErr("mode", "%q is not production or development", c.Mode)
+		add(keyErr("mode", "%q is not production or development", c.Mode))
 	}
 	// An unknown network is an error unless a custom network_passphrase stands in for it.
 	if _, ok := Networks[c.Network]; !ok && (c.NetworkPassphrase == "" || c.Sources["network_passphrase"] == "default") {
-		return keyErr("network", "unknown network %q (use testnet, public or futurenet, or set network_passphrase)", c.Network)
-	}
-	if c.NetworkPassphrase == "" {
-		return keyErr("network_passphrase", "is empty")
+		add(keyErr("network", "unknown network %q (use testnet, public or futurenet, or set network_passphrase)", c.Network))
+	} else if c.NetworkPassphrase == "" {
+		add(keyErr("network_passphrase", "is empty"))
 	}
 	if c.HorizonURL != "" {
 		if err := checkURL(c.HorizonURL, false); err != nil {
-			return keyErr("horizon_url", "%s", err)
+			add(keyErr("horizon_url", "%s", err))
 		}
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		return keyErr("listen", "%q is not host:port", c.Listen)
+		add(keyErr("listen", "%q is not host:port", c.Listen))
 	}
 	if c.DataDir == "" {
-		return keyErr("data_dir", "is empty")
+		add(keyErr("data_dir", "is empty"))
 	}
 	if c.PublicURL != "" {
 		if err := checkURL(c.PublicURL, !c.Development()); err != nil {
-			return keyErr("public_url", "%s", err)
+			add(keyErr("public_url", "%s", err))
 		}
 	}
 	if c.WebAuthDomain != "" {
 		if err := ValidateHomeDomain(c.WebAuthDomain); err != nil {
-			return keyErr("web_auth_domain", "%s", err)
+			add(keyErr("web_auth_domain", "%s", err))
 		}
 	}
 	// Secrets are checked when set; each command Requires those it uses.
 	if c.SigningSecret.IsSet() {
 		if _, err := keypair.ParseFull(c.SigningSecret.Reveal()); err != nil {
-			return keyErr("signing_secret", "not a valid secret seed (S...)")
+			add(keyErr("signing_secret", "not a valid secret seed (S...)"))
 		}
 	}
 	for i, p := range c.TrustedProxies {
 		if _, err := ParseCIDR(p); err != nil {
-			return keyErr(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not a CIDR such as 10.0.0.0/8 or an IP address", p)
+			add(keyErr(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not a CIDR such as 10.0.0.0/8 or an IP address", p))
 		}
 	}
 	for i, k := range c.PreviousSigningKeys {
 		if !strkey.IsValidEd25519PublicKey(k) {
-			return keyErr(fmt.Sprintf("previous_signing_keys[%d]", i), "%q is not a valid public key (G...)", k)
+			add(keyErr(fmt.Sprintf("previous_signing_keys[%d]", i), "%q is not a valid public key (G...)", k))
 		}
 	}
 	if c.JWTSecret.IsSet() && len(c.JWTSecret.Reveal()) < 32 {
-		return keyErr("jwt_secret", "must be at least 32 bytes")
+		add(keyErr("jwt_secret", "must be at least 32 bytes"))
 	}
 	if c.JWTLifetime <= 0 {
-		return keyErr("jwt_lifetime", "must be positive")
+		add(keyErr("jwt_lifetime", "must be positive"))
 	}
 	if c.ChallengeLifetime < 10e9 || c.ChallengeLifetime > 24*60*60e9 {
-		return keyErr("challenge_lifetime", "must be between 10s and 24h")
+		add(keyErr("challenge_lifetime", "must be between 10s and 24h"))
 	}
 	if c.AuthRateLimit < 0 {
-		return keyErr("auth_rate_limit", "must not be negative")
+		add(keyErr("auth_rate_limit", "must not be negative"))
 	}
 	if c.AuthRateLimit > 0 && c.AuthRateBurst < 1 {
-		return keyErr("auth_rate_burst", "must be at least 1")
+		add(keyErr("auth_rate_burst", "must be at least 1"))
 	}
 	if c.OutboundTimeout <= 0 {
-		return keyErr("outbound_timeout", "must be positive")
+		add(keyErr("outbound_timeout", "must be positive"))
 	}
 	if c.HorizonTimeout <= 0 {
-		return keyErr("horizon_timeout", "must be positive")
+		add(keyErr("horizon_timeout", "must be positive"))
 	}
 	if c.MaxBaseFee < 100 {
-		return keyErr("max_base_fee", "%d is below the network's base fee of 100 stroops", c.MaxBaseFee)
+		add(keyErr("max_base_fee", "%d is below the network's base fee of 100 stroops", c.MaxBaseFee))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		return keyErr("log_level", "%q is not debug, info, warn or error", c.LogLevel)
+		add(keyErr("log_level", "%q is not debug, info, warn or error", c.LogLevel))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
-		return keyErr("log_format", "%q is not text or json", c.LogFormat)
+		add(keyErr("log_format", "%q is not text or json", c.LogFormat))
 	}
 	for _, s := range []struct {
 		key string
@@ -109,7 +129,7 @@ func (c *Config) Validate() error {
 	}{{"issuer_secret", c.IssuerSecret}, {"distribution_secret", c.DistributionSecret}} {
 		if s.v.IsSet() {
 			if _, err := keypair.ParseFull(s.v.Reveal()); err != nil {
-				return keyErr(s.key, "not a valid secret seed (S...)")
+				add(keyErr(s.key, "not a valid secret seed (S...)"))
 			}
 		}
 	}
@@ -121,31 +141,30 @@ func (c *Config) Validate() error {
 	} {
 		if u.v != "" {
 			if err := checkURL(u.v, true); err != nil {
-				return keyErr(u.key, "%s", err)
+				add(keyErr(u.key, "%s", err))
 			}
 		}
 	}
 	if err := c.validateAssets(); err != nil {
-		return err
+		add(err)
 	}
 	if err := c.validateKYC(); err != nil {
-		return err
+		add(err)
 	}
 	if c.SEP6.MaxOpenTransactions < 0 {
-		return keyErr("sep6.max_open_transactions", "must not be negative")
+		add(keyErr("sep6.max_open_transactions", "must not be negative"))
 	}
 	if c.WriteRateLimit < 0 {
-		return keyErr("write_rate_limit", "must not be negative")
+		add(keyErr("write_rate_limit", "must not be negative"))
 	}
 	if c.SEP6.TransferExpiry < time.Minute {
-		return keyErr("sep6.transfer_expiry", "must be at least 1m")
+		add(keyErr("sep6.transfer_expiry", "must be at least 1m"))
 	}
 	for _, k := range []struct{ key, v string }{{"sep6.deposit_kyc_type", c.SEP6.DepositKYCType}, {"sep6.withdraw_kyc_type", c.SEP6.WithdrawKYCType}} {
 		if _, ok := c.KYC.Types[k.v]; !ok {
-			return keyErr(k.key, "%q is not one of kyc.types", k.v)
+			add(keyErr(k.key, "%q is not one of kyc.types", k.v))
 		}
 	}
-	return nil
 }
 
 func (c *Config) validateKYC() error {
@@ -292,6 +311,17 @@ func (d Direction) validate(prefix string) error {
 		}
 	}
 	return nil
+}
+
+// Problems are several configuration problems, reported together on one line.
+type Problems struct{ List []*Error }
+
+func (p *Problems) Error() string {
+	parts := make([]string, len(p.List))
+	for i, e := range p.List {
+		parts[i] = strings.TrimPrefix(e.Error(), "config: ")
+	}
+	return fmt.Sprintf("config: %d problems: %s", len(p.List), strings.Join(parts, "; "))
 }
 
 // ParseCIDR reads a trusted_proxies entry: a CIDR, or a single IP address.
