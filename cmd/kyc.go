@@ -110,9 +110,11 @@ func writeJSON(opts *KYCOptions, v any) error {
 
 func newKYCListCmd(opts *KYCOptions) *cobra.Command {
 	var status, typ string
+	var all bool
+	limit := 50
 	cmd := &cobra.Command{
-		Use:     "list [--status processing|accepted|rejected|needs_info] [--type T] [--json]",
-		Short:   "List customers, most recently updated first",
+		Use:     "list [--status processing|accepted|rejected|needs_info] [--type T] [--limit N | --all] [--json]",
+		Short:   "List customers, most recently updated first (the newest 50 unless --limit or --all)",
 		Example: "  anchor kyc list --status processing\n  anchor kyc list --type sep6-withdraw --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -122,8 +124,14 @@ func newKYCListCmd(opts *KYCOptions) *cobra.Command {
 			default:
 				return usageError{fmt.Errorf("--status %q is not processing, accepted, rejected or needs_info", status)}
 			}
+			if limit < 1 {
+				return usageError{fmt.Errorf("--limit %d: give a positive number, or --all", limit)}
+			}
+			if all {
+				limit = 0
+			}
 			return withBackend(cmd.Context(), opts, func(b admin.KYC) error {
-				list, err := b.List(cmd.Context(), kyc.ListFilter{Status: st, Type: typ})
+				list, err := b.List(cmd.Context(), kyc.ListFilter{Status: st, Type: typ, Limit: limit})
 				if err != nil {
 					return err
 				}
@@ -145,6 +153,8 @@ func newKYCListCmd(opts *KYCOptions) *cobra.Command {
 			})
 		},
 	}
+	cmd.Flags().IntVar(&limit, "limit", limit, "show at most this many")
+	cmd.Flags().BoolVar(&all, "all", false, "show every matching customer")
 	cmd.Flags().StringVar(&status, "status", "", "only customers in this status")
 	cmd.Flags().StringVar(&typ, "type", "", "only customers of this type")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")

@@ -78,10 +78,11 @@ while anchor serve runs (through its admin socket) and when it does not.`,
 func newTxListCmd(opts *TxOptions) *cobra.Command {
 	var status, kind, account string
 	var stuck time.Duration
-	var unmatched bool
+	var unmatched, all bool
+	limit := 50
 	cmd := &cobra.Command{
-		Use:     "list [--status S] [--kind deposit|withdrawal] [--account G..] [--stuck-for 24h] [--unmatched] [--json]",
-		Short:   "List transactions, newest first",
+		Use:     "list [--status S] [--kind deposit|withdrawal] [--account G..] [--stuck-for 24h] [--limit N | --all] [--unmatched] [--json]",
+		Short:   "List transactions, newest first (the newest 50 unless --limit or --all)",
 		Example: "  anchor tx list --status pending_anchor\n  anchor tx list --stuck-for 24h --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -108,8 +109,15 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 			if kind != "" && kind != "deposit" && kind != "withdrawal" {
 				return usageError{fmt.Errorf("--kind %q is not deposit or withdrawal", kind)}
 			}
+			if limit < 1 {
+				return usageError{fmt.Errorf("--limit %d: give a positive number, or --all", limit)}
+			}
+			if all {
+				limit = 0
+			}
 			return withTx(cmd.Context(), opts, func(b admin.Transfers) error {
-				list, err := b.OperatorList(cmd.Context(), transfer.OpsFilter{Status: transfer.Status(status), Kind: transfer.Kind(kind), Account: account, StuckFor: stuck})
+				// The store is read newest first and only until the page is full.
+				list, err := b.OperatorList(cmd.Context(), transfer.OpsFilter{Status: transfer.Status(status), Kind: transfer.Kind(kind), Account: account, StuckFor: stuck, Limit: limit})
 				if err != nil {
 					return err
 				}
@@ -126,11 +134,17 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Kind, t.Status, t.AssetCode, in, safe(t.Account), t.UpdatedAt.UTC().Format(time.RFC3339))
 				}
 				tw.Flush()
-				fmt.Fprintf(opts.IO.ErrOut, "%d transaction(s)\n", len(list))
+				more := ""
+				if limit > 0 && len(list) == limit {
+					more = " (the newest; --limit N or --all for more)"
+				}
+				fmt.Fprintf(opts.IO.ErrOut, "%d transaction(s)%s\n", len(list), more)
 				return nil
 			})
 		},
 	}
+	cmd.Flags().IntVar(&limit, "limit", limit, "show at most this many")
+	cmd.Flags().BoolVar(&all, "all", false, "show every matching transaction")
 	cmd.Flags().StringVar(&status, "status", "", "only this status")
 	cmd.Flags().StringVar(&kind, "kind", "", "deposit or withdrawal")
 	cmd.Flags().StringVar(&account, "account", "", "only this account")

@@ -67,6 +67,14 @@ func NewHandler(life context.Context, svc *kyc.Service, transfers *transfer.Serv
 	mux.HandleFunc("GET /v1/tx", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		f := transfer.OpsFilter{Status: transfer.Status(q.Get("status")), Kind: transfer.Kind(q.Get("kind")), Account: q.Get("account")}
+		if l := q.Get("limit"); l != "" {
+			n, err := strconv.Atoi(l)
+			if err != nil || n < 0 {
+				httpx.Error(w, http.StatusBadRequest, "limit "+strconv.Quote(l)+" is not a number")
+				return
+			}
+			f.Limit = n
+		}
 		if d := q.Get("stuck_for"); d != "" {
 			v, err := time.ParseDuration(d)
 			if err != nil || v < 0 {
@@ -96,7 +104,8 @@ func NewHandler(life context.Context, svc *kyc.Service, transfers *transfer.Serv
 	})
 	mux.HandleFunc("GET /v1/kyc/customers", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		out, err := svc.List(r.Context(), kyc.ListFilter{Status: kyc.Status(q.Get("status")), Type: q.Get("type")})
+		limit, _ := strconv.Atoi(q.Get("limit"))
+		out, err := svc.List(r.Context(), kyc.ListFilter{Status: kyc.Status(q.Get("status")), Type: q.Get("type"), Limit: max(limit, 0)})
 		reply(w, r, out, err)
 	})
 	mux.HandleFunc("GET /v1/kyc/ids/{prefix}", func(w http.ResponseWriter, r *http.Request) {
@@ -291,6 +300,9 @@ func (c *Client) List(ctx context.Context, f kyc.ListFilter) ([]kyc.Summary, err
 	if f.Type != "" {
 		q.Set("type", f.Type)
 	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
 	var out []kyc.Summary
 	err := c.do(ctx, "GET", "/v1/kyc/customers?"+q.Encode(), nil, &out)
 	return out, err
@@ -371,6 +383,9 @@ func (c *Client) OperatorList(ctx context.Context, f transfer.OpsFilter) ([]*tra
 	}
 	if f.StuckFor > 0 {
 		q.Set("stuck_for", f.StuckFor.String())
+	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
 	}
 	var out []*transfer.Transaction
 	err := c.do(ctx, "GET", "/v1/tx?"+q.Encode(), nil, &out)

@@ -30,6 +30,8 @@ type Summary struct {
 type ListFilter struct {
 	Status Status
 	Type   string
+	// Limit keeps the most recently updated rows only (0: all).
+	Limit int
 }
 
 // List returns the customers matching f, one row per customer and customer type: the type of
@@ -54,6 +56,9 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Summary, error) {
 		return true
 	})
 	sort.SliceStable(out, func(i, j int) bool { return out[i].UpdatedAt > out[j].UpdatedAt })
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
 	return out, err
 }
 

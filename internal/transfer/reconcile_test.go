@@ -60,19 +60,17 @@ func TestReconcileReadsOnlyWhatIsDueOrChanged(t *testing.T) {
 	}
 }
 
-// BenchmarkIdleReconcile: one periodic pass (every 5 s in anchor serve) with 100,000
-// transactions waiting and nothing due or changed. CPU share of a core = ns/op ÷ 5e9.
-func BenchmarkIdleReconcile(b *testing.B) {
-	e := newEnv(b)
+// populate stores n transactions waiting for KYC, 1,000 per store transaction.
+func populate(b *testing.B, e *env, n int) {
 	ctx := context.Background()
-	const n = 100_000
 	for i := 0; i < n; i += 1000 {
 		err := e.tr.Store.TransferUpdate(ctx, func(tx transfer.Tx) error {
 			for j := 0; j < 1000; j++ {
 				by := e.now.Add(time.Hour)
 				acct := keypair.MustRandom().Address()
+				started := e.now.Add(time.Duration(i+j) * time.Millisecond)
 				t := &transfer.Transaction{ID: acct, Kind: transfer.Deposit, Status: transfer.PendingCustomerInfoUpdate, Account: acct,
-					AssetCode: "USDX", KYCType: "sep6-deposit", StartedAt: e.now, UpdatedAt: e.now, UserActionRequiredBy: &by}
+					AssetCode: "USDX", KYCType: "sep6-deposit", StartedAt: started, UpdatedAt: started, UserActionRequiredBy: &by}
 				if err := tx.Put(t); err != nil {
 					return err
 				}
@@ -83,10 +81,37 @@ func BenchmarkIdleReconcile(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkIdleReconcile: one periodic pass (every 5 s in anchor serve) with 100,000
+// transactions waiting and nothing due or changed. CPU share of a core = ns/op ÷ 5e9.
+func BenchmarkIdleReconcile(b *testing.B) {
+	e := newEnv(b)
+	populate(b, e, 100_000)
+	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if adv, exp, err := e.tr.Reconcile(ctx); err != nil || adv+exp != 0 {
 			b.Fatal(adv, exp, err)
 		}
+	}
+}
+
+// BenchmarkTxListPage: anchor tx list's page (the newest 50) with 100,000 transactions in the
+// store, against reading them all (what tx list did before --limit).
+func BenchmarkTxListPage(b *testing.B) {
+	e := newEnv(b)
+	populate(b, e, 100_000)
+	ctx := context.Background()
+	for _, limit := range []int{50, 0} {
+		b.Run(map[int]string{50: "newest-50", 0: "all"}[limit], func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				list, err := e.tr.OperatorList(ctx, transfer.OpsFilter{Limit: limit})
+				if err != nil || (limit > 0 && len(list) != limit) {
+					b.Fatal(len(list), err)
+				}
+			}
+		})
 	}
 }
