@@ -23,6 +23,8 @@ type InitOptions struct {
 	HomeDomain string
 	Network    string
 	Listen     string
+	// Demo fills demo content and keys in also on the public network.
+	Demo bool
 }
 
 func newInitCmd(f *Factory, runF func(*InitOptions) error) *cobra.Command {
@@ -46,6 +48,7 @@ It never overwrites an existing config or secrets file.`,
 	cmd.Flags().StringVar(&opts.Dir, "dir", "", "directory to write anchor.yaml and secrets.env into (required)")
 	cmd.Flags().StringVar(&opts.HomeDomain, "home-domain", "localhost:8000", "home domain, with port if not 443")
 	cmd.Flags().StringVar(&opts.Network, "network", "testnet", "testnet or public")
+	cmd.Flags().BoolVar(&opts.Demo, "demo", false, "on the public network too, write demo texts, bank details and freshly generated issuer and distribution keys")
 	cmd.Flags().StringVar(&opts.Listen, "listen", "", "listen address to write (default 127.0.0.1:PORT for localhost, :8000 otherwise)")
 	_ = cmd.MarkFlagRequired("dir")
 	return cmd
@@ -86,6 +89,9 @@ func initRun(opts *InitOptions) error {
 	if listen == "" {
 		listen = ":8000"
 	}
+	// On the public network nothing demo is published: no demo texts, no made-up bank, no
+	// generated issuer keys (an operator brings its own), unless --demo asks for them.
+	demo := opts.Network != "public" || opts.Demo
 	signing, issuer, dist := keypair.MustRandom(), keypair.MustRandom(), keypair.MustRandom()
 	jwtKey := make([]byte, 32)
 	if _, err := rand.Read(jwtKey); err != nil {
@@ -97,11 +103,15 @@ func initRun(opts *InitOptions) error {
 ANCHOR_SIGNING_SECRET=%s
 # Key that signs session JWTs.
 ANCHOR_JWT_SECRET=%s
-# Demo issuer %s and distribution account %s, for treasury commands.
-ANCHOR_ISSUER_SECRET=%s
-ANCHOR_DISTRIBUTION_SECRET=%s
-`, signing.Address(), signing.Seed(), base64.RawURLEncoding.EncodeToString(jwtKey),
-		issuer.Address(), dist.Address(), issuer.Seed(), dist.Seed())
+`, signing.Address(), signing.Seed(), base64.RawURLEncoding.EncodeToString(jwtKey))
+	issuerAccount, distAccount := "", ""
+	if demo {
+		secrets += fmt.Sprintf("# Demo issuer %s and distribution account %s, for treasury commands.\nANCHOR_ISSUER_SECRET=%s\nANCHOR_DISTRIBUTION_SECRET=%s\n",
+			issuer.Address(), dist.Address(), issuer.Seed(), dist.Seed())
+		issuerAccount, distAccount = issuer.Address(), dist.Address()
+	} else {
+		secrets += "# Your issuer and distribution secrets, for treasury commands (or use *_secret_file):\n# ANCHOR_ISSUER_SECRET=S...\n# ANCHOR_DISTRIBUTION_SECRET=S...\n"
+	}
 	if err := writeExclusive(secretsPath, []byte(secrets), 0o600); err != nil {
 		return err
 	}
@@ -112,7 +122,7 @@ ANCHOR_DISTRIBUTION_SECRET=%s
 	body, err := config.RenderTemplate(config.InitValues{
 		HomeDomain: opts.HomeDomain, Mode: mode, Network: opts.Network,
 		HorizonURL: config.DefaultHorizon[opts.Network], Listen: listen, SecretsFile: "secrets.env",
-		IssuerAccount: issuer.Address(), DistributionAccount: dist.Address(), AssetStatus: status,
+		IssuerAccount: issuerAccount, DistributionAccount: distAccount, AssetStatus: status, Demo: demo,
 	})
 	if err != nil {
 		return err
@@ -121,8 +131,15 @@ ANCHOR_DISTRIBUTION_SECRET=%s
 		os.Remove(secretsPath)
 		return err
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "Wrote %s and %s (mode 0600).\nSIGNING_KEY %s\nStart the server with: anchor serve --config %s\n",
-		cfgPath, secretsPath, signing.Address(), cfgPath)
+	fmt.Fprintf(opts.IO.ErrOut, "Wrote %s and %s (mode 0600).\nSIGNING_KEY %s\n", cfgPath, secretsPath, signing.Address())
+	if !demo {
+		fmt.Fprintf(opts.IO.ErrOut, "Fill in %s before serving on the public network: the organisation (documentation.org_name, org_url, org_official_email),\n"+
+			"your issuer and distribution accounts (assets[0].issuer, distribution_account; their secrets in the secrets file) and the bank account\n"+
+			"depositors pay to (assets[0].deposit.instructions); anchor serve names whatever is still missing.\n"+
+			"Serve it over TLS: https at %s, for example behind a reverse proxy (see trusted_proxies in docs/config.md).\n", cfgPath, opts.HomeDomain)
+		return nil
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "Start the server with: anchor serve --config %s\n", cfgPath)
 	return nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stellar/go-stellar-sdk/keypair"
 )
 
 func TestInitWritesConfigAndSecrets(t *testing.T) {
@@ -68,14 +70,47 @@ func TestInitRejectsBadInput(t *testing.T) {
 	}
 }
 
+// TestInitPublicDomain: anchor init for the public network publishes nothing demo (no demo
+// texts, no made-up bank, no generated issuer keys), and serve refuses until the operator has
+// filled what it left empty, naming each; with everything filled the toml is the public one.
+// --demo restores the demo content.
 func TestInitPublicDomain(t *testing.T) {
 	dir := t.TempDir()
-	if _, stderr, code := runCLI(t, context.Background(), nil, "init", "--dir", dir, "--home-domain", "anchor.example.com", "--network", "public"); code != 0 {
+	if _, stderr, code := runCLI(t, context.Background(), nil, "init", "--dir", dir, "--home-domain", "anchor.example.com", "--network", "public"); code != 0 || !strings.Contains(stderr, "TLS") {
+		t.Fatalf("init: %d %s", code, stderr)
+	}
+	cfgPath := filepath.Join(dir, "anchor.yaml")
+	yaml, _ := os.ReadFile(cfgPath)
+	secrets, _ := os.ReadFile(filepath.Join(dir, "secrets.env"))
+	for _, demo := range []string{"Demo", "demo", "operator@example.com", "121122676"} {
+		if strings.Contains(string(yaml), demo) {
+			t.Errorf("anchor.yaml for the public network contains %q", demo)
+		}
+	}
+	if strings.Contains(string(secrets), "\nANCHOR_ISSUER_SECRET=") || strings.Contains(string(secrets), "\nANCHOR_DISTRIBUTION_SECRET=") {
+		t.Error("init generated issuer keys for the public network")
+	}
+	_, stderr, code := runCLI(t, context.Background(), nil, "serve", "--config", cfgPath)
+	for _, key := range []string{"documentation.org_name", "documentation.org_official_email", "assets[0].issuer", "instructions"} {
+		if code == 0 || !strings.Contains(stderr, key) {
+			t.Errorf("serve before the public config is filled: exit %d, %q does not name %s", code, stderr, key)
+		}
+	}
+	issuer := keypair.MustRandom().Address()
+	env := map[string]string{"ANCHOR_DOCUMENTATION_ORG_NAME": "Real Anchor Ltd", "ANCHOR_DOCUMENTATION_ORG_URL": "https://anchor.example.com",
+		"ANCHOR_DOCUMENTATION_ORG_OFFICIAL_EMAIL": "ops@anchor.example.com"}
+	filled := strings.NewReplacer("issuer: \n", "issuer: "+issuer+"\n", `value: ""`, `value: "123"`).Replace(string(yaml))
+	os.WriteFile(cfgPath, []byte(filled), 0o644)
+	out, stderr, code := runCLI(t, context.Background(), env, "toml", "generate", "--config", cfgPath)
+	if code != 0 || !strings.Contains(out, "https://anchor.example.com/auth") || !strings.Contains(out, "Public Global Stellar Network") {
+		t.Fatalf("toml for a filled public config: %d %s\n%s", code, stderr, out)
+	}
+	demoDir := t.TempDir()
+	if _, stderr, code := runCLI(t, context.Background(), nil, "init", "--dir", demoDir, "--home-domain", "anchor.example.com", "--network", "public", "--demo"); code != 0 {
 		t.Fatal(stderr)
 	}
-	out, _, code := runCLI(t, context.Background(), nil, "toml", "generate", "--config", filepath.Join(dir, "anchor.yaml"))
-	if code != 0 || !strings.Contains(out, "https://anchor.example.com/auth") || !strings.Contains(out, "Public Global Stellar Network") {
-		t.Fatalf("toml for a public domain:\n%s", out)
+	if y, _ := os.ReadFile(filepath.Join(demoDir, "anchor.yaml")); !strings.Contains(string(y), "Demo Anchor") {
+		t.Error("--demo wrote no demo content")
 	}
 }
 

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"slices"
+	"maps"
 	"errors"
 	"fmt"
 
@@ -145,6 +147,7 @@ func (c *Config) validate(add func(error)) {
 			}
 		}
 	}
+	c.validatePublic(add)
 	if err := c.validateAssets(); err != nil {
 		add(err)
 	}
@@ -205,6 +208,32 @@ func (c *Config) validateKYC() error {
 		}
 	}
 	return nil
+}
+
+// validatePublic: on the public network, what anchor init leaves for the operator to fill must
+// be filled before anything is published (each missing one is named).
+func (c *Config) validatePublic(add func(error)) {
+	if c.Network != "public" {
+		return
+	}
+	for _, k := range []struct{ key, v string }{
+		{"documentation.org_name", c.Documentation.OrgName},
+		{"documentation.org_url", c.Documentation.OrgURL},
+		{"documentation.org_official_email", c.Documentation.OrgOfficialEmail},
+	} {
+		if strings.TrimSpace(k.v) == "" {
+			add(keyErr(k.key, "is required on the public network"))
+		}
+	}
+	for i, a := range c.Assets {
+		if a.Deposit.Enabled {
+			for _, name := range slices.Sorted(maps.Keys(a.Deposit.Instructions)) {
+				if strings.TrimSpace(a.Deposit.Instructions[name].Value) == "" {
+					add(keyErr(fmt.Sprintf("assets[%d].deposit.instructions.%s", i, name), "has no value; depositors need the account to pay to"))
+				}
+			}
+		}
+	}
 }
 
 func (c *Config) validateAssets() error {
