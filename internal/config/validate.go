@@ -1,10 +1,10 @@
 package config
 
 import (
-	"slices"
-	"maps"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"net"
 	"net/netip"
