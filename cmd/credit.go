@@ -400,14 +400,6 @@ exit code is 1.`,
 		Example: "  anchor reconcile\n  anchor reconcile --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				// A unique prefix of the deposit's id is enough.
-				id, err := resolveTransferID(cmd.Context(), f, args[0])
-				if err != nil {
-					return err
-				}
-				args = []string{id}
-			}
 			c, closeFn, err := f.crediter(cmd.Context())
 			if err != nil {
 				return err

@@ -169,19 +169,29 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 // putCustomer sends PUT /customer with 10 SEP-9 fields as JSON; n changes one value, so that
 // every request is a write.
 func putCustomer(ctx context.Context, hc *http.Client, kycServer string, base *url.URL, token string, n int) error {
-	ku, err := url.Parse(kycServer)
-	if err != nil {
-		return err
-	}
-	ku.Scheme, ku.Host = base.Scheme, base.Host
 	body := fmt.Sprintf(`{"type":"sep6-deposit","first_name":"Jane","last_name":"Doe","email_address":"jane%d@example.com",`+
 		`"mobile_number":"+14155552671","birth_date":"1990-01-02","address_country_code":"USA","city":"Springfield",`+
 		`"postal_code":"12345","address":"1 Main Street","occupation":"2511"}`, n)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, ku.String()+"/customer", strings.NewReader(body))
+	return send(ctx, hc, http.MethodPut, at(kycServer, base)+"/customer", "application/json", token, strings.NewReader(body), http.StatusAccepted)
+}
+
+// at returns endpoint (from the stellar.toml) on the scheme and host the run targets.
+func at(endpoint string, base *url.URL) string {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return endpoint
+	}
+	u.Scheme, u.Host = base.Scheme, base.Host
+	return u.String()
+}
+
+// send makes one authenticated request and checks its status, discarding the body.
+func send(ctx context.Context, hc *http.Client, method, target, ctype, token string, body io.Reader, want int) error {
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -189,8 +199,8 @@ func putCustomer(ctx context.Context, hc *http.Client, kycServer string, base *u
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("PUT /customer: %s", resp.Status)
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: %s", method, req.URL.Path, resp.Status)
 	}
 	return nil
 }
@@ -205,11 +215,7 @@ var photo = func() []byte {
 // uploadPhotos sends PUT /customer as multipart with two 4 MB photos for a new memo, then
 // erases that customer (so that the database stays small whatever the run's length).
 func uploadPhotos(ctx context.Context, hc *http.Client, kycServer string, base *url.URL, token, account string, n int) error {
-	ku, err := url.Parse(kycServer)
-	if err != nil {
-		return err
-	}
-	ku.Scheme, ku.Host = base.Scheme, base.Host
+	kyc := at(kycServer, base)
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
@@ -228,69 +234,22 @@ func uploadPhotos(ctx context.Context, hc *http.Client, kycServer string, base *
 		}
 		pw.CloseWithError(mw.Close())
 	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, ku.String()+"/customer", pr)
-	if err != nil {
+	if err := send(ctx, hc, http.MethodPut, kyc+"/customer", mw.FormDataContentType(), token, pr, http.StatusAccepted); err != nil {
+		pr.CloseWithError(err)
 		return err
 	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("PUT /customer (multipart): %s", resp.Status)
-	}
-	dreq, err := http.NewRequestWithContext(ctx, http.MethodDelete, ku.String()+"/customer/"+account, strings.NewReader(`{"memo":"`+strconv.Itoa(n+1)+`"}`))
-	if err != nil {
-		return err
-	}
-	dreq.Header.Set("Content-Type", "application/json")
-	dreq.Header.Set("Authorization", "Bearer "+token)
-	if resp, err = hc.Do(dreq); err != nil {
-		return err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("DELETE /customer: %s", resp.Status)
-	}
-	return nil
+	return send(ctx, hc, http.MethodDelete, kyc+"/customer/"+account, "application/json", token, strings.NewReader(`{"memo":"`+strconv.Itoa(n+1)+`"}`), http.StatusOK)
 }
 
 // eraseCycle creates a customer (a new memo of the account each time) and erases it: one
 // PUT /customer and one DELETE /customer/{account}.
 func eraseCycle(ctx context.Context, hc *http.Client, kycServer string, base *url.URL, token, account string, n int) error {
-	ku, err := url.Parse(kycServer)
-	if err != nil {
+	kyc, memo := at(kycServer, base), strconv.Itoa(n+1)
+	if err := send(ctx, hc, http.MethodPut, kyc+"/customer", "application/json", token,
+		strings.NewReader(`{"memo":"`+memo+`","first_name":"Jane","last_name":"Doe","email_address":"jane@example.com"}`), http.StatusAccepted); err != nil {
 		return err
 	}
-	ku.Scheme, ku.Host = base.Scheme, base.Host
-	send := func(method, path, body string, want int) error {
-		req, err := http.NewRequestWithContext(ctx, method, ku.String()+path, strings.NewReader(body))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			return fmt.Errorf("%s %s: %s", method, path, resp.Status)
-		}
-		return nil
-	}
-	memo := strconv.Itoa(n + 1)
-	if err := send(http.MethodPut, "/customer", `{"memo":"`+memo+`","first_name":"Jane","last_name":"Doe","email_address":"jane@example.com"}`, http.StatusAccepted); err != nil {
-		return err
-	}
-	return send(http.MethodDelete, "/customer/"+account, `{"memo":"`+memo+`"}`, http.StatusOK)
+	return send(ctx, hc, http.MethodDelete, kyc+"/customer/"+account, "application/json", token, strings.NewReader(`{"memo":"`+memo+`"}`), http.StatusOK)
 }
 
 // getDeposit sends GET /deposit, which creates a transaction (a durable write).

@@ -96,20 +96,10 @@ var keyKYCTotalBytes = []byte("kyc_total_bytes") // in meta
 
 // addBytes changes the file bytes stored by account's G... account, and in all.
 func addBytes(tx *bolt.Tx, account string, delta int64) error {
-	add := func(b *bolt.Bucket, k []byte) error {
-		var n int64
-		if v := b.Get(k); len(v) == 8 {
-			n = int64(binary.BigEndian.Uint64(v))
-		}
-		if n += delta; n <= 0 {
-			return b.Delete(k)
-		}
-		return b.Put(k, binary.BigEndian.AppendUint64(nil, uint64(n)))
-	}
-	if err := add(tx.Bucket(bucketKYCBytes), []byte(sep10.BaseAccount(account))); err != nil {
+	if err := addCount(tx.Bucket(bucketKYCBytes), []byte(sep10.BaseAccount(account)), delta); err != nil {
 		return err
 	}
-	return add(tx.Bucket(bucketMeta), keyKYCTotalBytes)
+	return addCount(tx.Bucket(bucketMeta), keyKYCTotalBytes, delta)
 }
 
 // StoredBytes implements kyc.Tx.

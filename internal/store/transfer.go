@@ -295,7 +295,11 @@ func (s *Bolt) DoneChanged(ctx context.Context, done []transfer.Changed) error {
 
 // addOpen changes the count of unfinished transactions of account's G... account.
 func addOpen(tx *bolt.Tx, account string, delta int64) error {
-	b, k := tx.Bucket(bucketTransfersOpen), []byte(sep10.BaseAccount(account))
+	return addCount(tx.Bucket(bucketTransfersOpen), []byte(sep10.BaseAccount(account)), delta)
+}
+
+// addCount adds delta to the 8-byte counter k of b (dropping it at zero).
+func addCount(b *bolt.Bucket, k []byte, delta int64) error {
 	var n int64
 	if v := b.Get(k); len(v) == 8 {
 		n = int64(binary.BigEndian.Uint64(v))
