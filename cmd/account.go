@@ -104,7 +104,12 @@ or its CURRENCIES do not list the issuer (wallets would then find no trustworthy
 the asset). Then set the issuer account's home domain (set_options, signed with issuer_secret,
 exactly once per --ref). The domain defaults to home_domain.`,
 		Example: "  anchor account set-home-domain --domain anchor.example.com",
-		Args:    cobra.NoArgs,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := cobra.NoArgs(cmd, args); err != nil {
+				return err
+			}
+			return dryRunAlone(r.DryRun, true, xdrOut, prompt)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := f.Config(nil)
 			if err != nil {
@@ -136,7 +141,7 @@ exactly once per --ref). The domain defaults to home_domain.`,
 			if err != nil || op == nil {
 				return err
 			}
-			if xdrOut != "" || op.AlreadyDone {
+			if xdrOut != "" || op.AlreadyDone || op.DryRun {
 				return reportOp(f, "home domain", op, xdrOut)
 			}
 			fmt.Fprintf(f.IO.Out, "home domain %s: %s %s\n", r.Domain, op.State, op.Hash)
@@ -148,6 +153,7 @@ exactly once per --ref). The domain defaults to home_domain.`,
 	cmd.Flags().StringVar(&r.Ref, "ref", "", "reference that makes the change unique (default: the domain; a repeat of a confirmed change is refused without a new --ref)")
 	cmd.Flags().StringVar(&xdrOut, "xdr-out", "", "prepare the change and write its envelope to FILE instead of submitting")
 	cmd.Flags().BoolVar(&prompt, "key-prompt", false, "sign with the issuer key typed at a hidden prompt instead of issuer_secret")
+	cmd.Flags().BoolVar(&r.DryRun, "dry-run", false, "check the domain and show the transaction that would be submitted, and do nothing")
 	cmd.Flags().BoolVar(&force, "force", false, "set the domain even when its stellar.toml cannot be read or does not list the issuer")
 	return cmd
 }

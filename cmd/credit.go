@@ -93,6 +93,9 @@ stored before it is submitted; running credit again after any failure resumes it
 twice. --all credits every deposit in pending_anchor, pending_trust or pending_stellar.`,
 		Example: "  anchor credit 7c1e...\n  anchor credit --all\n  anchor credit --to GB... --amount 25 --memo 42",
 		Args: func(cmd *cobra.Command, args []string) error {
+			if err := dryRunAlone(pay.DryRun, pay.To != "", xdrOut, prompt); err != nil {
+				return err
+			}
 			if pay.To != "" {
 				if len(args) > 0 || all || pay.Amount == "" {
 					return usageError{errors.New("--to takes --amount and no DEPOSIT_ID or --all")}
@@ -188,6 +191,7 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 	cmd.Flags().StringVar(&pay.Asset, "asset", "", "ad-hoc payment: asset code (default: the first configured asset)")
 	cmd.Flags().StringVar(&pay.Ref, "ref", "", "ad-hoc payment: reference that makes it unique (default: its parameters; a repeat of a confirmed payment is refused without a new --ref)")
 	cmd.Flags().StringVar(&by, "by", "", "operator recorded in the history (default: the OS user)")
+	cmd.Flags().BoolVar(&pay.DryRun, "dry-run", false, "ad-hoc payment: show the transaction that would be submitted (operations, fee bid, sequence) and do nothing")
 	return cmd
 }
 
@@ -488,6 +492,15 @@ func withChecks(args cobra.PositionalArgs, checks ...func() error) cobra.Positio
 
 // reportOp prints an action's outcome, or with xdrOut writes its envelope for offline signing.
 func reportOp(f *Factory, what string, op *treasury.Op, xdrOut string) error {
+	if op.DryRun {
+		fmt.Fprintf(f.IO.Out, "dry run: %s %s would be submitted as\n  source:      %s (sequence %d)\n", what, op.ID, op.Source, op.Seq)
+		for _, o := range op.Operations {
+			fmt.Fprintf(f.IO.Out, "  operation:   %s\n", o)
+		}
+		fmt.Fprintf(f.IO.Out, "  fee bid:     %d stroops per operation\n  valid until: %s\nNothing was signed, stored or submitted.\n",
+			op.BaseFee, op.MaxTime.Format(time.RFC3339))
+		return nil
+	}
 	if op.AlreadyDone {
 		fmt.Fprintf(f.IO.Out, "%s %s: already done at %s: %s (use --ref to do it again)\n", what, op.ID, op.CreatedAt.UTC().Format(time.RFC3339), op.Hash)
 		return nil
@@ -566,11 +579,28 @@ func promptKey(f *Factory, account string) (*keypair.Full, error) {
 // here (op is nil then: withPromptedKey reported it), prepared for signing elsewhere (xdr), or
 // signed with the configured key and submitted.
 func runAction(ctx context.Context, f *Factory, c Crediter, r admin.ActionRequest, account, by string, xdr, prompt bool) (*treasury.Op, error) {
+	if r.DryRun {
+		return c.RunAction(ctx, r)
+	}
 	r.XDROut, r.Unsigned = xdr, prompt
 	if prompt {
 		return nil, withPromptedKey(ctx, f, c, account, by, func() (*treasury.Op, error) { return c.RunAction(ctx, r) })
 	}
 	return c.RunAction(ctx, r)
+}
+
+// dryRunAlone refuses --dry-run where it does not apply (not an ad-hoc action) or with a flag
+// that signs or writes.
+func dryRunAlone(dryRun, adHoc bool, xdrOut string, prompt bool) error {
+	switch {
+	case !dryRun:
+		return nil
+	case !adHoc:
+		return usageError{errors.New("--dry-run works with ad-hoc actions only (credit --to, burn --amount, account set-home-domain)")}
+	case xdrOut != "" || prompt:
+		return usageError{errors.New("--dry-run signs and writes nothing: drop --xdr-out and --key-prompt")}
+	}
+	return nil
 }
 
 // withPromptedKey prepares an unsigned action, signs it here with a prompted key (which never

@@ -167,6 +167,12 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 	if b, _ := hz.Balance(dist.Address(), key); b != (10000-100-5)*10_000_000 {
 		t.Fatalf("distribution holds %d: a burn or payment happened twice", b)
 	}
+	if out, stderr, code := cli("account", "set-home-domain", "--dry-run"); code != 0 || !strings.Contains(out, "set_options home_domain=localhost:"+strconv.Itoa(port)) {
+		t.Fatalf("set-home-domain --dry-run: %d %s %s", code, out, stderr)
+	}
+	if acct, _ := hc.AccountDetail(horizonclient.AccountRequest{AccountID: issuer.Address()}); acct.HomeDomain != "" {
+		t.Fatalf("a dry run set the home domain to %q", acct.HomeDomain)
+	}
 	if _, stderr, code := cli("account", "set-home-domain"); code != 0 || strings.Contains(stderr, "warning") {
 		t.Fatalf("set-home-domain: %d %s", code, stderr)
 	}
@@ -274,6 +280,27 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 		t.Fatalf("burn --withdrawals burned %d stroops, want 12 USDX once", before-after)
 	}
 
+	// A dry run shows the transaction and stores, signs and submits nothing: the same burn then
+	// runs for real (it was not recorded as done) and moves the tokens once.
+	before, _ = hz.Balance(dist.Address(), key)
+	out, stderr, code := cli("burn", "--amount", "2", "--ref", "dry-1", "--dry-run")
+	if code != 0 || !strings.Contains(out, "dry run: burn") || !strings.Contains(out, " USDX to "+issuer.Address()) ||
+		!strings.Contains(out, "fee bid:") || !strings.Contains(out, "Nothing was signed, stored or submitted.") {
+		t.Fatalf("burn --dry-run: %d %s %s", code, out, stderr)
+	}
+	if after, _ := hz.Balance(dist.Address(), key); after != before {
+		t.Fatalf("a dry run moved %d stroops", before-after)
+	}
+	if out, stderr, code := cli("burn", "--amount", "2", "--ref", "dry-1"); code != 0 || strings.Contains(out, "already done") {
+		t.Fatalf("burn after its dry run: %d %s %s", code, out, stderr)
+	}
+	if after, _ := hz.Balance(dist.Address(), key); before-after != 20_000_000 {
+		t.Fatalf("burn after its dry run moved %d stroops, want 2 USDX", before-after)
+	}
+	if out, _, code := cli("burn", "--amount", "2", "--ref", "dry-1", "--dry-run"); code != 0 || !strings.Contains(out, "already done") {
+		t.Fatalf("a dry run of a confirmed burn should say it is done: %d %s", code, out)
+	}
+
 	// Air-gapped signing: prepare a burn, sign the file elsewhere, submit it (twice: once counts).
 	xdrFile := filepath.Join(t.TempDir(), "burn.xdr")
 	if _, stderr, code := cli("burn", "--amount", "1", "--ref", "offline-1", "--xdr-out", xdrFile); code != 0 || !strings.Contains(stderr, "anchor submit") {
@@ -301,7 +328,7 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 	// A key typed at the prompt signs here; a wrong one is refused and never echoed.
 	wrong := keypair.MustRandom()
 	cfgArg := []string{"--config", filepath.Join(dir, "anchor.yaml")}
-	out, stderr, code := runCLIInput(t, env, wrong.Seed()+"\n", append([]string{"credit", "--to", u.Address(), "--amount", "2", "--ref", "prompted", "--key-prompt"}, cfgArg...)...)
+	out, stderr, code = runCLIInput(t, env, wrong.Seed()+"\n", append([]string{"credit", "--to", u.Address(), "--amount", "2", "--ref", "prompted", "--key-prompt"}, cfgArg...)...)
 	if code == 0 || strings.Contains(out+stderr, wrong.Seed()) {
 		t.Fatalf("wrong prompted key: %d %s %s", code, out, stderr)
 	}
@@ -371,6 +398,10 @@ func TestTreasuryUsageErrors(t *testing.T) {
 		{[]string{"credit", "--to", g}, "--to takes --amount"},
 		{[]string{"credit", "--to", "GBAD", "--amount", "5"}, "--to GBAD is not a Stellar account"},
 		{[]string{"credit", "--to", g, "--amount", "5x"}, `--amount: "5x" is not an amount`},
+		{[]string{"credit", "--all", "--dry-run"}, "--dry-run works with ad-hoc actions only"},
+		{[]string{"burn", "--withdrawals", "--dry-run"}, "--dry-run works with ad-hoc actions only"},
+		{[]string{"burn", "--amount", "5", "--dry-run", "--xdr-out", "f"}, "--dry-run signs and writes nothing"},
+		{[]string{"account", "set-home-domain", "--dry-run", "--key-prompt"}, "--dry-run signs and writes nothing"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			args := append(tc.args, "--config", filepath.Join(t.TempDir(), "none.yaml"))

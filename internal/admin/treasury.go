@@ -247,6 +247,8 @@ type ActionRequest struct {
 	// Unsigned the server does not sign it either (the CLI signs with a prompted key).
 	XDROut   bool `json:"xdr_out,omitempty"`
 	Unsigned bool `json:"unsigned,omitempty"`
+	// DryRun shows what would be submitted, and stores, signs and submits nothing.
+	DryRun bool `json:"dry_run,omitempty"`
 }
 
 // RunAction builds and executes a treasury action exactly once per reference. Without --ref the
@@ -266,6 +268,7 @@ func RunAction(ctx context.Context, t *treasury.Treasury, issuer *keypair.Full, 
 		return nil, &treasury.InputError{Msg: "asset " + r.Asset + " is not configured"}
 	}
 	t.XDROut = r.XDROut || r.Unsigned
+	t.DryRun = r.DryRun
 	if r.Unsigned {
 		t.Signer, issuer = nil, nil
 	}

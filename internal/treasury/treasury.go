@@ -53,11 +53,16 @@ type Op struct {
 	State       OpState  `json:"state"`
 	// AlreadyDone is set on an answer (never stored) when the action asked for was done before
 	// and nothing was done now.
-	AlreadyDone bool      `json:"already_done,omitempty"`
-	Result      string    `json:"result,omitempty"`
-	Attempt     int       `json:"attempt"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	AlreadyDone bool `json:"already_done,omitempty"`
+	// DryRun marks a plan (never stored): what the action would submit, with the fee bid per
+	// operation and the operations described.
+	DryRun     bool      `json:"dry_run,omitempty"`
+	BaseFee    int64     `json:"base_fee,omitempty"`
+	Operations []string  `json:"operations,omitempty"`
+	Result     string    `json:"result,omitempty"`
+	Attempt    int       `json:"attempt"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // ErrNotFound: no such action.
@@ -103,6 +108,59 @@ type Treasury struct {
 	// XDROut prepares actions without submitting them: the envelope, signed by Signer when it
 	// is set and unsigned otherwise, waits for `anchor submit` (multisig, air-gapped signing).
 	XDROut bool
+	// DryRun builds ad-hoc actions (Execute) to show them, and neither signs, stores nor
+	// submits anything.
+	DryRun bool
+}
+
+// plan builds an action as it would be submitted now (source sequence, fee bid, time bounds)
+// and returns it unsigned and unstored.
+func (t *Treasury) plan(ctx context.Context, id, purpose, source string, ops []txnbuild.Operation, memo txnbuild.Memo) (*Op, error) {
+	built, maxTime, err := t.newTx(ctx, source, ops, memo)
+	if err != nil {
+		return nil, err
+	}
+	env, hash, err := t.encode(built)
+	if err != nil {
+		return nil, err
+	}
+	p := &Op{ID: id, Purpose: purpose, Source: source, Seq: built.SequenceNumber(), Envelope: env, Hash: hash,
+		MaxTime: time.Unix(maxTime.Unix(), 0).UTC(), State: "dry-run", DryRun: true, BaseFee: built.BaseFee(), CreatedAt: t.now()}
+	for _, op := range ops {
+		p.Operations = append(p.Operations, describe(op))
+	}
+	return p, nil
+}
+
+// encode returns a transaction's envelope (base64 XDR) and hash on the configured network.
+func (t *Treasury) encode(tx *txnbuild.Transaction) (env, hash string, err error) {
+	if env, err = tx.Base64(); err != nil {
+		return "", "", err
+	}
+	hash, err = tx.HashHex(t.Config.NetworkPassphrase)
+	return env, hash, err
+}
+
+// describe says what an operation does, for a dry run.
+func describe(op txnbuild.Operation) string {
+	switch o := op.(type) {
+	case *txnbuild.Payment:
+		code := "XLM"
+		if c, ok := o.Asset.(txnbuild.CreditAsset); ok {
+			code = c.Code
+		}
+		return fmt.Sprintf("payment of %s %s to %s", o.Amount, code, o.Destination)
+	case *txnbuild.SetOptions:
+		if o.HomeDomain != nil {
+			return "set_options home_domain=" + string(*o.HomeDomain)
+		}
+		return "set_options"
+	case *txnbuild.CreateAccount:
+		return fmt.Sprintf("create_account %s with %s XLM", o.Destination, o.Amount)
+	case *txnbuild.CreateClaimableBalance:
+		return fmt.Sprintf("create_claimable_balance of %s", o.Amount)
+	}
+	return fmt.Sprintf("%T", op)
 }
 
 // ErrOutcomeUnknown: Horizon did not say whether the transaction landed (timeouts, 5xx, 429, or
@@ -680,6 +738,9 @@ func (t *Treasury) execute(ctx context.Context, id, purpose string, source strin
 				continue
 			}
 		}
+		if t.DryRun {
+			return t.plan(ctx, id, purpose, source, ops, memo)
+		}
 		if signer == nil && !t.XDROut {
 			return nil, inputErr("no signing key for %s", source)
 		}
@@ -696,11 +757,7 @@ func (t *Treasury) execute(ctx context.Context, id, purpose string, source strin
 				return nil, err
 			}
 		}
-		env, err := signed.Base64()
-		if err != nil {
-			return nil, err
-		}
-		hash, err := signed.HashHex(t.Config.NetworkPassphrase)
+		env, hash, err := t.encode(signed)
 		if err != nil {
 			return nil, err
 		}
