@@ -252,6 +252,9 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 	rcv := newCallbackReceiver(t, discover(t, s).toml.SigningKey)
 	vid := wv.sep6("/deposit", url.Values{"asset_code": {"USDX"}, "on_change_callback": {rcv.URL}}).JSON(t)["id"].(string)
 	cli("deposit", "received", vid, "--amount", "4", "--external-id", "WIRE-78")
+	if out, stderr, code := cli("tx", "list", "--reference", "WIRE-78"); code != 0 || !strings.Contains(out, vid) || strings.Count(out, "\n") != 2 {
+		t.Fatalf("tx list --reference WIRE-78: %d %s %s", code, out, stderr)
+	}
 	if out, stderr, code := cli("credit", vid); code != 0 || !strings.Contains(out, "pending_trust") {
 		t.Fatalf("credit without a trustline: %d %s %s", code, out, stderr)
 	}

@@ -76,14 +76,14 @@ while anchor serve runs (through its admin socket) and when it does not.`,
 }
 
 func newTxListCmd(opts *TxOptions) *cobra.Command {
-	var status, kind, account string
+	var status, kind, account, reference string
 	var stuck time.Duration
 	var unmatched, all bool
 	limit := 50
 	cmd := &cobra.Command{
-		Use:     "list [--status S] [--kind deposit|withdrawal] [--account G..] [--stuck-for 24h] [--limit N | --all] [--unmatched] [--json]",
+		Use:     "list [--status S] [--kind deposit|withdrawal] [--account G..] [--reference REF] [--stuck-for 24h] [--limit N | --all] [--unmatched] [--json]",
 		Short:   "List transactions, newest first (the newest 50 unless --limit or --all)",
-		Example: "  anchor tx list --status pending_anchor\n  anchor tx list --stuck-for 24h --json",
+		Example: "  anchor tx list --status pending_anchor\n  anchor tx list --reference 4811930273381907001\n  anchor tx list --stuck-for 24h --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if unmatched {
@@ -117,7 +117,7 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 			}
 			return withTx(cmd.Context(), opts, func(b admin.Transfers) error {
 				// The store is read newest first and only until the page is full.
-				list, err := b.OperatorList(cmd.Context(), transfer.OpsFilter{Status: transfer.Status(status), Kind: transfer.Kind(kind), Account: account, StuckFor: stuck, Limit: limit})
+				list, err := b.OperatorList(cmd.Context(), transfer.OpsFilter{Status: transfer.Status(status), Kind: transfer.Kind(kind), Account: account, Reference: reference, StuckFor: stuck, Limit: limit})
 				if err != nil {
 					return err
 				}
@@ -148,6 +148,7 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 	cmd.Flags().StringVar(&status, "status", "", "only this status")
 	cmd.Flags().StringVar(&kind, "kind", "", "deposit or withdrawal")
 	cmd.Flags().StringVar(&account, "account", "", "only this account")
+	cmd.Flags().StringVar(&reference, "reference", "", "the deposit a bank transfer's reference names, or the transaction with this external id")
 	cmd.Flags().DurationVar(&stuck, "stuck-for", 0, "only unfinished transactions unchanged for at least this long")
 	cmd.Flags().BoolVar(&unmatched, "unmatched", false, "list payments into the withdrawal accounts that matched no withdrawal")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")

@@ -66,7 +66,7 @@ func NewHandler(life context.Context, svc *kyc.Service, transfers *transfer.Serv
 	}
 	mux.HandleFunc("GET /v1/tx", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		f := transfer.OpsFilter{Status: transfer.Status(q.Get("status")), Kind: transfer.Kind(q.Get("kind")), Account: q.Get("account")}
+		f := transfer.OpsFilter{Status: transfer.Status(q.Get("status")), Kind: transfer.Kind(q.Get("kind")), Account: q.Get("account"), Reference: q.Get("reference")}
 		if l := q.Get("limit"); l != "" {
 			n, err := strconv.Atoi(l)
 			if err != nil || n < 0 {
@@ -376,7 +376,7 @@ func (c *Client) Decide(ctx context.Context, id string, d kyc.Decision) (kyc.Sta
 // OperatorList implements Transfers.
 func (c *Client) OperatorList(ctx context.Context, f transfer.OpsFilter) ([]*transfer.Transaction, error) {
 	q := url.Values{}
-	for k, v := range map[string]string{"status": string(f.Status), "kind": string(f.Kind), "account": f.Account} {
+	for k, v := range map[string]string{"status": string(f.Status), "kind": string(f.Kind), "account": f.Account, "reference": f.Reference} {
 		if v != "" {
 			q.Set(k, v)
 		}

@@ -520,26 +520,69 @@ type OpsFilter struct {
 	Account   string
 	StuckFor  time.Duration
 	Limit     int
+	// Reference finds, through the indexes, the deposit whose reference it is (what the user's
+	// bank wire names) and the transaction recorded with it as external id.
+	Reference string
 }
 
 // OperatorList returns transactions matching f, newest first.
 func (s *Service) OperatorList(ctx context.Context, f OpsFilter) ([]*Transaction, error) {
 	now := s.now()
 	out := []*Transaction{}
+	if f.Reference != "" {
+		return s.byReference(ctx, f, now)
+	}
 	err := s.Store.AllTransfers(ctx, func(t *Transaction) bool {
-		if (f.Status != "" && t.Status != f.Status) || (f.Kind != "" && t.Kind != f.Kind) || (f.Account != "" && t.Account != f.Account) {
-			return true
-		}
-		if len(f.AnyStatus) > 0 && !slices.Contains(f.AnyStatus, t.Status) {
-			return true
-		}
-		if f.StuckFor > 0 && (Terminal(t.Status) || now.Sub(t.UpdatedAt) < f.StuckFor) {
+		if !f.matches(t, now) {
 			return true
 		}
 		out = append(out, t)
 		return f.Limit <= 0 || len(out) < f.Limit
 	})
 	return out, err
+}
+
+// byReference answers OperatorList with a Reference from the reference and external-id
+// indexes, without a scan.
+func (s *Service) byReference(ctx context.Context, f OpsFilter, now time.Time) ([]*Transaction, error) {
+	out := []*Transaction{}
+	ref := strings.TrimSpace(f.Reference)
+	err := s.Store.TransferView(ctx, func(tx Tx) error {
+		seen := map[string]bool{}
+		for _, find := range []func() (string, error){
+			func() (string, error) { return tx.MemoOwner("deposit-reference", ref) },
+			func() (string, error) { return tx.ByExternalID(ref) },
+		} {
+			id, err := find()
+			if errors.Is(err, ErrNotFound) || seen[id] {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			seen[id] = true
+			t, err := tx.Get(id)
+			if err != nil {
+				return err
+			}
+			if f.matches(t, now) {
+				out = append(out, t)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// matches reports whether t passes every filter but Reference and Limit.
+func (f OpsFilter) matches(t *Transaction, now time.Time) bool {
+	if (f.Status != "" && t.Status != f.Status) || (f.Kind != "" && t.Kind != f.Kind) || (f.Account != "" && t.Account != f.Account) {
+		return false
+	}
+	if len(f.AnyStatus) > 0 && !slices.Contains(f.AnyStatus, t.Status) {
+		return false
+	}
+	return f.StuckFor <= 0 || (!Terminal(t.Status) && now.Sub(t.UpdatedAt) >= f.StuckFor)
 }
 
 // ShowTx returns one transaction for the operator.

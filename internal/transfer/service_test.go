@@ -3,6 +3,7 @@ package transfer_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -467,5 +468,49 @@ func TestCustomerIDLink(t *testing.T) {
 	var ie *transfer.InputError
 	if _, err := e.tr.Create(ctx, p, transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX", CustomerID: "nope"}); !errors.As(err, &ie) {
 		t.Fatalf("unknown customer_id: %v", err)
+	}
+}
+
+// TestListByReference: tx list --reference finds the deposit a bank wire's reference names, or
+// the transaction recorded with that external id, through the indexes; other filters still
+// apply and an unknown reference finds nothing.
+func TestListByReference(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := kyc.Principal{Account: keypair.MustRandom().Address()}
+	e.customer(t, p, kyc.Accepted)
+	var deps []*transfer.Transaction
+	for i := 0; i < 3; i++ {
+		d, err := e.tr.Create(ctx, transfer.Principal(p), transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX", Amount: "10"})
+		if err != nil || d.Reference == "" {
+			t.Fatalf("deposit %d: reference %q, %v", i, d.Reference, err)
+		}
+		deps = append(deps, d)
+	}
+	if _, err := e.tr.Act(ctx, deps[2].ID, transfer.Action{Name: "received", By: "t", Amount: "10", ExternalID: "WIRE-9"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		f    transfer.OpsFilter
+		want []string
+	}{
+		{transfer.OpsFilter{Reference: deps[1].Reference}, []string{deps[1].ID}},
+		{transfer.OpsFilter{Reference: " " + deps[0].Reference + " "}, []string{deps[0].ID}},
+		{transfer.OpsFilter{Reference: "WIRE-9"}, []string{deps[2].ID}},
+		{transfer.OpsFilter{Reference: deps[1].Reference, Kind: transfer.Withdrawal}, nil},
+		{transfer.OpsFilter{Reference: deps[2].Reference, Status: transfer.PendingUserTransferStart}, nil},
+		{transfer.OpsFilter{Reference: "123"}, nil},
+	} {
+		list, err := e.tr.OperatorList(ctx, tc.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, tx := range list {
+			got = append(got, tx.ID)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%+v: got %v, want %v", tc.f, got, tc.want)
+		}
 	}
 }
