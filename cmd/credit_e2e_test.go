@@ -252,6 +252,23 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 	rcv := newCallbackReceiver(t, discover(t, s).toml.SigningKey)
 	vid := wv.sep6("/deposit", url.Values{"asset_code": {"USDX"}, "on_change_callback": {rcv.URL}}).JSON(t)["id"].(string)
 	cli("deposit", "received", vid, "--amount", "4", "--external-id", "WIRE-78")
+	// Shell completion offers ids from the running server, and the values of filter flags.
+	for _, tc := range [][]string{
+		{"tx", "show", vid[:6], vid},
+		{"credit", vid[:6], vid},
+		{"tx", "list", "--status", "", "pending_anchor"},
+		{"tx", "list", "--kind", "", "withdrawal"},
+		{"kyc", "list", "--status", "", "ACCEPTED"},
+		{"kyc", "list", "--type", "", "sep6-deposit"},
+		{"burn", "--asset", "", "USDX"},
+	} {
+		args, want := tc[:len(tc)-1], tc[len(tc)-1]
+		// The word being completed comes last, so --config goes first.
+		full := append([]string{"__complete", "--config", filepath.Join(dir, "anchor.yaml")}, args...)
+		if out, stderr, code := runCLI(t, context.Background(), env, full...); code != 0 || !strings.Contains(out, want+"\n") || !strings.Contains(out, ":4\n") {
+			t.Fatalf("completion of %v: %d %q %s, want %s", args, code, out, stderr, want)
+		}
+	}
 	if out, stderr, code := cli("tx", "list", "--reference", "WIRE-78"); code != 0 || !strings.Contains(out, vid) || strings.Count(out, "\n") != 2 {
 		t.Fatalf("tx list --reference WIRE-78: %d %s %s", code, out, stderr)
 	}

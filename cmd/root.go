@@ -211,6 +211,7 @@ Configuration comes from flags, then ANCHOR_* environment variables, then the co
 		newDevCmd(f),
 	)
 	strictGroups(root)
+	completions(f, root)
 	return root
 }
 

@@ -39,6 +39,8 @@ type KYC interface {
 	Decide(ctx context.Context, id string, d kyc.Decision) (kyc.Status, error)
 	// ResolveCustomerID returns the customer id a whole id or a unique prefix names.
 	ResolveCustomerID(ctx context.Context, arg string) (string, error)
+	// CustomerIDs returns up to limit customer ids that start with prefix.
+	CustomerIDs(ctx context.Context, prefix string, limit int) ([]string, error)
 }
 
 // Transfers is what transaction commands need; *transfer.Service and *Client implement it.
@@ -48,6 +50,8 @@ type Transfers interface {
 	Act(ctx context.Context, id string, a transfer.Action) (*transfer.Transaction, error)
 	// ResolveTransferID returns the transaction id a whole id or a unique prefix names.
 	ResolveTransferID(ctx context.Context, arg string) (string, error)
+	// TransferIDs returns up to limit transaction ids that start with prefix.
+	TransferIDs(ctx context.Context, prefix string, limit int) ([]string, error)
 }
 
 var (
@@ -112,6 +116,19 @@ func NewHandler(life context.Context, svc *kyc.Service, transfers *transfer.Serv
 		id, err := svc.ResolveCustomerID(r.Context(), r.PathValue("prefix"))
 		reply(w, r, map[string]string{"id": id}, err)
 	})
+	// Id lists for shell completion: ?prefix=P&limit=N (at most 200).
+	listIDs := func(find func(context.Context, string, int) ([]string, error)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			n, err := strconv.Atoi(r.URL.Query().Get("limit"))
+			if err != nil || n < 1 || n > 200 {
+				n = 200
+			}
+			out, err := find(r.Context(), r.URL.Query().Get("prefix"), n)
+			reply(w, r, out, err)
+		}
+	}
+	mux.HandleFunc("GET /v1/kyc/ids", listIDs(svc.CustomerIDs))
+	mux.HandleFunc("GET /v1/tx-ids", listIDs(transfers.TransferIDs))
 	mux.HandleFunc("GET /v1/tx-ids/{prefix}", func(w http.ResponseWriter, r *http.Request) {
 		id, err := transfers.ResolveTransferID(r.Context(), r.PathValue("prefix"))
 		reply(w, r, map[string]string{"id": id}, err)
@@ -315,6 +332,22 @@ func (c *Client) resolveID(ctx context.Context, path string) (string, error) {
 	}
 	err := c.do(ctx, "GET", path, nil, &out)
 	return out.ID, err
+}
+
+func (c *Client) listIDs(ctx context.Context, path, prefix string, limit int) ([]string, error) {
+	var out []string
+	err := c.do(ctx, "GET", path+"?"+url.Values{"prefix": {prefix}, "limit": {strconv.Itoa(limit)}}.Encode(), nil, &out)
+	return out, err
+}
+
+// CustomerIDs implements KYC.
+func (c *Client) CustomerIDs(ctx context.Context, prefix string, limit int) ([]string, error) {
+	return c.listIDs(ctx, "/v1/kyc/ids", prefix, limit)
+}
+
+// TransferIDs implements Transfers.
+func (c *Client) TransferIDs(ctx context.Context, prefix string, limit int) ([]string, error) {
+	return c.listIDs(ctx, "/v1/tx-ids", prefix, limit)
 }
 
 // ResolveCustomerID implements KYC.

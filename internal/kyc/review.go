@@ -72,7 +72,12 @@ type Detail struct {
 	Erased   *Tombstone `json:"erased,omitempty"`
 }
 
-// ResolveCustomerID returns the customer id that a whole id or a unique prefix names.
+// CustomerIDs returns up to limit customer ids that start with prefix (shell completion).
+func (s *Service) CustomerIDs(ctx context.Context, prefix string, limit int) ([]string, error) {
+	return s.Store.CustomerIDsWithPrefix(ctx, strings.ToLower(prefix), limit)
+}
+
+// ResolveCustomerID returns the customer id a whole id or a unique prefix names.
 func (s *Service) ResolveCustomerID(ctx context.Context, arg string) (string, error) {
 	id, err := ids.Resolve(ctx, arg, s.Store.CustomerIDsWithPrefix, ErrNotFound)
 	if errors.Is(err, ids.ErrAmbiguous) {

@@ -20,7 +20,12 @@ type Detail struct {
 	Waiting string `json:"waiting,omitempty"`
 }
 
-// ResolveTransferID returns the transaction id that a whole id or a unique prefix names.
+// TransferIDs returns up to limit transaction ids that start with prefix (shell completion).
+func (s *Service) TransferIDs(ctx context.Context, prefix string, limit int) ([]string, error) {
+	return s.Store.TransferIDsWithPrefix(ctx, strings.ToLower(prefix), limit)
+}
+
+// ResolveTransferID returns the transaction id a whole id or a unique prefix names.
 func (s *Service) ResolveTransferID(ctx context.Context, arg string) (string, error) {
 	id, err := ids.Resolve(ctx, arg, s.Store.TransferIDsWithPrefix, ErrNotFound)
 	if errors.Is(err, ids.ErrAmbiguous) {
