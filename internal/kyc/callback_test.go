@@ -21,7 +21,7 @@ import (
 	"github.com/anchorkit/anchor/pkg/callbacksig"
 )
 
-func newService(t *testing.T, autoApprove bool) *kyc.Service {
+func newService(t testing.TB, autoApprove bool) *kyc.Service {
 	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
