@@ -46,6 +46,7 @@ fuzz:
 bench: build
 	./$(BIN) dev bench --duration 10s --server-log bench-server.log
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/sep10/ ./internal/treasury/
+	$(GO) test -run '^$$' -bench 'ListPage' -benchmem ./internal/transfer/ ./internal/kyc/
 
 ## docs: regenerate the command reference in docs/cli from the command tree
 docs: build

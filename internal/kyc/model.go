@@ -321,7 +321,8 @@ type Tx interface {
 type Store interface {
 	KYCUpdate(ctx context.Context, fn func(Tx) error) error
 	KYCView(ctx context.Context, fn func(Tx) error) error
-	// Customers calls fn for every customer until fn returns false.
+	// Customers calls fn for every customer, the most recently updated first, until fn returns
+	// false.
 	Customers(ctx context.Context, fn func(*Customer) bool) error
 	Events(ctx context.Context, customerID string) ([]Event, error)
 	// CustomerIDsWithPrefix returns up to limit customer ids that start with prefix.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"sort"
 	"strings"
 
 	"github.com/anchorkit/anchor/internal/ids"
@@ -53,9 +52,9 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Summary, error) {
 			out = append(out, Summary{ID: c.ID, Account: c.Account, Memo: c.Memo, Type: name, Status: st,
 				UpdatedAt: c.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"), PreviouslyRejected: c.PreviouslyRejected != nil})
 		}
-		return true
+		// The store gives the most recently updated first: stop once the page is full.
+		return f.Limit <= 0 || len(out) < f.Limit
 	})
-	sort.SliceStable(out, func(i, j int) bool { return out[i].UpdatedAt > out[j].UpdatedAt })
 	if f.Limit > 0 && len(out) > f.Limit {
 		out = out[:f.Limit]
 	}

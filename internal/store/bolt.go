@@ -20,7 +20,7 @@ import (
 const FileName = "anchor.db"
 
 // SchemaVersion is the schema this build writes. Bump it and append to migrations together.
-const SchemaVersion = 10
+const SchemaVersion = 11
 
 var (
 	bucketMeta       = []byte("meta")
@@ -40,20 +40,25 @@ var (
 	bucketTombstones    = []byte("kyc_tombstones")     // account \x00 memo → Tombstone JSON (a rejection past erasure)
 	bucketTombstoneIDs  = []byte("kyc_tombstone_ids")  // erased customer id → account \x00 memo
 	bucketKYCBytes      = []byte("kyc_bytes")          // G... account → file bytes stored (8 bytes)
+	// The customers newest first (kyc list reads only its page): updated-at (8 bytes, unix ns,
+	// big-endian) ‖ id → "", and id → its current key's 8 bytes there.
+	bucketCustomersByUpdated = []byte("kyc_customers_by_updated")
+	bucketCustomerUpdated    = []byte("kyc_customer_updated")
 )
 
 // migrations[i] upgrades a database from schema version i to i+1.
 var migrations = []func(tx *bolt.Tx) error{
-	0: createBuckets(bucketMeta, bucketChallenges),
-	1: createBuckets(bucketCustomers, bucketCustomerKeys, bucketFiles, bucketFileData, bucketCustomerFiles, bucketEvents, bucketCallbacks, bucketPendingFiles),
-	3: createBuckets(bucketTreasuryOps, bucketTreasuryCursors, bucketTreasuryUnmatched),
-	4: createBuckets(bucketSlotsFree, bucketSlotsWipe, bucketSlotsReady),
-	5: countOpen,
-	6: createBuckets(bucketTombstones, bucketTombstoneIDs),
-	7: buildWaitingIndexes,
-	8: countBytes,
-	9: createBuckets(bucketAccountModes),
-	2: createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos),
+	0:  createBuckets(bucketMeta, bucketChallenges),
+	1:  createBuckets(bucketCustomers, bucketCustomerKeys, bucketFiles, bucketFileData, bucketCustomerFiles, bucketEvents, bucketCallbacks, bucketPendingFiles),
+	3:  createBuckets(bucketTreasuryOps, bucketTreasuryCursors, bucketTreasuryUnmatched),
+	4:  createBuckets(bucketSlotsFree, bucketSlotsWipe, bucketSlotsReady),
+	5:  countOpen,
+	6:  createBuckets(bucketTombstones, bucketTombstoneIDs),
+	7:  buildWaitingIndexes,
+	8:  countBytes,
+	9:  createBuckets(bucketAccountModes),
+	10: createBuckets(bucketCustomersByUpdated, bucketCustomerUpdated), // filled by indexCustomers
+	2:  createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos),
 }
 
 func createBuckets(names ...[]byte) func(tx *bolt.Tx) error {
@@ -142,6 +147,12 @@ func (s *Bolt) migrate() error {
 				// Schema 5 seals personal data (keyring.go): seal what earlier versions stored.
 				if err := (kycTx{tx, s.keys}).sealPlain(); err != nil {
 					return fmt.Errorf("migrate to schema 5: %w", err)
+				}
+			}
+			if v == 10 {
+				// Schema 11 orders customers by update (kyc list): index what is stored.
+				if err := (kycTx{tx, s.keys}).indexCustomers(); err != nil {
+					return fmt.Errorf("migrate to schema 11: %w", err)
 				}
 			}
 		}

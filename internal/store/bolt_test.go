@@ -132,6 +132,9 @@ func TestCorruptRecordsAreNotNotFound(t *testing.T) {
 		}
 	}
 	s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketCustomerKeys).Put(customerKey("G", ""), []byte("x")) })
+	s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCustomersByUpdated).Put(append(make([]byte, 8), 'x'), nil)
+	})
 	reads := map[string]func() error{
 		"op": func() error {
 			return s.TreasuryView(ctx, func(o treasury.OpTx, _ transfer.Tx) error { _, err := o.Op("x"); return err })
@@ -239,5 +242,69 @@ func TestErasedKeysAreWiped(t *testing.T) {
 		if _, err := (kycTx{nil, s.keys}).open(v); err == nil {
 			t.Fatal("an erased record still opens")
 		}
+	}
+}
+
+// TestCustomersNewestFirst: Customers yields the most recently updated first, follows updates
+// and deletions, and a database from schema 10 is indexed on open.
+func TestCustomersNewestFirst(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	base := time.Unix(1_800_000_000, 0)
+	put := func(id string, at time.Duration) {
+		t.Helper()
+		c := &kyc.Customer{ID: id, Account: "G" + id, UpdatedAt: base.Add(at)}
+		if err := s.KYCUpdate(ctx, func(tx kyc.Tx) error { return tx.PutCustomer(c) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	order := func() string {
+		t.Helper()
+		var ids []string
+		if err := s.Customers(ctx, func(c *kyc.Customer) bool { ids = append(ids, c.ID); return true }); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(ids, ",")
+	}
+	put("a", 1*time.Second)
+	put("b", 3*time.Second)
+	put("c", 2*time.Second)
+	if got := order(); got != "b,c,a" {
+		t.Fatalf("order %s, want b,c,a", got)
+	}
+	put("a", 4*time.Second) // updated: first now, and listed once
+	if got := order(); got != "a,b,c" {
+		t.Fatalf("after an update: %s, want a,b,c", got)
+	}
+	if err := s.KYCUpdate(ctx, func(tx kyc.Tx) error {
+		c, err := tx.Customer("b")
+		if err != nil {
+			return err
+		}
+		return tx.DeleteCustomer(c)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := order(); got != "a,c" {
+		t.Fatalf("after a deletion: %s, want a,c", got)
+	}
+
+	// Back to schema 10 (no index), then open: the index is built from the records.
+	s.db.Update(func(tx *bolt.Tx) error {
+		tx.DeleteBucket(bucketCustomersByUpdated)
+		tx.DeleteBucket(bucketCustomerUpdated)
+		return tx.Bucket(bucketMeta).Put(keySchemaVersion, binary.BigEndian.AppendUint64(nil, 10))
+	})
+	s.Close()
+	if s, err = Open(dir, Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := order(); got != "a,c" {
+		t.Fatalf("after migration: %s, want a,c", got)
 	}
 }

@@ -49,12 +49,16 @@ func (s *Bolt) KYCView(ctx context.Context, fn func(kyc.Tx) error) error {
 // Customers implements kyc.Store.
 func (s *Bolt) Customers(ctx context.Context, fn func(*kyc.Customer) bool) error {
 	return s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketCustomers).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
+		kt := kycTx{tx, s.keys}
+		c := tx.Bucket(bucketCustomersByUpdated).Cursor()
+		for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			cu, err := (kycTx{tx, s.keys}).decodeCustomer(k, v)
+			cu, err := kt.Customer(string(k[8:]))
+			if errors.Is(err, kyc.ErrNotFound) {
+				return fmt.Errorf("%w: %s entry %q names no customer", ErrCorrupt, bucketCustomersByUpdated, k[8:])
+			}
 			if err != nil {
 				return err
 			}
@@ -64,6 +68,40 @@ func (s *Bolt) Customers(ctx context.Context, fn func(*kyc.Customer) bool) error
 		}
 		return nil
 	})
+}
+
+// indexCustomers fills the update-order index from the stored customers (schema 11).
+func (t kycTx) indexCustomers() error {
+	return t.tx.Bucket(bucketCustomers).ForEach(func(k, v []byte) error {
+		c, err := t.decodeCustomer(k, v)
+		if err != nil {
+			return err
+		}
+		return t.orderCustomer(c.ID, &c.UpdatedAt)
+	})
+}
+
+// orderCustomer moves a customer's entry in the update-order index to at, or removes it when
+// at is nil.
+func (t kycTx) orderCustomer(id string, at *time.Time) error {
+	byUpdated, current := t.tx.Bucket(bucketCustomersByUpdated), t.tx.Bucket(bucketCustomerUpdated)
+	if old := current.Get([]byte(id)); old != nil {
+		if err := byUpdated.Delete(append(bytes.Clone(old), id...)); err != nil {
+			return err
+		}
+	}
+	if at == nil {
+		return current.Delete([]byte(id))
+	}
+	n := at.UnixNano()
+	if at.IsZero() || n < 0 {
+		n = 0 // records from before updated_at was kept sort last
+	}
+	ts := binary.BigEndian.AppendUint64(nil, uint64(n))
+	if err := byUpdated.Put(append(bytes.Clone(ts), id...), nil); err != nil {
+		return err
+	}
+	return current.Put([]byte(id), ts)
 }
 
 // Events implements kyc.Store.
@@ -324,6 +362,9 @@ func (t kycTx) PutCustomer(c *kyc.Customer) error {
 	if err := t.tx.Bucket(bucketCustomers).Put([]byte(c.ID), raw); err != nil {
 		return err
 	}
+	if err := t.orderCustomer(c.ID, &c.UpdatedAt); err != nil {
+		return err
+	}
 	return t.tx.Bucket(bucketCustomerKeys).Put(customerKey(c.Account, c.Memo), []byte(c.ID))
 }
 
@@ -350,6 +391,9 @@ func (t kycTx) DeleteCustomer(c *kyc.Customer) error {
 		return err
 	}
 	if err := t.tx.Bucket(bucketCustomers).Delete([]byte(c.ID)); err != nil {
+		return err
+	}
+	if err := t.orderCustomer(c.ID, nil); err != nil {
 		return err
 	}
 	if err := t.tx.Bucket(bucketCallbacks).Delete(callbackKey(kyc.CallbackKind, c.ID)); err != nil {
