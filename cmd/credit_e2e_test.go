@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -267,6 +268,17 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 		full := append([]string{"__complete", "--config", filepath.Join(dir, "anchor.yaml")}, args...)
 		if out, stderr, code := runCLI(t, context.Background(), env, full...); code != 0 || !strings.Contains(out, want+"\n") || !strings.Contains(out, ":4\n") {
 			t.Fatalf("completion of %v: %d %q %s, want %s", args, code, out, stderr, want)
+		}
+	}
+	// The server streams the list; the CLI writes it as it reads it, the same JSON either way.
+	for _, tc := range []struct {
+		args []string
+		n    int
+	}{{[]string{"--all"}, -1}, {[]string{"--reference", "WIRE-78"}, 1}, {[]string{"--kind", "withdrawal", "--status", "completed"}, 0}} {
+		out, stderr, code := cli(append([]string{"tx", "list", "--json"}, tc.args...)...)
+		var rows []map[string]any
+		if err := json.Unmarshal([]byte(out), &rows); code != 0 || err != nil || (tc.n >= 0 && len(rows) != tc.n) || (tc.n < 0 && len(rows) < 2) {
+			t.Fatalf("tx list --json %v: %d rows, %v, exit %d, %s", tc.args, len(rows), err, code, stderr)
 		}
 	}
 	if out, stderr, code := cli("tx", "list", "--reference", "WIRE-78"); code != 0 || !strings.Contains(out, vid) || strings.Count(out, "\n") != 2 {

@@ -102,6 +102,44 @@ func withCustomerID(ctx context.Context, opts *KYCOptions, arg string, fn func(a
 	})
 }
 
+// jsonArray writes a JSON array one element at a time, exactly as writeJSON writes a slice, so
+// an export of any size is never held whole.
+type jsonArray struct {
+	w   io.Writer
+	n   int
+	err error
+}
+
+func (a *jsonArray) add(v any) error {
+	if a.err != nil {
+		return a.err
+	}
+	b, err := json.MarshalIndent(v, "  ", "  ")
+	if err != nil {
+		a.err = err
+		return err
+	}
+	sep := ",\n  "
+	if a.n == 0 {
+		sep = "[\n  "
+	}
+	a.n++
+	_, a.err = fmt.Fprintf(a.w, "%s%s", sep, b)
+	return a.err
+}
+
+func (a *jsonArray) close() error {
+	if a.err != nil {
+		return a.err
+	}
+	if a.n == 0 {
+		_, err := io.WriteString(a.w, "[]\n")
+		return err
+	}
+	_, err := io.WriteString(a.w, "\n]\n")
+	return err
+}
+
 func writeJSON(opts *KYCOptions, v any) error {
 	enc := json.NewEncoder(opts.IO.Out)
 	enc.SetIndent("", "  ")

@@ -116,29 +116,38 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 				limit = 0
 			}
 			return withTx(cmd.Context(), opts, func(b admin.Transfers) error {
-				// The store is read newest first and only until the page is full.
-				list, err := b.OperatorList(cmd.Context(), transfer.OpsFilter{Status: transfer.Status(status), Kind: transfer.Kind(kind), Account: account, Reference: reference, StuckFor: stuck, Limit: limit})
-				if err != nil {
-					return err
-				}
+				// The store is read newest first and only until the page is full; --json is
+				// written as it is read, so an export of any size keeps memory flat.
+				f := transfer.OpsFilter{Status: transfer.Status(status), Kind: transfer.Kind(kind), Account: account, Reference: reference, StuckFor: stuck, Limit: limit}
 				if opts.JSON {
-					return writeJSON(&KYCOptions{IO: opts.IO}, list)
+					arr := jsonArray{w: opts.IO.Out}
+					err := b.OperatorEach(cmd.Context(), f, func(t *transfer.Transaction) bool { return arr.add(t) == nil })
+					if err != nil {
+						return err
+					}
+					return arr.close()
 				}
 				tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tKIND\tSTATUS\tASSET\tAMOUNT_IN\tACCOUNT\tUPDATED")
-				for _, t := range list {
+				n := 0
+				err := b.OperatorEach(cmd.Context(), f, func(t *transfer.Transaction) bool {
+					n++
 					in := ""
 					if t.AmountIn != nil {
 						in = transfer.FormatAmount(*t.AmountIn)
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Kind, t.Status, t.AssetCode, in, safe(t.Account), t.UpdatedAt.UTC().Format(time.RFC3339))
+					return true
+				})
+				if err != nil {
+					return err
 				}
 				tw.Flush()
 				more := ""
-				if limit > 0 && len(list) == limit {
+				if limit > 0 && n == limit {
 					more = " (the newest; --limit N or --all for more)"
 				}
-				fmt.Fprintf(opts.IO.ErrOut, "%d transaction(s)%s\n", len(list), more)
+				fmt.Fprintf(opts.IO.ErrOut, "%d transaction(s)%s\n", n, more)
 				return nil
 			})
 		},

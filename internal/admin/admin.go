@@ -45,7 +45,9 @@ type KYC interface {
 
 // Transfers is what transaction commands need; *transfer.Service and *Client implement it.
 type Transfers interface {
-	OperatorList(ctx context.Context, f transfer.OpsFilter) ([]*transfer.Transaction, error)
+	// OperatorEach calls fn with each transaction matching f, newest first, until fn returns
+	// false (a list of any size is never held whole).
+	OperatorEach(ctx context.Context, f transfer.OpsFilter, fn func(*transfer.Transaction) bool) error
 	Detail(ctx context.Context, id string) (*transfer.Detail, error)
 	Act(ctx context.Context, id string, a transfer.Action) (*transfer.Transaction, error)
 	// ResolveTransferID returns the transaction id a whole id or a unique prefix names.
@@ -87,8 +89,35 @@ func NewHandler(life context.Context, svc *kyc.Service, transfers *transfer.Serv
 			}
 			f.StuckFor = v
 		}
-		out, err := transfers.OperatorList(r.Context(), f)
-		reply(w, r, out, err)
+		// Streamed: each transaction is written as it is read. An error before the first one
+		// is answered as usual; after it, the connection is cut so the client sees a short list.
+		n := 0
+		err := transfers.OperatorEach(r.Context(), f, func(t *transfer.Transaction) bool {
+			b, err := json.Marshal(t)
+			if err != nil {
+				panic(http.ErrAbortHandler)
+			}
+			if n == 0 {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusOK)
+				w.Write([]byte("["))
+			} else {
+				w.Write([]byte(","))
+			}
+			n++
+			_, err = w.Write(b)
+			return err == nil
+		})
+		switch {
+		case n == 0 && err != nil:
+			reply(w, r, nil, err)
+		case n == 0:
+			reply(w, r, []*transfer.Transaction{}, nil)
+		case err != nil:
+			panic(http.ErrAbortHandler)
+		default:
+			w.Write([]byte("]"))
+		}
 	})
 	mux.HandleFunc("GET /v1/tx/{id}", func(w http.ResponseWriter, r *http.Request) {
 		out, err := transfers.Detail(r.Context(), r.PathValue("id"))
@@ -252,8 +281,9 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return err
 	}
 	hc := c.http
-	if strings.HasPrefix(path, "/v1/treasury/") {
-		hc = c.long
+	read, streamed := out.(stream)
+	if strings.HasPrefix(path, "/v1/treasury/") || streamed {
+		hc = c.long // no fixed timeout: an export of any size ends when it is read
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -262,6 +292,9 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return c.errorOf(resp)
+	}
+	if streamed {
+		return read(resp.Body)
 	}
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -276,6 +309,9 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	return json.Unmarshal(raw, out)
 }
+
+// stream, as do's out, reads the answer's body as it arrives.
+type stream func(io.Reader) error
 
 // ErrUnreachable: the running server's admin socket did not answer.
 var ErrUnreachable = errors.New("admin API: the running anchor serve did not answer on its socket")
@@ -407,7 +443,7 @@ func (c *Client) Decide(ctx context.Context, id string, d kyc.Decision) (kyc.Sta
 }
 
 // OperatorList implements Transfers.
-func (c *Client) OperatorList(ctx context.Context, f transfer.OpsFilter) ([]*transfer.Transaction, error) {
+func (c *Client) OperatorEach(ctx context.Context, f transfer.OpsFilter, fn func(*transfer.Transaction) bool) error {
 	q := url.Values{}
 	for k, v := range map[string]string{"status": string(f.Status), "kind": string(f.Kind), "account": f.Account, "reference": f.Reference} {
 		if v != "" {
@@ -420,9 +456,26 @@ func (c *Client) OperatorList(ctx context.Context, f transfer.OpsFilter) ([]*tra
 	if f.Limit > 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
-	var out []*transfer.Transaction
-	err := c.do(ctx, "GET", "/v1/tx?"+q.Encode(), nil, &out)
-	return out, err
+	// The server writes the array as it reads the store; it is decoded one element at a time.
+	return c.do(ctx, "GET", "/v1/tx?"+q.Encode(), nil, stream(func(body io.Reader) error {
+		dec := json.NewDecoder(body)
+		if _, err := dec.Token(); err != nil {
+			return fmt.Errorf("transaction list: %w", err)
+		}
+		for dec.More() {
+			var t transfer.Transaction
+			if err := dec.Decode(&t); err != nil {
+				return fmt.Errorf("transaction list cut short: %w", err)
+			}
+			if !fn(&t) {
+				return nil
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return fmt.Errorf("transaction list cut short: %w", err)
+		}
+		return nil
+	}))
 }
 
 // Detail implements Transfers.

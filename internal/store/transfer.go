@@ -58,12 +58,49 @@ func (s *Bolt) Owned(ctx context.Context, account, memo string, fn func(*transfe
 }
 
 // AllTransfers implements transfer.Store.
+// It reads a chunk of transactions per read transaction (64, doubling up to 1,024, so a page
+// of 50 reads little) and calls fn outside it, so a slow
+// reader (an export streamed to a paused pager) never holds a read transaction open, which would
+// stall the writers once bbolt needs to grow its memory map.
 func (s *Bolt) AllTransfers(ctx context.Context, fn func(*transfer.Transaction) bool) error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		return scanDesc(tx.Bucket(bucketTransfersByTime), nil, func(k []byte) (bool, error) {
-			return visit(tx, string(k[8:]), fn)
+	var after []byte // the last key read; the next chunk starts below it
+	for chunk := 64; ; chunk = min(2*chunk, 1024) {
+		batch := make([]*transfer.Transaction, 0, chunk)
+		err := s.db.View(func(tx *bolt.Tx) error {
+			c := tx.Bucket(bucketTransfersByTime).Cursor()
+			var k []byte
+			if after == nil {
+				k, _ = c.Last()
+			} else if k, _ = c.Seek(after); k == nil {
+				k, _ = c.Last()
+			} else {
+				k, _ = c.Prev()
+			}
+			for ; k != nil && len(batch) < chunk; k, _ = c.Prev() {
+				var t transfer.Transaction
+				if err := getJSON(tx, bucketTransfers, k[8:], &t, transfer.ErrNotFound); err != nil {
+					return err
+				}
+				batch = append(batch, &t)
+				after = bytes.Clone(k)
+			}
+			return nil
 		})
-	})
+		if err != nil {
+			return err
+		}
+		for _, t := range batch {
+			if !fn(t) {
+				return nil
+			}
+		}
+		if len(batch) < chunk {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
 }
 
 func visit(tx *bolt.Tx, id string, fn func(*transfer.Transaction) bool) (bool, error) {

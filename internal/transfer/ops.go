@@ -527,19 +527,35 @@ type OpsFilter struct {
 
 // OperatorList returns transactions matching f, newest first.
 func (s *Service) OperatorList(ctx context.Context, f OpsFilter) ([]*Transaction, error) {
-	now := s.now()
 	out := []*Transaction{}
+	err := s.OperatorEach(ctx, f, func(t *Transaction) bool {
+		out = append(out, t)
+		return true
+	})
+	return out, err
+}
+
+// OperatorEach calls fn with each transaction matching f, newest first, until fn returns false
+// or f.Limit were given: the store is read only as far as that, and nothing is held.
+func (s *Service) OperatorEach(ctx context.Context, f OpsFilter, fn func(*Transaction) bool) error {
+	now := s.now()
 	if f.Reference != "" {
-		return s.byReference(ctx, f, now)
+		list, err := s.byReference(ctx, f, now)
+		for _, t := range list {
+			if !fn(t) {
+				break
+			}
+		}
+		return err
 	}
-	err := s.Store.AllTransfers(ctx, func(t *Transaction) bool {
+	n := 0
+	return s.Store.AllTransfers(ctx, func(t *Transaction) bool {
 		if !f.matches(t, now) {
 			return true
 		}
-		out = append(out, t)
-		return f.Limit <= 0 || len(out) < f.Limit
+		n++
+		return fn(t) && (f.Limit <= 0 || n < f.Limit)
 	})
-	return out, err
 }
 
 // byReference answers OperatorList with a Reference from the reference and external-id

@@ -61,7 +61,7 @@ func TestReconcileReadsOnlyWhatIsDueOrChanged(t *testing.T) {
 }
 
 // populate stores n transactions waiting for KYC, 1,000 per store transaction.
-func populate(b *testing.B, e *env, n int) {
+func populate(b testing.TB, e *env, n int) {
 	ctx := context.Background()
 	for i := 0; i < n; i += 1000 {
 		err := e.tr.Store.TransferUpdate(ctx, func(tx transfer.Tx) error {
@@ -113,5 +113,32 @@ func BenchmarkTxListPage(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestListAcrossChunks: the store is read in chunks (64, 128, ... per read transaction); a
+// list of every transaction, or a page, has each once, newest first, and stopping early stops.
+func TestListAcrossChunks(t *testing.T) {
+	e := newEnv(t)
+	populate(t, e, 1000)
+	ctx := context.Background()
+	for _, limit := range []int{0, 50, 64, 65, 500} {
+		list, err := e.tr.OperatorList(ctx, transfer.OpsFilter{Limit: limit})
+		want := limit
+		if limit == 0 {
+			want = 1000
+		}
+		if err != nil || len(list) != want {
+			t.Fatalf("limit %d: %d transactions, %v", limit, len(list), err)
+		}
+		for i := 1; i < len(list); i++ {
+			if !list[i].StartedAt.Before(list[i-1].StartedAt) {
+				t.Fatalf("limit %d: row %d (%s) is not older than row %d (%s)", limit, i, list[i].StartedAt, i-1, list[i-1].StartedAt)
+			}
+		}
+	}
+	seen := 0
+	if err := e.tr.OperatorEach(ctx, transfer.OpsFilter{}, func(*transfer.Transaction) bool { seen++; return seen < 100 }); err != nil || seen != 100 {
+		t.Fatalf("stopped after %d, %v; want 100", seen, err)
 	}
 }
