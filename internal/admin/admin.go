@@ -91,8 +91,14 @@ func NewHandler(life context.Context, svc *kyc.Service, transfers *transfer.Serv
 		}
 		// Streamed: each transaction is written as it is read. An error before the first one
 		// is answered as usual; after it, the connection is cut so the client sees a short list.
+		// An export may outlast the server's write timeout: each 256 rows get 30 s more, so
+		// only a reader stalled that long is cut off.
+		rc := http.NewResponseController(w)
 		n := 0
 		err := transfers.OperatorEach(r.Context(), f, func(t *transfer.Transaction) bool {
+			if n%256 == 0 {
+				_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+			}
 			b, err := json.Marshal(t)
 			if err != nil {
 				panic(http.ErrAbortHandler)
