@@ -59,6 +59,7 @@ type Crediter interface {
 	Reconcile(ctx context.Context) (*treasury.Report, error)
 	BurnWithdrawals(ctx context.Context) ([]*treasury.Op, error)
 	PrepareCredit(ctx context.Context, id, by string, unsigned bool) (*treasury.Op, error)
+	PlanCredit(ctx context.Context, id string) (*treasury.Op, error)
 	Submit(ctx context.Context, envelope, by string) (*treasury.Op, error)
 }
 
@@ -93,7 +94,7 @@ stored before it is submitted; running credit again after any failure resumes it
 twice. --all credits every deposit in pending_anchor, pending_trust or pending_stellar.`,
 		Example: "  anchor credit 7c1e...\n  anchor credit --all\n  anchor credit --to GB... --amount 25 --memo 42",
 		Args: func(cmd *cobra.Command, args []string) error {
-			if err := dryRunAlone(pay.DryRun, pay.To != "", xdrOut, prompt); err != nil {
+			if err := dryRunAlone(pay.DryRun, !all, xdrOut, prompt); err != nil {
 				return err
 			}
 			if pay.To != "" {
@@ -140,6 +141,13 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 					return err
 				}
 				return reportOp(f, "payment", op, xdrOut)
+			}
+			if pay.DryRun {
+				op, err := c.PlanCredit(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				return reportOp(f, "credit", op, "")
 			}
 			if (xdrOut != "" || prompt) && all {
 				return usageError{errors.New("--xdr-out and --key-prompt take one DEPOSIT_ID")}
@@ -191,7 +199,7 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 	cmd.Flags().StringVar(&pay.Asset, "asset", "", "ad-hoc payment: asset code (default: the first configured asset)")
 	cmd.Flags().StringVar(&pay.Ref, "ref", "", "ad-hoc payment: reference that makes it unique (default: its parameters; a repeat of a confirmed payment is refused without a new --ref)")
 	cmd.Flags().StringVar(&by, "by", "", "operator recorded in the history (default: the OS user)")
-	cmd.Flags().BoolVar(&pay.DryRun, "dry-run", false, "ad-hoc payment: show the transaction that would be submitted (operations, fee bid, sequence) and do nothing")
+	cmd.Flags().BoolVar(&pay.DryRun, "dry-run", false, "show the transaction that would be submitted now (operations, fee bid, sequence) and do nothing (DEPOSIT_ID or --to)")
 	return cmd
 }
 
@@ -242,6 +250,14 @@ func (l localCrediter) PrepareCredit(ctx context.Context, id, by string, unsigne
 		return nil, err
 	}
 	return t.Prepared(ctx, id)
+}
+
+func (l localCrediter) PlanCredit(ctx context.Context, id string) (*treasury.Op, error) {
+	t, err := NewTreasury(l.cfg, l.st, reviewer(""))
+	if err != nil {
+		return nil, err
+	}
+	return t.PlanCredit(ctx, id)
 }
 
 func (l localCrediter) Submit(ctx context.Context, envelope, by string) (*treasury.Op, error) {
@@ -596,7 +612,7 @@ func dryRunAlone(dryRun, adHoc bool, xdrOut string, prompt bool) error {
 	case !dryRun:
 		return nil
 	case !adHoc:
-		return usageError{errors.New("--dry-run works with ad-hoc actions only (credit --to, burn --amount, account set-home-domain)")}
+		return usageError{errors.New("--dry-run shows one action: credit DEPOSIT_ID or --to, burn --amount, account set-home-domain")}
 	case xdrOut != "" || prompt:
 		return usageError{errors.New("--dry-run signs and writes nothing: drop --xdr-out and --key-prompt")}
 	}

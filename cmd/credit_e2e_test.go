@@ -216,9 +216,27 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 	}
 	w := signIn(u)
 	id := w.sep6("/deposit", url.Values{"asset_code": {"USDX"}}).JSON(t)["id"].(string)
+	if out, stderr, code := cli("credit", id, "--dry-run"); code != 1 || !strings.Contains(stderr, "pending_anchor") {
+		t.Fatalf("credit --dry-run before the fiat arrived: %d %s %s", code, out, stderr)
+	}
 	cli("deposit", "received", id, "--amount", "20", "--external-id", "WIRE-77")
+	// A dry run shows the payment (amount_out after the fee) and changes nothing.
+	before, _ := hz.Balance(u.Address(), key)
+	if out, stderr, code := cli("credit", id[:8], "--dry-run"); code != 0 || !strings.Contains(out, "dry run: credit credit/"+id) ||
+		!strings.Contains(out, "USDX to "+u.Address()) || !strings.Contains(out, "Nothing was signed, stored or submitted.") {
+		t.Fatalf("credit --dry-run: %d %s %s", code, out, stderr)
+	}
+	if tx := w.tx(id); tx["status"] != "pending_anchor" {
+		t.Fatalf("a dry run moved the deposit to %v", tx["status"])
+	}
+	if after, _ := hz.Balance(u.Address(), key); after != before {
+		t.Fatalf("a dry run paid %d stroops", after-before)
+	}
 	if out, stderr, code := cli("credit", id); code != 0 || !strings.Contains(out, "completed") {
 		t.Fatalf("credit: %d %s %s", code, out, stderr)
+	}
+	if out, stderr, code := cli("credit", id, "--dry-run"); code != 0 || !strings.Contains(out, "already done") {
+		t.Fatalf("credit --dry-run of a credited deposit: %d %s %s", code, out, stderr)
 	}
 	tx := w.tx(id)
 	if tx["status"] != "completed" || tx["stellar_transaction_id"] == nil {
@@ -302,7 +320,7 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 	if _, stderr, code := cli("withdraw", "paid", wd["id"].(string), "--external-id", "WIRE-OUT-1"); code != 0 {
 		t.Fatal(stderr)
 	}
-	before, _ := hz.Balance(dist.Address(), key)
+	before, _ = hz.Balance(dist.Address(), key)
 	for i := 0; i < 2; i++ {
 		if out, stderr, code := cli("burn", "--withdrawals"); code != 0 {
 			t.Fatalf("burn --withdrawals %d: %d %s %s", i, code, out, stderr)
@@ -430,8 +448,8 @@ func TestTreasuryUsageErrors(t *testing.T) {
 		{[]string{"credit", "--to", g}, "--to takes --amount"},
 		{[]string{"credit", "--to", "GBAD", "--amount", "5"}, "--to GBAD is not a Stellar account"},
 		{[]string{"credit", "--to", g, "--amount", "5x"}, `--amount: "5x" is not an amount`},
-		{[]string{"credit", "--all", "--dry-run"}, "--dry-run works with ad-hoc actions only"},
-		{[]string{"burn", "--withdrawals", "--dry-run"}, "--dry-run works with ad-hoc actions only"},
+		{[]string{"credit", "--all", "--dry-run"}, "--dry-run shows one action"},
+		{[]string{"burn", "--withdrawals", "--dry-run"}, "--dry-run shows one action"},
 		{[]string{"burn", "--amount", "5", "--dry-run", "--xdr-out", "f"}, "--dry-run signs and writes nothing"},
 		{[]string{"account", "set-home-domain", "--dry-run", "--key-prompt"}, "--dry-run signs and writes nothing"},
 	} {

@@ -110,6 +110,9 @@ func MountTreasury(life context.Context, mux *http.ServeMux, mk TreasuryFactory,
 		}
 		return t.Prepared(r.Context(), r.PathValue("id"))
 	})
+	handle("GET /v1/treasury/plan-credit/{id}", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
+		return t.PlanCredit(r.Context(), r.PathValue("id"))
+	})
 	handle("POST /v1/treasury/submit", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
 		var req struct {
 			Envelope string `json:"envelope"`
@@ -373,6 +376,15 @@ func (c *Client) PrepareCredit(ctx context.Context, id, by string, unsigned bool
 		q += "&unsigned=1"
 	}
 	if err := c.do(ctx, "POST", "/v1/treasury/prepare-credit/"+url.PathEscape(id)+q, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// PlanCredit asks the server what crediting a deposit would submit now (a dry run).
+func (c *Client) PlanCredit(ctx context.Context, id string) (*treasury.Op, error) {
+	var out treasury.Op
+	if err := c.do(ctx, "GET", "/v1/treasury/plan-credit/"+url.PathEscape(id), nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

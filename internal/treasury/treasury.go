@@ -108,9 +108,41 @@ type Treasury struct {
 	// XDROut prepares actions without submitting them: the envelope, signed by Signer when it
 	// is set and unsigned otherwise, waits for `anchor submit` (multisig, air-gapped signing).
 	XDROut bool
-	// DryRun builds ad-hoc actions (Execute) to show them, and neither signs, stores nor
+	// DryRun builds actions (Execute, PlanCredit) to show them, and neither signs, stores nor
 	// submits anything.
 	DryRun bool
+	// planned is what build would have submitted, in a dry run.
+	planned *Op
+}
+
+// inFlight says that an action is built and may still land, so a dry run has nothing new to
+// show: running the command for real resumes it.
+func inFlight(op *Op) error {
+	return inputErr("%s is built and may still land (transaction %s); nothing new would be built: run the command without --dry-run to resume it", op.ID, op.Hash)
+}
+
+// PlanCredit is credit's dry run: what crediting the deposit would submit now (the payment, a
+// claimable balance, or first the account's creation). It reads the store and Horizon only.
+func (t *Treasury) PlanCredit(ctx context.Context, depositID string) (*Op, error) {
+	op, tr, err := t.load(ctx, "credit/"+depositID, depositID)
+	if err != nil {
+		return nil, err
+	}
+	if op != nil && op.State == Confirmed {
+		op.AlreadyDone = true
+		return op, nil
+	}
+	if op != nil && op.State == Built {
+		return nil, inFlight(op)
+	}
+	t.DryRun, t.planned = true, nil
+	if err := t.build(ctx, tr); err != nil {
+		if errors.Is(err, errWaitTrust) {
+			return nil, inputErr("deposit %s waits for %s to add a trustline; nothing would be paid until then", tr.ID, tr.To)
+		}
+		return nil, err
+	}
+	return t.planned, nil
 }
 
 // plan builds an action as it would be submitted now (source sequence, fee bid, time bounds)
@@ -304,11 +336,15 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 	}
 	if missing && !tr.ClaimableBalanceSupported {
 		// Create the account (exactly once), then wait for its trustline.
-		_, err := t.execute(ctx, "create/"+tr.ID, "create-account", asset.DistributionAccount, t.Signer,
+		created, err := t.execute(ctx, "create/"+tr.ID, "create-account", asset.DistributionAccount, t.Signer,
 			[]txnbuild.Operation{&txnbuild.CreateAccount{Destination: dest, Amount: asset.StartingBalance}}, nil, Moved{},
 			func(trs transfer.Tx) error { return t.requireAccepted(trs, tr.ID) })
 		if err != nil {
 			return err
+		}
+		if t.DryRun {
+			t.planned = created // the account first; the credit waits for its trustline
+			return nil
 		}
 		if err := t.Store.TreasuryUpdate(ctx, func(_ OpTx, trs transfer.Tx) error {
 			cur, err := trs.Get(tr.ID)
@@ -348,7 +384,7 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 		}
 		op = &txnbuild.CreateClaimableBalance{Amount: amount, Asset: credit, Destinations: []txnbuild.Claimant{txnbuild.NewClaimant(dest, nil)}}
 	default:
-		if tr.Status == transfer.PendingTrust {
+		if tr.Status == transfer.PendingTrust || t.DryRun {
 			return errWaitTrust
 		}
 		err := t.Store.TreasuryUpdate(ctx, func(_ OpTx, trs transfer.Tx) error {
@@ -366,6 +402,10 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 			return err
 		}
 		return errWaitTrust
+	}
+	if t.DryRun {
+		t.planned, err = t.plan(ctx, "credit/"+tr.ID, "credit", asset.DistributionAccount, append(pre, op), memoOf(tr))
+		return err
 	}
 	built, maxTime, err := t.newTx(ctx, asset.DistributionAccount, append(pre, op), memoOf(tr))
 	if err != nil {
@@ -722,6 +762,9 @@ func (t *Treasury) execute(ctx context.Context, id, purpose string, source strin
 			case Failed:
 				// Nothing moved: a new attempt under the same id, the failed one kept beside it.
 			case Built:
+				if t.DryRun {
+					return nil, inFlight(op)
+				}
 				if op.AwaitingSignatures {
 					if t.XDROut {
 						return op, nil // prepared already: hand out the same envelope again

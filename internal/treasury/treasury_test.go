@@ -733,3 +733,79 @@ func TestWatchTwoPaymentsInOneTransaction(t *testing.T) {
 		t.Fatalf("reconcile: %v %+v", err, rep)
 	}
 }
+
+// TestPlanCredit: a dry run of each credit shape (payment, claimable balance with the account's
+// creation, account creation alone, waiting for a trustline) describes it and changes nothing:
+// the deposit keeps its status, no action is stored, nothing reaches the ledger.
+func TestPlanCredit(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.Assets[0].AccountCreation, e.cfg.Assets[0].StartingBalance = true, "2.01"
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		user      func() *keypair.Full
+		claimable bool
+		want      []string // operations described; nil: a refusal naming the trustline
+	}{
+		{"payment", func() *keypair.Full { return e.user(true) }, false, []string{"payment of 25.0000000 USDX to "}},
+		{"create and claimable", keypair.MustRandom, true, []string{"create_account ", "create_claimable_balance of 25.0000000"}},
+		{"create first", keypair.MustRandom, false, []string{"create_account "}},
+		{"no trustline", func() *keypair.Full { return e.user(false) }, false, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := tc.user()
+			id := e.deposit(u, tc.claimable)
+			ops, _ := e.st.Ops(ctx)
+			sent, cbs := len(e.hz.Payments()), len(e.hz.ClaimableBalances())
+			plan, err := e.treasury(treasury.Hooks{}).PlanCredit(ctx, id)
+			if tc.want == nil {
+				if err == nil || !strings.Contains(err.Error(), "trustline") {
+					t.Fatalf("plan without a trustline: %v %+v", err, plan)
+				}
+			} else {
+				if err != nil || !plan.DryRun || len(plan.Operations) != len(tc.want) {
+					t.Fatalf("plan: %v %+v", err, plan)
+				}
+				for i, w := range tc.want {
+					if !strings.HasPrefix(plan.Operations[i], w) {
+						t.Fatalf("operation %d %q, want %q...", i, plan.Operations[i], w)
+					}
+				}
+			}
+			after, _ := e.st.Ops(ctx)
+			_, exists := e.hz.Balance(u.Address(), "native")
+			if st := e.status(id); st != transfer.PendingAnchor || len(after) != len(ops) || len(e.hz.Payments()) != sent || len(e.hz.ClaimableBalances()) != cbs || exists != (tc.name == "payment" || tc.name == "no trustline") {
+				t.Fatalf("a dry run changed something: status %s, %d→%d actions, %d→%d payments, account exists %v", st, len(ops), len(after), sent, len(e.hz.Payments()), exists)
+			}
+		})
+	}
+}
+
+// TestPlanInFlight: a dry run of a credit or an action that is built and may still land
+// (a crash after storing it) neither resumes nor resubmits it, and says so.
+func TestPlanInFlight(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	crash := treasury.Hooks{AfterStore: func() error { return errCrash }}
+	u := e.user(true)
+	id := e.deposit(u, false)
+	if _, err := e.treasury(crash).Credit(ctx, id); !errors.Is(err, errCrash) {
+		t.Fatalf("first run: %v", err)
+	}
+	burn := []txnbuild.Operation{&txnbuild.Payment{Destination: e.issuer.Address(), Amount: "1", Asset: txnbuild.CreditAsset{Code: "USDX", Issuer: e.issuer.Address()}}}
+	if _, err := e.treasury(crash).Execute(ctx, "burn/x", "burn", e.dist.Address(), e.dist, burn, nil, treasury.Moved{}); !errors.Is(err, errCrash) {
+		t.Fatalf("first burn: %v", err)
+	}
+	sent := len(e.hz.Payments())
+	if _, err := e.treasury(treasury.Hooks{}).PlanCredit(ctx, id); err == nil || !strings.Contains(err.Error(), "may still land") {
+		t.Fatalf("plan of an in-flight credit: %v", err)
+	}
+	dry := e.treasury(treasury.Hooks{})
+	dry.DryRun = true
+	if _, err := dry.Execute(ctx, "burn/x", "burn", e.dist.Address(), e.dist, burn, nil, treasury.Moved{}); err == nil || !strings.Contains(err.Error(), "may still land") {
+		t.Fatalf("dry run of an in-flight burn: %v", err)
+	}
+	if len(e.hz.Payments()) != sent || e.status(id) != transfer.PendingStellar {
+		t.Fatalf("a dry run resumed something: %d→%d payments, deposit %s", sent, len(e.hz.Payments()), e.status(id))
+	}
+}
