@@ -30,7 +30,7 @@ each asset stands alone (one asset's failure does not stop the others).`,
 			if len(args) > 0 || withdrawals == (r.Amount != "") {
 				return usageError{errors.New("give --amount or --withdrawals")}
 			}
-			if err := dryRunAlone(r.DryRun, !withdrawals, xdrOut, prompt); err != nil {
+			if err := dryRunAlone(r.DryRun, true, xdrOut, prompt); err != nil {
 				return err
 			}
 			return checkAmount(r.Amount)
@@ -42,9 +42,20 @@ each asset stands alone (one asset's failure does not stop the others).`,
 			}
 			defer closeFn()
 			if withdrawals {
-				ops, err := c.BurnWithdrawals(cmd.Context())
+				ops, err := c.BurnWithdrawals(cmd.Context(), r.DryRun)
 				if err != nil {
 					return err
+				}
+				if r.DryRun {
+					for _, op := range ops {
+						if err := reportOp(f, "burn", op, ""); err != nil {
+							return err
+						}
+					}
+					if len(ops) == 0 {
+						fmt.Fprintln(f.IO.ErrOut, "nothing to burn: every completed withdrawal is covered")
+					}
+					return nil
 				}
 				if len(ops) == 0 {
 					fmt.Fprintln(f.IO.ErrOut, "nothing to burn: every completed withdrawal is covered")
@@ -65,7 +76,7 @@ each asset stands alone (one asset's failure does not stop the others).`,
 	cmd.Flags().StringVar(&r.Amount, "amount", "", "amount to burn")
 	cmd.Flags().StringVar(&r.Asset, "asset", "", "asset code (default: the first configured asset)")
 	cmd.Flags().StringVar(&r.Ref, "ref", "", "reference that makes this burn unique")
-	cmd.Flags().BoolVar(&r.DryRun, "dry-run", false, "with --amount: show the transaction that would be submitted and do nothing")
+	cmd.Flags().BoolVar(&r.DryRun, "dry-run", false, "show the transaction(s) that would be submitted now and do nothing")
 	cmd.Flags().BoolVar(&withdrawals, "withdrawals", false, "burn what completed withdrawals collected")
 	cmd.Flags().StringVar(&xdrOut, "xdr-out", "", "prepare the burn and write its envelope to FILE instead of submitting")
 	cmd.Flags().BoolVar(&prompt, "key-prompt", false, "sign with a key typed at a hidden prompt instead of distribution_secret")

@@ -57,7 +57,7 @@ type Crediter interface {
 	UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, error)
 	RunAction(ctx context.Context, r admin.ActionRequest) (*treasury.Op, error)
 	Reconcile(ctx context.Context) (*treasury.Report, error)
-	BurnWithdrawals(ctx context.Context) ([]*treasury.Op, error)
+	BurnWithdrawals(ctx context.Context, dryRun bool) ([]*treasury.Op, error)
 	PrepareCredit(ctx context.Context, id, by string, unsigned bool) (*treasury.Op, error)
 	PlanCredit(ctx context.Context, id string) (*treasury.Op, error)
 	Submit(ctx context.Context, envelope, by string) (*treasury.Op, error)
@@ -268,11 +268,12 @@ func (l localCrediter) Submit(ctx context.Context, envelope, by string) (*treasu
 	return t.Submit(ctx, envelope)
 }
 
-func (l localCrediter) BurnWithdrawals(ctx context.Context) ([]*treasury.Op, error) {
+func (l localCrediter) BurnWithdrawals(ctx context.Context, dryRun bool) ([]*treasury.Op, error) {
 	t, err := NewTreasury(l.cfg, l.st, reviewer(""))
 	if err != nil {
 		return nil, err
 	}
+	t.DryRun = dryRun
 	return t.BurnWithdrawals(ctx, &transfer.Service{Store: l.st, Config: l.cfg})
 }
 
@@ -612,7 +613,7 @@ func dryRunAlone(dryRun, adHoc bool, xdrOut string, prompt bool) error {
 	case !dryRun:
 		return nil
 	case !adHoc:
-		return usageError{errors.New("--dry-run shows one action: credit DEPOSIT_ID or --to, burn --amount, account set-home-domain")}
+		return usageError{errors.New("--dry-run shows one deposit's credit, not --all")}
 	case xdrOut != "" || prompt:
 		return usageError{errors.New("--dry-run signs and writes nothing: drop --xdr-out and --key-prompt")}
 	}

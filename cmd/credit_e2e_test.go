@@ -321,6 +321,12 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 		t.Fatal(stderr)
 	}
 	before, _ = hz.Balance(dist.Address(), key)
+	if out, stderr, code := cli("burn", "--withdrawals", "--dry-run"); code != 0 || !strings.Contains(out, "dry run: burn burn-withdrawals/") || !strings.Contains(out, "payment of 12.0000000 USDX") {
+		t.Fatalf("burn --withdrawals --dry-run: %d %s %s", code, out, stderr)
+	}
+	if after, _ := hz.Balance(dist.Address(), key); after != before {
+		t.Fatalf("a dry run burned %d stroops", before-after)
+	}
 	for i := 0; i < 2; i++ {
 		if out, stderr, code := cli("burn", "--withdrawals"); code != 0 {
 			t.Fatalf("burn --withdrawals %d: %d %s %s", i, code, out, stderr)
@@ -448,8 +454,7 @@ func TestTreasuryUsageErrors(t *testing.T) {
 		{[]string{"credit", "--to", g}, "--to takes --amount"},
 		{[]string{"credit", "--to", "GBAD", "--amount", "5"}, "--to GBAD is not a Stellar account"},
 		{[]string{"credit", "--to", g, "--amount", "5x"}, `--amount: "5x" is not an amount`},
-		{[]string{"credit", "--all", "--dry-run"}, "--dry-run shows one action"},
-		{[]string{"burn", "--withdrawals", "--dry-run"}, "--dry-run shows one action"},
+		{[]string{"credit", "--all", "--dry-run"}, "--dry-run shows one deposit's credit, not --all"},
 		{[]string{"burn", "--amount", "5", "--dry-run", "--xdr-out", "f"}, "--dry-run signs and writes nothing"},
 		{[]string{"account", "set-home-domain", "--dry-run", "--key-prompt"}, "--dry-run signs and writes nothing"},
 	} {

@@ -94,6 +94,7 @@ func MountTreasury(life context.Context, mux *http.ServeMux, mk TreasuryFactory,
 		return t.Store.UnmatchedPayments(r.Context())
 	})
 	handle("POST /v1/treasury/burn-withdrawals", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
+		t.DryRun = r.URL.Query().Get("dry_run") == "1"
 		ops, err := t.BurnWithdrawals(r.Context(), transfers)
 		if ops == nil {
 			ops = []*treasury.Op{}
@@ -362,9 +363,14 @@ func (c *Client) Reconcile(ctx context.Context) (*treasury.Report, error) {
 }
 
 // BurnWithdrawals asks the server to burn what completed withdrawals collected.
-func (c *Client) BurnWithdrawals(ctx context.Context) ([]*treasury.Op, error) {
+// With dryRun it only shows the burns (see Treasury.DryRun).
+func (c *Client) BurnWithdrawals(ctx context.Context, dryRun bool) ([]*treasury.Op, error) {
 	var out []*treasury.Op
-	err := c.do(ctx, "POST", "/v1/treasury/burn-withdrawals", nil, &out)
+	path := "/v1/treasury/burn-withdrawals"
+	if dryRun {
+		path += "?dry_run=1"
+	}
+	err := c.do(ctx, "POST", path, nil, &out)
 	return out, err
 }
 

@@ -104,6 +104,14 @@ func TestFailedBurnIsRetried(t *testing.T) {
 		}
 		return n
 	}
+	// A dry run shows one burn per asset and stores and submits nothing.
+	dry := e.treasury(treasury.Hooks{})
+	dry.DryRun = true
+	stored, _ := e.st.Ops(ctx)
+	plans, err := dry.BurnWithdrawals(ctx, e.tr)
+	if after, _ := e.st.Ops(ctx); err != nil || len(plans) != 2 || !plans[0].DryRun || !plans[1].DryRun || len(after) != len(stored) || len(burns()) != 0 {
+		t.Fatalf("dry run: %v, %d plans, %d→%d actions, burns %v", err, len(plans), len(stored), len(after), burns())
+	}
 	ops, err := e.treasury(treasury.Hooks{}).BurnWithdrawals(ctx, e.tr)
 	if err == nil || !strings.Contains(err.Error(), "USDX") {
 		t.Fatalf("first burn run: %v", err)
