@@ -13,6 +13,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/horizon"
+	"github.com/anchorkit/anchor/internal/views"
 	"github.com/anchorkit/anchor/pkg/stellartoml"
 )
 
@@ -60,7 +61,7 @@ func newAccountShowCmd(f *Factory) *cobra.Command {
 				return err
 			}
 			if jsonOut {
-				return writeJSON(&KYCOptions{IO: f.IO}, a)
+				return writeJSON(f.IO.Out, views.NewAccount(a))
 			}
 			w := f.IO.Out
 			fmt.Fprintf(w, "account:     %s\nsequence:    %d\nhome domain: %s\nthresholds:  low %d, medium %d, high %d\nflags:       auth_required=%v auth_revocable=%v\n",
@@ -88,7 +89,7 @@ func newAccountShowCmd(f *Factory) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON (Horizon's account document)")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
 	return cmd
 }
 

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
@@ -9,6 +8,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/iostreams"
+	"github.com/anchorkit/anchor/internal/views"
 )
 
 // ConfigShowOptions are the flags of anchor config show.
@@ -47,6 +47,16 @@ func newConfigShowCmd(f *Factory, runF func(*ConfigShowOptions) error) *cobra.Co
 }
 
 // configKeyJSON is one key of `config show --json`; the field names are a contract.
+// configShowJSON is `config show --json` (docs/json.md, ConfigShow).
+type configShowJSON struct {
+	File          string          `json:"file"`
+	Keys          []configKeyJSON `json:"keys"`
+	Documentation any             `json:"documentation"`
+	Principals    any             `json:"principals"`
+	Assets        any             `json:"assets"`
+}
+
+// configKeyJSON is one key of `config show --json`.
 type configKeyJSON struct {
 	Key    string `json:"key"`
 	Value  string `json:"value"`
@@ -61,25 +71,12 @@ func configShowRun(opts *ConfigShowOptions) error {
 	}
 	eff := cfg.Effective()
 	if opts.JSON {
-		out := struct {
-			File          string               `json:"file"`
-			Keys          []configKeyJSON      `json:"keys"`
-			Documentation config.Documentation `json:"documentation"`
-			Principals    []config.Principal   `json:"principals"`
-			Assets        []config.Asset       `json:"assets"`
-		}{File: cfg.File, Documentation: cfg.Documentation, Principals: cfg.Principals, Assets: cfg.Assets}
+		out := configShowJSON{File: cfg.File, Keys: []configKeyJSON{}, Documentation: views.ConfigTree(cfg.Documentation),
+			Principals: views.ConfigTree(cfg.Principals), Assets: views.ConfigTree(cfg.Assets)}
 		for _, k := range eff {
 			out.Keys = append(out.Keys, configKeyJSON{Key: k[0], Value: k[1], Source: k[2], Env: config.EnvName(k[0])})
 		}
-		if out.Principals == nil {
-			out.Principals = []config.Principal{}
-		}
-		if out.Assets == nil {
-			out.Assets = []config.Asset{}
-		}
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeJSON(opts.IO.Out, out); err != nil {
 			return err
 		}
 	} else {

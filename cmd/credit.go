@@ -61,6 +61,8 @@ type Crediter interface {
 	PrepareCredit(ctx context.Context, id, by string, unsigned bool) (*treasury.Op, error)
 	PlanCredit(ctx context.Context, id string) (*treasury.Op, error)
 	Submit(ctx context.Context, envelope, by string) (*treasury.Op, error)
+	ReturnPayment(ctx context.Context, id, by string, dryRun bool) (*treasury.Op, error)
+	ResolvePayment(ctx context.Context, id, by string, r admin.ResolveRequest) (*treasury.Unmatched, error)
 }
 
 // issuerKey returns the issuer key from issuer_secret, nil when it is not set.
@@ -284,6 +286,21 @@ func (l localCrediter) Reconcile(ctx context.Context) (*treasury.Report, error) 
 	return treasury.Reconcile(ctx, l.st, &transfer.Service{Store: l.st, Config: l.cfg}, l.cfg, horizon.NewLedger(l.cfg.HorizonURL, l.cfg.HorizonTimeout))
 }
 
+func (l localCrediter) ReturnPayment(ctx context.Context, id, by string, dryRun bool) (*treasury.Op, error) {
+	t, err := NewTreasury(l.cfg, l.st, by)
+	if err != nil {
+		return nil, err
+	}
+	t.DryRun = dryRun
+	return t.ReturnPayment(ctx, id)
+}
+
+func (l localCrediter) ResolvePayment(ctx context.Context, id, by string, r admin.ResolveRequest) (*treasury.Unmatched, error) {
+	// Nothing is signed: no key is loaded (least privilege).
+	t := &treasury.Treasury{Store: l.st, Config: l.cfg, By: by}
+	return t.ResolvePayment(ctx, &transfer.Service{Store: l.st, Config: l.cfg}, id, r.Withdrawal, r.Note)
+}
+
 func (l localCrediter) UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, error) {
 	return l.st.UnmatchedPayments(ctx)
 }
@@ -405,56 +422,6 @@ func fundAnchor(url string, cfg *config.Config, mint string) error {
 		}
 	}
 	return nil
-}
-
-func newReconcileCmd(f *Factory) *cobra.Command {
-	var jsonOut bool
-	cmd := &cobra.Command{
-		Use:   "reconcile [--json]",
-		Short: "Check the store against the ledger; exit 1 on any difference (for cron)",
-		Long: `For each asset, compare the tokens held outside the distribution account on the network
-(issued supply from Horizon minus the distribution balance) with what the store says went out
-(confirmed credits and payments, less withdrawals and unmatched payments received), and check
-that every movement of the distribution account is tied to a credit, payment, burn, withdrawal
-or recorded unmatched payment (mints from the issuer excepted). Any difference is listed and the
-exit code is 1.`,
-		Example: "  anchor reconcile\n  anchor reconcile --json",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, closeFn, err := f.crediter(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			rep, err := c.Reconcile(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if jsonOut {
-				if err := writeJSON(&KYCOptions{IO: f.IO}, rep); err != nil {
-					return err
-				}
-			} else {
-				for _, a := range rep.Assets {
-					mark := "balanced"
-					if !a.Balanced {
-						mark = "DIFFERENCE " + a.Difference
-					}
-					fmt.Fprintf(f.IO.Out, "%s: outstanding on chain %s, in the store %s (credited %s, withdrawals received %s, unmatched %s; burned %s): %s\n",
-						a.Asset, a.OutOnChain, a.OutInStore, a.Credited, a.WithdrawnIn, a.UnmatchedIn, a.Burned, mark)
-				}
-				for _, m := range rep.Untied {
-					fmt.Fprintf(f.IO.Out, "untied: %s %s %s from %s to %s: %s\n", m.Hash, m.Amount, m.Asset, m.From, m.To, m.Reason)
-				}
-			}
-			if !rep.OK {
-				return &ExitError{Code: ExitFailure, Err: errors.New("the store and the ledger disagree")}
-			}
-			return nil
-		},
-	}
-	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
-	return cmd
 }
 
 // resolveTransferID returns the transaction id a whole id or a unique prefix names.

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -52,7 +51,7 @@ request and peak RSS are read from /proc. Use it on servers you run: it is a loa
 				return err
 			}
 			if opts.JSON {
-				return json.NewEncoder(f.IO.Out).Encode(res)
+				return writeJSON(f.IO.Out, res)
 			}
 			fmt.Fprintln(f.IO.Out, res.String())
 			return nil

@@ -3,8 +3,6 @@ package cmd
 import (
 	"bytes"
 	"testing"
-
-	"github.com/anchorkit/anchor/internal/iostreams"
 )
 
 // TestJSONArrayMatchesWriteJSON: the streamed array is byte for byte what writeJSON writes for
@@ -22,7 +20,7 @@ func TestJSONArrayMatchesWriteJSON(t *testing.T) {
 		{{ID: "a", N: &one}, {ID: "<b&c>", Tags: map[string]string{"k": "v"}}, {ID: "d"}},
 	} {
 		var want, got bytes.Buffer
-		if err := writeJSON(&KYCOptions{IO: &iostreams.IOStreams{Out: &want}}, list); err != nil {
+		if err := writeJSON(&want, list); err != nil {
 			t.Fatal(err)
 		}
 		arr := jsonArray{w: &got}

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +21,7 @@ import (
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
+	"github.com/anchorkit/anchor/internal/views"
 )
 
 // backends opens what operator commands work on: the running server's admin API when one
@@ -102,54 +102,9 @@ func withCustomerID(ctx context.Context, opts *KYCOptions, arg string, fn func(a
 	})
 }
 
-// jsonArray writes a JSON array one element at a time, exactly as writeJSON writes a slice, so
-// an export of any size is never held whole.
-type jsonArray struct {
-	w   io.Writer
-	n   int
-	err error
-}
-
-func (a *jsonArray) add(v any) error {
-	if a.err != nil {
-		return a.err
-	}
-	b, err := json.MarshalIndent(v, "  ", "  ")
-	if err != nil {
-		a.err = err
-		return err
-	}
-	sep := ",\n  "
-	if a.n == 0 {
-		sep = "[\n  "
-	}
-	a.n++
-	_, a.err = fmt.Fprintf(a.w, "%s%s", sep, b)
-	return a.err
-}
-
-func (a *jsonArray) close() error {
-	if a.err != nil {
-		return a.err
-	}
-	if a.n == 0 {
-		_, err := io.WriteString(a.w, "[]\n")
-		return err
-	}
-	_, err := io.WriteString(a.w, "\n]\n")
-	return err
-}
-
-func writeJSON(opts *KYCOptions, v any) error {
-	enc := json.NewEncoder(opts.IO.Out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
 func newKYCListCmd(opts *KYCOptions) *cobra.Command {
 	var status, typ string
-	var all bool
-	limit := 50
+	var pg page
 	cmd := &cobra.Command{
 		Use:     "list [--status processing|accepted|rejected|needs_info] [--type T] [--limit N | --all] [--json]",
 		Short:   "List customers, most recently updated first (the newest 50 unless --limit or --all)",
@@ -162,11 +117,9 @@ func newKYCListCmd(opts *KYCOptions) *cobra.Command {
 			default:
 				return usageError{fmt.Errorf("--status %q is not processing, accepted, rejected or needs_info", status)}
 			}
-			if limit < 1 {
-				return usageError{fmt.Errorf("--limit %d: give a positive number, or --all", limit)}
-			}
-			if all {
-				limit = 0
+			limit, err := pg.max()
+			if err != nil {
+				return err
 			}
 			return withBackend(cmd.Context(), opts, func(b admin.KYC) error {
 				list, err := b.List(cmd.Context(), kyc.ListFilter{Status: st, Type: typ, Limit: limit})
@@ -174,7 +127,11 @@ func newKYCListCmd(opts *KYCOptions) *cobra.Command {
 					return err
 				}
 				if opts.JSON {
-					return writeJSON(opts, list)
+					rows := make([]views.CustomerRow, 0, len(list))
+					for _, s := range list {
+						rows = append(rows, views.NewCustomerRow(s))
+					}
+					return writeJSON(opts.IO.Out, rows)
 				}
 				tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tACCOUNT\tMEMO\tTYPE\tSTATUS\tUPDATED")
@@ -183,7 +140,7 @@ func newKYCListCmd(opts *KYCOptions) *cobra.Command {
 					if s.PreviouslyRejected {
 						status += " (previously rejected)"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, safe(s.Account), safe(s.Memo), safe(s.Type), status, s.UpdatedAt)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, safe(s.Account), safe(s.Memo), safe(s.Type), status, views.Time(s.UpdatedAt))
 				}
 				tw.Flush()
 				fmt.Fprintf(opts.IO.ErrOut, "%d customer(s)\n", len(list))
@@ -191,8 +148,7 @@ func newKYCListCmd(opts *KYCOptions) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().IntVar(&limit, "limit", limit, "show at most this many")
-	cmd.Flags().BoolVar(&all, "all", false, "show every matching customer")
+	addPageFlags(cmd, &pg, "customer")
 	cmd.Flags().StringVar(&status, "status", "", "only customers in this status")
 	cmd.Flags().StringVar(&typ, "type", "", "only customers of this type")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
@@ -218,7 +174,7 @@ func newKYCShowCmd(opts *KYCOptions) *cobra.Command {
 					}
 				}
 				if opts.JSON {
-					return writeJSON(opts, d)
+					return writeJSON(opts.IO.Out, views.NewCustomer(d))
 				}
 				printDetail(opts, d)
 				return nil

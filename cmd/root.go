@@ -206,6 +206,7 @@ Configuration comes from flags, then ANCHOR_* environment variables, then the co
 		newCreditCmd(f),
 		newBurnCmd(f),
 		newReconcileCmd(f),
+		newPaymentCmd(f),
 		newSubmitCmd(f),
 		newAccountCmd(f),
 		newDevCmd(f),

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/anchorkit/anchor/internal/views"
 )
 
 // setDepositFees edits anchor.yaml: deposit fee_fixed 0.5 and fee_percent 1.
@@ -149,8 +151,8 @@ func TestE2ESEP6Deposit(t *testing.T) {
 		t.Fatalf("the same receipt again: %d %s %s", code, out, stderr)
 	}
 	out, _, _ = kycCLI(t, dir, "tx", "show", id, "--json")
-	var detail txDetail
-	if err := json.Unmarshal([]byte(out), &detail); err != nil || len(detail.Transaction.History) < 5 || len(detail.Allowed) == 0 {
+	var detail views.TxDetail
+	if err := json.Unmarshal([]byte(out), &detail); err != nil || len(detail.Transaction.History) < 5 || len(detail.AllowedMoves) == 0 {
 		t.Fatalf("tx show: %v\n%s", err, out)
 	}
 	last := detail.Transaction.History[len(detail.Transaction.History)-1]

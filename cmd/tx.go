@@ -15,6 +15,7 @@ import (
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/treasury"
+	"github.com/anchorkit/anchor/internal/views"
 )
 
 // TxOptions are shared by the transaction commands.
@@ -78,8 +79,8 @@ while anchor serve runs (through its admin socket) and when it does not.`,
 func newTxListCmd(opts *TxOptions) *cobra.Command {
 	var status, kind, account, reference string
 	var stuck time.Duration
-	var unmatched, all bool
-	limit := 50
+	var unmatched bool
+	var pg page
 	cmd := &cobra.Command{
 		Use:     "list [--status S] [--kind deposit|withdrawal] [--account G..] [--reference REF] [--stuck-for 24h] [--limit N | --all] [--unmatched] [--json]",
 		Short:   "List transactions, newest first (the newest 50 unless --limit or --all)",
@@ -92,7 +93,11 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 					return err
 				}
 				if opts.JSON {
-					return writeJSON(&KYCOptions{IO: opts.IO}, list)
+					out := make([]views.Payment, 0, len(list))
+					for _, u := range list {
+						out = append(out, views.NewPayment(u))
+					}
+					return writeJSON(opts.IO.Out, out)
 				}
 				tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "AT\tFROM\tASSET\tAMOUNT\tMEMO\tSTELLAR_TX\tREASON")
@@ -109,11 +114,9 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 			if kind != "" && kind != "deposit" && kind != "withdrawal" {
 				return usageError{fmt.Errorf("--kind %q is not deposit or withdrawal", kind)}
 			}
-			if limit < 1 {
-				return usageError{fmt.Errorf("--limit %d: give a positive number, or --all", limit)}
-			}
-			if all {
-				limit = 0
+			limit, err := pg.max()
+			if err != nil {
+				return err
 			}
 			return withTx(cmd.Context(), opts, func(b admin.Transfers) error {
 				// The store is read newest first and only until the page is full; --json is
@@ -121,7 +124,7 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 				f := transfer.OpsFilter{Status: transfer.Status(status), Kind: transfer.Kind(kind), Account: account, Reference: reference, StuckFor: stuck, Limit: limit}
 				if opts.JSON {
 					arr := jsonArray{w: opts.IO.Out}
-					err := b.OperatorEach(cmd.Context(), f, func(t *transfer.Transaction) bool { return arr.add(t) == nil })
+					err := b.OperatorEach(cmd.Context(), f, func(t *transfer.Transaction) bool { return arr.add(views.NewTx(t)) == nil })
 					if err != nil {
 						return err
 					}
@@ -152,8 +155,7 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().IntVar(&limit, "limit", limit, "show at most this many")
-	cmd.Flags().BoolVar(&all, "all", false, "show every matching transaction")
+	addPageFlags(cmd, &pg, "transaction")
 	cmd.Flags().StringVar(&status, "status", "", "only this status")
 	cmd.Flags().StringVar(&kind, "kind", "", "deposit or withdrawal")
 	cmd.Flags().StringVar(&account, "account", "", "only this account")
@@ -173,9 +175,6 @@ func validStatus(s transfer.Status) bool {
 	return false
 }
 
-// txDetail is `tx show --json`; its field names are a contract.
-type txDetail = transfer.Detail
-
 func newTxShowCmd(opts *TxOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "show ID [--json]",
@@ -189,7 +188,7 @@ func newTxShowCmd(opts *TxOptions) *cobra.Command {
 					return err
 				}
 				if opts.JSON {
-					return writeJSON(&KYCOptions{IO: opts.IO}, d)
+					return writeJSON(opts.IO.Out, views.NewTxDetail(d))
 				}
 				printTx(opts, *d)
 				return nil
@@ -200,7 +199,7 @@ func newTxShowCmd(opts *TxOptions) *cobra.Command {
 	return cmd
 }
 
-func printTx(opts *TxOptions, d txDetail) {
+func printTx(opts *TxOptions, d transfer.Detail) {
 	t, w := d.Transaction, opts.IO.Out
 	fmt.Fprintf(w, "id:        %s\nkind:      %s\nstatus:    %s\nasset:     %s:%s\naccount:   %s", t.ID, t.Kind, t.Status, t.AssetCode, t.AssetIssuer, safe(t.Account))
 	if t.Memo != "" {

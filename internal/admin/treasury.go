@@ -93,6 +93,17 @@ func MountTreasury(life context.Context, mux *http.ServeMux, mk TreasuryFactory,
 	handle("GET /v1/treasury/unmatched", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
 		return t.Store.UnmatchedPayments(r.Context())
 	})
+	handle("POST /v1/treasury/payments/{id}/return", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
+		t.DryRun = r.URL.Query().Get("dry_run") == "1"
+		return t.ReturnPayment(r.Context(), r.PathValue("id"))
+	})
+	handle("POST /v1/treasury/payments/{id}/resolve", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
+		var req ResolveRequest
+		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&req); err != nil {
+			return nil, errors.New("body is not a resolution")
+		}
+		return t.ResolvePayment(r.Context(), transfers, r.PathValue("id"), req.Withdrawal, req.Note)
+	})
 	handle("POST /v1/treasury/burn-withdrawals", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
 		t.DryRun = r.URL.Query().Get("dry_run") == "1"
 		ops, err := t.BurnWithdrawals(r.Context(), transfers)
@@ -236,6 +247,34 @@ func (c *Client) UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, e
 	var out []treasury.Unmatched
 	err := c.do(ctx, "GET", "/v1/treasury/unmatched", nil, &out)
 	return out, err
+}
+
+// ResolveRequest settles an unmatched payment: tied to a withdrawal, or with a note.
+type ResolveRequest struct {
+	Withdrawal string `json:"withdrawal,omitempty"`
+	Note       string `json:"note,omitempty"`
+}
+
+// ReturnPayment asks the server to send an unmatched payment back (a plan with dryRun).
+func (c *Client) ReturnPayment(ctx context.Context, id, by string, dryRun bool) (*treasury.Op, error) {
+	var out treasury.Op
+	q := "?by=" + url.QueryEscape(by)
+	if dryRun {
+		q += "&dry_run=1"
+	}
+	if err := c.do(ctx, "POST", "/v1/treasury/payments/"+url.PathEscape(id)+"/return"+q, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ResolvePayment asks the server to settle an unmatched payment without sending it back.
+func (c *Client) ResolvePayment(ctx context.Context, id, by string, r ResolveRequest) (*treasury.Unmatched, error) {
+	var out treasury.Unmatched
+	if err := c.do(ctx, "POST", "/v1/treasury/payments/"+url.PathEscape(id)+"/resolve?by="+url.QueryEscape(by), r, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // ActionRequest is a treasury action an operator asks for: pay, burn or home-domain.

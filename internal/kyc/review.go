@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"time"
 
 	"github.com/anchorkit/anchor/internal/ids"
 	"github.com/anchorkit/anchor/internal/sep9"
@@ -15,12 +16,12 @@ import (
 
 // Summary is one line of `anchor kyc list`; its JSON names are a contract.
 type Summary struct {
-	ID        string `json:"id"`
-	Account   string `json:"account"`
-	Memo      string `json:"memo,omitempty"`
-	Type      string `json:"type"`
-	Status    Status `json:"status"`
-	UpdatedAt string `json:"updated_at"`
+	ID        string    `json:"id"`
+	Account   string    `json:"account"`
+	Memo      string    `json:"memo,omitempty"`
+	Type      string    `json:"type"`
+	Status    Status    `json:"status"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// PreviouslyRejected: an erased customer of the same account and memo was rejected.
 	PreviouslyRejected bool `json:"previously_rejected,omitempty"`
 }
@@ -50,7 +51,7 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Summary, error) {
 				continue
 			}
 			out = append(out, Summary{ID: c.ID, Account: c.Account, Memo: c.Memo, Type: name, Status: st,
-				UpdatedAt: c.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"), PreviouslyRejected: c.PreviouslyRejected != nil})
+				UpdatedAt: c.UpdatedAt, PreviouslyRejected: c.PreviouslyRejected != nil})
 		}
 		// The store gives the most recently updated first: stop once the page is full.
 		return f.Limit <= 0 || len(out) < f.Limit

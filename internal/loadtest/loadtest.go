@@ -44,7 +44,7 @@ type Result struct {
 	P99           time.Duration `json:"p99_ns"`
 	CPUPerRequest time.Duration `json:"server_cpu_per_request_ns"`
 	PeakRSSKB     int64         `json:"server_peak_rss_kb"`
-	FirstError    string        `json:"first_error,omitempty"`
+	FirstError    string        `json:"first_error"`
 }
 
 func (r Result) String() string {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"slices"
 
@@ -92,4 +93,20 @@ func (o opTx) PutCursor(account, cursor string) error {
 
 func (o opTx) PutUnmatched(u *treasury.Unmatched) error {
 	return putJSON(o.tx.Bucket(bucketTreasuryUnmatched), []byte(u.Account+"/"+u.PagingToken), u)
+}
+
+// Unmatched finds a payment by its paging token, unique across accounts; the bucket is keyed
+// account/token, and unmatched payments are few, so it is a scan of keys only.
+func (o opTx) Unmatched(token string) (*treasury.Unmatched, error) {
+	c := o.tx.Bucket(bucketTreasuryUnmatched).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if _, t, ok := bytes.Cut(k, []byte("/")); ok && string(t) == token {
+			var u treasury.Unmatched
+			if err := decode(bucketTreasuryUnmatched, k, v, &u); err != nil {
+				return nil, err
+			}
+			return &u, nil
+		}
+	}
+	return nil, treasury.ErrPaymentNotFound
 }

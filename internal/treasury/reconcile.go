@@ -43,7 +43,10 @@ type Movement struct {
 type Report struct {
 	Assets []AssetReport `json:"assets"`
 	Untied []Movement    `json:"untied_movements"`
-	OK     bool          `json:"ok"`
+	// Unsettled are the unmatched payments no operator has returned or resolved yet: money
+	// someone is owed, or must explain.
+	Unsettled []Unmatched `json:"unsettled_payments"`
+	OK        bool        `json:"ok"`
 }
 
 // Reconcile checks the store against the ledger (see AssetReport and Movement).
@@ -87,7 +90,13 @@ func Reconcile(ctx context.Context, st Store, transfers *transfer.Service, cfg *
 	for _, u := range unmatched {
 		tied[u.PagingToken] = true
 	}
-	rep := &Report{Assets: []AssetReport{}, Untied: []Movement{}, OK: true}
+	rep := &Report{Assets: []AssetReport{}, Untied: []Movement{}, Unsettled: []Unmatched{}, OK: true}
+	for _, u := range unmatched {
+		if u.Settlement == nil {
+			rep.Unsettled = append(rep.Unsettled, u)
+			rep.OK = false
+		}
+	}
 	seenDist := map[string]bool{}
 	for _, a := range cfg.Assets {
 		if a.DistributionAccount == "" {
@@ -129,7 +138,8 @@ func Reconcile(ctx context.Context, st Store, transfers *transfer.Service, cfg *
 			}
 		}
 		for _, u := range unmatched {
-			if u.Asset == key && u.Account == transfer.WithdrawAccount(&a) {
+			// One tied to a withdrawal counts as that withdrawal's (withdrawals_received).
+			if u.Asset == key && u.Account == transfer.WithdrawAccount(&a) && (u.Settlement == nil || u.Settlement.Action != SettledWithdrawal) {
 				if v, err := transfer.ParseAmount(u.Amount); err == nil {
 					unmatchedIn += v
 				}

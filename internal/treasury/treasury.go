@@ -50,7 +50,12 @@ type Op struct {
 	AwaitingSignatures bool `json:"awaiting_signatures,omitempty"`
 	// TransferIDs are the withdrawals a burn-withdrawals action covers.
 	TransferIDs []string `json:"transfer_ids,omitempty"`
-	State       OpState  `json:"state"`
+	// ReturnOf is the unmatched payment (paging token) a return action sends back: its
+	// confirmation settles that payment in the same store transaction.
+	ReturnOf string `json:"return_of,omitempty"`
+	// By is the operator who started the action.
+	By    string  `json:"by,omitempty"`
+	State OpState `json:"state"`
 	// AlreadyDone is set on an answer (never stored) when the action asked for was done before
 	// and nothing was done now.
 	AlreadyDone bool `json:"already_done,omitempty"`
@@ -75,6 +80,8 @@ type OpTx interface {
 	Cursor(account string) (string, error)
 	PutCursor(account, cursor string) error
 	PutUnmatched(u *Unmatched) error
+	// Unmatched returns the recorded unmatched payment with this paging token (ErrPaymentNotFound).
+	Unmatched(pagingToken string) (*Unmatched, error)
 }
 
 // Store runs transactions over actions and SEP-6 transactions together, so that an action and
@@ -338,7 +345,7 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 		// Create the account (exactly once), then wait for its trustline.
 		created, err := t.execute(ctx, "create/"+tr.ID, "create-account", asset.DistributionAccount, t.Signer,
 			[]txnbuild.Operation{&txnbuild.CreateAccount{Destination: dest, Amount: asset.StartingBalance}}, nil, Moved{},
-			func(trs transfer.Tx) error { return t.requireAccepted(trs, tr.ID) })
+			func(_ OpTx, trs transfer.Tx) error { return t.requireAccepted(trs, tr.ID) })
 		if err != nil {
 			return err
 		}
@@ -697,6 +704,9 @@ func (t *Treasury) settle(ctx context.Context, op *Op, state OpState, result str
 		if err := ops.PutOp(cur); err != nil {
 			return err
 		}
+		if state == Confirmed && cur.ReturnOf != "" {
+			return settleReturned(ops, cur, now)
+		}
 		if op.TransferID == "" {
 			return nil
 		}
@@ -716,6 +726,7 @@ type Moved struct {
 	Asset       string // CODE:ISSUER
 	Amount      int64  // stroops
 	TransferIDs []string
+	ReturnOf    string // the unmatched payment a return sends back
 }
 
 // Execute carries out an on-chain action not tied to a SEP-6 transaction (an ad-hoc payment, a
@@ -743,7 +754,7 @@ func (t *Treasury) compliance(ctx context.Context, transferID string) error {
 
 // execute is Execute with a guard run in the store transaction that records a new action
 // (nil for none): the action is built only if the guard passes there.
-func (t *Treasury) execute(ctx context.Context, id, purpose string, source string, signer *keypair.Full, ops []txnbuild.Operation, memo txnbuild.Memo, moved Moved, guard func(transfer.Tx) error) (*Op, error) {
+func (t *Treasury) execute(ctx context.Context, id, purpose string, source string, signer *keypair.Full, ops []txnbuild.Operation, memo txnbuild.Memo, moved Moved, guard func(OpTx, transfer.Tx) error) (*Op, error) {
 	for round := 0; round < 4; round++ {
 		var op *Op
 		if err := t.Store.TreasuryView(ctx, func(o OpTx, _ transfer.Tx) error {
@@ -806,7 +817,7 @@ func (t *Treasury) execute(ctx context.Context, id, purpose string, source strin
 		}
 		now := t.now()
 		rec := &Op{V: 1, ID: id, Purpose: purpose, Source: source, Seq: signed.SequenceNumber(), Envelope: env, Hash: hash, AwaitingSignatures: t.XDROut,
-			MaxTime: time.Unix(maxTime.Unix(), 0).UTC(), State: Built, CreatedAt: now, UpdatedAt: now, Asset: moved.Asset, Amount: moved.Amount, TransferIDs: moved.TransferIDs}
+			MaxTime: time.Unix(maxTime.Unix(), 0).UTC(), State: Built, CreatedAt: now, UpdatedAt: now, Asset: moved.Asset, Amount: moved.Amount, TransferIDs: moved.TransferIDs, ReturnOf: moved.ReturnOf, By: t.By}
 		if err := t.Store.TreasuryUpdate(ctx, func(o OpTx, trs transfer.Tx) error {
 			cur, err := o.Op(id)
 			switch {
@@ -823,7 +834,7 @@ func (t *Treasury) execute(ctx context.Context, id, purpose string, source strin
 				return err
 			}
 			if guard != nil {
-				if err := guard(trs); err != nil {
+				if err := guard(o, trs); err != nil {
 					return err
 				}
 			}

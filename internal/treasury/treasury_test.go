@@ -355,6 +355,21 @@ func (e *env) withdrawal(u *keypair.Full, amount string) *transfer.Transaction {
 	return tx
 }
 
+// withdrawingUser enables withdrawals and returns a user holding 500 USDX from a recorded
+// payment, so that reconcile can tie everything.
+func (e *env) withdrawingUser() (*keypair.Full, txnbuild.CreditAsset) {
+	e.t.Helper()
+	e.cfg.Assets[0].Withdraw = config.Direction{Enabled: true, FundingMethods: []string{"WIRE"}}
+	usdx := txnbuild.CreditAsset{Code: "USDX", Issuer: e.issuer.Address()}
+	u := e.user(true)
+	if _, err := e.treasury(treasury.Hooks{}).Execute(context.Background(), "pay/seed", "payment", e.dist.Address(), e.dist,
+		[]txnbuild.Operation{&txnbuild.Payment{Destination: u.Address(), Amount: "500", Asset: usdx}}, nil,
+		treasury.Moved{Asset: e.assetKey, Amount: 500_0000000}); err != nil {
+		e.t.Fatal(err)
+	}
+	return u, usdx
+}
+
 // payWithMemo pays amount of asset from u to the distribution account with an id memo.
 func (e *env) payWithMemo(u *keypair.Full, amount, memo string, asset txnbuild.Asset) {
 	e.t.Helper()
@@ -693,16 +708,8 @@ func TestCreditQueuesCallbacks(t *testing.T) {
 // second is recorded as an unmatched excess payment, and reconcile agrees with the ledger.
 func TestWatchTwoPaymentsInOneTransaction(t *testing.T) {
 	e := newEnv(t)
-	e.cfg.Assets[0].Withdraw = config.Direction{Enabled: true, FundingMethods: []string{"WIRE"}}
 	ctx := context.Background()
-	usdx := txnbuild.CreditAsset{Code: "USDX", Issuer: e.issuer.Address()}
-	u := e.user(true)
-	// The user's tokens come from a recorded payment, so that reconcile can tie everything.
-	if _, err := e.treasury(treasury.Hooks{}).Execute(ctx, "pay/seed", "payment", e.dist.Address(), e.dist,
-		[]txnbuild.Operation{&txnbuild.Payment{Destination: u.Address(), Amount: "500", Asset: usdx}}, nil,
-		treasury.Moved{Asset: e.assetKey, Amount: 500_0000000}); err != nil {
-		t.Fatal(err)
-	}
+	u, usdx := e.withdrawingUser()
 	w := e.withdrawal(u, "50")
 	acct, _ := e.hc.AccountDetail(horizonclient.AccountRequest{AccountID: u.Address()})
 	memo, _ := strconv.ParseUint(w.WithdrawMemo, 10, 64)
@@ -728,9 +735,17 @@ func TestWatchTwoPaymentsInOneTransaction(t *testing.T) {
 	if len(list) != 1 || list[0].Amount != "50.0000000" || !strings.Contains(list[0].Reason, "excess") || list[0].TransferID != w.ID {
 		t.Fatalf("unmatched %+v", list)
 	}
+	// Everything balances, but the excess payment is open until it is settled with the user.
 	rep, err := treasury.Reconcile(ctx, e.st, e.tr, e.cfg, horizon.NewLedger(e.hz.URL(), 5*time.Second))
-	if err != nil || !rep.OK {
+	if err != nil || rep.OK || !rep.Assets[0].Balanced || len(rep.Unsettled) != 1 {
 		t.Fatalf("reconcile: %v %+v", err, rep)
+	}
+	if _, err := e.treasury(treasury.Hooks{}).ReturnPayment(ctx, list[0].PagingToken); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = treasury.Reconcile(ctx, e.st, e.tr, e.cfg, horizon.NewLedger(e.hz.URL(), 5*time.Second))
+	if err != nil || !rep.OK {
+		t.Fatalf("reconcile after the return: %v %+v", err, rep)
 	}
 }
 

@@ -26,6 +26,12 @@ type Unmatched struct {
 	TransferID  string    `json:"transfer_id,omitempty"`
 	Reason      string    `json:"reason"`
 	At          time.Time `json:"at"`
+	// Settlement says how an operator settled it (`anchor payment return|resolve`); nil while
+	// it is open, which keeps reconcile red.
+	Settlement *Settlement `json:"settlement,omitempty"`
+	// AlreadyDone is set on an answer (never stored) when the settlement asked for was made
+	// before and nothing changed now.
+	AlreadyDone bool `json:"already_done,omitempty"`
 }
 
 // Watcher matches payments into the withdrawal accounts to pending withdrawals by memo and
@@ -121,6 +127,11 @@ func (w *Watcher) handle(ctx context.Context, account string, rec horizon.Paymen
 			return nil // not a user's payment in: our own treasury movements, fees, account creation
 		}
 		miss := func(reason, transferID string) error {
+			if _, err := o.Unmatched(rec.PagingToken); err == nil {
+				return nil // recorded already (a replay from an older cursor): keep its settlement
+			} else if !errors.Is(err, ErrPaymentNotFound) {
+				return err
+			}
 			unmatched = 1
 			return o.PutUnmatched(&Unmatched{V: 1, PagingToken: rec.PagingToken, Account: account, TxHash: rec.TxHash, From: rec.From,
 				Asset: rec.Asset, Amount: rec.Amount, MemoType: rec.MemoType, Memo: rec.Memo, TransferID: transferID, Reason: reason, At: now})
