@@ -200,7 +200,7 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 	cmd.Flags().StringVar(&pay.Memo, "memo", "", "ad-hoc payment: id memo")
 	cmd.Flags().StringVar(&pay.Asset, "asset", "", "ad-hoc payment: asset code (default: the first configured asset)")
 	cmd.Flags().StringVar(&pay.Ref, "ref", "", "ad-hoc payment: reference that makes it unique (default: its parameters; a repeat of a confirmed payment is refused without a new --ref)")
-	cmd.Flags().StringVar(&by, "by", "", "operator recorded in the history (default: the OS user)")
+	cmd.Flags().StringVar(&by, "by", "", byHelp)
 	cmd.Flags().BoolVar(&pay.DryRun, "dry-run", false, "show the transaction that would be submitted now (operations, fee bid, sequence) and do nothing (DEPOSIT_ID or --to)")
 	return cmd
 }
@@ -530,7 +530,7 @@ submitting the same file twice does nothing more.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&by, "by", "", "operator recorded in the history (default: the OS user)")
+	cmd.Flags().StringVar(&by, "by", "", byHelp)
 	return cmd
 }
 

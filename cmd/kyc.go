@@ -11,6 +11,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -280,14 +281,17 @@ func saveFiles(ctx context.Context, opts *KYCOptions, b admin.KYC, d *kyc.Detail
 }
 
 // reviewer is --by, or the OS user.
+// reviewer is the actor a command run on the store records: the OS user running it, with
+// --by kept as a note (through a running server, the server reads the OS user from the socket).
 func reviewer(by string) string {
-	if by != "" {
-		return by
-	}
+	name := os.Getenv("USER")
 	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
+		name = u.Username
 	}
-	return os.Getenv("USER")
+	if name == "" {
+		name = "uid " + strconv.Itoa(os.Getuid())
+	}
+	return admin.ActorNote(name, by)
 }
 
 func decide(cmd *cobra.Command, opts *KYCOptions, arg string, d kyc.Decision) error {
@@ -313,7 +317,7 @@ func newKYCApproveCmd(opts *KYCOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&note, "note", "", "note for the audit trail")
-	cmd.Flags().StringVar(&by, "by", "", "reviewer recorded in the audit trail (default: the OS user)")
+	cmd.Flags().StringVar(&by, "by", "", byHelp)
 	return cmd
 }
 
@@ -329,7 +333,7 @@ func newKYCRejectCmd(opts *KYCOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required; the wallet sees it)")
-	cmd.Flags().StringVar(&by, "by", "", "reviewer recorded in the audit trail (default: the OS user)")
+	cmd.Flags().StringVar(&by, "by", "", byHelp)
 	_ = cmd.MarkFlagRequired("reason")
 	return cmd
 }
@@ -347,7 +351,7 @@ func newKYCRequestInfoCmd(opts *KYCOptions) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&field, "field", "", "SEP-9 field to ask for again (required)")
 	cmd.Flags().StringVar(&reason, "reason", "", "what is wrong (required; the wallet sees it)")
-	cmd.Flags().StringVar(&by, "by", "", "reviewer recorded in the audit trail (default: the OS user)")
+	cmd.Flags().StringVar(&by, "by", "", byHelp)
 	_ = cmd.MarkFlagRequired("field")
 	_ = cmd.MarkFlagRequired("reason")
 	return cmd

@@ -248,7 +248,7 @@ func TestE2EKYCWalletAndCompliance(t *testing.T) {
 				t.Fatalf("kyc show --json: %v\n%s", err, out)
 			}
 			last := detail.History[len(detail.History)-1]
-			if len(detail.Files) != 1 || len(detail.Files[0].SHA256) != 64 || last.Action != "approve" || last.By != "alice" || last.Reason != "documents checked" {
+			if len(detail.Files) != 1 || len(detail.Files[0].SHA256) != 64 || last.Action != "approve" || last.By != reviewer("alice") || last.Reason != "documents checked" {
 				t.Fatalf("kyc show: %s", out)
 			}
 		})

@@ -75,3 +75,7 @@ func (p page) max() (int, error) {
 	}
 	return p.limit, nil
 }
+
+// byHelp describes --by: who is recorded is the OS user (read from the admin socket's peer
+// credentials by a running server); --by adds a note to it.
+const byHelp = "a note recorded with your OS user in the audit trail, e.g. your full name (who is recorded is the OS user, never this text)"

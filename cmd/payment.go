@@ -137,7 +137,7 @@ confirmed. A payment already resolved another way is never returned.`,
 			return reportOp(f, "return", op, "")
 		},
 	}
-	cmd.Flags().StringVar(&by, "by", "", "operator recorded with the settlement (default: the OS user)")
+	cmd.Flags().StringVar(&by, "by", "", byHelp)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show the return payment that would be submitted, and do nothing")
 	return cmd
 }
@@ -198,6 +198,6 @@ settled, with who and when, and reconcile stops reporting it.`,
 	}
 	cmd.Flags().StringVar(&r.Withdrawal, "withdrawal", "", "the withdrawal this payment pays (id or unique prefix)")
 	cmd.Flags().StringVar(&r.Note, "note", "", "why the payment needs nothing more")
-	cmd.Flags().StringVar(&by, "by", "", "operator recorded with the settlement (default: the OS user)")
+	cmd.Flags().StringVar(&by, "by", "", byHelp)
 	return cmd
 }

@@ -156,7 +156,7 @@ func TestE2ESEP6Deposit(t *testing.T) {
 		t.Fatalf("tx show: %v\n%s", err, out)
 	}
 	last := detail.Transaction.History[len(detail.Transaction.History)-1]
-	if last.Actor != "bob" || last.To != "pending_anchor" {
+	if last.Actor != reviewer("bob") || last.To != "pending_anchor" {
 		t.Fatalf("history %+v", detail.Transaction.History)
 	}
 	if out, _, code := kycCLI(t, dir, "tx", "list", "--status", "pending_anchor", "--json"); code != 0 || !strings.Contains(out, id) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
@@ -127,7 +128,12 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	adminLn, err := admin.Listen(admin.SocketPath(cfg.DataDir))
+	roles, err := admin.ResolveRoles(cfg.Admin)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	adminLn, err := admin.Listen(admin.SocketPath(cfg.DataDir), roles.Enabled())
 	if err != nil {
 		ln.Close()
 		return err
@@ -145,7 +151,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 			}
 			issuer, err := issuerKey(cfg)
 			return t, issuer, err
-		}), logger, opts.Grace)
+		}, roles), logger, opts.Grace, func(s *http.Server) { s.ConnContext = admin.ConnContext })
 	})
 	g.Go(func() error { pruneChallenges(ctx, st, logger); return nil })
 	g.Go(func() error { deps.Callbacks.Run(ctx); return nil })

@@ -281,7 +281,7 @@ func newTxActionCmd(opts *TxOptions, use, action, short string, needReason bool)
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded in the history)")
-	cmd.Flags().StringVar(&opts.By, "by", "", "operator recorded in the history (default: the OS user)")
+	cmd.Flags().StringVar(&opts.By, "by", "", byHelp)
 	if needReason {
 		_ = cmd.MarkFlagRequired("reason")
 	}
@@ -305,7 +305,7 @@ func newTxRefundCmd(opts *TxOptions) *cobra.Command {
 	cmd.Flags().StringVar(&a.Amount, "amount", "", "amount refunded (default: amount_in)")
 	cmd.Flags().StringVar(&a.Fee, "fee", "", "fee charged for the refund")
 	cmd.Flags().StringVar(&a.Reason, "reason", "", "why")
-	cmd.Flags().StringVar(&opts.By, "by", "", "operator (default: the OS user)")
+	cmd.Flags().StringVar(&opts.By, "by", "", byHelp)
 	_ = cmd.MarkFlagRequired("payment-id")
 	return cmd
 }
@@ -325,7 +325,7 @@ func newDepositCmd(f *Factory) *cobra.Command {
 	}
 	received.Flags().StringVar(&a.Amount, "amount", "", "amount that arrived (at most 7 decimals)")
 	received.Flags().StringVar(&a.ExternalID, "external-id", "", "bank reference of the incoming transfer")
-	received.Flags().StringVar(&opts.By, "by", "", "operator (default: the OS user)")
+	received.Flags().StringVar(&opts.By, "by", "", byHelp)
 	_ = received.MarkFlagRequired("amount")
 	_ = received.MarkFlagRequired("external-id")
 	cmd := &cobra.Command{Use: "deposit", Short: "Deposit operations: record incoming fiat"}
@@ -355,7 +355,7 @@ func newWithdrawCmd(f *Factory) *cobra.Command {
 	}
 	received.Flags().StringVar(&recv.Amount, "amount", "", "amount received on Stellar")
 	received.Flags().StringVar(&recv.StellarID, "stellar-tx", "", "hash of the Stellar transaction")
-	received.Flags().StringVar(&opts.By, "by", "", "operator (default: the OS user)")
+	received.Flags().StringVar(&opts.By, "by", "", byHelp)
 	_ = received.MarkFlagRequired("amount")
 	_ = received.MarkFlagRequired("stellar-tx")
 	paidCmd := &cobra.Command{
@@ -369,7 +369,7 @@ func newWithdrawCmd(f *Factory) *cobra.Command {
 		},
 	}
 	paidCmd.Flags().StringVar(&paid.ExternalID, "external-id", "", "bank reference of the outgoing transfer")
-	paidCmd.Flags().StringVar(&opts.By, "by", "", "operator (default: the OS user)")
+	paidCmd.Flags().StringVar(&opts.By, "by", "", byHelp)
 	_ = paidCmd.MarkFlagRequired("external-id")
 	cmd := &cobra.Command{Use: "withdraw", Short: "Withdrawal operations: record the Stellar payment, and the fiat sent"}
 	cmd.AddCommand(received, paidCmd)

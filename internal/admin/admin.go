@@ -64,8 +64,9 @@ var (
 )
 
 // NewHandler returns the admin API over svc and transfers, with the treasury endpoints when mk
-// is set.
-func NewHandler(life context.Context, svc *kyc.Service, transfers *transfer.Service, mk TreasuryFactory) http.Handler {
+// is set. Every request is authorized by its connection's peer credentials against roles (see
+// Authorize), and the OS user is the actor the audit trail records.
+func NewHandler(life context.Context, svc *kyc.Service, transfers *transfer.Service, mk TreasuryFactory, roles Roles) http.Handler {
 	mux := http.NewServeMux()
 	if mk != nil {
 		MountTreasury(life, mux, mk, transfers)
@@ -135,6 +136,7 @@ func NewHandler(life context.Context, svc *kyc.Service, transfers *transfer.Serv
 			httpx.Error(w, http.StatusBadRequest, "body is not an action")
 			return
 		}
+		a.By = Actor(r.Context(), a.By)
 		out, err := transfers.Act(r.Context(), r.PathValue("id"), a)
 		reply(w, r, out, err)
 	})
@@ -189,10 +191,11 @@ func NewHandler(life context.Context, svc *kyc.Service, transfers *transfer.Serv
 			httpx.Error(w, http.StatusBadRequest, "body is not a decision")
 			return
 		}
+		d.By = Actor(r.Context(), d.By)
 		st, err := svc.Decide(r.Context(), r.PathValue("id"), d)
 		reply(w, r, map[string]kyc.Status{"status": st}, err)
 	})
-	return mux
+	return Authorize(mux, roles)
 }
 
 func reply(w http.ResponseWriter, r *http.Request, v any, err error) {
@@ -218,8 +221,11 @@ func reply(w http.ResponseWriter, r *http.Request, v any, err error) {
 }
 
 // Listen opens the admin socket at path with mode 0600, replacing a stale socket left by a
-// server that died. It refuses when another live server answers on it.
-func Listen(path string) (net.Listener, error) {
+// server that died. It refuses when another live server answers on it. With open set (admin
+// groups are configured), other OS users may reach it: the socket is 0666 and its directory
+// 0711 (enterable, not listable; the files in it stay 0600), and every request is judged by
+// its peer credentials (Authorize).
+func Listen(path string, open bool) (net.Listener, error) {
 	// sun_path holds 108 bytes on Linux (104 on BSDs), including the terminating NUL.
 	if len(path) > 103 {
 		return nil, fmt.Errorf("admin socket path %s is %d bytes, longer than unix sockets allow (103); use a shorter data_dir", path, len(path))
@@ -238,7 +244,15 @@ func Listen(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("admin socket: %w", err)
 	}
 	// The data dir is 0700, so nobody can reach the socket before this chmod.
-	if err := os.Chmod(path, 0o600); err != nil {
+	mode, dirMode := os.FileMode(0o600), os.FileMode(0o700)
+	if open {
+		mode, dirMode = 0o666, 0o711
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("admin socket: %w", err)
+	}
+	if err := os.Chmod(filepath.Dir(path), dirMode); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("admin socket: %w", err)
 	}

@@ -81,7 +81,7 @@ func MountTreasury(life context.Context, mux *http.ServeMux, mk TreasuryFactory,
 	handle := func(pattern string, fn func(r *http.Request, t *treasury.Treasury, issuer *keypair.Full) (any, error)) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
-			t, issuer, err := mk(r.URL.Query().Get("by"))
+			t, issuer, err := mk(Actor(r.Context(), r.URL.Query().Get("by")))
 			if err != nil {
 				httpx.Error(w, http.StatusBadRequest, err.Error())
 				return
@@ -151,7 +151,7 @@ func MountTreasury(life context.Context, mux *http.ServeMux, mk TreasuryFactory,
 	// belongs to the server: a CLI that is interrupted or goes away neither stops it halfway nor
 	// repeats anything (each credit is exactly once), and `anchor tx list` shows where it is.
 	mux.HandleFunc("POST /v1/treasury/credit", func(w http.ResponseWriter, r *http.Request) {
-		t, _, err := mk(r.URL.Query().Get("by"))
+		t, _, err := mk(Actor(r.Context(), r.URL.Query().Get("by")))
 		if err != nil {
 			httpx.Error(w, http.StatusBadRequest, err.Error())
 			return

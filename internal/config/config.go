@@ -70,6 +70,7 @@ type Config struct {
 	Assets                 []Asset       `mapstructure:"assets"`
 	KYC                    KYC           `mapstructure:"kyc"`
 	SEP6                   SEP6          `mapstructure:"sep6"`
+	Admin                  Admin         `mapstructure:"admin"`
 
 	// File is the config file that was read, "" when none was.
 	File string `mapstructure:"-"`
@@ -165,6 +166,14 @@ type Asset struct {
 	// with StartingBalance XLM from the distribution account (SEP-6 recommends 2.01).
 	AccountCreation bool   `mapstructure:"account_creation"`
 	StartingBalance string `mapstructure:"starting_balance"`
+}
+
+// Admin configures who may do what through the admin socket: OS groups (names or gids), each
+// empty for "only the server's own OS user (and root)".
+type Admin struct {
+	ComplianceGroup string `mapstructure:"compliance_group"`
+	TreasuryGroup   string `mapstructure:"treasury_group"`
+	OperatorGroup   string `mapstructure:"operator_group"`
 }
 
 // SEP6 configures the transfer server.

@@ -82,6 +82,9 @@ var Keys = []Key{
 	{"sep6.max_open_transactions", 100, false, "most unfinished SEP-6 transactions one account may have (429 beyond); 0 disables the limit"},
 	{"sep6.deposit_kyc_type", "sep6-deposit", false, "SEP-12 customer type a deposit needs ACCEPTED"},
 	{"sep6.withdraw_kyc_type", "sep6-withdraw", false, "SEP-12 customer type a withdrawal needs ACCEPTED"},
+	{"admin.compliance_group", "", false, "OS group (name or gid) whose members may make KYC decisions through the admin socket; setting any admin group opens the socket to other OS users, each request judged by its peer credentials"},
+	{"admin.treasury_group", "", false, "OS group whose members may move money (credit, burn, payments, submit) through the admin socket"},
+	{"admin.operator_group", "", false, "OS group whose members may move transactions (hold, release, fail, refund, deposit received, withdraw received|paid)"},
 }
 
 // DocumentationKeys are the [DOCUMENTATION] fields, set as documentation.<key>.

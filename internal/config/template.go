@@ -196,4 +196,14 @@ sep6:
   max_open_transactions: 100
   deposit_kyc_type: sep6-deposit
   withdraw_kyc_type: sep6-withdraw
+
+# Who may do what through the admin socket while anchor serve runs (OS group names or gids).
+# Empty: only the server's own OS user and root reach the socket. With any group set, other OS
+# users may connect, and each request is judged by the peer credentials of its connection:
+# members of any group read, compliance decides KYC, treasury moves money, operator moves
+# transactions. The audit trail records the OS user; --by is kept as a note.
+admin:
+  compliance_group: ""
+  treasury_group: ""
+  operator_group: ""
 `))

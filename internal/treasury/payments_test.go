@@ -25,7 +25,7 @@ func TestSettleUnmatchedPayments(t *testing.T) {
 	ctx := context.Background()
 	u, usdx := e.withdrawingUser()
 	w := e.withdrawal(u, "40")
-	e.payWithMemo(u, "5", "12345", usdx)        // unknown memo
+	e.payWithMemo(u, "5", "12345", usdx)         // unknown memo
 	e.payWithMemo(u, "30", w.WithdrawMemo, usdx) // short
 	e.payWithMemo(u, "2", "777", usdx)           // a top-up, say
 	watcher := func() *treasury.Watcher {
