@@ -63,6 +63,8 @@ type Crediter interface {
 	Submit(ctx context.Context, envelope, by string) (*treasury.Op, error)
 	ReturnPayment(ctx context.Context, id, by string, dryRun bool) (*treasury.Op, error)
 	ResolvePayment(ctx context.Context, id, by string, r admin.ResolveRequest) (*treasury.Unmatched, error)
+	Proposals(ctx context.Context) ([]treasury.Proposal, error)
+	Approve(ctx context.Context, id, by string) (*treasury.Op, error)
 }
 
 // issuerKey returns the issuer key from issuer_secret, nil when it is not set.
@@ -301,8 +303,30 @@ func (l localCrediter) ResolvePayment(ctx context.Context, id, by string, r admi
 	return t.ResolvePayment(ctx, &transfer.Service{Store: l.st, Config: l.cfg}, id, r.Withdrawal, r.Note)
 }
 
+func (l localCrediter) Proposals(ctx context.Context) ([]treasury.Proposal, error) {
+	return l.st.Proposals(ctx)
+}
+
+func (l localCrediter) Approve(ctx context.Context, id, by string) (*treasury.Op, error) {
+	t, err := NewTreasury(l.cfg, l.st, by)
+	if err != nil {
+		return nil, err
+	}
+	return t.Approve(ctx, id)
+}
+
 func (l localCrediter) UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, error) {
 	return l.st.UnmatchedPayments(ctx)
+}
+
+// withCrediter runs fn with the treasury of the running server, or of the store.
+func withCrediter(ctx context.Context, f *Factory, fn func(Crediter) error) error {
+	c, closeFn, err := f.crediter(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	return fn(c)
 }
 
 func (f *Factory) crediter(ctx context.Context) (Crediter, func() error, error) {

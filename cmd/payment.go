@@ -42,30 +42,27 @@ func newPaymentListCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, closeFn, err := f.crediter(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			list, err := c.UnmatchedPayments(cmd.Context())
-			if err != nil {
-				return err
-			}
-			rows := list[:0:0]
-			for _, u := range list {
-				if unsettled && u.Settlement != nil {
-					continue
+			return withCrediter(cmd.Context(), f, func(c Crediter) error {
+				list, err := c.UnmatchedPayments(cmd.Context())
+				if err != nil {
+					return err
 				}
-				if limit > 0 && len(rows) == limit {
-					break
+				rows := list[:0:0]
+				for _, u := range list {
+					if unsettled && u.Settlement != nil {
+						continue
+					}
+					if limit > 0 && len(rows) == limit {
+						break
+					}
+					rows = append(rows, u)
 				}
-				rows = append(rows, u)
-			}
-			if jsonOut {
-				return writeJSON(f.IO.Out, views.NewPayments(rows))
-			}
-			printPayments(f, rows)
-			return nil
+				if jsonOut {
+					return writeJSON(f.IO.Out, views.NewPayments(rows))
+				}
+				printPayments(f, rows)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&unsettled, "unmatched", false, "only the payments not settled yet (those reconcile reports)")
@@ -121,20 +118,17 @@ confirmed. A payment already resolved another way is never returned.`,
 		Example: "  anchor payment return 4398046515201\n  anchor payment return 4398046515201 --dry-run",
 		Args:    paymentArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, closeFn, err := f.crediter(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			op, err := c.ReturnPayment(cmd.Context(), args[0], reviewer(by), dryRun)
-			if err != nil {
-				return err
-			}
-			if op.AlreadyDone {
-				fmt.Fprintf(f.IO.Out, "payment %s: already returned at %s: %s\n", args[0], op.UpdatedAt.UTC().Format(time.RFC3339), op.Hash)
-				return nil
-			}
-			return reportOp(f, "return", op, "")
+			return withCrediter(cmd.Context(), f, func(c Crediter) error {
+				op, err := c.ReturnPayment(cmd.Context(), args[0], reviewer(by), dryRun)
+				if err != nil {
+					return err
+				}
+				if op.AlreadyDone {
+					fmt.Fprintf(f.IO.Out, "payment %s: already returned at %s: %s\n", args[0], op.UpdatedAt.UTC().Format(time.RFC3339), op.Hash)
+					return nil
+				}
+				return reportOp(f, "return", op, "")
+			})
 		},
 	}
 	cmd.Flags().StringVar(&by, "by", "", byHelp)
@@ -172,28 +166,25 @@ settled, with who and when, and reconcile stops reporting it.`,
 				}
 				r.Withdrawal = id
 			}
-			c, closeFn, err := f.crediter(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			u, err := c.ResolvePayment(cmd.Context(), args[0], reviewer(by), r)
-			if err != nil {
-				return err
-			}
-			how := "resolved: " + u.Settlement.Note
-			if u.Settlement.WithdrawalID != "" {
-				how = "tied to withdrawal " + u.Settlement.WithdrawalID
-			}
-			if u.AlreadyDone {
-				fmt.Fprintf(f.IO.Out, "payment %s: already %s (at %s by %s); nothing changed\n", u.PagingToken, safe(how), u.Settlement.At.UTC().Format(time.RFC3339), safe(u.Settlement.By))
+			return withCrediter(cmd.Context(), f, func(c Crediter) error {
+				u, err := c.ResolvePayment(cmd.Context(), args[0], reviewer(by), r)
+				if err != nil {
+					return err
+				}
+				how := "resolved: " + u.Settlement.Note
+				if u.Settlement.WithdrawalID != "" {
+					how = "tied to withdrawal " + u.Settlement.WithdrawalID
+				}
+				if u.AlreadyDone {
+					fmt.Fprintf(f.IO.Out, "payment %s: already %s (at %s by %s); nothing changed\n", u.PagingToken, safe(how), u.Settlement.At.UTC().Format(time.RFC3339), safe(u.Settlement.By))
+					return nil
+				}
+				if u.Settlement.WithdrawalID != "" {
+					how += ", which received it and is now pending_anchor"
+				}
+				fmt.Fprintf(f.IO.Out, "payment %s: %s\n", u.PagingToken, safe(how))
 				return nil
-			}
-			if u.Settlement.WithdrawalID != "" {
-				how += ", which received it and is now pending_anchor"
-			}
-			fmt.Fprintf(f.IO.Out, "payment %s: %s\n", u.PagingToken, safe(how))
-			return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&r.Withdrawal, "withdrawal", "", "the withdrawal this payment pays (id or unique prefix)")

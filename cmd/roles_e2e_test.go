@@ -12,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/stellar/go-stellar-sdk/keypair"
+	"github.com/stellar/go-stellar-sdk/txnbuild"
+
 	"github.com/anchorkit/anchor/internal/views"
 )
 
@@ -121,5 +124,91 @@ func copyFile(t *testing.T, from, to string, mode os.FileMode) {
 	}
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestE2ETwoPersonRuleWithTwoOSUsers: with treasury.approval_threshold set, a credit and an
+// ad-hoc payment above it, asked for by one OS user of the treasury group, are proposed (exit 0,
+// nothing paid); that user cannot approve them, under any --by; a second OS user's approval pays
+// each exactly once, and approving again pays nothing more.
+func TestE2ETwoPersonRuleWithTwoOSUsers(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run processes as two other OS users (setuid); run make test as root, as CI does")
+	}
+	tf := newTreasuryFixture(t, "10000")
+	dir, hz := tf.dir, tf.hz
+	for d := dir; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(dir, "anchor.yaml")
+	b, _ := os.ReadFile(cfg)
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(b), "approval_threshold: {}", `approval_threshold: {USDX: "10"}`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "anchor")
+	copyFile(t, os.Args[0], bin, 0o755)
+	u := keypair.MustRandom()
+	tf.hc.Fund(u.Address())
+	submitTx(t, tf.hc, u, &txnbuild.ChangeTrust{Line: tf.ct, Limit: "100000"})
+	env := map[string]string{"ANCHOR_HORIZON_URL": hz.URL(), "ANCHOR_KYC_AUTO_APPROVE": "true", "ANCHOR_ADMIN_TREASURY_GROUP": "4202"}
+	s := startServe(t, dir, tf.port, env)
+	w := signedInWallet(t, s, u)
+	w.putJSON(map[string]string{"first_name": "J", "last_name": "D", "email_address": "j@example.com"})
+	id := w.sep6("/deposit", url.Values{"asset_code": {"USDX"}}).JSON(t)["id"].(string)
+	if _, stderr, code := kycCLI(t, dir, "deposit", "received", id, "--amount", "20", "--external-id", "W-20"); code != 0 {
+		t.Fatal(stderr)
+	}
+	alice := osUser{uid: 4111, gid: 4111, groups: []uint32{4202}}
+	bob := osUser{uid: 4112, gid: 4112, groups: []uint32{4202}}
+	paid := func(amount int64) int {
+		n := 0
+		for _, p := range hz.Payments() {
+			if p.From == tf.dist.Address() && p.To == u.Address() && p.Amount == amount {
+				n++
+			}
+		}
+		return n
+	}
+	run := func(who osUser, args ...string) (string, string, int) {
+		t.Helper()
+		return runAs(t, bin, dir, who, append(args, "--config", cfg)...)
+	}
+	if out, stderr, code := run(alice, "credit", id); code != 0 || !strings.Contains(out, "proposed by uid 4111") || !strings.Contains(out, "anchor approve credit/"+id) {
+		t.Fatalf("credit above the threshold: %d %s %s", code, out, stderr)
+	}
+	if out, stderr, code := run(alice, "credit", "--to", u.Address(), "--amount", "50", "--ref", "big-one"); code != 0 || !strings.Contains(out, "proposed") {
+		t.Fatalf("payment above the threshold: %d %s %s", code, out, stderr)
+	}
+	if paid(20_0000000) != 0 || paid(50_0000000) != 0 {
+		t.Fatal("a proposal moved money")
+	}
+	out, _, code := run(bob, "approvals", "list", "--json")
+	var props []views.Proposal
+	if err := json.Unmarshal([]byte(out), &props); code != 0 || err != nil || len(props) != 2 || props[0].ID != "credit/"+id || props[0].Amount != "20.0000000" || props[0].State != "proposed" {
+		t.Fatalf("approvals list: %d %s", code, out)
+	}
+	payID := props[1].ID
+	if _, stderr, code := run(alice, "approve", "credit/"+id, "--by", "Bob"); code != 1 || !strings.Contains(stderr, "another OS user") {
+		t.Fatalf("self-approval: %d %s", code, stderr)
+	}
+	for i := 0; i < 2; i++ {
+		if out, stderr, code := run(bob, "approve", "credit/"+id); code != 0 || !strings.Contains(out, "confirmed") {
+			t.Fatalf("approve %d: %d %s %s", i, code, out, stderr)
+		}
+		if out, stderr, code := run(bob, "approve", payID); code != 0 || !strings.Contains(out, "confirmed") {
+			t.Fatalf("approve payment %d: %d %s %s", i, code, out, stderr)
+		}
+	}
+	if paid(20_0000000) != 1 || paid(50_0000000) != 1 {
+		t.Fatalf("payments: credit %d, ad-hoc %d", paid(20_0000000), paid(50_0000000))
+	}
+	if tx := w.tx(id); tx["status"] != "completed" {
+		t.Fatalf("deposit %v", tx["status"])
+	}
+	out, _, _ = kycCLI(t, dir, "approvals", "list", "--all", "--json")
+	if !strings.Contains(out, `"approved_by": "uid 4112"`) || !strings.Contains(out, `"proposed_by": "uid 4111"`) {
+		t.Fatalf("approvals list --all: %s", out)
 	}
 }

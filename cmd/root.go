@@ -138,6 +138,12 @@ func printError(f *Factory, root *cobra.Command, err error) int {
 		fmt.Fprintln(f.IO.ErrOut, "anchor: "+oneLine(err.Error()))
 		return ExitUnavailable
 	}
+	// Held by the two-person rule: done as far as one person may (exit 0), said on stdout.
+	var held interface{ Proposed() bool }
+	if errors.As(err, &held) && held.Proposed() {
+		fmt.Fprintln(f.IO.Out, oneLine(err.Error()))
+		return ExitOK
+	}
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
 		fmt.Fprintln(f.IO.ErrOut, "anchor: "+oneLine(err.Error()))
@@ -207,6 +213,8 @@ Configuration comes from flags, then ANCHOR_* environment variables, then the co
 		newBurnCmd(f),
 		newReconcileCmd(f),
 		newPaymentCmd(f),
+		newApproveCmd(f),
+		newApprovalsCmd(f),
 		newSubmitCmd(f),
 		newAccountCmd(f),
 		newDevCmd(f),

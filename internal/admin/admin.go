@@ -347,6 +347,12 @@ func (c *Client) errorOf(resp *http.Response) error {
 		return fmt.Errorf("%w (%s)", horizon.ErrUnavailable, e.Error)
 	}
 	switch {
+	case resp.StatusCode == http.StatusAccepted:
+		var e struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(raw, &e)
+		return &Proposed{Msg: e.Error}
 	case resp.StatusCode == http.StatusNotFound:
 		return kyc.ErrNotFound
 	default:

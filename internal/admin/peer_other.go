@@ -9,4 +9,6 @@ import (
 
 // peerOf has no peer credentials to read here: with admin groups configured, requests are
 // refused (Authorize), never let through unidentified.
-func peerOf(*net.UnixConn) (*Peer, error) { return nil, errors.New("no peer credentials on this platform") }
+func peerOf(*net.UnixConn) (*Peer, error) {
+	return nil, errors.New("no peer credentials on this platform")
+}

@@ -104,6 +104,12 @@ func MountTreasury(life context.Context, mux *http.ServeMux, mk TreasuryFactory,
 		}
 		return t.ResolvePayment(r.Context(), transfers, r.PathValue("id"), req.Withdrawal, req.Note)
 	})
+	handle("GET /v1/treasury/proposals", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
+		return t.Proposals(r.Context())
+	})
+	handle("POST /v1/treasury/proposals/{id...}", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
+		return t.Approve(r.Context(), r.PathValue("id"))
+	})
 	handle("POST /v1/treasury/burn-withdrawals", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
 		t.DryRun = r.URL.Query().Get("dry_run") == "1"
 		ops, err := t.BurnWithdrawals(r.Context(), transfers)
@@ -184,6 +190,11 @@ func MountTreasury(life context.Context, mux *http.ServeMux, mk TreasuryFactory,
 func replyTreasury(w http.ResponseWriter, r *http.Request, v any, err error) {
 	if err == nil {
 		httpx.WriteJSON(w, http.StatusOK, v)
+		return
+	}
+	// Held by the two-person rule: accepted, waiting for a second person.
+	if errors.As(err, new(*treasury.ProposedError)) {
+		httpx.Error(w, http.StatusAccepted, err.Error())
 		return
 	}
 	// Treasury errors are the operator's to read (no secrets in them): say them. Horizon that
@@ -272,6 +283,30 @@ func (c *Client) ReturnPayment(ctx context.Context, id, by string, dryRun bool) 
 func (c *Client) ResolvePayment(ctx context.Context, id, by string, r ResolveRequest) (*treasury.Unmatched, error) {
 	var out treasury.Unmatched
 	if err := c.do(ctx, "POST", "/v1/treasury/payments/"+url.PathEscape(id)+"/resolve?by="+url.QueryEscape(by), r, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Proposed is an answer of the server that the action waits for a second person's approval.
+type Proposed struct{ Msg string }
+
+func (p *Proposed) Error() string { return p.Msg }
+
+// Proposed marks it as "waiting", not a failure.
+func (p *Proposed) Proposed() bool { return true }
+
+// Proposals asks the server for the two-person rule's proposals.
+func (c *Client) Proposals(ctx context.Context) ([]treasury.Proposal, error) {
+	var out []treasury.Proposal
+	err := c.do(ctx, "GET", "/v1/treasury/proposals", nil, &out)
+	return out, err
+}
+
+// Approve asks the server to approve and carry out a proposed action as by.
+func (c *Client) Approve(ctx context.Context, id, by string) (*treasury.Op, error) {
+	var out treasury.Op
+	if err := c.do(ctx, "POST", "/v1/treasury/proposals/"+url.PathEscape(id)+"?by="+url.QueryEscape(by), nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

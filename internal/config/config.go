@@ -71,6 +71,7 @@ type Config struct {
 	KYC                    KYC           `mapstructure:"kyc"`
 	SEP6                   SEP6          `mapstructure:"sep6"`
 	Admin                  Admin         `mapstructure:"admin"`
+	Treasury               Treasury      `mapstructure:"treasury"`
 
 	// File is the config file that was read, "" when none was.
 	File string `mapstructure:"-"`
@@ -174,6 +175,15 @@ type Admin struct {
 	ComplianceGroup string `mapstructure:"compliance_group"`
 	TreasuryGroup   string `mapstructure:"treasury_group"`
 	OperatorGroup   string `mapstructure:"operator_group"`
+}
+
+// Treasury configures the two-person rule.
+type Treasury struct {
+	// ApprovalThreshold maps an asset code to an amount (a decimal string): an action that moves
+	// more of it waits for a second OS user's approval. File only, like assets.
+	ApprovalThreshold map[string]string `mapstructure:"approval_threshold"`
+	// ApprovalExpiry is how long a proposal waits for its approval.
+	ApprovalExpiry time.Duration `mapstructure:"approval_expiry"`
 }
 
 // SEP6 configures the transfer server.

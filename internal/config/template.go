@@ -197,6 +197,13 @@ sep6:
   deposit_kyc_type: sep6-deposit
   withdraw_kyc_type: sep6-withdraw
 
+# The two-person rule: a credit, payment, return or burn of more than approval_threshold of an
+# asset is stored as proposed, and signed and submitted only once another OS user runs
+# anchor approve ACTION_ID (anchor approvals list) within approval_expiry. Empty: off.
+treasury:
+  approval_threshold: {}   # e.g. {USDX: "10000"}
+  approval_expiry: 24h
+
 # Who may do what through the admin socket while anchor serve runs (OS group names or gids).
 # Empty: only the server's own OS user and root reach the socket. With any group set, other OS
 # users may connect, and each request is judged by the peer credentials of its connection:

@@ -160,6 +160,20 @@ func (c *Config) validate(add func(error)) {
 	if c.WriteRateLimit < 0 {
 		add(keyErr("write_rate_limit", "must not be negative"))
 	}
+	if c.Treasury.ApprovalExpiry < time.Minute {
+		add(keyErr("treasury.approval_expiry", "must be at least 1m"))
+	}
+	for code, v := range c.Treasury.ApprovalThreshold {
+		known := false
+		for _, a := range c.Assets {
+			known = known || strings.EqualFold(a.Code, code)
+		}
+		if n, err := money.Parse(v); err != nil || n <= 0 {
+			add(keyErr("treasury.approval_threshold."+code, "%q is not a positive amount", v))
+		} else if !known {
+			add(keyErr("treasury.approval_threshold."+code, "%s is not one of the configured assets", code))
+		}
+	}
 	if c.SEP6.TransferExpiry < time.Minute {
 		add(keyErr("sep6.transfer_expiry", "must be at least 1m"))
 	}

@@ -20,7 +20,7 @@ import (
 const FileName = "anchor.db"
 
 // SchemaVersion is the schema this build writes. Bump it and append to migrations together.
-const SchemaVersion = 11
+const SchemaVersion = 12
 
 var (
 	bucketMeta       = []byte("meta")
@@ -58,6 +58,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	8:  countBytes,
 	9:  createBuckets(bucketAccountModes),
 	10: createBuckets(bucketCustomersByUpdated, bucketCustomerUpdated), // filled by indexCustomers
+	11: createBuckets(bucketTreasuryProposals),
 	2:  createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos),
 }
 

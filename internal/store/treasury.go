@@ -17,6 +17,7 @@ var (
 	bucketTreasuryOps       = []byte("treasury_ops")       // action id → treasury.Op JSON
 	bucketTreasuryCursors   = []byte("treasury_cursors")   // account → payments cursor
 	bucketTreasuryUnmatched = []byte("treasury_unmatched") // paging token → treasury.Unmatched JSON
+	bucketTreasuryProposals = []byte("treasury_proposals") // action id → treasury.Proposal JSON (two-person rule)
 )
 
 // Ops implements treasury.Store.
@@ -109,4 +110,33 @@ func (o opTx) Unmatched(token string) (*treasury.Unmatched, error) {
 		}
 	}
 	return nil, treasury.ErrPaymentNotFound
+}
+
+func (o opTx) Proposal(id string) (*treasury.Proposal, error) {
+	var p treasury.Proposal
+	if err := getJSON(o.tx, bucketTreasuryProposals, []byte(id), &p, treasury.ErrNoProposal); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+func (o opTx) PutProposal(p *treasury.Proposal) error {
+	return putJSON(o.tx.Bucket(bucketTreasuryProposals), []byte(p.ID), p)
+}
+
+// Proposals implements treasury.Store: every proposal, oldest first.
+func (s *Bolt) Proposals(ctx context.Context) ([]treasury.Proposal, error) {
+	out := []treasury.Proposal{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTreasuryProposals).ForEach(func(k, v []byte) error {
+			var p treasury.Proposal
+			if err := decode(bucketTreasuryProposals, k, v, &p); err != nil {
+				return err
+			}
+			out = append(out, p)
+			return nil
+		})
+	})
+	slices.SortFunc(out, func(a, b treasury.Proposal) int { return a.ProposedAt.Compare(b.ProposedAt) })
+	return out, err
 }

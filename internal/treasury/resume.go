@@ -44,7 +44,7 @@ func (t *Treasury) ResumeCredits(ctx context.Context, transfers *transfer.Servic
 		}
 		tx, err := t.Credit(ctx, id)
 		switch {
-		case errors.Is(err, ErrAwaitingSignatures), errors.As(err, new(*transfer.ComplianceError)):
+		case errors.Is(err, ErrAwaitingSignatures), errors.As(err, new(*transfer.ComplianceError)), errors.As(err, new(*ProposedError)):
 			// Waiting for outside signatures or for compliance: anchor tx show says so.
 		case err != nil:
 			errs = append(errs, fmt.Errorf("deposit %s: %w", id, err))

@@ -82,6 +82,9 @@ type OpTx interface {
 	PutUnmatched(u *Unmatched) error
 	// Unmatched returns the recorded unmatched payment with this paging token (ErrPaymentNotFound).
 	Unmatched(pagingToken string) (*Unmatched, error)
+	// Proposal returns the proposal of an action (ErrNoProposal); PutProposal stores one.
+	Proposal(id string) (*Proposal, error)
+	PutProposal(p *Proposal) error
 }
 
 // Store runs transactions over actions and SEP-6 transactions together, so that an action and
@@ -93,6 +96,8 @@ type Store interface {
 	UnmatchedPayments(ctx context.Context) ([]Unmatched, error)
 	// Ops lists every stored action.
 	Ops(ctx context.Context) ([]Op, error)
+	// Proposals lists the actions the two-person rule holds or held, oldest first.
+	Proposals(ctx context.Context) ([]Proposal, error)
 }
 
 // Hooks let tests stop Credit between its steps, as a crash would.
@@ -249,6 +254,13 @@ func (t *Treasury) Credit(ctx context.Context, depositID string) (*transfer.Tran
 		}
 		if tr.Status == transfer.Completed {
 			return tr, nil
+		}
+		if tr.Kind == transfer.Deposit && tr.AmountOut != nil && (tr.Status == transfer.PendingAnchor || tr.Status == transfer.PendingTrust) {
+			draft := Proposal{ID: "credit/" + depositID, Kind: ProposeCredit, Purpose: "credit", TransferID: depositID,
+				Asset: tr.AssetCode + ":" + tr.AssetIssuer, Amount: *tr.AmountOut}
+			if err := t.gate(ctx, draft); err != nil {
+				return tr, err
+			}
 		}
 		if err := t.build(ctx, tr); err != nil {
 			if errors.Is(err, errWaitTrust) {
@@ -794,6 +806,13 @@ func (t *Treasury) execute(ctx context.Context, id, purpose string, source strin
 		}
 		if t.DryRun {
 			return t.plan(ctx, id, purpose, source, ops, memo)
+		}
+		draft, err := t.draftAction(id, purpose, source, ops, memo, moved)
+		if err != nil {
+			return nil, err
+		}
+		if err := t.gate(ctx, draft); err != nil {
+			return nil, err
 		}
 		if signer == nil && !t.XDROut {
 			return nil, inputErr("no signing key for %s", source)

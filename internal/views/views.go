@@ -466,3 +466,32 @@ func configTree(v reflect.Value) any {
 		return v.Interface()
 	}
 }
+
+// Proposal is an action the two-person rule holds (`approvals list --json`).
+type Proposal struct {
+	ID         string  `json:"id"`
+	Kind       string  `json:"kind"`
+	Purpose    string  `json:"purpose"`
+	Asset      string  `json:"asset"`
+	Amount     string  `json:"amount"`
+	Source     string  `json:"source"`
+	TransferID string  `json:"transfer_id"`
+	PaymentID  string  `json:"payment_id"`
+	State      string  `json:"state"`
+	ProposedBy string  `json:"proposed_by"`
+	ProposedAt string  `json:"proposed_at"`
+	ExpiresAt  string  `json:"expires_at"`
+	ApprovedBy string  `json:"approved_by"`
+	ApprovedAt *string `json:"approved_at"`
+}
+
+// NewProposals renders proposals as of now.
+func NewProposals(list []treasury.Proposal, now time.Time) []Proposal {
+	out := make([]Proposal, 0, len(list))
+	for _, p := range list {
+		out = append(out, Proposal{ID: p.ID, Kind: p.Kind, Purpose: p.Purpose, Asset: p.Asset, Amount: money.Format(p.Amount), Source: p.Source,
+			TransferID: p.TransferID, PaymentID: p.PaymentID, State: p.State(now), ProposedBy: p.ProposedBy, ProposedAt: Time(p.ProposedAt),
+			ExpiresAt: Time(p.ExpiresAt), ApprovedBy: p.ApprovedBy, ApprovedAt: timePtr(p.ApprovedAt)})
+	}
+	return out
+}
