@@ -17,9 +17,9 @@ import (
 func newDevCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dev",
-		Short: "Tools for developing anchor: Horizon stand-in, load generator, benchmark, docs",
+		Short: "Tools for developing and trying anchor: a scripted wallet, Horizon stand-in, load generator, benchmark, docs",
 	}
-	cmd.AddCommand(newDevLoadCmd(f), newDevBenchCmd(f), newDevDocsCmd(f), newDevHorizonCmd(f))
+	cmd.AddCommand(newDevLoadCmd(f), newDevBenchCmd(f), newDevDocsCmd(f), newDevHorizonCmd(f), newDevWalletCmd(f))
 	return cmd
 }
 

@@ -1,0 +1,384 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/anchorkit/anchor/internal/devwallet"
+)
+
+// walletOpts are the flags every anchor dev wallet command shares.
+type walletOpts struct {
+	path, domain, horizon, friendbot string
+	wait                             time.Duration
+	json, quiet                      bool
+}
+
+func (o *walletOpts) open(ctx context.Context) (*devwallet.Wallet, error) {
+	w, err := devwallet.Open(ctx, o.path, o.domain, o.horizon, o.wait)
+	if err != nil {
+		return nil, err
+	}
+	w.Friendbot = o.friendbot
+	return w, nil
+}
+
+// printCall prints a SEP answer as JSON (--json), its id alone (-q), or as text.
+func (o *walletOpts) printCall(f *Factory, c *devwallet.Call, id string, text func()) error {
+	switch {
+	case o.json:
+		var out bytes.Buffer
+		if err := json.Indent(&out, c.Raw, "", "  "); err != nil {
+			return err
+		}
+		fmt.Fprintln(f.IO.Out, out.String())
+	case o.quiet:
+		fmt.Fprintln(f.IO.Out, id)
+	default:
+		text()
+	}
+	return nil
+}
+
+func newDevWalletCmd(f *Factory) *cobra.Command {
+	o := &walletOpts{}
+	cmd := &cobra.Command{
+		Use:   "wallet",
+		Short: "A scripted wallet: sign in, KYC, deposit, trust, withdraw, against any anchor",
+		Long: `A Stellar wallet for demos, smoke tests and support. It talks to any anchor by its home domain,
+over the network and the SEPs only (stellar.toml, SEP-10, SEP-12, SEP-6, and Horizon for its own
+payments), exactly as a wallet app would. Its key lives in the wallet file (--wallet, mode 0600),
+created on first use; login funds it with friendbot on testnet or anchor's Horizon stand-in.`,
+		Example: `  anchor dev wallet login --domain localhost:8000
+  anchor dev wallet trust --asset USDX
+  anchor dev wallet kyc put --field first_name=Jane --field last_name=Doe --field email_address=jane@example.com
+  anchor dev wallet deposit --asset USDX --amount 100
+  anchor dev wallet status 7c1e... --watch`,
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&o.path, "wallet", "anchor-wallet.json", "the wallet file (key and session; mode 0600)")
+	pf.StringVar(&o.domain, "domain", "", "the anchor's home domain (remembered in the wallet file)")
+	pf.StringVar(&o.horizon, "horizon", "", "Horizon URL (default: the anchor's HORIZON_URL)")
+	pf.StringVar(&o.friendbot, "friendbot", "", "friendbot URL (default: the stand-in's, or friendbot.stellar.org on testnet)")
+	pf.DurationVar(&o.wait, "wait", 0, "keep trying this long while the anchor or Horizon does not answer yet (a server starting)")
+	pf.BoolVar(&o.json, "json", false, "print the anchor's JSON answer")
+	pf.BoolVarP(&o.quiet, "quiet", "q", false, "print only the id (customer or transaction), for scripts")
+	cmd.AddCommand(newWalletLoginCmd(f, o), newWalletTrustCmd(f, o), newWalletKYCCmd(f, o), newWalletDepositCmd(f, o),
+		newWalletWithdrawCmd(f, o), newWalletStatusCmd(f, o), newWalletTransactionsCmd(f, o))
+	return cmd
+}
+
+func newWalletLoginCmd(f *Factory, o *walletOpts) *cobra.Command {
+	return &cobra.Command{
+		Use:   "login [--domain D]",
+		Short: "Create the key if needed, fund it (testnet, stand-in), and sign in with SEP-10",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w, err := o.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			funded, err := w.Login(cmd.Context())
+			if err != nil {
+				return err
+			}
+			note := ""
+			if funded {
+				note = " (new account, funded by friendbot)"
+			}
+			fmt.Fprintf(f.IO.Out, "%s%s signed in to %s\n", w.Account(), note, w.File.HomeDomain)
+			return nil
+		},
+	}
+}
+
+func newWalletTrustCmd(f *Factory, o *walletOpts) *cobra.Command {
+	var code string
+	cmd := &cobra.Command{
+		Use:   "trust --asset CODE",
+		Short: "Add a trustline to the anchor's asset (from its stellar.toml)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w, err := o.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			hash, err := w.Trust(cmd.Context(), code)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(f.IO.Out, "%s trusts %s: %s\n", w.Account(), code, hash)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&code, "asset", "", "asset code")
+	cmd.MarkFlagRequired("asset")
+	return cmd
+}
+
+// keyValues parses repeated k=v flags.
+func keyValues(flag string, list []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range list {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usageError{fmt.Errorf("--%s %q: give NAME=VALUE", flag, kv)}
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func newWalletKYCCmd(f *Factory, o *walletOpts) *cobra.Command {
+	cmd := &cobra.Command{Use: "kyc", Short: "Send customer information (SEP-12) and see its status"}
+	var typ string
+	var fields, files []string
+	put := &cobra.Command{
+		Use:     "put [--type T] --field NAME=VALUE... [--file NAME=PATH...]",
+		Short:   "Send SEP-9 fields and files with SEP-12 PUT /customer",
+		Example: "  anchor dev wallet kyc put --type sep6-withdraw --field first_name=Jane --field bank_account_number=1234 --file photo_id_front=id.jpg",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fv, err := keyValues("field", fields)
+			if err != nil {
+				return err
+			}
+			ff, err := keyValues("file", files)
+			if err != nil {
+				return err
+			}
+			if len(fv)+len(ff) == 0 {
+				return usageError{errors.New("give at least one --field or --file")}
+			}
+			w, err := o.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			c, err := w.PutCustomer(cmd.Context(), typ, fv, ff)
+			if err != nil {
+				return err
+			}
+			id, _ := c.Body["id"].(string)
+			return o.printCall(f, c, id, func() { fmt.Fprintf(f.IO.Out, "customer %s sent; see anchor dev wallet kyc status\n", id) })
+		},
+	}
+	put.Flags().StringVar(&typ, "type", "", "SEP-12 customer type (default: the anchor's)")
+	put.Flags().StringArrayVar(&fields, "field", nil, "a SEP-9 field, NAME=VALUE (repeat)")
+	put.Flags().StringArrayVar(&files, "file", nil, "a binary SEP-9 field from a file, NAME=PATH (repeat)")
+	var stype string
+	status := &cobra.Command{
+		Use:   "status [--type T]",
+		Short: "Show the customer's SEP-12 status and the fields still needed",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w, err := o.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			c, err := w.Customer(cmd.Context(), stype)
+			if err != nil {
+				return err
+			}
+			id, _ := c.Body["id"].(string)
+			return o.printCall(f, c, id, func() {
+				fmt.Fprintf(f.IO.Out, "customer %s: %v\n", id, c.Body["status"])
+				if m, ok := c.Body["message"].(string); ok && m != "" {
+					fmt.Fprintf(f.IO.Out, "message: %s\n", safe(m))
+				}
+				if needed, ok := c.Body["fields"].(map[string]any); ok && len(needed) > 0 {
+					names := make([]string, 0, len(needed))
+					for k := range needed {
+						names = append(names, k)
+					}
+					sort.Strings(names)
+					fmt.Fprintf(f.IO.Out, "needed: %s\n", strings.Join(names, ", "))
+				}
+			})
+		},
+	}
+	status.Flags().StringVar(&stype, "type", "", "SEP-12 customer type")
+	cmd.AddCommand(put, status)
+	return cmd
+}
+
+func newWalletDepositCmd(f *Factory, o *walletOpts) *cobra.Command {
+	var code, amount string
+	cmd := &cobra.Command{
+		Use:   "deposit --asset CODE [--amount N]",
+		Short: "Ask for a deposit (SEP-6 GET /deposit) and print how to pay it",
+		Args: withChecks(cobra.NoArgs, func() error {
+			if amount == "" {
+				return nil
+			}
+			return checkAmount(amount)
+		}),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w, err := o.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			c, err := w.Deposit(cmd.Context(), code, amount)
+			if err != nil {
+				return err
+			}
+			id, _ := c.Body["id"].(string)
+			return o.printCall(f, c, id, func() {
+				fmt.Fprintf(f.IO.Out, "deposit %s", id)
+				if how, ok := c.Body["how"].(string); ok && how != "" {
+					fmt.Fprintf(f.IO.Out, ": %s", safe(how))
+				}
+				fmt.Fprintln(f.IO.Out)
+				if ins, ok := c.Body["instructions"].(map[string]any); ok {
+					keys := make([]string, 0, len(ins))
+					for k := range ins {
+						keys = append(keys, k)
+					}
+					sort.Strings(keys)
+					for _, k := range keys {
+						if v, ok := ins[k].(map[string]any); ok {
+							fmt.Fprintf(f.IO.Out, "  %s: %v\n", k, v["value"])
+						}
+					}
+				}
+			})
+		},
+	}
+	cmd.Flags().StringVar(&code, "asset", "", "asset code")
+	cmd.Flags().StringVar(&amount, "amount", "", "amount to deposit")
+	cmd.MarkFlagRequired("asset")
+	return cmd
+}
+
+func newWalletWithdrawCmd(f *Factory, o *walletOpts) *cobra.Command {
+	var code, amount string
+	cmd := &cobra.Command{
+		Use:   "withdraw --asset CODE --amount N",
+		Short: "Ask for a withdrawal (SEP-6 GET /withdraw) and pay it on-chain with the memo given",
+		Args:  withChecks(cobra.NoArgs, func() error { return checkAmount(amount) }),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w, err := o.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			c, hash, err := w.Withdraw(cmd.Context(), code, amount)
+			if err != nil {
+				return err
+			}
+			id, _ := c.Body["id"].(string)
+			return o.printCall(f, c, id, func() {
+				fmt.Fprintf(f.IO.Out, "withdrawal %s: paid %s %s to %v (memo %v): %s\n", id, amount, code, c.Body["account_id"], c.Body["memo"], hash)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&code, "asset", "", "asset code")
+	cmd.Flags().StringVar(&amount, "amount", "", "amount to withdraw")
+	cmd.MarkFlagRequired("asset")
+	cmd.MarkFlagRequired("amount")
+	return cmd
+}
+
+func newWalletStatusCmd(f *Factory, o *walletOpts) *cobra.Command {
+	var watch bool
+	var until string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:     "status TRANSACTION_ID [--watch [--until STATUS] [--timeout D]]",
+		Short:   "Show a transaction as the wallet sees it (SEP-6 GET /transaction); --watch follows it",
+		Example: "  anchor dev wallet status 7c1e... --watch --until completed --timeout 1m",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w, err := o.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			deadline := time.Now().Add(timeout)
+			last := ""
+			for {
+				c, err := w.Transaction(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				tx, _ := c.Body["transaction"].(map[string]any)
+				st, _ := tx["status"].(string)
+				if st != last {
+					if err := o.printCall(f, c, st, func() {
+						fmt.Fprintf(f.IO.Out, "%s %v %s", args[0], tx["kind"], st)
+						for _, k := range []string{"amount_in", "amount_out", "stellar_transaction_id", "message"} {
+							if v, ok := tx[k].(string); ok && v != "" {
+								fmt.Fprintf(f.IO.Out, "  %s=%s", k, safe(v))
+							}
+						}
+						fmt.Fprintln(f.IO.Out)
+					}); err != nil {
+						return err
+					}
+					last = st
+				}
+				final := st == "completed" || st == "refunded" || st == "error" || st == "expired" || st == "too_small" || st == "too_large" || st == "no_market"
+				if !watch || st == until || (until == "" && final) {
+					return nil
+				}
+				if final || time.Now().After(deadline) {
+					return &ExitError{Code: ExitFailure, Err: fmt.Errorf("transaction %s is %s, not %s (after %s)", args[0], st, until, timeout)}
+				}
+				select {
+				case <-cmd.Context().Done():
+					return cmd.Context().Err()
+				case <-time.After(500 * time.Millisecond):
+				}
+			}
+		},
+	}
+	cmd.Flags().BoolVar(&watch, "watch", false, "follow the transaction, printing each status, until it is final (or --until)")
+	cmd.Flags().StringVar(&until, "until", "", "with --watch: stop at this status (exit 1 if it ends elsewhere or --timeout passes)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "with --watch: give up after this long")
+	return cmd
+}
+
+func newWalletTransactionsCmd(f *Factory, o *walletOpts) *cobra.Command {
+	var code string
+	cmd := &cobra.Command{
+		Use:   "transactions --asset CODE",
+		Short: "List the wallet's transactions of an asset (SEP-6 GET /transactions)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w, err := o.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			c, err := w.Transactions(cmd.Context(), code)
+			if err != nil {
+				return err
+			}
+			list, _ := c.Body["transactions"].([]any)
+			return o.printCall(f, c, "", func() {
+				tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tKIND\tSTATUS\tAMOUNT_IN\tSTARTED")
+				for _, x := range list {
+					tx, _ := x.(map[string]any)
+					fmt.Fprintf(tw, "%v\t%v\t%v\t%v\t%v\n", tx["id"], tx["kind"], tx["status"], orEmpty(tx["amount_in"]), tx["started_at"])
+				}
+				tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().StringVar(&code, "asset", "", "asset code")
+	cmd.MarkFlagRequired("asset")
+	return cmd
+}
+
+func orEmpty(v any) any {
+	if v == nil {
+		return ""
+	}
+	return v
+}

@@ -1,0 +1,438 @@
+// Package devwallet is a scripted Stellar wallet for demos, smoke tests and support (`anchor dev
+// wallet`): it talks to any anchor by home domain, over the network and the SEPs only
+// (stellar.toml, SEP-10, SEP-12, SEP-6, and Horizon for its own payments), never through
+// anchor's store or admin socket. Its key lives in a local wallet file (mode 0600).
+package devwallet
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/clients/horizonclient"
+	"github.com/stellar/go-stellar-sdk/keypair"
+	"github.com/stellar/go-stellar-sdk/network"
+	"github.com/stellar/go-stellar-sdk/txnbuild"
+
+	"github.com/anchorkit/anchor/pkg/sep10"
+	"github.com/anchorkit/anchor/pkg/stellartoml"
+)
+
+// File is the wallet file: the key, the anchor it talks to, and the current session.
+type File struct {
+	Seed       string    `json:"seed"`
+	HomeDomain string    `json:"home_domain"`
+	HorizonURL string    `json:"horizon_url,omitempty"` // overrides the anchor's HORIZON_URL
+	Token      string    `json:"token,omitempty"`
+	TokenUntil time.Time `json:"token_until,omitempty"`
+}
+
+// Wallet is a loaded wallet file and what the anchor's stellar.toml says.
+type Wallet struct {
+	Path string
+	File File
+	Key  *keypair.Full
+	TOML *stellartoml.StellarTOML
+	HTTP *http.Client
+	// Wait is how long Open and Login retry while the anchor or Horizon does not answer yet
+	// (a server that is starting).
+	Wait time.Duration
+	// Friendbot funds a new account; default: Horizon's /friendbot (the stand-in), or
+	// friendbot.stellar.org for the public testnet Horizon.
+	Friendbot string
+}
+
+// Open reads the wallet file at path (creating a new key when it does not exist), and the
+// stellar.toml of domain (or of the domain the file names).
+func Open(ctx context.Context, path, domain, horizonURL string, wait time.Duration) (*Wallet, error) {
+	w := &Wallet{Path: path, HTTP: &http.Client{Timeout: 15 * time.Second}, Wait: wait}
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		w.File.Seed = keypair.MustRandom().Seed()
+	case err != nil:
+		return nil, err
+	default:
+		if err := json.Unmarshal(b, &w.File); err != nil {
+			return nil, fmt.Errorf("wallet file %s: %v", path, err)
+		}
+	}
+	if w.Key, err = keypair.ParseFull(w.File.Seed); err != nil {
+		return nil, fmt.Errorf("wallet file %s holds no valid key", path)
+	}
+	if domain != "" && domain != w.File.HomeDomain {
+		w.File.HomeDomain, w.File.Token = domain, ""
+	}
+	if horizonURL != "" {
+		w.File.HorizonURL = horizonURL
+	}
+	if w.File.HomeDomain == "" {
+		return nil, errors.New("no anchor yet: give --domain (the anchor's home domain, e.g. localhost:8000)")
+	}
+	if err := w.retry(ctx, func() error {
+		f, err := stellartoml.Fetch(ctx, w.HTTP, w.File.HomeDomain)
+		if err != nil {
+			return err
+		}
+		w.TOML, err = stellartoml.Decode(f.Body)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("stellar.toml of %s: %w", w.File.HomeDomain, err)
+	}
+	return w, w.Save()
+}
+
+// retry runs fn until it succeeds or Wait has passed.
+func (w *Wallet) retry(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(w.Wait)
+	for {
+		err := fn()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Save writes the wallet file, mode 0600, atomically.
+func (w *Wallet) Save() error {
+	b, err := json.MarshalIndent(w.File, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(w.Path), ".wallet-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), w.Path)
+}
+
+// Account is the wallet's Stellar account.
+func (w *Wallet) Account() string { return w.Key.Address() }
+
+func (w *Wallet) horizon() (*horizonclient.Client, error) {
+	u := w.File.HorizonURL
+	if u == "" {
+		u = w.TOML.HorizonURL
+	}
+	if u == "" {
+		return nil, errors.New("the anchor's stellar.toml names no HORIZON_URL: give --horizon")
+	}
+	return &horizonclient.Client{HorizonURL: strings.TrimSuffix(u, "/") + "/", HTTP: w.HTTP}, nil
+}
+
+func (w *Wallet) passphrase() string {
+	if w.TOML.NetworkPassphrase != "" {
+		return w.TOML.NetworkPassphrase
+	}
+	return network.TestNetworkPassphrase
+}
+
+// Login funds the account when it does not exist yet (friendbot) and signs in with SEP-10.
+func (w *Wallet) Login(ctx context.Context) (funded bool, err error) {
+	hc, err := w.horizon()
+	if err != nil {
+		return false, err
+	}
+	if err := w.retry(ctx, func() error {
+		_, err := hc.AccountDetail(horizonclient.AccountRequest{AccountID: w.Account()})
+		if herr, ok := err.(*horizonclient.Error); ok && herr.Problem.Status == http.StatusNotFound {
+			if w.TOML.NetworkPassphrase == network.PublicNetworkPassphrase {
+				return errors.New("account " + w.Account() + " does not exist, and there is no friendbot on the public network")
+			}
+			if ferr := w.fund(ctx, hc.HorizonURL); ferr != nil {
+				return ferr
+			}
+			funded = true
+			_, err = hc.AccountDetail(horizonclient.AccountRequest{AccountID: w.Account()})
+		}
+		return err
+	}); err != nil {
+		return false, fmt.Errorf("account %s: %w", w.Account(), err)
+	}
+	c := &sep10.Client{HTTP: w.HTTP, Endpoint: w.TOML.WebAuthEndpoint, ServerKey: w.TOML.SigningKey, Network: w.passphrase(), HomeDomain: w.File.HomeDomain}
+	tok, err := c.Authenticate(ctx, w.Account(), nil, w.Key)
+	if err != nil {
+		return funded, fmt.Errorf("SEP-10: %w", err)
+	}
+	w.File.Token, w.File.TokenUntil = tok, time.Now().Add(50*time.Minute)
+	return funded, w.Save()
+}
+
+func (w *Wallet) fund(ctx context.Context, horizonURL string) error {
+	fb := w.Friendbot
+	switch {
+	case fb != "":
+	case strings.Contains(horizonURL, "horizon-testnet.stellar.org"):
+		fb = "https://friendbot.stellar.org"
+	default:
+		fb = strings.TrimSuffix(horizonURL, "/") + "/friendbot"
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", fb+"?addr="+url.QueryEscape(w.Account()), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := w.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("friendbot: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("friendbot: %s: %s", resp.Status, strings.TrimSpace(string(b)))
+	}
+	return nil
+}
+
+// session returns a valid token, signing in again when the stored one is old.
+func (w *Wallet) session(ctx context.Context) (string, error) {
+	if w.File.Token == "" || time.Now().After(w.File.TokenUntil) {
+		if _, err := w.Login(ctx); err != nil {
+			return "", err
+		}
+	}
+	return w.File.Token, nil
+}
+
+// asset finds a currency of the anchor's stellar.toml by code.
+func (w *Wallet) asset(code string) (txnbuild.CreditAsset, error) {
+	for _, c := range w.TOML.Currencies {
+		if strings.EqualFold(c.Code, code) && c.Issuer != "" {
+			return txnbuild.CreditAsset{Code: c.Code, Issuer: c.Issuer}, nil
+		}
+	}
+	return txnbuild.CreditAsset{}, fmt.Errorf("the anchor's stellar.toml lists no currency %s", code)
+}
+
+// Trust adds a trustline to the anchor's asset code; a trustline that exists is left alone.
+func (w *Wallet) Trust(ctx context.Context, code string) (string, error) {
+	a, err := w.asset(code)
+	if err != nil {
+		return "", err
+	}
+	line, err := a.ToChangeTrustAsset()
+	if err != nil {
+		return "", err
+	}
+	return w.submit(ctx, &txnbuild.ChangeTrust{Line: line, Limit: txnbuild.MaxTrustlineLimit}, nil)
+}
+
+func (w *Wallet) submit(ctx context.Context, op txnbuild.Operation, memo txnbuild.Memo) (string, error) {
+	hc, err := w.horizon()
+	if err != nil {
+		return "", err
+	}
+	acct, err := hc.AccountDetail(horizonclient.AccountRequest{AccountID: w.Account()})
+	if err != nil {
+		return "", fmt.Errorf("account %s: %w (run anchor dev wallet login first)", w.Account(), err)
+	}
+	tx, err := txnbuild.NewTransaction(txnbuild.TransactionParams{SourceAccount: &acct, IncrementSequenceNum: true, Operations: []txnbuild.Operation{op},
+		Memo: memo, BaseFee: txnbuild.MinBaseFee * 10, Preconditions: txnbuild.Preconditions{TimeBounds: txnbuild.NewTimeout(120)}})
+	if err != nil {
+		return "", err
+	}
+	if tx, err = tx.Sign(w.passphrase(), w.Key); err != nil {
+		return "", err
+	}
+	res, err := hc.SubmitTransactionWithOptions(tx, horizonclient.SubmitTxOpts{SkipMemoRequiredCheck: true})
+	if err != nil {
+		if herr, ok := err.(*horizonclient.Error); ok {
+			if codes, cerr := herr.ResultCodes(); cerr == nil {
+				return "", fmt.Errorf("transaction refused: %s %v", codes.TransactionCode, codes.OperationCodes)
+			}
+		}
+		return "", err
+	}
+	return res.Hash, nil
+}
+
+// Call is one SEP request's answer: its status and decoded JSON body.
+type Call struct {
+	Status int
+	Body   map[string]any
+	Raw    []byte
+}
+
+// Err is the answer's error, if it is not a success.
+func (c *Call) Err() error {
+	if c.Status >= 200 && c.Status < 300 {
+		return nil
+	}
+	if msg, ok := c.Body["error"].(string); ok {
+		return fmt.Errorf("status %d: %s", c.Status, msg)
+	}
+	return fmt.Errorf("status %d: %s", c.Status, strings.TrimSpace(string(c.Raw)))
+}
+
+func (w *Wallet) call(ctx context.Context, method, u, ctype string, body io.Reader) (*Call, error) {
+	tok, err := w.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := w.HTTP.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	c := &Call{Status: resp.StatusCode}
+	if c.Raw, err = io.ReadAll(io.LimitReader(resp.Body, 4<<20)); err != nil {
+		return nil, err
+	}
+	_ = json.Unmarshal(c.Raw, &c.Body)
+	return c, c.Err()
+}
+
+func (w *Wallet) server(which string) (string, error) {
+	u := map[string]string{"kyc": w.TOML.KYCServer, "sep6": w.TOML.TransferServer}[which]
+	if u == "" {
+		return "", fmt.Errorf("the anchor's stellar.toml names no %s server", strings.ToUpper(which))
+	}
+	return strings.TrimSuffix(u, "/"), nil
+}
+
+// PutCustomer sends SEP-9 fields and files (field → path) with SEP-12 PUT /customer.
+func (w *Wallet) PutCustomer(ctx context.Context, typ string, fields, files map[string]string) (*Call, error) {
+	base, err := w.server("kyc")
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	if typ != "" {
+		mw.WriteField("type", typ)
+	}
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	for k, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		part, err := mw.CreateFormFile(k, filepath.Base(path))
+		if err != nil {
+			return nil, err
+		}
+		part.Write(data)
+	}
+	mw.Close()
+	return w.call(ctx, "PUT", base+"/customer", mw.FormDataContentType(), &buf)
+}
+
+// Customer is SEP-12 GET /customer for the wallet's account.
+func (w *Wallet) Customer(ctx context.Context, typ string) (*Call, error) {
+	base, err := w.server("kyc")
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	if typ != "" {
+		q.Set("type", typ)
+	}
+	return w.call(ctx, "GET", base+"/customer?"+q.Encode(), "", nil)
+}
+
+// Deposit is SEP-6 GET /deposit of amount of asset code, to the wallet's account.
+func (w *Wallet) Deposit(ctx context.Context, code, amount string) (*Call, error) {
+	base, err := w.server("sep6")
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{"asset_code": {code}, "account": {w.Account()}}
+	if amount != "" {
+		q.Set("amount", amount)
+	}
+	return w.call(ctx, "GET", base+"/deposit?"+q.Encode(), "", nil)
+}
+
+// Withdraw asks SEP-6 GET /withdraw for amount of asset code, then pays it on-chain from the
+// wallet's account to the anchor's account with the memo it gave. It returns the anchor's
+// answer and the payment's hash.
+func (w *Wallet) Withdraw(ctx context.Context, code, amount string) (*Call, string, error) {
+	base, err := w.server("sep6")
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := w.call(ctx, "GET", base+"/withdraw?"+url.Values{"asset_code": {code}, "amount": {amount}, "account": {w.Account()}}.Encode(), "", nil)
+	if err != nil {
+		return c, "", err
+	}
+	dest, _ := c.Body["account_id"].(string)
+	if dest == "" {
+		return c, "", errors.New("the anchor gave no account_id to pay (its customer information may still be needed: anchor dev wallet kyc status)")
+	}
+	a, err := w.asset(code)
+	if err != nil {
+		return c, "", err
+	}
+	var memo txnbuild.Memo
+	if m, _ := c.Body["memo"].(string); m != "" {
+		switch c.Body["memo_type"] {
+		case "id", nil:
+			id, err := strconv.ParseUint(m, 10, 64)
+			if err != nil {
+				return c, "", fmt.Errorf("memo %q is not an id memo", m)
+			}
+			memo = txnbuild.MemoID(id)
+		case "text":
+			memo = txnbuild.MemoText(m)
+		default:
+			return c, "", fmt.Errorf("memo type %v is not supported by this wallet", c.Body["memo_type"])
+		}
+	}
+	hash, err := w.submit(ctx, &txnbuild.Payment{Destination: dest, Amount: amount, Asset: a}, memo)
+	return c, hash, err
+}
+
+// Transaction is SEP-6 GET /transaction?id=.
+func (w *Wallet) Transaction(ctx context.Context, id string) (*Call, error) {
+	base, err := w.server("sep6")
+	if err != nil {
+		return nil, err
+	}
+	return w.call(ctx, "GET", base+"/transaction?"+url.Values{"id": {id}}.Encode(), "", nil)
+}
+
+// Transactions is SEP-6 GET /transactions for asset code.
+func (w *Wallet) Transactions(ctx context.Context, code string) (*Call, error) {
+	base, err := w.server("sep6")
+	if err != nil {
+		return nil, err
+	}
+	return w.call(ctx, "GET", base+"/transactions?"+url.Values{"asset_code": {code}}.Encode(), "", nil)
+}
