@@ -95,8 +95,8 @@ func newAccountShowCmd(f *Factory) *cobra.Command {
 
 func newAccountHomeDomainCmd(f *Factory) *cobra.Command {
 	var r admin.ActionRequest
-	var xdrOut string
-	var prompt, force bool
+	var force bool
+	var ox offline
 	cmd := &cobra.Command{
 		Use:   "set-home-domain [--domain D] [--asset CODE] [--ref REF] [--force] [--xdr-out FILE] [--key-prompt]",
 		Short: "Check that a domain's stellar.toml lists the issuer, then set it as the issuer's home domain",
@@ -109,11 +109,17 @@ exactly once per --ref). The domain defaults to home_domain.`,
 			if err := cobra.NoArgs(cmd, args); err != nil {
 				return err
 			}
-			return dryRunAlone(r.DryRun, true, xdrOut, prompt)
+			if err := dryRunAlone(r.DryRun, true, ox.out, ox.prompt); err != nil {
+				return err
+			}
+			return ox.check(cmd)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := f.Config(nil)
 			if err != nil {
+				return err
+			}
+			if err := ox.checkMax(cfg.Treasury.MaxValidFor); err != nil {
 				return err
 			}
 			if r.Domain == "" {
@@ -138,12 +144,12 @@ exactly once per --ref). The domain defaults to home_domain.`,
 				return err
 			}
 			defer closeFn()
-			op, err := runAction(cmd.Context(), f, c, r, "issuer", reviewer(""), xdrOut != "", prompt)
+			op, err := runAction(cmd.Context(), f, c, r, "issuer", reviewer(""), ox)
 			if err != nil || op == nil {
 				return err
 			}
-			if xdrOut != "" || op.AlreadyDone || op.DryRun {
-				return reportOp(f, "home domain", op, xdrOut)
+			if ox.out != "" || op.AlreadyDone || op.DryRun {
+				return reportOp(f, "home domain", op, ox.out)
 			}
 			fmt.Fprintf(f.IO.Out, "home domain %s: %s %s\n", r.Domain, op.State, op.Hash)
 			return nil
@@ -152,8 +158,7 @@ exactly once per --ref). The domain defaults to home_domain.`,
 	cmd.Flags().StringVar(&r.Domain, "domain", "", "home domain (default: home_domain)")
 	cmd.Flags().StringVar(&r.Asset, "asset", "", "asset whose issuer to set (default: the first configured asset)")
 	cmd.Flags().StringVar(&r.Ref, "ref", "", "reference that makes the change unique (default: the domain; a repeat of a confirmed change is refused without a new --ref)")
-	cmd.Flags().StringVar(&xdrOut, "xdr-out", "", "prepare the change and write its envelope to FILE instead of submitting")
-	cmd.Flags().BoolVar(&prompt, "key-prompt", false, "sign with the issuer key typed at a hidden prompt instead of issuer_secret")
+	ox.flags(cmd, "the change", "the issuer key")
 	cmd.Flags().BoolVar(&r.DryRun, "dry-run", false, "check the domain and show the transaction that would be submitted, and do nothing")
 	cmd.Flags().BoolVar(&force, "force", false, "set the domain even when its stellar.toml cannot be read or does not list the issuer")
 	return cmd

@@ -12,8 +12,8 @@ import (
 
 func newBurnCmd(f *Factory) *cobra.Command {
 	var r admin.ActionRequest
-	var withdrawals, prompt bool
-	var xdrOut string
+	var withdrawals bool
+	var ox offline
 	cmd := &cobra.Command{
 		Use:   "burn --amount A [--asset CODE] [--ref REF] | --withdrawals",
 		Short: "Return tokens from the distribution account to the issuer, exactly once",
@@ -30,12 +30,18 @@ each asset stands alone (one asset's failure does not stop the others).`,
 			if len(args) > 0 || withdrawals == (r.Amount != "") {
 				return usageError{errors.New("give --amount or --withdrawals")}
 			}
-			if err := dryRunAlone(r.DryRun, true, xdrOut, prompt); err != nil {
+			if err := dryRunAlone(r.DryRun, true, ox.out, ox.prompt); err != nil {
+				return err
+			}
+			if err := ox.check(cmd); err != nil {
 				return err
 			}
 			return checkAmount(r.Amount)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.checkValidFor(ox); err != nil {
+				return err
+			}
 			c, closeFn, err := f.crediter(cmd.Context())
 			if err != nil {
 				return err
@@ -66,11 +72,11 @@ each asset stands alone (one asset's failure does not stop the others).`,
 				return nil
 			}
 			r.Kind = "burn"
-			op, err := runAction(cmd.Context(), f, c, r, "distribution", reviewer(""), xdrOut != "", prompt)
+			op, err := runAction(cmd.Context(), f, c, r, "distribution", reviewer(""), ox)
 			if err != nil || op == nil {
 				return err
 			}
-			return reportOp(f, "burn", op, xdrOut)
+			return reportOp(f, "burn", op, ox.out)
 		},
 	}
 	cmd.Flags().StringVar(&r.Amount, "amount", "", "amount to burn")
@@ -78,7 +84,6 @@ each asset stands alone (one asset's failure does not stop the others).`,
 	cmd.Flags().StringVar(&r.Ref, "ref", "", "reference that makes this burn unique")
 	cmd.Flags().BoolVar(&r.DryRun, "dry-run", false, "show the transaction(s) that would be submitted now and do nothing")
 	cmd.Flags().BoolVar(&withdrawals, "withdrawals", false, "burn what completed withdrawals collected")
-	cmd.Flags().StringVar(&xdrOut, "xdr-out", "", "prepare the burn and write its envelope to FILE instead of submitting")
-	cmd.Flags().BoolVar(&prompt, "key-prompt", false, "sign with a key typed at a hidden prompt instead of distribution_secret")
+	ox.flags(cmd, "the burn", "the distribution key")
 	return cmd
 }

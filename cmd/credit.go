@@ -58,7 +58,8 @@ type Crediter interface {
 	RunAction(ctx context.Context, r admin.ActionRequest) (*treasury.Op, error)
 	Reconcile(ctx context.Context) (*treasury.Report, error)
 	BurnWithdrawals(ctx context.Context, dryRun bool) ([]*treasury.Op, error)
-	PrepareCredit(ctx context.Context, id, by string, unsigned bool) (*treasury.Op, error)
+	PrepareCredit(ctx context.Context, id, by string, unsigned bool, validFor time.Duration) (*treasury.Op, error)
+	Weights(ctx context.Context, envelope string) (*treasury.Weights, error)
 	PlanCredit(ctx context.Context, id string) (*treasury.Op, error)
 	Submit(ctx context.Context, envelope, by string) (*treasury.Op, error)
 	ReturnPayment(ctx context.Context, id, by string, dryRun bool) (*treasury.Op, error)
@@ -85,8 +86,9 @@ func issuerKey(cfg *config.Config) (*keypair.Full, error) {
 }
 
 func newCreditCmd(f *Factory) *cobra.Command {
-	var all, prompt bool
-	var by, xdrOut string
+	var all bool
+	var by string
+	var ox offline
 	var pay admin.ActionRequest
 	cmd := &cobra.Command{
 		Use:   "credit DEPOSIT_ID | --all | --to ACCOUNT --amount A [--memo M] [--ref REF]",
@@ -98,7 +100,10 @@ stored before it is submitted; running credit again after any failure resumes it
 twice. --all credits every deposit in pending_anchor, pending_trust or pending_stellar.`,
 		Example: "  anchor credit 7c1e...\n  anchor credit --all\n  anchor credit --to GB... --amount 25 --memo 42",
 		Args: func(cmd *cobra.Command, args []string) error {
-			if err := dryRunAlone(pay.DryRun, !all, xdrOut, prompt); err != nil {
+			if err := dryRunAlone(pay.DryRun, !all, ox.out, ox.prompt); err != nil {
+				return err
+			}
+			if err := ox.check(cmd); err != nil {
 				return err
 			}
 			if pay.To != "" {
@@ -124,6 +129,9 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.checkValidFor(ox); err != nil {
+				return err
+			}
 			if len(args) == 1 {
 				// A unique prefix of the deposit's id is enough.
 				id, err := resolveTransferID(cmd.Context(), f, args[0])
@@ -140,11 +148,11 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 			who := reviewer(by)
 			if pay.To != "" {
 				pay.Kind = "pay"
-				op, err := runAction(cmd.Context(), f, c, pay, "distribution", who, xdrOut != "", prompt)
+				op, err := runAction(cmd.Context(), f, c, pay, "distribution", who, ox)
 				if err != nil || op == nil {
 					return err
 				}
-				return reportOp(f, "payment", op, xdrOut)
+				return reportOp(f, "payment", op, ox.out)
 			}
 			if pay.DryRun {
 				op, err := c.PlanCredit(cmd.Context(), args[0])
@@ -153,18 +161,20 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 				}
 				return reportOp(f, "credit", op, "")
 			}
-			if (xdrOut != "" || prompt) && all {
+			if (ox.out != "" || ox.prompt) && all {
 				return usageError{errors.New("--xdr-out and --key-prompt take one DEPOSIT_ID")}
 			}
-			if prompt {
-				return withPromptedKey(cmd.Context(), f, c, "distribution", who, func() (*treasury.Op, error) { return c.PrepareCredit(cmd.Context(), args[0], who, true) })
+			if ox.prompt {
+				return withPromptedKey(cmd.Context(), f, c, "distribution", who, func() (*treasury.Op, error) {
+					return c.PrepareCredit(cmd.Context(), args[0], who, true, 0)
+				})
 			}
-			if xdrOut != "" {
-				op, err := c.PrepareCredit(cmd.Context(), args[0], who, false)
+			if ox.out != "" {
+				op, err := c.PrepareCredit(cmd.Context(), args[0], who, !ox.sign, ox.validFor)
 				if err != nil {
 					return err
 				}
-				return reportOp(f, "credit", op, xdrOut)
+				return reportOp(f, "credit", op, ox.out)
 			}
 			if !all {
 				tx, err := c.Credit(cmd.Context(), args[0], who)
@@ -195,8 +205,7 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "credit every deposit waiting for its tokens")
-	cmd.Flags().StringVar(&xdrOut, "xdr-out", "", "prepare the transaction and write its envelope to FILE instead of submitting (then anchor submit FILE)")
-	cmd.Flags().BoolVar(&prompt, "key-prompt", false, "sign with a key typed at a hidden prompt instead of distribution_secret")
+	ox.flags(cmd, "the payment", "the distribution key")
 	cmd.Flags().StringVar(&pay.To, "to", "", "ad-hoc payment: destination account (G...)")
 	cmd.Flags().StringVar(&pay.Amount, "amount", "", "ad-hoc payment: amount")
 	cmd.Flags().StringVar(&pay.Memo, "memo", "", "ad-hoc payment: id memo")
@@ -241,12 +250,12 @@ func (l localCrediter) RunAction(ctx context.Context, r admin.ActionRequest) (*t
 	return admin.RunAction(ctx, t, issuer, r)
 }
 
-func (l localCrediter) PrepareCredit(ctx context.Context, id, by string, unsigned bool) (*treasury.Op, error) {
+func (l localCrediter) PrepareCredit(ctx context.Context, id, by string, unsigned bool, validFor time.Duration) (*treasury.Op, error) {
 	t, err := NewTreasury(l.cfg, l.st, by)
 	if err != nil {
 		return nil, err
 	}
-	t.XDROut = true
+	t.XDROut, t.ValidFor = true, validFor
 	if unsigned {
 		t.Signer = nil
 	}
@@ -303,6 +312,14 @@ func (l localCrediter) ResolvePayment(ctx context.Context, id, by string, r admi
 	return t.ResolvePayment(ctx, &transfer.Service{Store: l.st, Config: l.cfg}, id, r.Withdrawal, r.Note)
 }
 
+func (l localCrediter) Weights(ctx context.Context, envelope string) (*treasury.Weights, error) {
+	if l.cfg.HorizonURL == "" {
+		return nil, errors.New("horizon_url is not set: the signers and thresholds are read from Horizon")
+	}
+	t := &treasury.Treasury{Store: l.st, Config: l.cfg, Horizon: horizon.NewLedger(l.cfg.HorizonURL, l.cfg.HorizonTimeout)}
+	return t.Weights(ctx, envelope)
+}
+
 func (l localCrediter) Proposals(ctx context.Context) ([]treasury.Proposal, error) {
 	return l.st.Proposals(ctx)
 }
@@ -317,6 +334,18 @@ func (l localCrediter) Approve(ctx context.Context, id, by string) (*treasury.Op
 
 func (l localCrediter) UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, error) {
 	return l.st.UnmatchedPayments(ctx)
+}
+
+// checkValidFor refuses a --valid-for beyond treasury.max_valid_for (usage error).
+func (f *Factory) checkValidFor(ox offline) error {
+	if ox.out == "" {
+		return nil
+	}
+	cfg, err := f.Config(nil)
+	if err != nil {
+		return err
+	}
+	return ox.checkMax(cfg.Treasury.MaxValidFor)
 }
 
 // withCrediter runs fn with the treasury of the running server, or of the store.
@@ -525,39 +554,6 @@ func reportOp(f *Factory, what string, op *treasury.Op, xdrOut string) error {
 	return nil
 }
 
-func newSubmitCmd(f *Factory) *cobra.Command {
-	var by string
-	cmd := &cobra.Command{
-		Use:   "submit FILE",
-		Short: "Submit an envelope prepared with --xdr-out and signed elsewhere, exactly once",
-		Long: `Submit a transaction envelope that anchor prepared (credit, burn or set-home-domain with
---xdr-out) and that was signed elsewhere (multisig, an air-gapped machine). Only an envelope whose
-hash is one of anchor's stored actions is accepted; it is then resumed like any other action, so
-submitting the same file twice does nothing more.`,
-		Example: "  anchor submit credit-7c1e.xdr",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := os.ReadFile(args[0])
-			if err != nil {
-				return err
-			}
-			c, closeFn, err := f.crediter(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			op, err := c.Submit(cmd.Context(), string(b), reviewer(by))
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(f.IO.Out, "%s: %s %s\n", op.ID, op.State, op.Hash)
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&by, "by", "", byHelp)
-	return cmd
-}
-
 // promptKey reads a secret seed without echo from the terminal (or one line from standard input
 // when it is not a terminal). The input is never printed, not even in errors.
 func promptKey(f *Factory, account string) (*keypair.Full, error) {
@@ -586,12 +582,15 @@ func promptKey(f *Factory, account string) (*keypair.Full, error) {
 // runAction runs a stored action (pay, burn, home-domain) signed by account: with a key prompted
 // here (op is nil then: withPromptedKey reported it), prepared for signing elsewhere (xdr), or
 // signed with the configured key and submitted.
-func runAction(ctx context.Context, f *Factory, c Crediter, r admin.ActionRequest, account, by string, xdr, prompt bool) (*treasury.Op, error) {
+func runAction(ctx context.Context, f *Factory, c Crediter, r admin.ActionRequest, account, by string, ox offline) (*treasury.Op, error) {
 	if r.DryRun {
 		return c.RunAction(ctx, r)
 	}
-	r.XDROut, r.Unsigned = xdr, prompt
-	if prompt {
+	r.XDROut, r.Unsigned = ox.out != "", ox.prompt || (ox.out != "" && !ox.sign)
+	if ox.out != "" {
+		r.ValidFor = ox.validFor.String()
+	}
+	if ox.prompt {
 		return nil, withPromptedKey(ctx, f, c, account, by, func() (*treasury.Op, error) { return c.RunAction(ctx, r) })
 	}
 	return c.RunAction(ctx, r)

@@ -357,9 +357,15 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 		t.Fatalf("a dry run of a confirmed burn should say it is done: %d %s", code, out)
 	}
 
-	// Air-gapped signing: prepare a burn, sign the file elsewhere, submit it (twice: once counts).
+	// Air-gapped signing: prepare a burn (unsigned, valid 48h), see the short report, sign the file
+	// offline with a typed key, submit it (twice: once counts).
 	xdrFile := filepath.Join(t.TempDir(), "burn.xdr")
-	if _, stderr, code := cli("burn", "--amount", "1", "--ref", "offline-1", "--xdr-out", xdrFile); code != 0 || !strings.Contains(stderr, "anchor submit") {
+	for _, bad := range [][]string{{"--valid-for", "1000h", "--xdr-out", xdrFile}, {"--valid-for", "1h"}, {"--sign"}, {"--xdr-out", xdrFile, "--key-prompt"}, {"--xdr-out", xdrFile, "--valid-for", "-1h"}} {
+		if _, stderr, code := cli(append([]string{"burn", "--amount", "1", "--ref", "offline-1"}, bad...)...); code != ExitUsage {
+			t.Fatalf("burn %v: exit %d %s", bad, code, stderr)
+		}
+	}
+	if _, stderr, code := cli("burn", "--amount", "1", "--ref", "offline-1", "--xdr-out", xdrFile, "--valid-for", "48h"); code != 0 || !strings.Contains(stderr, "anchor submit") {
 		t.Fatalf("burn --xdr-out: %d %s", code, stderr)
 	}
 	raw, _ := os.ReadFile(xdrFile)
@@ -368,10 +374,27 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	unsigned, _ := gt.Transaction()
-	if len(unsigned.Signatures()) != 1 {
-		t.Fatalf("prepared envelope has %d signatures, want anchor's one", len(unsigned.Signatures()))
+	if len(unsigned.Signatures()) != 0 {
+		t.Fatalf("prepared envelope has %d signatures, want none without --sign", len(unsigned.Signatures()))
+	}
+	if d := time.Until(time.Unix(unsigned.Timebounds().MaxTime, 0)); d < 47*time.Hour || d > 49*time.Hour {
+		t.Fatalf("prepared envelope valid for %s, want 48h", d)
 	}
 	before, _ = hz.Balance(dist.Address(), key)
+	if out, stderr, code := cli("submit", xdrFile); code != 1 || !strings.Contains(out, dist.Address()+": weight 0 of 1") || !strings.Contains(stderr, "short of signatures") {
+		t.Fatalf("submit unsigned: %d %s %s", code, out, stderr)
+	}
+	// Offline: no configuration, no network, the key on standard input (never echoed).
+	if out, stderr, code := runCLIInput(t, nil, dist.Seed()+"\n", "sign", xdrFile, "--network", "testnet"); code != 0 || !strings.Contains(out, "signed by "+dist.Address()) ||
+		!strings.Contains(stderr, "payment of 1.0000000 USDX to "+issuer.Address()) || strings.Contains(out+stderr, dist.Seed()) {
+		t.Fatalf("sign: %d %s %s", code, out, stderr)
+	}
+	if _, stderr, code := runCLIInput(t, nil, dist.Seed()+"\n", "sign", xdrFile, "--network", "testnet"); code != 1 || !strings.Contains(stderr, "already signed") {
+		t.Fatalf("sign twice: %d %s", code, stderr)
+	}
+	if out, _, code := cli("submit", xdrFile, "--dry-run"); code != 0 || !strings.Contains(out, "weight 1 of 1") || !strings.Contains(out, "nothing was submitted") {
+		t.Fatalf("submit --dry-run: %d %s", code, out)
+	}
 	for i := 0; i < 2; i++ {
 		if out, stderr, code := cli("submit", xdrFile); code != 0 || !strings.Contains(out, "confirmed") {
 			t.Fatalf("submit %d: %d %s %s", i, code, out, stderr)
@@ -379,6 +402,14 @@ func TestE2ETreasuryThroughServer(t *testing.T) {
 	}
 	if after, _ := hz.Balance(dist.Address(), key); before-after != 10_000_000 {
 		t.Fatalf("the offline burn moved %d stroops, want 1 USDX once", before-after)
+	}
+	// --sign: the server's key signs the envelope it prepares.
+	signedFile := filepath.Join(t.TempDir(), "signed.xdr")
+	if _, stderr, code := cli("burn", "--amount", "1", "--ref", "offline-2", "--xdr-out", signedFile, "--sign"); code != 0 {
+		t.Fatalf("burn --xdr-out --sign: %d %s", code, stderr)
+	}
+	if out, stderr, code := cli("submit", signedFile); code != 0 || !strings.Contains(out, "confirmed") {
+		t.Fatalf("submit a --sign envelope: %d %s %s", code, out, stderr)
 	}
 
 	// A key typed at the prompt signs here; a wrong one is refused and never echoed.

@@ -2,8 +2,10 @@ package cmd
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -79,3 +81,43 @@ func (p page) max() (int, error) {
 // byHelp describes --by: who is recorded is the OS user (read from the admin socket's peer
 // credentials by a running server); --by adds a note to it.
 const byHelp = "a note recorded with your OS user in the audit trail, e.g. your full name (who is recorded is the OS user, never this text)"
+
+// offline are the flags of a command whose transaction may be signed elsewhere: --xdr-out FILE
+// (prepare, unsigned unless --sign, valid for --valid-for), or --key-prompt (sign here with a
+// typed key).
+type offline struct {
+	out      string
+	prompt   bool
+	sign     bool
+	validFor time.Duration
+}
+
+func (o *offline) flags(cmd *cobra.Command, what, keyHelp string) {
+	cmd.Flags().StringVar(&o.out, "xdr-out", "", "prepare "+what+" and write its envelope to FILE instead of submitting (sign it with anchor sign FILE, then anchor submit FILE)")
+	cmd.Flags().BoolVar(&o.prompt, "key-prompt", false, "sign with "+keyHelp+" typed at a hidden prompt instead of the configured secret")
+	cmd.Flags().BoolVar(&o.sign, "sign", false, "with --xdr-out: add the configured key's signature (default: the envelope is written unsigned)")
+	cmd.Flags().DurationVar(&o.validFor, "valid-for", 24*time.Hour, "with --xdr-out: how long the envelope stays valid for its signers (at most treasury.max_valid_for)")
+}
+
+// check refuses flag combinations that mean nothing (usage errors, exit 2).
+func (o *offline) check(cmd *cobra.Command) error {
+	switch {
+	case o.out == "" && cmd.Flags().Changed("valid-for"):
+		return usageError{errors.New("--valid-for applies to an envelope prepared with --xdr-out")}
+	case o.out == "" && o.sign:
+		return usageError{errors.New("--sign applies to an envelope prepared with --xdr-out")}
+	case o.out != "" && o.prompt:
+		return usageError{errors.New("--xdr-out prepares the envelope for signing elsewhere; --key-prompt signs it here: choose one")}
+	case o.validFor <= 0:
+		return usageError{fmt.Errorf("--valid-for %s: give a positive duration such as 24h", o.validFor)}
+	}
+	return nil
+}
+
+// checkMax refuses a --valid-for beyond the configured bound.
+func (o *offline) checkMax(max time.Duration) error {
+	if o.out != "" && max > 0 && o.validFor > max {
+		return usageError{fmt.Errorf("--valid-for %s is longer than treasury.max_valid_for (%s)", o.validFor, max)}
+	}
+	return nil
+}

@@ -216,6 +216,7 @@ Configuration comes from flags, then ANCHOR_* environment variables, then the co
 		newApproveCmd(f),
 		newApprovalsCmd(f),
 		newSubmitCmd(f),
+		newSignCmd(f),
 		newAccountCmd(f),
 		newDevCmd(f),
 	)

@@ -104,6 +104,15 @@ func MountTreasury(life context.Context, mux *http.ServeMux, mk TreasuryFactory,
 		}
 		return t.ResolvePayment(r.Context(), transfers, r.PathValue("id"), req.Withdrawal, req.Note)
 	})
+	handle("POST /v1/treasury/weights", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
+		var req struct {
+			Envelope string `json:"envelope"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
+			return nil, errors.New("body is not an envelope")
+		}
+		return t.Weights(r.Context(), req.Envelope)
+	})
 	handle("GET /v1/treasury/proposals", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
 		return t.Proposals(r.Context())
 	})
@@ -122,6 +131,13 @@ func MountTreasury(life context.Context, mux *http.ServeMux, mk TreasuryFactory,
 		t.XDROut = true
 		if r.URL.Query().Get("unsigned") == "1" {
 			t.Signer = nil
+		}
+		if v := r.URL.Query().Get("valid_for"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return nil, &treasury.InputError{Msg: "valid_for " + strconv.Quote(v) + " is not a duration such as 24h"}
+			}
+			t.ValidFor = d
 		}
 		if _, err := t.Credit(r.Context(), r.PathValue("id")); err != nil {
 			return nil, err
@@ -296,6 +312,15 @@ func (p *Proposed) Error() string { return p.Msg }
 // Proposed marks it as "waiting", not a failure.
 func (p *Proposed) Proposed() bool { return true }
 
+// Weights asks the server to weigh an envelope's signatures against its accounts' thresholds.
+func (c *Client) Weights(ctx context.Context, envelope string) (*treasury.Weights, error) {
+	var out treasury.Weights
+	if err := c.do(ctx, "POST", "/v1/treasury/weights", map[string]string{"envelope": envelope}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Proposals asks the server for the two-person rule's proposals.
 func (c *Client) Proposals(ctx context.Context) ([]treasury.Proposal, error) {
 	var out []treasury.Proposal
@@ -327,6 +352,8 @@ type ActionRequest struct {
 	Unsigned bool `json:"unsigned,omitempty"`
 	// DryRun shows what would be submitted, and stores, signs and submits nothing.
 	DryRun bool `json:"dry_run,omitempty"`
+	// ValidFor is how long an XDROut envelope stays valid (a Go duration; default 24h).
+	ValidFor string `json:"valid_for,omitempty"`
 }
 
 // RunAction builds and executes a treasury action exactly once per reference. Without --ref the
@@ -347,6 +374,13 @@ func RunAction(ctx context.Context, t *treasury.Treasury, issuer *keypair.Full, 
 	}
 	t.XDROut = r.XDROut || r.Unsigned
 	t.DryRun = r.DryRun
+	if r.ValidFor != "" {
+		d, err := time.ParseDuration(r.ValidFor)
+		if err != nil || d <= 0 {
+			return nil, &treasury.InputError{Msg: "--valid-for " + strconv.Quote(r.ValidFor) + " is not a duration such as 24h"}
+		}
+		t.ValidFor = d
+	}
 	if r.Unsigned {
 		t.Signer, issuer = nil, nil
 	}
@@ -449,11 +483,14 @@ func (c *Client) BurnWithdrawals(ctx context.Context, dryRun bool) ([]*treasury.
 }
 
 // PrepareCredit asks the server to prepare a deposit's credit for offline signing.
-func (c *Client) PrepareCredit(ctx context.Context, id, by string, unsigned bool) (*treasury.Op, error) {
+func (c *Client) PrepareCredit(ctx context.Context, id, by string, unsigned bool, validFor time.Duration) (*treasury.Op, error) {
 	var out treasury.Op
 	q := "?by=" + url.QueryEscape(by)
 	if unsigned {
 		q += "&unsigned=1"
+	}
+	if validFor > 0 {
+		q += "&valid_for=" + url.QueryEscape(validFor.String())
 	}
 	if err := c.do(ctx, "POST", "/v1/treasury/prepare-credit/"+url.PathEscape(id)+q, nil, &out); err != nil {
 		return nil, err

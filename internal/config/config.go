@@ -184,6 +184,8 @@ type Treasury struct {
 	ApprovalThreshold map[string]string `mapstructure:"approval_threshold"`
 	// ApprovalExpiry is how long a proposal waits for its approval.
 	ApprovalExpiry time.Duration `mapstructure:"approval_expiry"`
+	// MaxValidFor bounds --valid-for of envelopes prepared for offline signing.
+	MaxValidFor time.Duration `mapstructure:"max_valid_for"`
 }
 
 // SEP6 configures the transfer server.

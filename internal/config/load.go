@@ -83,6 +83,7 @@ var Keys = []Key{
 	{"sep6.deposit_kyc_type", "sep6-deposit", false, "SEP-12 customer type a deposit needs ACCEPTED"},
 	{"sep6.withdraw_kyc_type", "sep6-withdraw", false, "SEP-12 customer type a withdrawal needs ACCEPTED"},
 	{"treasury.approval_expiry", "24h", false, "how long an action above treasury.approval_threshold waits for a second person's anchor approve"},
+	{"treasury.max_valid_for", "168h", false, "longest --valid-for of an envelope prepared with --xdr-out for offline signers"},
 	{"admin.compliance_group", "", false, "OS group (name or gid) whose members may make KYC decisions through the admin socket; setting any admin group opens the socket to other OS users, each request judged by its peer credentials"},
 	{"admin.treasury_group", "", false, "OS group whose members may move money (credit, burn, payments, submit) through the admin socket"},
 	{"admin.operator_group", "", false, "OS group whose members may move transactions (hold, release, fail, refund, deposit received, withdraw received|paid)"},

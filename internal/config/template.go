@@ -203,6 +203,8 @@ sep6:
 treasury:
   approval_threshold: {}   # e.g. {USDX: "10000"}
   approval_expiry: 24h
+  # Longest validity of an envelope prepared for offline signers (--xdr-out --valid-for).
+  max_valid_for: 168h
 
 # Who may do what through the admin socket while anchor serve runs (OS group names or gids).
 # Empty: only the server's own OS user and root reach the socket. With any group set, other OS

@@ -160,6 +160,9 @@ func (c *Config) validate(add func(error)) {
 	if c.WriteRateLimit < 0 {
 		add(keyErr("write_rate_limit", "must not be negative"))
 	}
+	if c.Treasury.MaxValidFor < time.Minute {
+		add(keyErr("treasury.max_valid_for", "must be at least 1m"))
+	}
 	if c.Treasury.ApprovalExpiry < time.Minute {
 		add(keyErr("treasury.approval_expiry", "must be at least 1m"))
 	}

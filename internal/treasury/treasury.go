@@ -123,6 +123,9 @@ type Treasury struct {
 	// DryRun builds actions (Execute, PlanCredit) to show them, and neither signs, stores nor
 	// submits anything.
 	DryRun bool
+	// ValidFor is how long an XDROut envelope stays valid (default 24h): long enough for a
+	// second signer. It does not hold the source account's next sequence number (see newTx).
+	ValidFor time.Duration
 	// planned is what build would have submitted, in a dry run.
 	planned *Op
 }
@@ -509,13 +512,56 @@ func (t *Treasury) newTx(ctx context.Context, source string, ops []txnbuild.Oper
 	if timeout <= 0 {
 		timeout = 5 * time.Minute
 	}
+	var acct txnbuild.Account = src
+	pre := txnbuild.Preconditions{}
+	if t.XDROut {
+		// A prepared envelope waits hours for its signers. Built on the next sequence number it
+		// would void, and be voided by, every other action of the account meanwhile; instead it
+		// takes a number far ahead with minSeqNum = the current one (CAP-21): valid whatever
+		// other actions land first. Envelopes prepared later take higher numbers, so that they
+		// land in the order they were prepared.
+		timeout = t.ValidFor
+		if timeout <= 0 {
+			timeout = 24 * time.Hour
+		}
+		if m := t.Config.Treasury.MaxValidFor; m > 0 && timeout > m {
+			return nil, time.Time{}, inputErr("--valid-for %s is longer than treasury.max_valid_for (%s)", timeout, m)
+		}
+		next, err := t.preparedSeq(ctx, source, src.Sequence)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		minSeq := src.Sequence
+		acct, pre.MinSequenceNumber = &txnbuild.SimpleAccount{AccountID: source, Sequence: next - 1}, &minSeq
+	}
 	maxTime := t.now().Add(timeout)
-	built, err := txnbuild.NewTransaction(txnbuild.TransactionParams{SourceAccount: src, IncrementSequenceNum: true, Operations: ops,
-		BaseFee: min(fee, limit), Memo: memo, Preconditions: txnbuild.Preconditions{TimeBounds: txnbuild.NewTimebounds(0, maxTime.Unix())}})
+	pre.TimeBounds = txnbuild.NewTimebounds(0, maxTime.Unix())
+	built, err := txnbuild.NewTransaction(txnbuild.TransactionParams{SourceAccount: acct, IncrementSequenceNum: true, Operations: ops,
+		BaseFee: min(fee, limit), Memo: memo, Preconditions: pre})
 	if err != nil {
 		return nil, time.Time{}, inputErr("%v", err)
 	}
 	return built, maxTime, nil
+}
+
+// preparedGap is how far ahead of the account's sequence a prepared envelope's number is: more
+// actions than an anchor makes while an envelope waits for its signers.
+const preparedGap = 1 << 20
+
+// preparedSeq is the sequence number of a new prepared envelope of source: preparedGap past the
+// account's, and past every envelope of source still waiting for signatures.
+func (t *Treasury) preparedSeq(ctx context.Context, source string, current int64) (int64, error) {
+	next := current + preparedGap
+	ops, err := t.Store.Ops(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, op := range ops {
+		if op.Source == source && op.State == Built && op.AwaitingSignatures && op.Seq >= next {
+			next = op.Seq + 1
+		}
+	}
+	return next, nil
 }
 
 // sign signs with Signer; in XDROut mode without a key the envelope stays unsigned.
@@ -559,6 +605,15 @@ func (t *Treasury) Submit(ctx context.Context, envelope string) (*Op, error) {
 	}
 	if op.State != Built {
 		return op, nil // already settled
+	}
+	// Weigh the signatures first: a short envelope is refused here, with who must still sign,
+	// rather than sent for the network to refuse.
+	w, err := t.Weights(ctx, envelope)
+	if err != nil {
+		return nil, err
+	}
+	if !w.Enough {
+		return nil, inputErr("%s is short of signatures: %s; nothing was submitted (add them with anchor sign FILE)", op.ID, w.Short())
 	}
 	env, err := tx.Base64()
 	if err != nil {

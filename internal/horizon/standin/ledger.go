@@ -155,7 +155,14 @@ func (l *Server) apply(envB64 string, now time.Time) result {
 			return result{txCode: "tx_too_late", hash: hash}
 		}
 	}
-	if int64(tx.SeqNum) != srcAcct.Seq+1 {
+	// CAP-21: with minSeqNum the transaction is valid while minSeqNum <= account seq < its seq
+	// (a prepared envelope that does not hold the account's next number); otherwise its seq
+	// must be the next one.
+	if c := tx.Cond; c.Type == xdr.PreconditionTypePrecondV2 && c.V2 != nil && c.V2.MinSeqNum != nil {
+		if srcAcct.Seq < int64(*c.V2.MinSeqNum) || srcAcct.Seq >= int64(tx.SeqNum) {
+			return result{txCode: "tx_bad_seq", hash: hash}
+		}
+	} else if int64(tx.SeqNum) != srcAcct.Seq+1 {
 		return result{txCode: "tx_bad_seq", hash: hash}
 	}
 	if len(tx.Operations) == 0 {
