@@ -47,6 +47,7 @@ bench: build
 	./$(BIN) dev bench --duration 10s --server-log bench-server.log
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/sep10/ ./internal/treasury/
 	$(GO) test -run '^$$' -bench 'ListPage' -benchmem ./internal/transfer/ ./internal/kyc/
+	$(GO) test -run '^$$' -bench 'TxListProcess' -benchtime 20x -timeout 30m ./cmd/
 
 ## docs: regenerate the command reference in docs/cli from the command tree
 docs: build
