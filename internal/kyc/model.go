@@ -324,6 +324,9 @@ type Store interface {
 	// Customers calls fn for every customer, the most recently updated first, until fn returns
 	// false.
 	Customers(ctx context.Context, fn func(*Customer) bool) error
+	// CustomersInReview is Customers restricted to those with a field waiting for review (a
+	// superset of the PROCESSING ones, for the review queue).
+	CustomersInReview(ctx context.Context, fn func(*Customer) bool) error
 	Events(ctx context.Context, customerID string) ([]Event, error)
 	// CustomerIDsWithPrefix returns up to limit customer ids that start with prefix.
 	CustomerIDsWithPrefix(ctx context.Context, prefix string, limit int) ([]string, error)

@@ -40,7 +40,11 @@ type ListFilter struct {
 // fields. Most recently updated first.
 func (s *Service) List(ctx context.Context, f ListFilter) ([]Summary, error) {
 	out := []Summary{}
-	err := s.Store.Customers(ctx, func(c *Customer) bool {
+	each := s.Store.Customers
+	if f.Status == Processing {
+		each = s.Store.CustomersInReview // the review queue: never every customer
+	}
+	err := each(ctx, func(c *Customer) bool {
 		for _, name := range sortedKeys(s.Config.Types) {
 			t := s.Config.Types[name]
 			st := c.StatusFor(t)

@@ -20,7 +20,7 @@ import (
 const FileName = "anchor.db"
 
 // SchemaVersion is the schema this build writes. Bump it and append to migrations together.
-const SchemaVersion = 12
+const SchemaVersion = 13
 
 var (
 	bucketMeta       = []byte("meta")
@@ -44,6 +44,10 @@ var (
 	// big-endian) ‖ id → "", and id → its current key's 8 bytes there.
 	bucketCustomersByUpdated = []byte("kyc_customers_by_updated")
 	bucketCustomerUpdated    = []byte("kyc_customer_updated")
+	// The review queue, newest first: the same keys, for customers not rejected with a field
+	// waiting for review (PROCESSING or VERIFICATION_REQUIRED) — every customer PROCESSING for
+	// some type is there, so kyc list --status processing reads the queue, not every customer.
+	bucketCustomersInReview = []byte("kyc_customers_in_review")
 )
 
 // migrations[i] upgrades a database from schema version i to i+1.
@@ -57,8 +61,9 @@ var migrations = []func(tx *bolt.Tx) error{
 	7:  buildWaitingIndexes,
 	8:  countBytes,
 	9:  createBuckets(bucketAccountModes),
-	10: createBuckets(bucketCustomersByUpdated, bucketCustomerUpdated), // filled by indexCustomers
+	10: createBuckets(bucketCustomersByUpdated, bucketCustomerUpdated), // filled at schema 13
 	11: createBuckets(bucketTreasuryProposals),
+	12: createBuckets(bucketCustomersInReview), // filled by indexCustomers
 	2:  createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos),
 }
 
@@ -150,10 +155,11 @@ func (s *Bolt) migrate() error {
 					return fmt.Errorf("migrate to schema 5: %w", err)
 				}
 			}
-			if v == 10 {
-				// Schema 11 orders customers by update (kyc list): index what is stored.
+			if v == 12 {
+				// Schema 11 orders customers by update (kyc list) and schema 13 keeps the review
+				// queue in that order: index what is stored, once both buckets exist.
 				if err := (kycTx{tx, s.keys}).indexCustomers(); err != nil {
-					return fmt.Errorf("migrate to schema 11: %w", err)
+					return fmt.Errorf("migrate to schema 13: %w", err)
 				}
 			}
 		}

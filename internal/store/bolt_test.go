@@ -245,8 +245,8 @@ func TestErasedKeysAreWiped(t *testing.T) {
 	}
 }
 
-// TestCustomersNewestFirst: Customers yields the most recently updated first, follows updates
-// and deletions, and a database from schema 10 is indexed on open.
+// TestCustomersNewestFirst: Customers (and the review queue) yield the most recently updated
+// first, follow updates and deletions, and a database from schema 10 is indexed on open.
 func TestCustomersNewestFirst(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, Options{NoSync: true})
@@ -258,6 +258,9 @@ func TestCustomersNewestFirst(t *testing.T) {
 	put := func(id string, at time.Duration) {
 		t.Helper()
 		c := &kyc.Customer{ID: id, Account: "G" + id, UpdatedAt: base.Add(at)}
+		if id == "c" { // c waits for review: it is in the review queue too
+			c.Fields = map[string]kyc.FieldState{"first_name": {Status: kyc.FieldProcessing}}
+		}
 		if err := s.KYCUpdate(ctx, func(tx kyc.Tx) error { return tx.PutCustomer(c) }); err != nil {
 			t.Fatal(err)
 		}
@@ -293,10 +296,22 @@ func TestCustomersNewestFirst(t *testing.T) {
 		t.Fatalf("after a deletion: %s, want a,c", got)
 	}
 
-	// Back to schema 10 (no index), then open: the index is built from the records.
+	queue := func() string {
+		t.Helper()
+		var ids []string
+		if err := s.CustomersInReview(ctx, func(c *kyc.Customer) bool { ids = append(ids, c.ID); return true }); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(ids, ",")
+	}
+	if got := queue(); got != "c" {
+		t.Fatalf("review queue %q, want c", got)
+	}
+	// Back to schema 10 (no indexes), then open: both are built from the records.
 	s.db.Update(func(tx *bolt.Tx) error {
 		tx.DeleteBucket(bucketCustomersByUpdated)
 		tx.DeleteBucket(bucketCustomerUpdated)
+		tx.DeleteBucket(bucketCustomersInReview)
 		return tx.Bucket(bucketMeta).Put(keySchemaVersion, binary.BigEndian.AppendUint64(nil, 10))
 	})
 	s.Close()
@@ -306,5 +321,22 @@ func TestCustomersNewestFirst(t *testing.T) {
 	defer s.Close()
 	if got := order(); got != "a,c" {
 		t.Fatalf("after migration: %s, want a,c", got)
+	}
+	if got := queue(); got != "c" {
+		t.Fatalf("review queue after migration: %q, want c", got)
+	}
+	// c reviewed: out of the queue.
+	if err := s.KYCUpdate(ctx, func(tx kyc.Tx) error {
+		c, err := tx.Customer("c")
+		if err != nil {
+			return err
+		}
+		c.Fields["first_name"] = kyc.FieldState{Status: kyc.FieldAccepted}
+		return tx.PutCustomer(c)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := queue(); got != "" {
+		t.Fatalf("review queue after the review: %q, want empty", got)
 	}
 }

@@ -48,16 +48,26 @@ func (s *Bolt) KYCView(ctx context.Context, fn func(kyc.Tx) error) error {
 
 // Customers implements kyc.Store.
 func (s *Bolt) Customers(ctx context.Context, fn func(*kyc.Customer) bool) error {
+	return s.customersBy(ctx, bucketCustomersByUpdated, fn)
+}
+
+// CustomersInReview implements kyc.Store: the review queue, most recently updated first.
+func (s *Bolt) CustomersInReview(ctx context.Context, fn func(*kyc.Customer) bool) error {
+	return s.customersBy(ctx, bucketCustomersInReview, fn)
+}
+
+// customersBy calls fn with the customers an ordered index names, newest first.
+func (s *Bolt) customersBy(ctx context.Context, index []byte, fn func(*kyc.Customer) bool) error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		kt := kycTx{tx, s.keys}
-		c := tx.Bucket(bucketCustomersByUpdated).Cursor()
+		c := tx.Bucket(index).Cursor()
 		for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			cu, err := kt.Customer(string(k[8:]))
 			if errors.Is(err, kyc.ErrNotFound) {
-				return fmt.Errorf("%w: %s entry %q names no customer", ErrCorrupt, bucketCustomersByUpdated, k[8:])
+				return fmt.Errorf("%w: %s entry %q names no customer", ErrCorrupt, index, k[8:])
 			}
 			if err != nil {
 				return err
@@ -70,23 +80,43 @@ func (s *Bolt) Customers(ctx context.Context, fn func(*kyc.Customer) bool) error
 	})
 }
 
-// indexCustomers fills the update-order index from the stored customers (schema 11).
+// indexCustomers fills the update-order index and the review queue from the stored customers
+// (schemas 11 and 13).
 func (t kycTx) indexCustomers() error {
 	return t.tx.Bucket(bucketCustomers).ForEach(func(k, v []byte) error {
 		c, err := t.decodeCustomer(k, v)
 		if err != nil {
 			return err
 		}
-		return t.orderCustomer(c.ID, &c.UpdatedAt)
+		return t.orderCustomer(c, &c.UpdatedAt)
 	})
 }
 
-// orderCustomer moves a customer's entry in the update-order index to at, or removes it when
-// at is nil.
-func (t kycTx) orderCustomer(id string, at *time.Time) error {
-	byUpdated, current := t.tx.Bucket(bucketCustomersByUpdated), t.tx.Bucket(bucketCustomerUpdated)
+// inReview says whether a customer belongs in the review queue: not rejected, with a field
+// waiting for review. Every customer kyc.Customer.StatusFor calls PROCESSING for some type is.
+func inReview(c *kyc.Customer) bool {
+	if c.Rejected {
+		return false
+	}
+	for _, f := range c.Fields {
+		if f.Status == kyc.FieldProcessing || f.Status == kyc.FieldVerificationRequired {
+			return true
+		}
+	}
+	return false
+}
+
+// orderCustomer moves a customer's entries in the update-order index (and the review queue,
+// when it belongs there) to at, or removes them when at is nil.
+func (t kycTx) orderCustomer(c *kyc.Customer, at *time.Time) error {
+	id := c.ID
+	byUpdated, current, review := t.tx.Bucket(bucketCustomersByUpdated), t.tx.Bucket(bucketCustomerUpdated), t.tx.Bucket(bucketCustomersInReview)
 	if old := current.Get([]byte(id)); old != nil {
-		if err := byUpdated.Delete(append(bytes.Clone(old), id...)); err != nil {
+		key := append(bytes.Clone(old), id...)
+		if err := byUpdated.Delete(key); err != nil {
+			return err
+		}
+		if err := review.Delete(key); err != nil {
 			return err
 		}
 	}
@@ -98,8 +128,14 @@ func (t kycTx) orderCustomer(id string, at *time.Time) error {
 		n = 0 // records from before updated_at was kept sort last
 	}
 	ts := binary.BigEndian.AppendUint64(nil, uint64(n))
-	if err := byUpdated.Put(append(bytes.Clone(ts), id...), nil); err != nil {
+	key := append(bytes.Clone(ts), id...)
+	if err := byUpdated.Put(key, nil); err != nil {
 		return err
+	}
+	if inReview(c) {
+		if err := review.Put(key, nil); err != nil {
+			return err
+		}
 	}
 	return current.Put([]byte(id), ts)
 }
@@ -362,7 +398,7 @@ func (t kycTx) PutCustomer(c *kyc.Customer) error {
 	if err := t.tx.Bucket(bucketCustomers).Put([]byte(c.ID), raw); err != nil {
 		return err
 	}
-	if err := t.orderCustomer(c.ID, &c.UpdatedAt); err != nil {
+	if err := t.orderCustomer(c, &c.UpdatedAt); err != nil {
 		return err
 	}
 	return t.tx.Bucket(bucketCustomerKeys).Put(customerKey(c.Account, c.Memo), []byte(c.ID))
@@ -393,7 +429,7 @@ func (t kycTx) DeleteCustomer(c *kyc.Customer) error {
 	if err := t.tx.Bucket(bucketCustomers).Delete([]byte(c.ID)); err != nil {
 		return err
 	}
-	if err := t.orderCustomer(c.ID, nil); err != nil {
+	if err := t.orderCustomer(c, nil); err != nil {
 		return err
 	}
 	if err := t.tx.Bucket(bucketCallbacks).Delete(callbackKey(kyc.CallbackKind, c.ID)); err != nil {
