@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +16,7 @@ import (
 
 func newApproveCmd(f *Factory) *cobra.Command {
 	var by string
+	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "approve ACTION_ID",
 		Short: "Approve a treasury action held by the two-person rule, and carry it out",
@@ -22,12 +24,14 @@ func newApproveCmd(f *Factory) *cobra.Command {
 stored as proposed, not signed. Another OS user approves it here (the proposer cannot, whatever
 --by says; an expired proposal cannot be approved): it is then signed, stored and submitted
 exactly once, like any treasury action. Running approve again after a timeout or a crash resumes
-it. anchor approvals list shows what waits.`,
+it. anchor approvals list shows what waits; a unique prefix of the action id is enough.
+--dry-run checks that you may approve it and shows the transaction it would submit, recording
+nothing.`,
 		Example: "  anchor approvals list\n  anchor approve credit/7c1e4f2a-1b2c-4d3e-8f90-0123456789ab",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withCrediter(cmd.Context(), f, func(c Crediter) error {
-				op, err := c.Approve(cmd.Context(), args[0], reviewer(by))
+				op, err := c.Approve(cmd.Context(), args[0], reviewer(by), dryRun)
 				if err != nil {
 					return err
 				}
@@ -36,6 +40,17 @@ it. anchor approvals list shows what waits.`,
 		},
 	}
 	cmd.Flags().StringVar(&by, "by", "", byHelp)
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "check the approval and show the transaction it would submit; record nothing")
+	cmd.ValidArgsFunction = completeWith(f, func(ctx context.Context, c Crediter) ([]string, error) {
+		ps, err := c.Proposals(ctx)
+		var ids []string
+		for _, p := range ps {
+			if p.State(time.Now()) == "proposed" {
+				ids = append(ids, p.ID)
+			}
+		}
+		return ids, err
+	})
 	return cmd
 }
 

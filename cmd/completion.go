@@ -103,3 +103,27 @@ func completions(f *Factory, c *cobra.Command) {
 		})
 	}
 }
+
+// completeWith completes the first argument with the ids list returns (through the running
+// server or the store), those that start with what is typed, at most completeLimit.
+func completeWith(f *Factory, list func(context.Context, Crediter) ([]string, error)) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []string
+		err := withCrediter(cmd.Context(), f, func(c Crediter) error {
+			ids, err := list(cmd.Context(), c)
+			for _, id := range ids {
+				if strings.HasPrefix(id, toComplete) && len(out) < completeLimit {
+					out = append(out, id)
+				}
+			}
+			return err
+		})
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}

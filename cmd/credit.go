@@ -65,7 +65,7 @@ type Crediter interface {
 	ReturnPayment(ctx context.Context, id, by string, dryRun bool) (*treasury.Op, error)
 	ResolvePayment(ctx context.Context, id, by string, r admin.ResolveRequest) (*treasury.Unmatched, error)
 	Proposals(ctx context.Context) ([]treasury.Proposal, error)
-	Approve(ctx context.Context, id, by string) (*treasury.Op, error)
+	Approve(ctx context.Context, id, by string, dryRun bool) (*treasury.Op, error)
 }
 
 // issuerKey returns the issuer key from issuer_secret, nil when it is not set.
@@ -324,11 +324,12 @@ func (l localCrediter) Proposals(ctx context.Context) ([]treasury.Proposal, erro
 	return l.st.Proposals(ctx)
 }
 
-func (l localCrediter) Approve(ctx context.Context, id, by string) (*treasury.Op, error) {
+func (l localCrediter) Approve(ctx context.Context, id, by string, dryRun bool) (*treasury.Op, error) {
 	t, err := NewTreasury(l.cfg, l.st, by)
 	if err != nil {
 		return nil, err
 	}
+	t.DryRun = dryRun
 	return t.Approve(ctx, id)
 }
 

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -93,6 +94,20 @@ func printPayments(f *Factory, rows []treasury.Unmatched) {
 // paymentIDRE is a Horizon paging token: a decimal operation id.
 var paymentIDRE = regexp.MustCompile(`^[0-9]{1,20}$`)
 
+// completePayments completes unsettled payment ids.
+func completePayments(f *Factory) cobra.CompletionFunc {
+	return completeWith(f, func(ctx context.Context, c Crediter) ([]string, error) {
+		list, err := c.UnmatchedPayments(ctx)
+		var ids []string
+		for _, u := range list {
+			if u.Settlement == nil {
+				ids = append(ids, u.PagingToken)
+			}
+		}
+		return ids, err
+	})
+}
+
 func paymentArg(cmd *cobra.Command, args []string) error {
 	if err := cobra.ExactArgs(1)(cmd, args); err != nil {
 		return err
@@ -133,6 +148,7 @@ confirmed. A payment already resolved another way is never returned.`,
 	}
 	cmd.Flags().StringVar(&by, "by", "", byHelp)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show the return payment that would be submitted, and do nothing")
+	cmd.ValidArgsFunction = completePayments(f)
 	return cmd
 }
 
@@ -190,5 +206,6 @@ settled, with who and when, and reconcile stops reporting it.`,
 	cmd.Flags().StringVar(&r.Withdrawal, "withdrawal", "", "the withdrawal this payment pays (id or unique prefix)")
 	cmd.Flags().StringVar(&r.Note, "note", "", "why the payment needs nothing more")
 	cmd.Flags().StringVar(&by, "by", "", byHelp)
+	cmd.ValidArgsFunction = completePayments(f)
 	return cmd
 }

@@ -85,6 +85,9 @@ func TestE2EPayments(t *testing.T) {
 			t.Fatalf("%v: exit %d %s", args, code, stderr)
 		}
 	}
+	if out, _, code := runCLI(t, context.Background(), env, "__complete", "--config", filepath.Join(dir, "anchor.yaml"), "payment", "return", ""); code != 0 || !strings.Contains(out, noMemo) || !strings.Contains(out, short) {
+		t.Fatalf("completion of payment ids: %d %s", code, out)
+	}
 	if out, stderr, code := cli("payment", "return", noMemo, "--dry-run"); code != 0 || !strings.Contains(out, "dry run: return return/"+noMemo) ||
 		!strings.Contains(out, "7.0000000 USDX to "+u.Address()) || returns() != 0 {
 		t.Fatalf("return --dry-run: %d %s %s", code, out, stderr)

@@ -193,6 +193,12 @@ func TestE2ETwoPersonRuleWithTwoOSUsers(t *testing.T) {
 	if _, stderr, code := run(alice, "approve", "credit/"+id, "--by", "Bob"); code != 1 || !strings.Contains(stderr, "another OS user") {
 		t.Fatalf("self-approval: %d %s", code, stderr)
 	}
+	if out, stderr, code := runAs(t, bin, dir, bob, "__complete", "--config", cfg, "approve", ""); code != 0 || !strings.Contains(out, "credit/"+id) || !strings.Contains(out, payID) {
+		t.Fatalf("completion of action ids: %d %s %s", code, out, stderr)
+	}
+	if out, stderr, code := run(bob, "approve", "credit/"+id[:8], "--dry-run"); code != 0 || !strings.Contains(out, "dry run") || paid(20_0000000) != 0 {
+		t.Fatalf("approve --dry-run: %d %s %s", code, out, stderr)
+	}
 	for i := 0; i < 2; i++ {
 		if out, stderr, code := run(bob, "approve", "credit/"+id); code != 0 || !strings.Contains(out, "confirmed") {
 			t.Fatalf("approve %d: %d %s %s", i, code, out, stderr)

@@ -117,6 +117,7 @@ func MountTreasury(life context.Context, mux *http.ServeMux, mk TreasuryFactory,
 		return t.Proposals(r.Context())
 	})
 	handle("POST /v1/treasury/proposals/{id...}", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
+		t.DryRun = r.URL.Query().Get("dry_run") == "1"
 		return t.Approve(r.Context(), r.PathValue("id"))
 	})
 	handle("POST /v1/treasury/burn-withdrawals", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
@@ -329,9 +330,13 @@ func (c *Client) Proposals(ctx context.Context) ([]treasury.Proposal, error) {
 }
 
 // Approve asks the server to approve and carry out a proposed action as by.
-func (c *Client) Approve(ctx context.Context, id, by string) (*treasury.Op, error) {
+func (c *Client) Approve(ctx context.Context, id, by string, dryRun bool) (*treasury.Op, error) {
 	var out treasury.Op
-	if err := c.do(ctx, "POST", "/v1/treasury/proposals/"+url.PathEscape(id)+"?by="+url.QueryEscape(by), nil, &out); err != nil {
+	q := "?by=" + url.QueryEscape(by)
+	if dryRun {
+		q += "&dry_run=1"
+	}
+	if err := c.do(ctx, "POST", "/v1/treasury/proposals/"+url.PathEscape(id)+q, nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

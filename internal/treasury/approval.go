@@ -168,9 +168,18 @@ func (t *Treasury) Proposals(ctx context.Context) ([]Proposal, error) { return t
 // same OS user, whatever --by said), and a proposal past its expiry cannot be approved. An
 // action approved before is resumed (a retry after a timeout), never approved twice.
 func (t *Treasury) Approve(ctx context.Context, id string) (*Op, error) {
+	id, err := t.resolveProposal(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	now := t.now()
 	var p *Proposal
-	err := t.Store.TreasuryUpdate(ctx, func(o OpTx, _ transfer.Tx) error {
+	// With DryRun the checks are made and the action planned, and nothing is recorded.
+	record := t.Store.TreasuryUpdate
+	if t.DryRun {
+		record = t.Store.TreasuryView
+	}
+	err = record(ctx, func(o OpTx, _ transfer.Tx) error {
 		var err error
 		if p, err = o.Proposal(id); err != nil {
 			return err
@@ -184,6 +193,9 @@ func (t *Treasury) Approve(ctx context.Context, id string) (*Op, error) {
 		if osUser(t.By) == osUser(p.ProposedBy) {
 			return inputErr("%s was proposed by %s: another OS user must approve it", id, osUser(p.ProposedBy))
 		}
+		if t.DryRun {
+			return nil
+		}
 		p.ApprovedBy, p.ApprovedAt = t.By, &now
 		return o.PutProposal(p)
 	})
@@ -192,6 +204,9 @@ func (t *Treasury) Approve(ctx context.Context, id string) (*Op, error) {
 	}
 	switch p.Kind {
 	case ProposeCredit:
+		if t.DryRun {
+			return t.PlanCredit(ctx, p.TransferID)
+		}
 		if _, err := t.Credit(ctx, p.TransferID); err != nil {
 			return nil, err
 		}
@@ -208,4 +223,28 @@ func (t *Treasury) Approve(ctx context.Context, id string) (*Op, error) {
 		return nil, fmt.Errorf("%s: stored proposal is not a transaction", id)
 	}
 	return t.Execute(ctx, id, p.Purpose, p.Source, t.Signer, tx.Operations(), tx.Memo(), Moved{Asset: p.Asset, Amount: p.Amount, TransferIDs: p.TransferIDs})
+}
+
+// resolveProposal returns the proposal id that id, or a unique prefix of it, names.
+func (t *Treasury) resolveProposal(ctx context.Context, id string) (string, error) {
+	list, err := t.Store.Proposals(ctx)
+	if err != nil {
+		return "", err
+	}
+	var matches []string
+	for _, p := range list {
+		if p.ID == id {
+			return id, nil
+		}
+		if strings.HasPrefix(p.ID, id) {
+			matches = append(matches, p.ID)
+		}
+	}
+	switch len(matches) {
+	case 0:
+		return "", ErrNoProposal
+	case 1:
+		return matches[0], nil
+	}
+	return "", inputErr("%q names %d proposals: %s", id, len(matches), strings.Join(matches, ", "))
 }

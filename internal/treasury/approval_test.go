@@ -59,6 +59,15 @@ func TestTwoPersonRule(t *testing.T) {
 	if _, err := e.as("alice (--by Bob)", treasury.Hooks{}).Approve(ctx, "credit/"+big.ID); err == nil || !strings.Contains(err.Error(), "another OS user") {
 		t.Fatalf("self-approval: %v", err)
 	}
+	// A dry run of the approval records nothing and pays nothing; a prefix of the id is enough.
+	dry := e.as("bob", treasury.Hooks{})
+	dry.DryRun = true
+	if plan, err := dry.Approve(ctx, "credit/"+big.ID[:6]); err != nil || !plan.DryRun || e.paymentsTo(u.Address()) != paid {
+		t.Fatalf("approve --dry-run: %v %+v", err, plan)
+	}
+	if list, _ := e.st.Proposals(ctx); list[0].ApprovedAt != nil {
+		t.Fatal("a dry run recorded the approval")
+	}
 	// Bob approves; the submission crashes after the payment is stored; approving again resumes.
 	crash := func() error { return errCrash }
 	if _, err := e.as("bob", treasury.Hooks{AfterSubmit: crash}).Approve(ctx, "credit/"+big.ID); !errors.Is(err, errCrash) {
@@ -90,6 +99,9 @@ func TestTwoPersonRule(t *testing.T) {
 	}
 	if _, err := pay(e.as("alice", treasury.Hooks{})); !errors.As(err, &pe) || !pe.New {
 		t.Fatalf("proposed again: %v", err)
+	}
+	if _, err := e.as("bob", treasury.Hooks{}).Approve(ctx, ""); err == nil || !strings.Contains(err.Error(), "names 2 proposals") {
+		t.Fatalf("an ambiguous prefix: %v", err)
 	}
 	op, err = e.as("bob", treasury.Hooks{}).Approve(ctx, "pay/big")
 	if err != nil || op.State != treasury.Confirmed || op.By != "bob" {
