@@ -55,6 +55,9 @@ type Crediter interface {
 	Credit(ctx context.Context, id, by string) (*transfer.Transaction, error)
 	CreditAll(ctx context.Context, by string, progress func(admin.CreditResult)) ([]admin.CreditResult, error)
 	UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, error)
+	// EachPayment calls fn with recorded unmatched payments newest first (only unsettled ones
+	// with unsettled), at most limit (0: all), reading no more than it gives.
+	EachPayment(ctx context.Context, unsettled bool, limit int, fn func(*treasury.Unmatched) bool) error
 	RunAction(ctx context.Context, r admin.ActionRequest) (*treasury.Op, error)
 	Reconcile(ctx context.Context) (*treasury.Report, error)
 	BurnWithdrawals(ctx context.Context, dryRun bool) ([]*treasury.Op, error)
@@ -331,6 +334,17 @@ func (l localCrediter) Approve(ctx context.Context, id, by string, dryRun bool) 
 	}
 	t.DryRun = dryRun
 	return t.Approve(ctx, id)
+}
+
+func (l localCrediter) EachPayment(ctx context.Context, unsettled bool, limit int, fn func(*treasury.Unmatched) bool) error {
+	n := 0
+	return l.st.EachUnmatched(ctx, func(u *treasury.Unmatched) bool {
+		if unsettled && u.Settlement != nil {
+			return true
+		}
+		n++
+		return fn(u) && (limit <= 0 || n < limit)
+	})
 }
 
 func (l localCrediter) UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, error) {

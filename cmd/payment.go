@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"text/tabwriter"
@@ -44,24 +45,34 @@ func newPaymentListCmd(f *Factory) *cobra.Command {
 				return err
 			}
 			return withCrediter(cmd.Context(), f, func(c Crediter) error {
-				list, err := c.UnmatchedPayments(cmd.Context())
+				// Read newest first and only until the page is full; --json is written as it
+				// is read, so an export of any size keeps memory flat.
+				if jsonOut {
+					arr := jsonArray{w: f.IO.Out}
+					if err := c.EachPayment(cmd.Context(), unsettled, limit, func(u *treasury.Unmatched) bool {
+						return arr.add(views.NewPayment(*u)) == nil
+					}); err != nil {
+						return err
+					}
+					return arr.close()
+				}
+				tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tAT\tFROM\tASSET\tAMOUNT\tMEMO\tSTATE\tREASON")
+				n := 0
+				err := c.EachPayment(cmd.Context(), unsettled, limit, func(u *treasury.Unmatched) bool {
+					n++
+					printPayment(tw, u)
+					return true
+				})
 				if err != nil {
 					return err
 				}
-				rows := list[:0:0]
-				for _, u := range list {
-					if unsettled && u.Settlement != nil {
-						continue
-					}
-					if limit > 0 && len(rows) == limit {
-						break
-					}
-					rows = append(rows, u)
+				tw.Flush()
+				more := ""
+				if limit > 0 && n == limit {
+					more = " (the newest; --limit N or --all for more)"
 				}
-				if jsonOut {
-					return writeJSON(f.IO.Out, views.NewPayments(rows))
-				}
-				printPayments(f, rows)
+				fmt.Fprintf(f.IO.ErrOut, "%d payment(s)%s\n", n, more)
 				return nil
 			})
 		},
@@ -72,23 +83,17 @@ func newPaymentListCmd(f *Factory) *cobra.Command {
 	return cmd
 }
 
-func printPayments(f *Factory, rows []treasury.Unmatched) {
-	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tAT\tFROM\tASSET\tAMOUNT\tMEMO\tSTATE\tREASON")
-	for _, u := range rows {
-		memo := u.MemoType
-		if u.Memo != "" {
-			memo += " " + u.Memo
-		}
-		state := u.State()
-		if s := u.Settlement; s != nil && s.WithdrawalID != "" {
-			state += " → " + s.WithdrawalID
-		}
-		code, _, _ := strings.Cut(u.Asset, ":")
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.PagingToken, u.At.UTC().Format(time.RFC3339), safe(u.From), safe(code), safe(u.Amount), safe(memo), state, safe(u.Reason))
+func printPayment(tw io.Writer, u *treasury.Unmatched) {
+	memo := u.MemoType
+	if u.Memo != "" {
+		memo += " " + u.Memo
 	}
-	tw.Flush()
-	fmt.Fprintf(f.IO.ErrOut, "%d payment(s)\n", len(rows))
+	state := u.State()
+	if s := u.Settlement; s != nil && s.WithdrawalID != "" {
+		state += " → " + s.WithdrawalID
+	}
+	code, _, _ := strings.Cut(u.Asset, ":")
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.PagingToken, u.At.UTC().Format(time.RFC3339), safe(u.From), safe(code), safe(u.Amount), safe(memo), state, safe(u.Reason))
 }
 
 // paymentIDRE is a Horizon paging token: a decimal operation id.

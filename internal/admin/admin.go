@@ -90,41 +90,9 @@ func NewHandler(life context.Context, svc *kyc.Service, transfers *transfer.Serv
 			}
 			f.StuckFor = v
 		}
-		// Streamed: each transaction is written as it is read. An error before the first one
-		// is answered as usual; after it, the connection is cut so the client sees a short list.
-		// An export may outlast the server's write timeout: each 256 rows get 30 s more, so
-		// only a reader stalled that long is cut off.
-		rc := http.NewResponseController(w)
-		n := 0
-		err := transfers.OperatorEach(r.Context(), f, func(t *transfer.Transaction) bool {
-			if n%256 == 0 {
-				_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-			}
-			b, err := json.Marshal(t)
-			if err != nil {
-				panic(http.ErrAbortHandler)
-			}
-			if n == 0 {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusOK)
-				w.Write([]byte("["))
-			} else {
-				w.Write([]byte(","))
-			}
-			n++
-			_, err = w.Write(b)
-			return err == nil
+		streamArray(w, r, func(emit func(any) bool) error {
+			return transfers.OperatorEach(r.Context(), f, func(t *transfer.Transaction) bool { return emit(t) })
 		})
-		switch {
-		case n == 0 && err != nil:
-			reply(w, r, nil, err)
-		case n == 0:
-			reply(w, r, []*transfer.Transaction{}, nil)
-		case err != nil:
-			panic(http.ErrAbortHandler)
-		default:
-			w.Write([]byte("]"))
-		}
 	})
 	mux.HandleFunc("GET /v1/tx/{id}", func(w http.ResponseWriter, r *http.Request) {
 		out, err := transfers.Detail(r.Context(), r.PathValue("id"))
@@ -196,6 +164,68 @@ func NewHandler(life context.Context, svc *kyc.Service, transfers *transfer.Serv
 		reply(w, r, map[string]kyc.Status{"status": st}, err)
 	})
 	return Authorize(mux, roles)
+}
+
+// streamArray answers with a JSON array written as each emits its elements (read from the
+// store a chunk at a time): an export of any size is never held whole. An error before the
+// first element is answered as usual; after it, the connection is cut so that the client sees
+// a short list. An export may outlast the server's write timeout: each 256 elements get 30 s
+// more, so only a reader stalled that long is cut off.
+func streamArray(w http.ResponseWriter, r *http.Request, each func(emit func(any) bool) error) {
+	rc := http.NewResponseController(w)
+	n := 0
+	err := each(func(v any) bool {
+		if n%256 == 0 {
+			_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			panic(http.ErrAbortHandler)
+		}
+		if n == 0 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			w.Write([]byte("["))
+		} else {
+			w.Write([]byte(","))
+		}
+		n++
+		_, err = w.Write(b)
+		return err == nil
+	})
+	switch {
+	case n == 0 && err != nil:
+		reply(w, r, nil, err)
+	case n == 0:
+		reply(w, r, []any{}, nil)
+	case err != nil:
+		panic(http.ErrAbortHandler)
+	default:
+		w.Write([]byte("]"))
+	}
+}
+
+// decodeArray reads a streamed JSON array one element at a time, until fn returns false.
+func decodeArray[T any](what string, fn func(*T) bool) func(io.Reader) error {
+	return func(body io.Reader) error {
+		dec := json.NewDecoder(body)
+		if _, err := dec.Token(); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		for dec.More() {
+			var v T
+			if err := dec.Decode(&v); err != nil {
+				return fmt.Errorf("%s cut short: %w", what, err)
+			}
+			if !fn(&v) {
+				return nil
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return fmt.Errorf("%s cut short: %w", what, err)
+		}
+		return nil
+	}
 }
 
 func reply(w http.ResponseWriter, r *http.Request, v any, err error) {
@@ -483,25 +513,7 @@ func (c *Client) OperatorEach(ctx context.Context, f transfer.OpsFilter, fn func
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
 	// The server writes the array as it reads the store; it is decoded one element at a time.
-	return c.do(ctx, "GET", "/v1/tx?"+q.Encode(), nil, stream(func(body io.Reader) error {
-		dec := json.NewDecoder(body)
-		if _, err := dec.Token(); err != nil {
-			return fmt.Errorf("transaction list: %w", err)
-		}
-		for dec.More() {
-			var t transfer.Transaction
-			if err := dec.Decode(&t); err != nil {
-				return fmt.Errorf("transaction list cut short: %w", err)
-			}
-			if !fn(&t) {
-				return nil
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return fmt.Errorf("transaction list cut short: %w", err)
-		}
-		return nil
-	}))
+	return c.do(ctx, "GET", "/v1/tx?"+q.Encode(), nil, stream(decodeArray("transaction list", fn)))
 }
 
 // Detail implements Transfers.

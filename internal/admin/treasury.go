@@ -90,8 +90,25 @@ func MountTreasury(life context.Context, mux *http.ServeMux, mk TreasuryFactory,
 			replyTreasury(w, r, v, err)
 		})
 	}
-	handle("GET /v1/treasury/unmatched", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
-		return t.Store.UnmatchedPayments(r.Context())
+	// Unmatched payments newest first, streamed; ?unsettled=1 only those not settled, ?limit=N.
+	mux.HandleFunc("GET /v1/treasury/unmatched", func(w http.ResponseWriter, r *http.Request) {
+		t, _, err := mk(Actor(r.Context(), ""))
+		if err != nil {
+			httpx.Error(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		unsettled := r.URL.Query().Get("unsettled") == "1"
+		streamArray(w, r, func(emit func(any) bool) error {
+			n := 0
+			return t.Store.EachUnmatched(r.Context(), func(u *treasury.Unmatched) bool {
+				if unsettled && u.Settlement != nil {
+					return true
+				}
+				n++
+				return emit(u) && (limit <= 0 || n < limit)
+			})
+		})
 	})
 	handle("POST /v1/treasury/payments/{id}/return", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
 		t.DryRun = r.URL.Query().Get("dry_run") == "1"
@@ -272,9 +289,22 @@ func (c *Client) CreditAll(ctx context.Context, by string, progress func(CreditR
 
 // UnmatchedPayments asks the server for the payments that matched no withdrawal.
 func (c *Client) UnmatchedPayments(ctx context.Context) ([]treasury.Unmatched, error) {
-	var out []treasury.Unmatched
-	err := c.do(ctx, "GET", "/v1/treasury/unmatched", nil, &out)
+	out := []treasury.Unmatched{}
+	err := c.EachPayment(ctx, false, 0, func(u *treasury.Unmatched) bool { out = append(out, *u); return true })
 	return out, err
+}
+
+// EachPayment calls fn with the recorded unmatched payments (only unsettled ones with
+// unsettled), newest first, at most limit (0: all), as the server streams them.
+func (c *Client) EachPayment(ctx context.Context, unsettled bool, limit int, fn func(*treasury.Unmatched) bool) error {
+	q := url.Values{}
+	if unsettled {
+		q.Set("unsettled", "1")
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	return c.do(ctx, "GET", "/v1/treasury/unmatched?"+q.Encode(), nil, stream(decodeArray("payment list", fn)))
 }
 
 // ResolveRequest settles an unmatched payment: tied to a withdrawal, or with a note.

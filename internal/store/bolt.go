@@ -20,7 +20,7 @@ import (
 const FileName = "anchor.db"
 
 // SchemaVersion is the schema this build writes. Bump it and append to migrations together.
-const SchemaVersion = 13
+const SchemaVersion = 14
 
 var (
 	bucketMeta       = []byte("meta")
@@ -64,7 +64,13 @@ var migrations = []func(tx *bolt.Tx) error{
 	10: createBuckets(bucketCustomersByUpdated, bucketCustomerUpdated), // filled at schema 13
 	11: createBuckets(bucketTreasuryProposals),
 	12: createBuckets(bucketCustomersInReview), // filled by indexCustomers
-	2:  createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos),
+	13: func(tx *bolt.Tx) error {
+		if err := createBuckets(bucketTreasuryUnmatchedByTime)(tx); err != nil {
+			return err
+		}
+		return indexUnmatched(tx)
+	},
+	2: createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos),
 }
 
 func createBuckets(names ...[]byte) func(tx *bolt.Tx) error {

@@ -340,3 +340,53 @@ func TestCustomersNewestFirst(t *testing.T) {
 		t.Fatalf("review queue after the review: %q, want empty", got)
 	}
 }
+
+// TestUnmatchedNewestFirst: EachUnmatched yields recorded payments newest first, stops when
+// asked, keeps one entry per payment through its settlement, and a schema 13 database is
+// indexed on open.
+func TestUnmatchedNewestFirst(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	base := time.Unix(1_800_000_000, 0)
+	put := func(u *treasury.Unmatched) {
+		t.Helper()
+		if err := s.TreasuryUpdate(ctx, func(o treasury.OpTx, _ transfer.Tx) error { return o.PutUnmatched(u) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, tok := range []string{"10", "30", "20"} {
+		put(&treasury.Unmatched{V: 1, PagingToken: tok, Account: "GDIST", At: base.Add(time.Duration([]int{1, 3, 2}[i]) * time.Second)})
+	}
+	// Settling one rewrites it, at the same place.
+	put(&treasury.Unmatched{V: 1, PagingToken: "20", Account: "GDIST", At: base.Add(2 * time.Second), Settlement: &treasury.Settlement{Action: treasury.SettledNote}})
+	order := func(stopAfter int) string {
+		t.Helper()
+		var got []string
+		if err := s.EachUnmatched(ctx, func(u *treasury.Unmatched) bool { got = append(got, u.PagingToken); return len(got) < stopAfter }); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(got, ",")
+	}
+	if got := order(10); got != "30,20,10" {
+		t.Fatalf("order %s, want 30,20,10", got)
+	}
+	if got := order(2); got != "30,20" {
+		t.Fatalf("stopped after two: %s", got)
+	}
+	s.db.Update(func(tx *bolt.Tx) error {
+		tx.DeleteBucket(bucketTreasuryUnmatchedByTime)
+		return tx.Bucket(bucketMeta).Put(keySchemaVersion, binary.BigEndian.AppendUint64(nil, 13))
+	})
+	s.Close()
+	if s, err = Open(dir, Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := order(10); got != "30,20,10" {
+		t.Fatalf("after migration: %s", got)
+	}
+}

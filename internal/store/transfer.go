@@ -57,17 +57,26 @@ func (s *Bolt) Owned(ctx context.Context, account, memo string, fn func(*transfe
 	})
 }
 
-// AllTransfers implements transfer.Store.
-// It reads a chunk of transactions per read transaction (64, doubling up to 1,024, so a page
-// of 50 reads little) and calls fn outside it, so a slow
-// reader (an export streamed to a paused pager) never holds a read transaction open, which would
-// stall the writers once bbolt needs to grow its memory map.
+// AllTransfers implements transfer.Store, newest first (eachNewest).
 func (s *Bolt) AllTransfers(ctx context.Context, fn func(*transfer.Transaction) bool) error {
+	return eachNewest(ctx, s.db, bucketTransfersByTime, func(tx *bolt.Tx, k []byte) (*transfer.Transaction, error) {
+		var t transfer.Transaction
+		err := getJSON(tx, bucketTransfers, k[8:], &t, transfer.ErrNotFound)
+		return &t, err
+	}, fn)
+}
+
+// eachNewest calls fn with the records an index of time-ordered keys (8 bytes of time first)
+// names, newest first, until fn returns false. It reads a chunk per read transaction (64,
+// doubling up to 1,024, so a page of 50 reads little) and calls fn outside it, so a slow reader
+// (an export streamed to a paused pager) never holds a read transaction open, which would stall
+// the writers once bbolt needs to grow its memory map.
+func eachNewest[T any](ctx context.Context, db *bolt.DB, index []byte, load func(tx *bolt.Tx, key []byte) (T, error), fn func(T) bool) error {
 	var after []byte // the last key read; the next chunk starts below it
 	for chunk := 64; ; chunk = min(2*chunk, 1024) {
-		batch := make([]*transfer.Transaction, 0, chunk)
-		err := s.db.View(func(tx *bolt.Tx) error {
-			c := tx.Bucket(bucketTransfersByTime).Cursor()
+		batch := make([]T, 0, chunk)
+		err := db.View(func(tx *bolt.Tx) error {
+			c := tx.Bucket(index).Cursor()
 			var k []byte
 			if after == nil {
 				k, _ = c.Last()
@@ -77,11 +86,11 @@ func (s *Bolt) AllTransfers(ctx context.Context, fn func(*transfer.Transaction) 
 				k, _ = c.Prev()
 			}
 			for ; k != nil && len(batch) < chunk; k, _ = c.Prev() {
-				var t transfer.Transaction
-				if err := getJSON(tx, bucketTransfers, k[8:], &t, transfer.ErrNotFound); err != nil {
+				v, err := load(tx, k)
+				if err != nil {
 					return err
 				}
-				batch = append(batch, &t)
+				batch = append(batch, v)
 				after = bytes.Clone(k)
 			}
 			return nil
@@ -89,8 +98,8 @@ func (s *Bolt) AllTransfers(ctx context.Context, fn func(*transfer.Transaction) 
 		if err != nil {
 			return err
 		}
-		for _, t := range batch {
-			if !fn(t) {
+		for _, v := range batch {
+			if !fn(v) {
 				return nil
 			}
 		}

@@ -3,7 +3,10 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"fmt"
 	"slices"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -18,6 +21,9 @@ var (
 	bucketTreasuryCursors   = []byte("treasury_cursors")   // account → payments cursor
 	bucketTreasuryUnmatched = []byte("treasury_unmatched") // paging token → treasury.Unmatched JSON
 	bucketTreasuryProposals = []byte("treasury_proposals") // action id → treasury.Proposal JSON (two-person rule)
+	// The unmatched payments newest first (payment list reads only its page): recorded-at (8
+	// bytes, unix ns, big-endian) ‖ account/token → "".
+	bucketTreasuryUnmatchedByTime = []byte("treasury_unmatched_by_time")
 )
 
 // Ops implements treasury.Store.
@@ -93,7 +99,46 @@ func (o opTx) PutCursor(account, cursor string) error {
 }
 
 func (o opTx) PutUnmatched(u *treasury.Unmatched) error {
-	return putJSON(o.tx.Bucket(bucketTreasuryUnmatched), []byte(u.Account+"/"+u.PagingToken), u)
+	key := []byte(u.Account + "/" + u.PagingToken)
+	if err := putJSON(o.tx.Bucket(bucketTreasuryUnmatched), key, u); err != nil {
+		return err
+	}
+	// Its time never changes (a settlement keeps it): the same index key.
+	return o.tx.Bucket(bucketTreasuryUnmatchedByTime).Put(unmatchedTimeKey(u.At, key), nil)
+}
+
+func unmatchedTimeKey(at time.Time, key []byte) []byte {
+	n := at.UnixNano()
+	if at.IsZero() || n < 0 {
+		n = 0
+	}
+	return append(binary.BigEndian.AppendUint64(nil, uint64(n)), key...)
+}
+
+// indexUnmatched fills the time index from the recorded payments (schema 14).
+func indexUnmatched(tx *bolt.Tx) error {
+	idx := tx.Bucket(bucketTreasuryUnmatchedByTime)
+	return tx.Bucket(bucketTreasuryUnmatched).ForEach(func(k, v []byte) error {
+		var u treasury.Unmatched
+		if err := decode(bucketTreasuryUnmatched, k, v, &u); err != nil {
+			return err
+		}
+		return idx.Put(unmatchedTimeKey(u.At, k), nil)
+	})
+}
+
+// EachUnmatched implements treasury.Store: recorded payments newest first, read a chunk at a
+// time (eachNewest).
+func (s *Bolt) EachUnmatched(ctx context.Context, fn func(*treasury.Unmatched) bool) error {
+	return eachNewest(ctx, s.db, bucketTreasuryUnmatchedByTime, func(tx *bolt.Tx, k []byte) (*treasury.Unmatched, error) {
+		var u treasury.Unmatched
+		v := tx.Bucket(bucketTreasuryUnmatched).Get(k[8:])
+		if v == nil {
+			return nil, fmt.Errorf("%w: %s entry %q names no payment", ErrCorrupt, bucketTreasuryUnmatchedByTime, k[8:])
+		}
+		err := decode(bucketTreasuryUnmatched, k[8:], v, &u)
+		return &u, err
+	}, fn)
 }
 
 // Unmatched finds a payment by its paging token, unique across accounts; the bucket is keyed

@@ -94,6 +94,9 @@ type Store interface {
 	TreasuryView(ctx context.Context, fn func(OpTx, transfer.Tx) error) error
 	// UnmatchedPayments lists recorded payments that matched no withdrawal, newest first.
 	UnmatchedPayments(ctx context.Context) ([]Unmatched, error)
+	// EachUnmatched calls fn with them newest first until it returns false, reading no more
+	// than it gives.
+	EachUnmatched(ctx context.Context, fn func(*Unmatched) bool) error
 	// Ops lists every stored action.
 	Ops(ctx context.Context) ([]Op, error)
 	// Proposals lists the actions the two-person rule holds or held, oldest first.
