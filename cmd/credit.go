@@ -242,7 +242,7 @@ func (l localCrediter) CreditAll(ctx context.Context, by string, progress func(a
 }
 
 func (l localCrediter) RunAction(ctx context.Context, r admin.ActionRequest) (*treasury.Op, error) {
-	t, err := NewTreasury(l.cfg, l.st, reviewer(""))
+	t, err := NewTreasury(l.cfg, l.st, reviewer(r.By))
 	if err != nil {
 		return nil, err
 	}
@@ -601,7 +601,7 @@ func runAction(ctx context.Context, f *Factory, c Crediter, r admin.ActionReques
 	if r.DryRun {
 		return c.RunAction(ctx, r)
 	}
-	r.XDROut, r.Unsigned = ox.out != "", ox.prompt || (ox.out != "" && !ox.sign)
+	r.XDROut, r.Unsigned, r.By = ox.out != "", ox.prompt || (ox.out != "" && !ox.sign), by
 	if ox.out != "" {
 		r.ValidFor = ox.validFor.String()
 	}

@@ -101,6 +101,12 @@ func TestGoldenJSON(t *testing.T) {
 	hc.Fund(u.Address())
 	submitTx(t, hc, u, &txnbuild.ChangeTrust{Line: ct, Limit: "100000"})
 	env := map[string]string{"ANCHOR_HORIZON_URL": hz.URL()}
+	// The two-person rule above 1000 USDX, for approvals list.
+	cfgFile := filepath.Join(dir, "anchor.yaml")
+	raw, _ := os.ReadFile(cfgFile)
+	if err := os.WriteFile(cfgFile, []byte(strings.Replace(string(raw), "approval_threshold: {}", `approval_threshold: {USDX: "1000"}`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	s := startServe(t, dir, tf.port, env)
 	cli := func(args ...string) (string, int) {
 		t.Helper()
@@ -163,6 +169,11 @@ func TestGoldenJSON(t *testing.T) {
 	}
 	out, _ = cli("payment", "list", "--json")
 	golden(t, n, "payment-list", out)
+	if out, code := cli("credit", "--to", u.Address(), "--amount", "2500", "--ref", "big", "--by", "carol"); code != 0 || !strings.Contains(out, "proposed") {
+		t.Fatalf("a payment above the threshold: %s", out)
+	}
+	out, _ = cli("approvals", "list", "--json")
+	golden(t, n, "approvals-list", out)
 	out, _ = cli("account", "show", "distribution", "--json")
 	golden(t, n, "account-show", out)
 	// A load run's figures vary: the golden file pins its keys and types.

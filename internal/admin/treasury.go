@@ -182,6 +182,7 @@ func MountTreasury(life context.Context, mux *http.ServeMux, mk TreasuryFactory,
 		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&req); err != nil {
 			return nil, errors.New("body is not an action")
 		}
+		t.By = Actor(r.Context(), req.By)
 		return RunAction(r.Context(), t, issuer, req)
 	})
 	handle("POST /v1/treasury/credit/{id}", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
@@ -389,6 +390,8 @@ type ActionRequest struct {
 	DryRun bool `json:"dry_run,omitempty"`
 	// ValidFor is how long an XDROut envelope stays valid (a Go duration; default 24h).
 	ValidFor string `json:"valid_for,omitempty"`
+	// By is the --by note; the actor is the OS user (Actor).
+	By string `json:"by,omitempty"`
 }
 
 // RunAction builds and executes a treasury action exactly once per reference. Without --ref the
