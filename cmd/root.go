@@ -217,6 +217,9 @@ Configuration comes from flags, then ANCHOR_* environment variables, then the co
 		newApprovalsCmd(f),
 		newSubmitCmd(f),
 		newSignCmd(f),
+		newBackupCmd(f),
+		newRestoreCmd(f),
+		newStoreCmd(f),
 		newAccountCmd(f),
 		newDevCmd(f),
 	)

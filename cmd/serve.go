@@ -151,7 +151,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 			}
 			issuer, err := issuerKey(cfg)
 			return t, issuer, err
-		}, roles), logger, opts.Grace, func(s *http.Server) { s.ConnContext = admin.ConnContext })
+		}, roles, st), logger, opts.Grace, func(s *http.Server) { s.ConnContext = admin.ConnContext })
 	})
 	g.Go(func() error { pruneChallenges(ctx, st, logger); return nil })
 	g.Go(func() error { deps.Callbacks.Run(ctx); return nil })

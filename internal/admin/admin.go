@@ -66,10 +66,13 @@ var (
 // NewHandler returns the admin API over svc and transfers, with the treasury endpoints when mk
 // is set. Every request is authorized by its connection's peer credentials against roles (see
 // Authorize), and the OS user is the actor the audit trail records.
-func NewHandler(life context.Context, svc *kyc.Service, transfers *transfer.Service, mk TreasuryFactory, roles Roles) http.Handler {
+func NewHandler(life context.Context, svc *kyc.Service, transfers *transfer.Service, mk TreasuryFactory, roles Roles, st Maintenance) http.Handler {
 	mux := http.NewServeMux()
 	if mk != nil {
 		MountTreasury(life, mux, mk, transfers)
+	}
+	if st != nil {
+		mountMaintenance(mux, st)
 	}
 	mux.HandleFunc("GET /v1/tx", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -332,7 +335,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	hc := c.http
 	read, streamed := out.(stream)
-	if strings.HasPrefix(path, "/v1/treasury/") || streamed {
+	if strings.HasPrefix(path, "/v1/treasury/") || strings.HasPrefix(path, "/v1/store/") || streamed {
 		hc = c.long // no fixed timeout: an export of any size ends when it is read
 	}
 	resp, err := hc.Do(req)

@@ -390,3 +390,60 @@ func TestUnmatchedNewestFirst(t *testing.T) {
 		t.Fatalf("after migration: %s", got)
 	}
 }
+
+// TestCheckFindsProblems: the store check passes a sound store and names each seeded problem:
+// an index entry missing, an index entry naming nothing, a record that does not decode.
+func TestCheckFindsProblems(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := time.Unix(1_800_000_000, 0)
+	if err := s.TransferUpdate(ctx, func(tx transfer.Tx) error {
+		return tx.Put(&transfer.Transaction{V: 1, ID: "t1", Kind: transfer.Deposit, Status: transfer.Incomplete, Account: "GA", StartedAt: now, UpdatedAt: now})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.KYCUpdate(ctx, func(tx kyc.Tx) error {
+		return tx.PutCustomer(&kyc.Customer{ID: "c1", Account: "GA", UpdatedAt: now, Fields: map[string]kyc.FieldState{"first_name": {Status: kyc.FieldProcessing}}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := s.Check(ctx); err != nil || !rep.OK() || rep.Records["sep6_transactions"] != 1 || rep.Records["kyc_customers"] != 1 {
+		t.Fatalf("a sound store: %v %+v", err, rep)
+	}
+	for name, seed := range map[string]func(tx *bolt.Tx) error{
+		"missing from": func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketCustomersInReview).ForEach(func(k, _ []byte) error { return tx.Bucket(bucketCustomersInReview).Delete(k) })
+		},
+		"names no transaction": func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketTransfersByTime).Put(append(make([]byte, 8), "ghost"...), nil)
+		},
+		"sep6_transactions \"t1\"": func(tx *bolt.Tx) error { return tx.Bucket(bucketTransfers).Put([]byte("t1"), []byte("{broken")) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := t.TempDir()
+			var buf bytes.Buffer
+			if err := s.Backup(ctx, &buf); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Restore(ctx, &buf, d, false); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Open(d, Options{NoSync: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.db.Update(seed); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := c.Check(ctx)
+			if err != nil || rep.OK() || !strings.Contains(strings.Join(rep.Problems, "\n"), name) {
+				t.Fatalf("seeded %q: %v %+v", name, err, rep)
+			}
+		})
+	}
+}
