@@ -157,9 +157,28 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	g.Go(func() error { deps.Callbacks.Run(ctx); return nil })
 	g.Go(func() error { return deps.Advancer.Run(ctx) })
 	g.Go(func() error { reconcileTransfers(ctx, deps.Transfers, logger); return nil })
+	deps.Ready = append(deps.Ready, server.Check{Name: "store", Fn: st.Ping})
 	if cfg.HorizonURL != "" {
+		hz := horizon.NewSubmitter(cfg.HorizonURL, cfg.HorizonTimeout)
+		deps.Ready = append(deps.Ready, server.Check{Name: "horizon", Fn: func(ctx context.Context) error {
+			if _, err := hz.LedgerTime(ctx); err != nil {
+				return fmt.Errorf("horizon %s: %v", cfg.HorizonURL, err)
+			}
+			return nil
+		}})
 		w := &treasury.Watcher{Store: st, Config: cfg, Payments: horizon.NewPaymentSource(cfg.HorizonURL, cfg.HorizonTimeout),
 			Transfers: deps.Transfers, OnChange: deps.Callbacks.Wake}
+		started := time.Now()
+		deps.Ready = append(deps.Ready, server.Check{Name: "watcher", Fn: func(context.Context) error {
+			since := w.CaughtUpAt()
+			if since.IsZero() {
+				since = started
+			}
+			if lag := time.Since(since); len(w.Accounts()) > 0 && lag > cfg.ReadyMaxWatcherLag {
+				return fmt.Errorf("the withdrawal watcher has not caught up with the ledger for %s (ready_max_watcher_lag %s)", lag.Round(time.Second), cfg.ReadyMaxWatcherLag)
+			}
+			return nil
+		}})
 		g.Go(func() error {
 			every(ctx, 5*time.Second, logger, "withdrawal payments", func(ctx context.Context) ([]any, error) {
 				matched, unmatched, err := w.Poll(ctx)

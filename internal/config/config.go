@@ -56,6 +56,7 @@ type Config struct {
 	TrustedProxies      []string      `mapstructure:"trusted_proxies"`
 	OutboundTimeout     time.Duration `mapstructure:"outbound_timeout"`
 	HorizonTimeout      time.Duration `mapstructure:"horizon_timeout"`
+	ReadyMaxWatcherLag  time.Duration `mapstructure:"ready_max_watcher_lag"`
 	MaxBaseFee          int64         `mapstructure:"max_base_fee"`
 	LogLevel            string        `mapstructure:"log_level"`
 	LogFormat           string        `mapstructure:"log_format"`

@@ -63,6 +63,7 @@ var Keys = []Key{
 	{"trusted_proxies", []string{}, false, "CIDRs of reverse proxies whose X-Forwarded-For / Forwarded name the client (rate limits, logs); default none"},
 	{"outbound_timeout", "5s", false, "timeout of outbound fetches (client_domain stellar.toml)"},
 	{"horizon_timeout", "5s", false, "timeout of Horizon requests"},
+	{"ready_max_watcher_lag", "2m", false, "GET /ready answers 503 when the withdrawal watcher has not caught up with the ledger for this long"},
 	{"max_base_fee", DefaultMaxBaseFee, false, "most stroops per operation treasury transactions bid when the network is busy (fees follow /fee_stats up to this)"},
 	{"log_level", "info", false, "debug, info, warn or error"},
 	{"log_format", "text", false, "text or json"},

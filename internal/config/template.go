@@ -48,6 +48,9 @@ network_passphrase: ""
 # disables it: every account is then treated as new (master key signature only).
 horizon_url: "{{.HorizonURL}}"
 horizon_timeout: 5s
+# GET /ready (for load balancers) fails when the withdrawal watcher has not caught up with the
+# ledger for this long (it polls every 5s); GET /health only says the process is alive.
+ready_max_watcher_lag: 2m
 # Treasury transactions bid the fee recent ledgers needed (/fee_stats), at most this many
 # stroops per operation (10000 = 0.001 XLM).
 max_base_fee: 10000

@@ -160,6 +160,9 @@ func (c *Config) validate(add func(error)) {
 	if c.WriteRateLimit < 0 {
 		add(keyErr("write_rate_limit", "must not be negative"))
 	}
+	if c.ReadyMaxWatcherLag < 10*time.Second {
+		add(keyErr("ready_max_watcher_lag", "must be at least 10s (the watcher polls every 5s)"))
+	}
 	if c.Treasury.MaxValidFor < time.Minute {
 		add(keyErr("treasury.max_valid_for", "must be at least 1m"))
 	}

@@ -49,6 +49,8 @@ type Deps struct {
 	Proxies Proxies
 	// WriteLimiter limits SEP-6 and SEP-12 writes per account (write_rate_limit).
 	WriteLimiter *sep10.RateLimiter
+	// Ready are the checks of GET /ready (serve adds the store, Horizon and the watcher).
+	Ready []Check
 }
 
 // isWrite reports the requests the per-account write limit counts: every SEP-12 change and
@@ -118,6 +120,7 @@ func NewHandler(d *Deps) http.Handler {
 	rt.handle("GET", "/health", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}))
+	rt.handle("GET", "/ready", readyHandler(d.Ready, d.Config.HorizonTimeout+time.Second))
 	rt.handle("GET", "/auth", d.Limiter.Middleware(sep10.NewChallengeHandler(d.SEP10)))
 	rt.handle("POST", "/auth", d.Limiter.Middleware(sep10.NewTokenHandler(d.SEP10)))
 	kycHandlers := &sep12.Handlers{Service: d.KYC,

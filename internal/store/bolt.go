@@ -199,6 +199,16 @@ func (s *Bolt) CustomerIDsWithPrefix(ctx context.Context, prefix string, limit i
 // Close closes the database.
 func (s *Bolt) Close() error { return errors.Join(s.db.Close(), s.keys.close()) }
 
+// Ping proves the store writable: one write transaction, committed (and synced) like any other.
+func (s *Bolt) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put([]byte("ready_probe"), binary.BigEndian.AppendUint64(nil, uint64(time.Now().UnixNano())))
+	})
+}
+
 // SchemaVersion reads the schema version from the meta bucket.
 func (s *Bolt) SchemaVersion(ctx context.Context) (int, error) {
 	var v int

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/anchorkit/anchor/internal/config"
@@ -46,6 +47,17 @@ type Watcher struct {
 	Now       func() time.Time
 	// OnChange is called after a withdrawal moved (to wake callbacks).
 	OnChange func()
+	// caughtUp is when the last poll that read every payment there was began (unix ns).
+	caughtUp atomic.Int64
+}
+
+// CaughtUpAt is when the last complete poll began: every payment made before then is handled.
+// Zero before the first one.
+func (w *Watcher) CaughtUpAt() time.Time {
+	if n := w.caughtUp.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 func (w *Watcher) now() time.Time {
@@ -81,6 +93,12 @@ func (w *Watcher) own(account string) bool {
 
 // Poll reads every new payment of every withdrawal account once.
 func (w *Watcher) Poll(ctx context.Context) (matched, unmatched int, err error) {
+	began := time.Now()
+	defer func() {
+		if err == nil {
+			w.caughtUp.Store(began.UnixNano())
+		}
+	}()
 	for _, account := range w.Accounts() {
 		for {
 			var cursor string
