@@ -21,6 +21,7 @@ import (
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/iostreams"
+	"github.com/anchorkit/anchor/internal/metrics"
 	"github.com/anchorkit/anchor/internal/server"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
@@ -138,6 +139,16 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		ln.Close()
 		return err
 	}
+	var metricsLn net.Listener
+	if cfg.MetricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			ln.Close()
+			adminLn.Close()
+			return fmt.Errorf("metrics_listen %s: %w", cfg.MetricsListen, err)
+		}
+		deps.Metrics = metrics.New(Version)
+		deps.Callbacks.Observe = func(kind, result string) { deps.Metrics.Callbacks.WithLabelValues(kind, result).Inc() }
+	}
 	// Every worker runs under one errgroup on the server's context, and serveRun waits for all
 	// of them before the store closes (its deferred Close runs after g.Wait).
 	ctx, cancel := context.WithCancel(ctx)
@@ -153,6 +164,20 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 			return t, issuer, err
 		}, roles, st), logger, opts.Grace, func(s *http.Server) { s.ConnContext = admin.ConnContext })
 	})
+	if m := deps.Metrics; m != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.Handler())
+		g.Go(func() error { return server.Serve(ctx, metricsLn, mux, logger, opts.Grace) })
+		var ledger horizon.Client
+		if cfg.HorizonURL != "" {
+			ledger = observedClient{horizon.New(cfg.HorizonURL, cfg.HorizonTimeout), m}
+		}
+		refresh := metrics.StoreRefresher(cfg, st, ledger)
+		g.Go(func() error {
+			m.Run(ctx, cfg.MetricsRefresh, refresh, func(err error) { logger.Warn("metrics refresh", "err", err) })
+			return nil
+		})
+	}
 	g.Go(func() error { pruneChallenges(ctx, st, logger); return nil })
 	g.Go(func() error { deps.Callbacks.Run(ctx); return nil })
 	g.Go(func() error { return deps.Advancer.Run(ctx) })
@@ -166,8 +191,11 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 			}
 			return nil
 		}})
-		w := &treasury.Watcher{Store: st, Config: cfg, Payments: horizon.NewPaymentSource(cfg.HorizonURL, cfg.HorizonTimeout),
-			Transfers: deps.Transfers, OnChange: deps.Callbacks.Wake}
+		var payments horizon.PaymentSource = horizon.NewPaymentSource(cfg.HorizonURL, cfg.HorizonTimeout)
+		if deps.Metrics != nil {
+			payments = observedPayments{payments, deps.Metrics}
+		}
+		w := &treasury.Watcher{Store: st, Config: cfg, Payments: payments, Transfers: deps.Transfers, OnChange: deps.Callbacks.Wake}
 		started := time.Now()
 		deps.Ready = append(deps.Ready, server.Check{Name: "watcher", Fn: func(context.Context) error {
 			since := w.CaughtUpAt()
@@ -182,6 +210,13 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		g.Go(func() error {
 			every(ctx, 5*time.Second, logger, "withdrawal payments", func(ctx context.Context) ([]any, error) {
 				matched, unmatched, err := w.Poll(ctx)
+				if m := deps.Metrics; m != nil {
+					m.WatcherPayments.WithLabelValues("matched").Add(float64(matched))
+					m.WatcherPayments.WithLabelValues("unmatched").Add(float64(unmatched))
+					if at := w.CaughtUpAt(); !at.IsZero() {
+						m.WatcherCaughtUp.Set(float64(at.Unix()))
+					}
+				}
 				if matched+unmatched == 0 {
 					return nil, err
 				}
@@ -201,6 +236,9 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 			})
 			return nil
 		})
+	}
+	if metricsLn != nil {
+		logger.Info("metrics", "url", "http://"+metricsLn.Addr().String()+"/metrics")
 	}
 	logger.Info("anchor serving",
 		"listen", ln.Addr().String(), "home_domain", cfg.HomeDomain, "network", cfg.NetworkPassphrase,
@@ -284,4 +322,30 @@ func pruneChallenges(ctx context.Context, st store.ChallengeStore, logger *slog.
 			}
 		}
 	}
+}
+
+// observedPayments counts and times the watcher's Horizon requests.
+type observedPayments struct {
+	horizon.PaymentSource
+	m *metrics.Metrics
+}
+
+func (o observedPayments) Payments(ctx context.Context, account, cursor string, limit int) ([]horizon.PaymentRecord, error) {
+	start := time.Now()
+	recs, err := o.PaymentSource.Payments(ctx, account, cursor, limit)
+	o.m.ObserveHorizon(start, err)
+	return recs, err
+}
+
+// observedClient counts and times the metrics refresher's Horizon requests.
+type observedClient struct {
+	horizon.Client
+	m *metrics.Metrics
+}
+
+func (o observedClient) Account(ctx context.Context, id string) (*horizon.Account, error) {
+	start := time.Now()
+	a, err := o.Client.Account(ctx, id)
+	o.m.ObserveHorizon(start, err)
+	return a, err
 }

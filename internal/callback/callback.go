@@ -59,7 +59,9 @@ type Dispatcher struct {
 	Now       func() time.Time
 	// Workers and PerHost bound the deliveries in flight, in all and per host.
 	Workers, PerHost int
-	wake             chan struct{}
+	// Observe, when set, is told each delivery's result: delivered, retry or abandoned.
+	Observe func(kind, result string)
+	wake    chan struct{}
 
 	mu       sync.Mutex
 	hosts    map[string]*hostState
@@ -200,7 +202,13 @@ func (d *Dispatcher) settle(ctx context.Context, it Item, err error) {
 	if ctx.Err() != nil {
 		return // shutting down: the item stays queued as it was
 	}
+	observe := func(result string) {
+		if d.Observe != nil {
+			d.Observe(it.Kind, result)
+		}
+	}
 	if err == nil {
+		observe("delivered")
 		d.Logger.Info("callback delivered", "kind", it.Kind, "id", it.ID, "attempt", it.Attempt+1)
 		d.finish(ctx, it, nil)
 		return
@@ -208,6 +216,7 @@ func (d *Dispatcher) settle(ctx context.Context, it Item, err error) {
 	next := it
 	next.Attempt++
 	if next.Attempt >= d.MaxAttempts {
+		observe("abandoned")
 		d.Logger.Warn("callback abandoned", "kind", it.Kind, "id", it.ID, "attempts", next.Attempt, "err", err)
 		d.finish(ctx, it, nil)
 		return
@@ -217,6 +226,7 @@ func (d *Dispatcher) settle(ctx context.Context, it Item, err error) {
 		delay = time.Hour
 	}
 	next.Due = d.Now().Add(delay)
+	observe("retry")
 	d.Logger.Info("callback failed; will retry", "kind", it.Kind, "id", it.ID, "attempt", next.Attempt, "retry_in", delay.String(), "err", err)
 	d.finish(ctx, it, &next)
 }

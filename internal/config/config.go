@@ -38,6 +38,8 @@ type Config struct {
 	NetworkPassphrase   string        `mapstructure:"network_passphrase"`
 	HorizonURL          string        `mapstructure:"horizon_url"`
 	Listen              string        `mapstructure:"listen"`
+	MetricsListen       string        `mapstructure:"metrics_listen"`
+	MetricsRefresh      time.Duration `mapstructure:"metrics_refresh"`
 	DataDir             string        `mapstructure:"data_dir"`
 	PublicURL           string        `mapstructure:"public_url"`
 	WebAuthDomain       string        `mapstructure:"web_auth_domain"`

@@ -45,6 +45,8 @@ var Keys = []Key{
 	{"network_passphrase", "", false, "passphrase of a custom network; overrides network"},
 	{"horizon_url", "", false, "Horizon URL; default the network's SDF Horizon; \"none\" for no Horizon"},
 	{"listen", "127.0.0.1:8000", false, "address anchor serve listens on"},
+	{"metrics_listen", "", false, "address of the Prometheus /metrics listener (never the wallet-facing port); empty: off"},
+	{"metrics_refresh", "15s", false, "how often the store-derived gauges (transactions, customers, callbacks, treasury, balances) are recomputed; each pass reads every record"},
 	{"data_dir", "data", false, "directory of the database (relative to the config file)"},
 	{"public_url", "", false, "public base URL of the server; default http(s)://home_domain"},
 	{"web_auth_domain", "", false, "web_auth_domain put in SEP-10 challenges; default the WEB_AUTH_ENDPOINT host"},

@@ -58,6 +58,11 @@ max_base_fee: 10000
 # Address anchor serve listens on, and the public URL wallets reach it at (default
 # http://home_domain for localhost, https://home_domain otherwise).
 listen: "{{.Listen}}"
+# Prometheus metrics on their own listener, never the wallet-facing one (docs/monitoring.md);
+# empty: off. For example 127.0.0.1:9464.
+metrics_listen: ""
+# How often the gauges read from the store are recomputed (each pass reads every record).
+metrics_refresh: 15s
 public_url: ""
 
 # Directory of the database (anchor.db), the keyring of its personal data (anchor.keys: back

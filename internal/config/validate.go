@@ -160,6 +160,9 @@ func (c *Config) validate(add func(error)) {
 	if c.WriteRateLimit < 0 {
 		add(keyErr("write_rate_limit", "must not be negative"))
 	}
+	if c.MetricsRefresh < time.Second {
+		add(keyErr("metrics_refresh", "must be at least 1s"))
+	}
 	if c.ReadyMaxWatcherLag < 10*time.Second {
 		add(keyErr("ready_max_watcher_lag", "must be at least 10s (the watcher polls every 5s)"))
 	}

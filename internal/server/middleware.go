@@ -58,41 +58,17 @@ func recoverer(next http.Handler) http.Handler {
 	})
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	n, err := s.ResponseWriter.Write(b)
-	s.bytes += n
-	return n, err
-}
-
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
 // accessLog logs one line per request: method, path (no query: it may carry personal data),
 // status, size and duration. Headers (Authorization) and bodies are never logged.
 func accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpx.StatusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		ctx := r.Context()
 		httpx.BaseLogger(ctx).LogAttrs(ctx, slog.LevelInfo, "request", slog.String("request_id", httpx.RequestID(ctx)),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
+			slog.Int("status", sw.Status), slog.Int("bytes", sw.Bytes),
 			slog.Duration("duration", time.Since(start)), slog.String("remote", httpx.ClientAddr(r)))
 	})
 }

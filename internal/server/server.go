@@ -20,6 +20,7 @@ import (
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/httpx"
 	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/metrics"
 	"github.com/anchorkit/anchor/internal/sep1"
 	"github.com/anchorkit/anchor/internal/sep10"
 	"github.com/anchorkit/anchor/internal/sep12"
@@ -51,6 +52,8 @@ type Deps struct {
 	WriteLimiter *sep10.RateLimiter
 	// Ready are the checks of GET /ready (serve adds the store, Horizon and the watcher).
 	Ready []Check
+	// Metrics, when set, counts and times every request by route pattern.
+	Metrics *metrics.Metrics
 }
 
 // isWrite reports the requests the per-account write limit counts: every SEP-12 change and
@@ -138,7 +141,11 @@ func NewHandler(d *Deps) http.Handler {
 	for _, route := range sep6Handlers.Routes("/sep6", limited(d.SEP10.Tokens.Middleware(sep6.RejectAuth))) {
 		rt.handle(route.Method, route.Path, route.Handler)
 	}
-	var h http.Handler = jsonErrors(rt.finish())
+	var h http.Handler = rt.finish()
+	if d.Metrics != nil {
+		h = d.Metrics.Middleware(h) // inside: ServeMux sets the route pattern on this request
+	}
+	h = jsonErrors(h)
 	h = cors(h)
 	h = accessLog(h)
 	h = recoverer(h)

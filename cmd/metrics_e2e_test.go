@@ -1,0 +1,117 @@
+package cmd
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/keypair"
+	"github.com/stellar/go-stellar-sdk/txnbuild"
+)
+
+// scrape reads /metrics into series → value ("name{labels}" as exposed).
+func scrape(t *testing.T, u string) (map[string]float64, string) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndex(line, " ")
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out, string(b)
+}
+
+// TestMetricsMoveWithEvents: a real anchor serve with metrics_listen; each family moves when
+// its event happens (a request, a deposit created, a callback failing, a watcher payment, the
+// distribution balance), the wallet-facing port does not serve /metrics, and no label holds an
+// account, a transaction id or a memo.
+func TestMetricsMoveWithEvents(t *testing.T) {
+	tf := newTreasuryFixture(t, "10000")
+	u := keypair.MustRandom()
+	tf.hc.Fund(u.Address())
+	submitTx(t, tf.hc, u, &txnbuild.ChangeTrust{Line: tf.ct, Limit: "100000"})
+	submitTx(t, tf.hc, tf.dist, &txnbuild.Payment{Destination: u.Address(), Amount: "50", Asset: tf.asset})
+	mport := freePort(t)
+	env := map[string]string{"ANCHOR_HORIZON_URL": tf.hz.URL(), "ANCHOR_METRICS_LISTEN": "127.0.0.1:" + strconv.Itoa(mport), "ANCHOR_METRICS_REFRESH": "1s"}
+	s := startServe(t, tf.dir, tf.port, env)
+	murl := "http://127.0.0.1:" + strconv.Itoa(mport) + "/metrics"
+	if r := do(t, "GET", s.URL+"/metrics", "", nil); r.Status != 404 {
+		t.Fatalf("/metrics on the wallet-facing port: %d", r.Status)
+	}
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
+	defer failing.Close()
+	w := signedInWallet(t, s, u)
+	w.putJSON(map[string]string{"first_name": "J", "last_name": "D", "email_address": "j@example.com"})
+	r := w.sep6("/deposit", url.Values{"asset_code": {"USDX"}, "on_change_callback": {failing.URL}})
+	if r.Status != 200 {
+		t.Fatalf("deposit: %d %s", r.Status, r.Body)
+	}
+	// A status change queues the wallet's callback, which fails.
+	if _, stderr, code := kycCLI(t, tf.dir, "tx", "hold", r.JSON(t)["id"].(string), "--reason", "check"); code != 0 {
+		t.Fatal(stderr)
+	}
+	submitTx(t, tf.hc, u, &txnbuild.Payment{Destination: tf.dist.Address(), Amount: "2", Asset: tf.asset}) // no memo: unmatched
+
+	want := map[string]func(float64) bool{
+		`anchor_http_requests_total{code="200",method="GET",route="GET /sep6/deposit"}`: func(v float64) bool { return v >= 1 },
+		`anchor_transactions{asset="USDX",kind="deposit",status="on_hold"}`: func(v float64) bool { return v == 1 },
+		`anchor_customers{status="PROCESSING",type="sep6-deposit"}`:                              func(v float64) bool { return v == 1 },
+		`anchor_callback_deliveries_total{kind="tx",result="retry"}`:                             func(v float64) bool { return v >= 1 },
+		`anchor_watcher_payments_total{result="unmatched"}`:                                      func(v float64) bool { return v == 1 },
+		`anchor_unsettled_payments`:                                                              func(v float64) bool { return v == 1 },
+		`anchor_distribution_balance{asset="USDX"}`:                                              func(v float64) bool { return v == 9952 },
+		`anchor_horizon_requests_total{outcome="ok"}`:                                            func(v float64) bool { return v >= 1 },
+	}
+	var got map[string]float64
+	var text string
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		got, text = scrape(t, murl)
+		missing := ""
+		for series, ok := range want {
+			if v, found := got[series]; !found || !ok(v) {
+				missing = series
+			}
+		}
+		if missing == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not move (%v)\n%s", missing, got[missing], text)
+		}
+	}
+	if !strings.Contains(text, "anchor_build_info{") || !strings.Contains(text, "anchor_http_request_duration_seconds_bucket") || !strings.Contains(text, "anchor_watcher_caught_up_timestamp_seconds") {
+		t.Fatalf("families missing:\n%s", text)
+	}
+	// No account ids, transaction ids or memos in any label; anchor's series stay few.
+	for _, re := range []*regexp.Regexp{regexp.MustCompile(`G[A-Z2-7]{55}`), regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-`)} {
+		if m := re.FindString(text); m != "" {
+			t.Fatalf("a label holds %s", m)
+		}
+	}
+	n := 0
+	for series := range got {
+		if strings.HasPrefix(series, "anchor_") {
+			n++
+		}
+	}
+	if n > 300 {
+		t.Fatalf("%d anchor series: cardinality is not bounded", n)
+	}
+}

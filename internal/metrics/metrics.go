@@ -1,0 +1,209 @@
+// Package metrics is anchor's Prometheus instrumentation: a registry of its own (no global
+// default registry, so that tests make their own), served by `anchor serve` on its own listener
+// (metrics_listen), never on the wallet-facing port.
+//
+// Labels never hold customer data, account ids or memos: routes are the server's patterns,
+// statuses, kinds, assets and outcomes come from fixed sets, so every family's cardinality is
+// bounded by the configuration (a test checks).
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/anchorkit/anchor/internal/httpx"
+)
+
+// Metrics holds anchor's metric families.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+
+	// WatcherPayments counts payments into the withdrawal accounts by result (matched, unmatched).
+	WatcherPayments *prometheus.CounterVec
+	// WatcherCaughtUp is when the watcher last read every payment there was (unix seconds).
+	WatcherCaughtUp prometheus.Gauge
+	// Callbacks counts callback deliveries by kind (kyc, tx) and result (delivered, retry, abandoned).
+	Callbacks *prometheus.CounterVec
+	// Horizon counts Horizon requests by outcome (ok, error) with their latency.
+	Horizon        *prometheus.CounterVec
+	HorizonLatency prometheus.Histogram
+
+	// Refreshed in the background (Refresh), never on the scrape path.
+	Transactions     *prometheus.GaugeVec // kind, asset, status
+	OldestWaiting    *prometheus.GaugeVec // status: age in seconds of the oldest transaction in it
+	Customers        *prometheus.GaugeVec // type, status
+	CallbacksQueued  prometheus.Gauge
+	CallbackOldest   prometheus.Gauge     // seconds the oldest queued callback has been due
+	TreasuryActions  *prometheus.GaugeVec // state
+	UnsettledPayment prometheus.Gauge
+	Distribution     *prometheus.GaugeVec // asset: the distribution account's balance
+	RefreshedAt      prometheus.Gauge
+}
+
+// New registers every family, the Go and process collectors and build info.
+func New(version string) *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{Registry: r,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "anchor_http_requests_total",
+			Help: "Wallet-facing HTTP requests by route pattern, method and status code."}, []string{"route", "method", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "anchor_http_request_duration_seconds",
+			Help: "Wallet-facing HTTP request latency by route pattern.", Buckets: prometheus.DefBuckets}, []string{"route"}),
+		WatcherPayments: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "anchor_watcher_payments_total",
+			Help: "Payments into the withdrawal accounts the watcher handled, by result."}, []string{"result"}),
+		WatcherCaughtUp: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_watcher_caught_up_timestamp_seconds",
+			Help: "When the withdrawal watcher last read every payment there was (unix time); lag = time() - this."}),
+		Callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "anchor_callback_deliveries_total",
+			Help: "Wallet callback deliveries by kind and result (delivered, retry, abandoned)."}, []string{"kind", "result"}),
+		Horizon: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "anchor_horizon_requests_total",
+			Help: "Horizon requests of the watcher and the readiness check, by outcome."}, []string{"outcome"}),
+		HorizonLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "anchor_horizon_request_duration_seconds",
+			Help: "Latency of those Horizon requests.", Buckets: prometheus.DefBuckets}),
+		Transactions: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_transactions",
+			Help: "SEP-6 transactions by kind, asset and status."}, []string{"kind", "asset", "status"}),
+		OldestWaiting: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_transaction_oldest_waiting_seconds",
+			Help: "Age since its last change of the oldest transaction in each non-final status."}, []string{"status"}),
+		Customers: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_customers",
+			Help: "SEP-12 customers by customer type and status."}, []string{"type", "status"}),
+		CallbacksQueued: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_callbacks_queued",
+			Help: "Callbacks waiting for delivery."}),
+		CallbackOldest: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_callback_oldest_due_seconds",
+			Help: "How long the oldest queued callback has been due (0 when none is)."}),
+		TreasuryActions: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_treasury_actions",
+			Help: "On-chain actions by state (built, confirmed, failed, expired), and proposals waiting (proposed)."}, []string{"state"}),
+		UnsettledPayment: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_unsettled_payments",
+			Help: "Payments into the withdrawal accounts that matched nothing and are not settled (reconcile is red while > 0)."}),
+		Distribution: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_distribution_balance",
+			Help: "The distribution account's balance of each asset (refreshed in the background)."}, []string{"asset"}),
+		RefreshedAt: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_metrics_refreshed_timestamp_seconds",
+			Help: "When the store-derived gauges were last refreshed (unix time)."}),
+	}
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_build_info",
+		Help: "The running anchor: version and Go version (always 1)."}, []string{"version", "goversion"})
+	build.WithLabelValues(version, runtime.Version()).Set(1)
+	r.MustRegister(m.requests, m.latency, m.WatcherPayments, m.WatcherCaughtUp, m.Callbacks, m.Horizon, m.HorizonLatency,
+		m.Transactions, m.OldestWaiting, m.Customers, m.CallbacksQueued, m.CallbackOldest, m.TreasuryActions,
+		m.UnsettledPayment, m.Distribution, m.RefreshedAt, build,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry (/metrics).
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// Middleware counts and times each request by the pattern ServeMux matched ("/" for what
+// matched nothing), never by its path.
+func (m *Metrics) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		cw := &httpx.StatusWriter{ResponseWriter: w}
+		next.ServeHTTP(cw, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		if cw.Status == 0 {
+			cw.Status = http.StatusOK
+		}
+		method := r.Method
+		switch method {
+		case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		default:
+			method = "other"
+		}
+		m.requests.WithLabelValues(route, method, strconv.Itoa(cw.Status)).Inc()
+		m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	})
+}
+
+// ObserveHorizon records one Horizon request.
+func (m *Metrics) ObserveHorizon(start time.Time, err error) {
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	m.Horizon.WithLabelValues(outcome).Inc()
+	m.HorizonLatency.Observe(time.Since(start).Seconds())
+}
+
+// Snapshot is what a refresh pass read from the store and the ledger.
+type Snapshot struct {
+	Transactions    map[[3]string]int // kind, asset, status
+	OldestWaiting   map[string]time.Duration
+	Customers       map[[2]string]int // type, status
+	CallbacksQueued int
+	CallbackOldest  time.Duration
+	TreasuryActions map[string]int
+	Unsettled       int
+	Distribution    map[string]float64 // asset → balance; nil when Horizon could not be read
+}
+
+// Refresher reads a Snapshot; anchor serve's reads the store and Horizon.
+type Refresher func(ctx context.Context) (*Snapshot, error)
+
+var refreshMu sync.Mutex
+
+// Apply sets the background gauges from a snapshot: families are reset first, so a status that
+// emptied reports nothing rather than its last count.
+func (m *Metrics) Apply(s *Snapshot, now time.Time) {
+	refreshMu.Lock()
+	defer refreshMu.Unlock()
+	m.Transactions.Reset()
+	for k, n := range s.Transactions {
+		m.Transactions.WithLabelValues(k[0], k[1], k[2]).Set(float64(n))
+	}
+	m.OldestWaiting.Reset()
+	for st, d := range s.OldestWaiting {
+		m.OldestWaiting.WithLabelValues(st).Set(d.Seconds())
+	}
+	m.Customers.Reset()
+	for k, n := range s.Customers {
+		m.Customers.WithLabelValues(k[0], k[1]).Set(float64(n))
+	}
+	m.CallbacksQueued.Set(float64(s.CallbacksQueued))
+	m.CallbackOldest.Set(s.CallbackOldest.Seconds())
+	m.TreasuryActions.Reset()
+	for st, n := range s.TreasuryActions {
+		m.TreasuryActions.WithLabelValues(st).Set(float64(n))
+	}
+	m.UnsettledPayment.Set(float64(s.Unsettled))
+	if s.Distribution != nil {
+		m.Distribution.Reset()
+		for a, v := range s.Distribution {
+			m.Distribution.WithLabelValues(a).Set(v)
+		}
+	}
+	m.RefreshedAt.Set(float64(now.Unix()))
+}
+
+// Run refreshes the background gauges now and every period until ctx ends.
+func (m *Metrics) Run(ctx context.Context, period time.Duration, refresh Refresher, onErr func(error)) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		if s, err := refresh(ctx); err != nil {
+			if ctx.Err() == nil && onErr != nil {
+				onErr(err)
+			}
+		} else {
+			m.Apply(s, time.Now())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
