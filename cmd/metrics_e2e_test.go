@@ -71,13 +71,13 @@ func TestMetricsMoveWithEvents(t *testing.T) {
 
 	want := map[string]func(float64) bool{
 		`anchor_http_requests_total{code="200",method="GET",route="GET /sep6/deposit"}`: func(v float64) bool { return v >= 1 },
-		`anchor_transactions{asset="USDX",kind="deposit",status="on_hold"}`: func(v float64) bool { return v == 1 },
-		`anchor_customers{status="PROCESSING",type="sep6-deposit"}`:                              func(v float64) bool { return v == 1 },
-		`anchor_callback_deliveries_total{kind="tx",result="retry"}`:                             func(v float64) bool { return v >= 1 },
-		`anchor_watcher_payments_total{result="unmatched"}`:                                      func(v float64) bool { return v == 1 },
-		`anchor_unsettled_payments`:                                                              func(v float64) bool { return v == 1 },
-		`anchor_distribution_balance{asset="USDX"}`:                                              func(v float64) bool { return v == 9952 },
-		`anchor_horizon_requests_total{outcome="ok"}`:                                            func(v float64) bool { return v >= 1 },
+		`anchor_transactions{asset="USDX",kind="deposit",status="on_hold"}`:             func(v float64) bool { return v == 1 },
+		`anchor_customers{status="PROCESSING",type="sep6-deposit"}`:                     func(v float64) bool { return v == 1 },
+		`anchor_callback_deliveries_total{kind="tx",result="retry"}`:                    func(v float64) bool { return v >= 1 },
+		`anchor_watcher_payments_total{result="unmatched"}`:                             func(v float64) bool { return v == 1 },
+		`anchor_unsettled_payments`:                                                     func(v float64) bool { return v == 1 },
+		`anchor_distribution_balance{asset="USDX"}`:                                     func(v float64) bool { return v == 9952 },
+		`anchor_horizon_requests_total{outcome="ok"}`:                                   func(v float64) bool { return v >= 1 },
 	}
 	var got map[string]float64
 	var text string

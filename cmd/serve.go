@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -96,6 +98,14 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	logger := NewLogger(cfg, logw)
 	for _, name := range config.UnknownEnv(os.Environ()) {
 		logger.Warn("unknown environment variable: no configuration key reads it", "name", name)
+	}
+	// HTTPS: the pair must load, match and be valid now, or serve does not start.
+	var certs *server.CertReloader
+	if cfg.TLSCertFile != "" {
+		var err error
+		if certs, err = server.NewCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile, logger); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
 	}
 	st, err := store.Open(cfg.DataDir, store.Options{})
 	if err != nil {
@@ -245,7 +255,31 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		"mode", cfg.Mode, "signing_key", deps.SEP10.Server.Address(),
 		"stellar_toml", cfg.BaseURL()+"/.well-known/stellar.toml", "horizon", cfg.HorizonURL,
 		"data_dir", cfg.DataDir, "admin_socket", admin.SocketPath(cfg.DataDir), "version", Version)
-	err = server.Serve(ctx, ln, server.NewHandler(deps), logger, opts.Grace)
+	var serveOpts []func(*http.Server)
+	if certs != nil {
+		if m := deps.Metrics; m != nil {
+			m.WatchTLS(certs.NotAfter())
+			certs.OnLoad = func(notAfter time.Time) { m.TLSExpiry.Set(float64(notAfter.Unix())) }
+		}
+		serveOpts = append(serveOpts, func(s *http.Server) { s.TLSConfig = certs.TLSConfig() })
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		g.Go(func() error {
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-hup:
+					if err := certs.Reload(); err == nil {
+						logger.Info("TLS certificate reloaded on SIGHUP", "not_after", certs.NotAfter().UTC().Format(time.RFC3339))
+					}
+				}
+			}
+		})
+		logger.Info("serving HTTPS", "cert", cfg.TLSCertFile, "not_after", certs.NotAfter().UTC().Format(time.RFC3339))
+	}
+	err = server.Serve(ctx, ln, server.NewHandler(deps), logger, opts.Grace, serveOpts...)
 	// Whatever ended the wallet-facing server ends the admin API and every worker too.
 	cancel()
 	if werr := g.Wait(); err == nil {

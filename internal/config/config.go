@@ -39,6 +39,8 @@ type Config struct {
 	HorizonURL          string        `mapstructure:"horizon_url"`
 	Listen              string        `mapstructure:"listen"`
 	MetricsListen       string        `mapstructure:"metrics_listen"`
+	TLSCertFile         string        `mapstructure:"tls_cert_file"`
+	TLSKeyFile          string        `mapstructure:"tls_key_file"`
 	MetricsRefresh      time.Duration `mapstructure:"metrics_refresh"`
 	DataDir             string        `mapstructure:"data_dir"`
 	PublicURL           string        `mapstructure:"public_url"`
@@ -248,7 +250,7 @@ func (c *Config) BaseURL() string {
 		return strings.TrimRight(c.PublicURL, "/")
 	}
 	scheme := "https"
-	if IsLocalHost(c.HomeDomain) {
+	if IsLocalHost(c.HomeDomain) && c.TLSCertFile == "" {
 		scheme = "http"
 	}
 	return scheme + "://" + c.HomeDomain

@@ -45,6 +45,8 @@ var Keys = []Key{
 	{"network_passphrase", "", false, "passphrase of a custom network; overrides network"},
 	{"horizon_url", "", false, "Horizon URL; default the network's SDF Horizon; \"none\" for no Horizon"},
 	{"listen", "127.0.0.1:8000", false, "address anchor serve listens on"},
+	{"tls_cert_file", "", false, "certificate chain (PEM) anchor serves HTTPS with; reloaded when the file changes or on SIGHUP; empty: plain HTTP (localhost, or behind a TLS proxy)"},
+	{"tls_key_file", "", false, "the certificate's private key (PEM)"},
 	{"metrics_listen", "", false, "address of the Prometheus /metrics listener (never the wallet-facing port); empty: off"},
 	{"metrics_refresh", "15s", false, "how often the store-derived gauges (transactions, customers, callbacks, treasury, balances) are recomputed; each pass reads every record"},
 	{"data_dir", "data", false, "directory of the database (relative to the config file)"},
@@ -309,6 +311,12 @@ func Read(opts LoadOptions) (*Config, error) {
 		}
 		*fk.dst = Secret(strings.TrimSpace(string(b)))
 		sources[strings.TrimSuffix(fk.key, "_file")] = fk.key
+	}
+	// Files named in the configuration are relative to it, as secrets_file is.
+	for _, p := range []*string{&cfg.TLSCertFile, &cfg.TLSKeyFile} {
+		if *p != "" {
+			*p = resolve(baseDir, *p)
+		}
 	}
 	if cfg.NetworkPassphrase == "" {
 		cfg.NetworkPassphrase = Networks[cfg.Network]

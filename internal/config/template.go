@@ -58,6 +58,11 @@ max_base_fee: 10000
 # Address anchor serve listens on, and the public URL wallets reach it at (default
 # http://home_domain for localhost, https://home_domain otherwise).
 listen: "{{.Listen}}"
+# HTTPS served by anchor itself (HTTP/2): a certificate chain and its key, in PEM. A renewed pair
+# (certbot) is picked up without a restart when the files change, or on SIGHUP. Empty: plain
+# HTTP, for localhost or behind a proxy that terminates TLS.
+tls_cert_file: ""
+tls_key_file: ""
 # Prometheus metrics on their own listener, never the wallet-facing one (docs/monitoring.md);
 # empty: off. For example 127.0.0.1:9464.
 metrics_listen: ""

@@ -160,6 +160,9 @@ func (c *Config) validate(add func(error)) {
 	if c.WriteRateLimit < 0 {
 		add(keyErr("write_rate_limit", "must not be negative"))
 	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		add(keyErr("tls_cert_file", "set tls_cert_file and tls_key_file together"))
+	}
 	if c.MetricsRefresh < time.Second {
 		add(keyErr("metrics_refresh", "must be at least 1s"))
 	}

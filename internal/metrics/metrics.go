@@ -49,6 +49,8 @@ type Metrics struct {
 	UnsettledPayment prometheus.Gauge
 	Distribution     *prometheus.GaugeVec // asset: the distribution account's balance
 	RefreshedAt      prometheus.Gauge
+	// TLSExpiry is when the certificate served expires (unix seconds), with tls_cert_file.
+	TLSExpiry prometheus.Gauge
 }
 
 // New registers every family, the Go and process collectors and build info.
@@ -87,6 +89,8 @@ func New(version string) *Metrics {
 			Help: "The distribution account's balance of each asset (refreshed in the background)."}, []string{"asset"}),
 		RefreshedAt: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_metrics_refreshed_timestamp_seconds",
 			Help: "When the store-derived gauges were last refreshed (unix time)."}),
+		TLSExpiry: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_tls_certificate_expiry_timestamp_seconds",
+			Help: "When the TLS certificate anchor serves expires (unix time); absent without tls_cert_file."}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_build_info",
 		Help: "The running anchor: version and Go version (always 1)."}, []string{"version", "goversion"})
@@ -96,6 +100,13 @@ func New(version string) *Metrics {
 		m.UnsettledPayment, m.Distribution, m.RefreshedAt, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// WatchTLS registers the certificate-expiry gauge (only when anchor serves TLS: a zero would
+// read as an expired certificate).
+func (m *Metrics) WatchTLS(notAfter time.Time) {
+	m.Registry.MustRegister(m.TLSExpiry)
+	m.TLSExpiry.Set(float64(notAfter.Unix()))
 }
 
 // Handler serves the registry (/metrics).

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
@@ -18,6 +19,7 @@ import (
 func families(t *testing.T) []string {
 	t.Helper()
 	m := New("test")
+	m.WatchTLS(time.Now())
 	ch := make(chan *prometheus.Desc, 1000)
 	m.Registry.Describe(ch)
 	close(ch)

@@ -170,7 +170,13 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 		o(srv)
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "") // HTTP/2 and HTTP/1.1 over TLS (GetCertificate)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
