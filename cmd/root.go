@@ -220,6 +220,7 @@ Configuration comes from flags, then ANCHOR_* environment variables, then the co
 		newBackupCmd(f),
 		newRestoreCmd(f),
 		newStoreCmd(f),
+		newDoctorCmd(f),
 		newAccountCmd(f),
 		newDevCmd(f),
 	)

@@ -39,6 +39,7 @@ type Config struct {
 	HorizonURL          string        `mapstructure:"horizon_url"`
 	Listen              string        `mapstructure:"listen"`
 	MetricsListen       string        `mapstructure:"metrics_listen"`
+	BackupDir           string        `mapstructure:"backup_dir"`
 	TLSCertFile         string        `mapstructure:"tls_cert_file"`
 	TLSKeyFile          string        `mapstructure:"tls_key_file"`
 	MetricsRefresh      time.Duration `mapstructure:"metrics_refresh"`
@@ -191,6 +192,9 @@ type Treasury struct {
 	ApprovalExpiry time.Duration `mapstructure:"approval_expiry"`
 	// MaxValidFor bounds --valid-for of envelopes prepared for offline signing.
 	MaxValidFor time.Duration `mapstructure:"max_valid_for"`
+	// LowBalance maps an asset code to the least the distribution account should hold
+	// (anchor doctor fails below it). File only.
+	LowBalance map[string]string `mapstructure:"low_balance"`
 }
 
 // SEP6 configures the transfer server.

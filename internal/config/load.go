@@ -47,6 +47,7 @@ var Keys = []Key{
 	{"listen", "127.0.0.1:8000", false, "address anchor serve listens on"},
 	{"tls_cert_file", "", false, "certificate chain (PEM) anchor serves HTTPS with; reloaded when the file changes or on SIGHUP; empty: plain HTTP (localhost, or behind a TLS proxy)"},
 	{"tls_key_file", "", false, "the certificate's private key (PEM)"},
+	{"backup_dir", "", false, "where the daily anchor backup writes (anchor doctor fails when its newest file is older than a day); empty: not checked"},
 	{"metrics_listen", "", false, "address of the Prometheus /metrics listener (never the wallet-facing port); empty: off"},
 	{"metrics_refresh", "15s", false, "how often the store-derived gauges (transactions, customers, callbacks, treasury, balances) are recomputed; each pass reads every record"},
 	{"data_dir", "data", false, "directory of the database (relative to the config file)"},
@@ -313,7 +314,7 @@ func Read(opts LoadOptions) (*Config, error) {
 		sources[strings.TrimSuffix(fk.key, "_file")] = fk.key
 	}
 	// Files named in the configuration are relative to it, as secrets_file is.
-	for _, p := range []*string{&cfg.TLSCertFile, &cfg.TLSKeyFile} {
+	for _, p := range []*string{&cfg.TLSCertFile, &cfg.TLSKeyFile, &cfg.BackupDir} {
 		if *p != "" {
 			*p = resolve(baseDir, *p)
 		}
@@ -599,6 +600,6 @@ func KeysMarkdown() string {
 		}
 		b.WriteString("`" + k + "`")
 	}
-	b.WriteString(".\n\n`principals`, `assets`, `kyc.types` and `treasury.approval_threshold` are lists and maps, set in `anchor.yaml` only.\n")
+	b.WriteString(".\n\n`principals`, `assets`, `kyc.types`, `treasury.approval_threshold` and `treasury.low_balance` are lists and maps, set in `anchor.yaml` only.\n")
 	return b.String()
 }

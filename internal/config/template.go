@@ -63,6 +63,9 @@ listen: "{{.Listen}}"
 # HTTP, for localhost or behind a proxy that terminates TLS.
 tls_cert_file: ""
 tls_key_file: ""
+# Where the daily anchor backup --out DIR/anchor-DATE.tar writes; anchor doctor fails
+# when the newest file there is older than a day. Empty: not checked.
+backup_dir: ""
 # Prometheus metrics on their own listener, never the wallet-facing one (docs/monitoring.md);
 # empty: off. For example 127.0.0.1:9464.
 metrics_listen: ""
@@ -218,6 +221,9 @@ treasury:
   approval_expiry: 24h
   # Longest validity of an envelope prepared for offline signers (--xdr-out --valid-for).
   max_valid_for: 168h
+  # The least each asset's distribution account should hold (anchor doctor fails below it),
+  # e.g. {USDX: "50000"}.
+  low_balance: {}
 
 # Who may do what through the admin socket while anchor serve runs (OS group names or gids).
 # Empty: only the server's own OS user and root reach the socket. With any group set, other OS

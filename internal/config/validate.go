@@ -175,6 +175,11 @@ func (c *Config) validate(add func(error)) {
 	if c.Treasury.ApprovalExpiry < time.Minute {
 		add(keyErr("treasury.approval_expiry", "must be at least 1m"))
 	}
+	for code, v := range c.Treasury.LowBalance {
+		if _, err := money.Parse(v); err != nil {
+			add(keyErr("treasury.low_balance."+code, "%q is not an amount", v))
+		}
+	}
 	for code, v := range c.Treasury.ApprovalThreshold {
 		known := false
 		for _, a := range c.Assets {

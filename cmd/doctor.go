@@ -1,0 +1,59 @@
+package cmd
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/anchorkit/anchor/internal/doctor"
+)
+
+func newDoctorCmd(f *Factory) *cobra.Command {
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "doctor [--json]",
+		Short: "Check the deployment from the outside and the inside: toml, endpoints, accounts, TLS, files, backups",
+		Long: `Check what wallets see and what the operator keeps: the stellar.toml at the home domain
+(reachable, valid, served with the right headers, equal to what this configuration generates,
+SIGNING_KEY this server's), SEP-10 (a challenge verifies with the toml's key), SEP-6 /info (every
+asset), Horizon (reachable, on the configured network, the clock near the last ledger close),
+the issuer (exists, home_domain), each distribution account (trustline, treasury.low_balance,
+whether the configured key can sign alone), the mode for a public domain, TLS (valid for the
+domain, not expiring within 14 days), file modes (data dir, database, admin socket, secrets) and
+the newest backup in backup_dir. One line per check: ok, warn or fail with what to do. Exit 1
+when a check fails.`,
+		Example: "  anchor doctor\n  anchor doctor --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := f.Config(nil)
+			if err != nil {
+				return err
+			}
+			results := (&doctor.Doctor{Config: cfg}).Run(cmd.Context())
+			failed := 0
+			for _, r := range results {
+				if r.Level == doctor.Fail {
+					failed++
+				}
+			}
+			if jsonOut {
+				if err := writeJSON(f.IO.Out, results); err != nil {
+					return err
+				}
+			} else {
+				tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+				for _, r := range results {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Level, r.Check, safe(r.Message))
+				}
+				tw.Flush()
+			}
+			if failed > 0 {
+				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d check(s) failed", failed)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON (an array of {check, level, message})")
+	return cmd
+}

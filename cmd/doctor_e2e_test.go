@@ -1,0 +1,101 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/keypair"
+	"github.com/stellar/go-stellar-sdk/network"
+
+	"github.com/anchorkit/anchor/internal/doctor"
+)
+
+// TestDoctor: anchor doctor against a real anchor serve and the Horizon stand-in passes a sound
+// deployment, and each seeded misconfiguration fails its own check (and only passes without it).
+func TestDoctor(t *testing.T) {
+	tf := newTreasuryFixture(t, "10000")
+	dir := tf.dir
+	backups := filepath.Join(t.TempDir(), "backups")
+	os.MkdirAll(backups, 0o700)
+	env := map[string]string{"ANCHOR_HORIZON_URL": tf.hz.URL(), "ANCHOR_BACKUP_DIR": backups}
+	startServe(t, dir, tf.port, env)
+	cfgFile := filepath.Join(dir, "anchor.yaml")
+	run := func(extra map[string]string) (map[string]doctor.Result, int, string) {
+		t.Helper()
+		e := map[string]string{}
+		for k, v := range env {
+			e[k] = v
+		}
+		for k, v := range extra {
+			e[k] = v
+		}
+		out, stderr, code := runCLI(t, context.Background(), e, "doctor", "--json", "--config", cfgFile)
+		var rs []doctor.Result
+		if err := json.Unmarshal([]byte(out), &rs); err != nil {
+			t.Fatalf("doctor --json: %v\n%s\n%s", err, out, stderr)
+		}
+		byCheck := map[string]doctor.Result{}
+		for _, r := range rs {
+			if prev, ok := byCheck[r.Check]; !ok || prev.Level != doctor.Fail {
+				byCheck[r.Check] = r
+			}
+		}
+		return byCheck, code, out
+	}
+	expectFail := func(step, check string, extra map[string]string) {
+		t.Helper()
+		rs, code, out := run(extra)
+		if rs[check].Level != doctor.Fail || code != ExitFailure {
+			t.Fatalf("%s: %q is %q (exit %d), want fail\n%s", step, check, rs[check].Level, code, out)
+		}
+	}
+
+	// Before the issuer's home domain is set, and without a backup: those two fail.
+	expectFail("no home domain", "issuer", nil)
+	expectFail("no backup", "backups", nil)
+	if _, stderr, code := runCLI(t, context.Background(), env, "account", "set-home-domain", "--config", cfgFile); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, stderr, code := runCLI(t, context.Background(), env, "backup", "--out", filepath.Join(backups, "anchor-today.tar"), "--config", cfgFile); code != 0 {
+		t.Fatal(stderr)
+	}
+	rs, code, out := run(nil)
+	if code != 0 {
+		t.Fatalf("a sound deployment: exit %d\n%s", code, out)
+	}
+	for _, check := range []string{"stellar.toml", "stellar.toml matches config", "signing key", "SEP-10", "SEP-6 /info", "horizon", "clock", "issuer",
+		"distribution USDX", "distribution key", "mode", "TLS", "data dir", "database", "admin socket", "secrets file", "backups"} {
+		if rs[check].Level != doctor.OK {
+			t.Fatalf("sound deployment: %q is %+v\n%s", check, rs[check], out)
+		}
+	}
+
+	// One misconfiguration at a time.
+	expectFail("the served toml differs", "stellar.toml matches config", map[string]string{"ANCHOR_DOCUMENTATION_ORG_NAME": "Someone Else"})
+	expectFail("another signing key", "signing key", map[string]string{"ANCHOR_SIGNING_SECRET": keypair.MustRandom().Seed()})
+	expectFail("another network", "horizon", map[string]string{"ANCHOR_NETWORK_PASSPHRASE": network.PublicNetworkPassphrase})
+	expectFail("a public domain in development mode", "mode", map[string]string{"ANCHOR_HOME_DOMAIN": "anchor.example.com"})
+	certFile, keyFile, _ := selfSigned(t, t.TempDir(), "soon", 9, time.Now().Add(-time.Hour), time.Now().Add(5*24*time.Hour))
+	expectFail("a certificate expiring in 5 days", "TLS", map[string]string{"ANCHOR_TLS_CERT_FILE": certFile, "ANCHOR_TLS_KEY_FILE": keyFile})
+
+	raw, _ := os.ReadFile(cfgFile)
+	os.WriteFile(cfgFile, []byte(strings.Replace(string(raw), "low_balance: {}", `low_balance: {USDX: "999999"}`, 1)), 0o644)
+	expectFail("a low balance", "distribution USDX", nil)
+	os.WriteFile(cfgFile, raw, 0o644)
+
+	secrets := filepath.Join(dir, "secrets.env")
+	os.Chmod(secrets, 0o644)
+	expectFail("a readable secrets file", "secrets file", nil)
+	os.Chmod(secrets, 0o600)
+	os.Chmod(filepath.Join(dir, "data"), 0o755)
+	expectFail("an open data dir", "data dir", nil)
+	os.Chmod(filepath.Join(dir, "data"), 0o700)
+	old := time.Now().Add(-48 * time.Hour)
+	os.Chtimes(filepath.Join(backups, "anchor-today.tar"), old, old)
+	expectFail("an old backup", "backups", nil)
+}
