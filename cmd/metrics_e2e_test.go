@@ -1,10 +1,12 @@
 package cmd
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -68,12 +70,32 @@ func TestMetricsMoveWithEvents(t *testing.T) {
 		t.Fatal(stderr)
 	}
 	submitTx(t, tf.hc, u, &txnbuild.Payment{Destination: tf.dist.Address(), Amount: "2", Asset: tf.asset}) // no memo: unmatched
+	if r := postJSON(t, s.URL, "AAAA"); r.Status != 400 {
+		t.Fatalf("a junk token request: %d", r.Status)
+	}
 
+	// A reconcile through the server finds three differences: the 50 USDX the test paid the user
+	// behind anchor's back (an untied movement, and the asset out of balance) and the unsettled
+	// payment.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if out, _, _ := runCLI(t, context.Background(), env, "payment", "list", "--unmatched", "--config", filepath.Join(tf.dir, "anchor.yaml")); strings.Contains(out, "2.0000000") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the watcher did not record the payment")
+		}
+	}
+	runCLI(t, context.Background(), env, "reconcile", "--config", filepath.Join(tf.dir, "anchor.yaml"))
 	want := map[string]func(float64) bool{
+		`anchor_reconcile_differences`:                                                  func(v float64) bool { return v == 3 },
+		`anchor_reconcile_last_timestamp_seconds`:                                       func(v float64) bool { return v > 0 },
 		`anchor_http_requests_total{code="200",method="GET",route="GET /sep6/deposit"}`: func(v float64) bool { return v >= 1 },
 		`anchor_transactions{asset="USDX",kind="deposit",status="on_hold"}`:             func(v float64) bool { return v == 1 },
 		`anchor_customers{status="PROCESSING",type="sep6-deposit"}`:                     func(v float64) bool { return v == 1 },
 		`anchor_callback_deliveries_total{kind="tx",result="retry"}`:                    func(v float64) bool { return v >= 1 },
+		`anchor_sep10_requests_total{outcome="ok",step="challenge"}`:                    func(v float64) bool { return v >= 1 },
+		`anchor_sep10_requests_total{outcome="ok",step="token"}`:                        func(v float64) bool { return v >= 1 },
+		`anchor_sep10_requests_total{outcome="invalid_challenge",step="token"}`:         func(v float64) bool { return v == 1 },
 		`anchor_watcher_payments_total{result="unmatched"}`:                             func(v float64) bool { return v == 1 },
 		`anchor_unsettled_payments`:                                                     func(v float64) bool { return v == 1 },
 		`anchor_distribution_balance{asset="USDX"}`:                                     func(v float64) bool { return v == 9952 },

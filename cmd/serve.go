@@ -158,6 +158,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		}
 		deps.Metrics = metrics.New(Version)
 		deps.Callbacks.Observe = func(kind, result string) { deps.Metrics.Callbacks.WithLabelValues(kind, result).Inc() }
+		deps.SEP10.Observe = func(step, outcome string) { deps.Metrics.SEP10.WithLabelValues(step, outcome).Inc() }
 	}
 	// Every worker runs under one errgroup on the server's context, and serveRun waits for all
 	// of them before the store closes (its deferred Close runs after g.Wait).
@@ -169,6 +170,18 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 			t, err := NewTreasury(cfg, st, by)
 			if err != nil {
 				return nil, nil, err
+			}
+			if m := deps.Metrics; m != nil {
+				t.Reconciled = func(rep *treasury.Report) {
+					n := len(rep.Untied) + len(rep.Unsettled)
+					for _, a := range rep.Assets {
+						if !a.Balanced {
+							n++
+						}
+					}
+					m.ReconcileLast.SetToCurrentTime()
+					m.ReconcileDifferences.Set(float64(n))
+				}
 			}
 			issuer, err := issuerKey(cfg)
 			return t, issuer, err

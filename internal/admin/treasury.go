@@ -175,7 +175,11 @@ func MountTreasury(life context.Context, mux *http.ServeMux, mk TreasuryFactory,
 		return t.Submit(r.Context(), req.Envelope)
 	})
 	handle("GET /v1/treasury/reconcile", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
-		return treasury.Reconcile(r.Context(), t.Store, transfers, t.Config, t.Horizon.(horizon.Ledger))
+		rep, err := treasury.Reconcile(r.Context(), t.Store, transfers, t.Config, t.Horizon.(horizon.Ledger))
+		if err == nil && t.Reconciled != nil {
+			t.Reconciled(rep)
+		}
+		return rep, err
 	})
 	handle("POST /v1/treasury/actions", func(r *http.Request, t *treasury.Treasury, issuer *keypair.Full) (any, error) {
 		var req ActionRequest

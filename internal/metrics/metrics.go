@@ -29,6 +29,8 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 
+	// SEP10 counts challenge and token requests by step and outcome (ok or a fixed reason).
+	SEP10 *prometheus.CounterVec
 	// WatcherPayments counts payments into the withdrawal accounts by result (matched, unmatched).
 	WatcherPayments *prometheus.CounterVec
 	// WatcherCaughtUp is when the watcher last read every payment there was (unix seconds).
@@ -49,6 +51,10 @@ type Metrics struct {
 	UnsettledPayment prometheus.Gauge
 	Distribution     *prometheus.GaugeVec // asset: the distribution account's balance
 	RefreshedAt      prometheus.Gauge
+	// ReconcileLast and ReconcileDifferences are the last treasury reconcile run through the
+	// server (anchor reconcile while it runs): when, and how many differences it found.
+	ReconcileLast        prometheus.Gauge
+	ReconcileDifferences prometheus.Gauge
 	// TLSExpiry is when the certificate served expires (unix seconds), with tls_cert_file.
 	TLSExpiry prometheus.Gauge
 }
@@ -61,6 +67,8 @@ func New(version string) *Metrics {
 			Help: "Wallet-facing HTTP requests by route pattern, method and status code."}, []string{"route", "method", "code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "anchor_http_request_duration_seconds",
 			Help: "Wallet-facing HTTP request latency by route pattern.", Buckets: prometheus.DefBuckets}, []string{"route"}),
+		SEP10: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "anchor_sep10_requests_total",
+			Help: "SEP-10 challenges and tokens by step (challenge, token) and outcome (ok, or why refused: signatures, replayed, invalid_challenge, ...)."}, []string{"step", "outcome"}),
 		WatcherPayments: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "anchor_watcher_payments_total",
 			Help: "Payments into the withdrawal accounts the watcher handled, by result."}, []string{"result"}),
 		WatcherCaughtUp: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_watcher_caught_up_timestamp_seconds",
@@ -89,15 +97,19 @@ func New(version string) *Metrics {
 			Help: "The distribution account's balance of each asset (refreshed in the background)."}, []string{"asset"}),
 		RefreshedAt: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_metrics_refreshed_timestamp_seconds",
 			Help: "When the store-derived gauges were last refreshed (unix time)."}),
+		ReconcileLast: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_reconcile_last_timestamp_seconds",
+			Help: "When anchor reconcile last ran through the server (unix time; 0: not since start)."}),
+		ReconcileDifferences: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_reconcile_differences",
+			Help: "What the last reconcile found: assets out of balance, untied movements and unsettled payments."}),
 		TLSExpiry: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_tls_certificate_expiry_timestamp_seconds",
 			Help: "When the TLS certificate anchor serves expires (unix time); absent without tls_cert_file."}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_build_info",
 		Help: "The running anchor: version and Go version (always 1)."}, []string{"version", "goversion"})
 	build.WithLabelValues(version, runtime.Version()).Set(1)
-	r.MustRegister(m.requests, m.latency, m.WatcherPayments, m.WatcherCaughtUp, m.Callbacks, m.Horizon, m.HorizonLatency,
+	r.MustRegister(m.requests, m.latency, m.SEP10, m.WatcherPayments, m.WatcherCaughtUp, m.Callbacks, m.Horizon, m.HorizonLatency,
 		m.Transactions, m.OldestWaiting, m.Customers, m.CallbacksQueued, m.CallbackOldest, m.TreasuryActions,
-		m.UnsettledPayment, m.Distribution, m.RefreshedAt, build,
+		m.UnsettledPayment, m.Distribution, m.RefreshedAt, m.ReconcileLast, m.ReconcileDifferences, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

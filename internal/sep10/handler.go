@@ -47,6 +47,15 @@ type Deps struct {
 	TolerateUnreachableHorizon bool
 	Domains                    *DomainResolver
 	Now                        func() time.Time
+	// Observe, when set, is told each challenge and token request's outcome: step is
+	// "challenge" or "token", reason "ok" or one of a fixed set (never request data).
+	Observe func(step, reason string)
+}
+
+func (d *Deps) observe(step, reason string) {
+	if d.Observe != nil {
+		d.Observe(step, reason)
+	}
 }
 
 func (d *Deps) signer() sep10.ChallengeSigner {
@@ -95,22 +104,26 @@ func (h *ChallengeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if m := q.Get("memo"); m != "" {
 		id, err := strconv.ParseUint(m, 10, 64)
 		if err != nil {
+			h.d.observe("challenge", "bad_memo")
 			httpx.Error(w, http.StatusBadRequest, "memo must be an id memo: a decimal integer up to 18446744073709551615")
 			return
 		}
 		memo = &id
 	}
 	if hd := q.Get("home_domain"); hd != "" && hd != h.d.HomeDomain {
+		h.d.observe("challenge", "wrong_home_domain")
 		httpx.Error(w, http.StatusBadRequest, "home_domain "+strconv.Quote(hd)+" is not served here; this server's home domain is "+strconv.Quote(h.d.HomeDomain))
 		return
 	}
 	if _, err := sep10.ParseClientAccount(account, memo); err != nil {
+		h.d.observe("challenge", "bad_account")
 		httpx.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	if auth := r.Header.Get("Authorization"); auth != "" {
 		// SEP-10 3.4.0: an Authorization header is validated, and an invalid one is a 400.
 		if msg := h.checkRequestJWT(r.Context(), auth, q); msg != "" {
+			h.d.observe("challenge", "bad_request_jwt")
 			httpx.Error(w, http.StatusBadRequest, msg)
 			return
 		}
@@ -125,6 +138,7 @@ func (h *ChallengeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			// SEP-10: a server unable to fetch the client domain's SIGNING_KEY answers 400.
 			httpx.Logger(r.Context()).Info("client_domain lookup failed", "client_domain", cd, "err", err)
+			h.d.observe("challenge", "client_domain")
 			httpx.Error(w, http.StatusBadRequest, err.Error())
 			return
 		}
@@ -133,12 +147,15 @@ func (h *ChallengeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tx, err := sep10.BuildChallenge(p)
 	if err != nil {
 		if sep10.IsInputError(err) {
+			h.d.observe("challenge", "bad_request")
 			httpx.Error(w, http.StatusBadRequest, err.Error())
 			return
 		}
+		h.d.observe("challenge", "internal")
 		httpx.Internal(w, r, err)
 		return
 	}
+	h.d.observe("challenge", "ok")
 	// The transaction is base64, which needs no JSON escaping: frame the response directly.
 	body := make([]byte, 0, len(`{"transaction":"`)+len(tx)+len(h.tail))
 	body = append(append(append(body, `{"transaction":"`...), tx...), h.tail...)
@@ -153,6 +170,7 @@ func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &mbe) {
 			status = http.StatusRequestEntityTooLarge
 		}
+		h.d.observe("token", "bad_request")
 		httpx.Error(w, status, err.Error())
 		return
 	}
@@ -163,16 +181,19 @@ func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Signer: d.signer(),
 	})
 	if err != nil {
+		d.observe("token", "invalid_challenge")
 		httpx.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	acct, err := h.account(r, ch.AccountID)
 	if err != nil {
 		httpx.Logger(r.Context()).Warn("horizon account lookup failed", "account", ch.AccountID, "err", err)
+		d.observe("token", "horizon_unavailable")
 		httpx.Error(w, http.StatusServiceUnavailable, "cannot read the account's signers from Horizon; try again later")
 		return
 	}
 	if _, err := ch.VerifySignatures(acct); err != nil {
+		d.observe("token", "signatures")
 		httpx.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -181,6 +202,7 @@ func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	shared := ch.Memo != nil || strings.HasPrefix(ch.ClientAccount, "M")
 	first, err := d.Challenges.UseChallenge(r.Context(), ch.Hash, ch.MaxTime, ch.AccountID, shared)
 	if errors.Is(err, store.ErrSharedMismatch) {
+		d.observe("token", "shared_account_mismatch")
 		if shared {
 			httpx.Error(w, http.StatusBadRequest, "this account authenticated without a memo before, so it is not a shared account; authenticate without a memo or muxed id")
 		} else {
@@ -189,18 +211,22 @@ func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		d.observe("token", "internal")
 		httpx.Internal(w, r, err)
 		return
 	}
 	if !first {
+		d.observe("token", "replayed")
 		httpx.Error(w, http.StatusBadRequest, "challenge has already been used; request a new one")
 		return
 	}
 	token, _, err := d.Tokens.Issue(ch.Subject(), hex.EncodeToString(ch.Hash[:]), ch.ClientDomain, ch.HomeDomain)
 	if err != nil {
+		d.observe("token", "internal")
 		httpx.Internal(w, r, err)
 		return
 	}
+	d.observe("token", "ok")
 	// A JWT is base64url and dots, which need no JSON escaping.
 	httpx.WriteRawJSON(w, http.StatusOK, []byte(`{"token":"`+token+`"}`))
 }

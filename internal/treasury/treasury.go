@@ -126,6 +126,8 @@ type Treasury struct {
 	// DryRun builds actions (Execute, PlanCredit) to show them, and neither signs, stores nor
 	// submits anything.
 	DryRun bool
+	// Reconciled, when set, is told each reconcile the server runs (for its metrics).
+	Reconciled func(*Report)
 	// ValidFor is how long an XDROut envelope stays valid (default 24h): long enough for a
 	// second signer. It does not hold the source account's next sequence number (see newTx).
 	ValidFor time.Duration
