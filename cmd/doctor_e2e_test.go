@@ -68,7 +68,7 @@ func TestDoctor(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("a sound deployment: exit %d\n%s", code, out)
 	}
-	for _, check := range []string{"stellar.toml", "stellar.toml matches config", "signing key", "SEP-10", "SEP-6 /info", "horizon", "clock", "issuer",
+	for _, check := range []string{"stellar.toml", "stellar.toml matches config", "signing key", "SEP-10", "SEP-6 /info", "horizon", "clock", "issuer", "asset USDX",
 		"distribution USDX", "distribution key", "mode", "TLS", "data dir", "database", "admin socket", "secrets file", "backups"} {
 		if rs[check].Level != doctor.OK {
 			t.Fatalf("sound deployment: %q is %+v\n%s", check, rs[check], out)

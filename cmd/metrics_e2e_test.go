@@ -85,8 +85,14 @@ func TestMetricsMoveWithEvents(t *testing.T) {
 			t.Fatal("the watcher did not record the payment")
 		}
 	}
+	if _, stderr, code := runCLI(t, context.Background(), env, "credit", "--to", u.Address(), "--amount", "1", "--config", filepath.Join(tf.dir, "anchor.yaml")); code != 0 {
+		t.Fatalf("a treasury payment: %s", stderr)
+	}
 	runCLI(t, context.Background(), env, "reconcile", "--config", filepath.Join(tf.dir, "anchor.yaml"))
 	want := map[string]func(float64) bool{
+		`anchor_treasury_actions{state="confirmed"}`:                                    func(v float64) bool { return v == 1 },
+		`anchor_callbacks_queued`:                                                       func(v float64) bool { return v >= 1 },
+		`anchor_callback_oldest_due_seconds`:                                            func(v float64) bool { return v >= 0 },
 		`anchor_reconcile_differences`:                                                  func(v float64) bool { return v == 3 },
 		`anchor_reconcile_last_timestamp_seconds`:                                       func(v float64) bool { return v > 0 },
 		`anchor_http_requests_total{code="200",method="GET",route="GET /sep6/deposit"}`: func(v float64) bool { return v >= 1 },
@@ -98,7 +104,7 @@ func TestMetricsMoveWithEvents(t *testing.T) {
 		`anchor_sep10_requests_total{outcome="invalid_challenge",step="token"}`:         func(v float64) bool { return v == 1 },
 		`anchor_watcher_payments_total{result="unmatched"}`:                             func(v float64) bool { return v == 1 },
 		`anchor_unsettled_payments`:                                                     func(v float64) bool { return v == 1 },
-		`anchor_distribution_balance{asset="USDX"}`:                                     func(v float64) bool { return v == 9952 },
+		`anchor_distribution_balance{asset="USDX"}`:                                     func(v float64) bool { return v == 9951 },
 		`anchor_horizon_requests_total{outcome="ok"}`:                                   func(v float64) bool { return v >= 1 },
 	}
 	var got map[string]float64

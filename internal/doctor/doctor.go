@@ -203,6 +203,14 @@ func (d *Doctor) checkHorizonAndAccounts(ctx context.Context) {
 				d.add("issuer", OK, "issuer %s exists with home_domain %s", a.Issuer, cfg.HomeDomain)
 			}
 		}
+		// Each CURRENCIES entry is an asset on the ledger: issued, so wallets find it.
+		if supply, err := horizon.NewLedger(cfg.HorizonURL, cfg.HorizonTimeout).AssetSupply(ctx, a.Code, a.Issuer); err != nil {
+			d.add("asset "+a.Code, Fail, "%s:%s: %v", a.Code, a.Issuer, err)
+		} else if supply == 0 {
+			d.add("asset "+a.Code, Warn, "no %s has been issued yet: wallets see an asset with no supply (mint to the distribution account)", a.Code)
+		} else {
+			d.add("asset "+a.Code, OK, "%s is on the ledger: %s issued", a.Code, money.Format(supply))
+		}
 		if a.DistributionAccount == "" {
 			continue
 		}
