@@ -11,6 +11,7 @@ import (
 
 	"github.com/stellar/go-stellar-sdk/keypair"
 	"github.com/stellar/go-stellar-sdk/network"
+	"github.com/stellar/go-stellar-sdk/txnbuild"
 
 	"github.com/anchorkit/anchor/internal/doctor"
 )
@@ -68,7 +69,7 @@ func TestDoctor(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("a sound deployment: exit %d\n%s", code, out)
 	}
-	for _, check := range []string{"stellar.toml", "stellar.toml matches config", "signing key", "SEP-10", "SEP-6 /info", "horizon", "clock", "issuer", "asset USDX",
+	for _, check := range []string{"stellar.toml", "stellar.toml matches config", "signing key", "SEP-10", "SEP-6 /info", "horizon", "clock", "issuer", "issuer flags", "asset USDX",
 		"distribution USDX", "distribution key", "mode", "TLS", "data dir", "database", "admin socket", "secrets file", "backups"} {
 		if rs[check].Level != doctor.OK {
 			t.Fatalf("sound deployment: %q is %+v\n%s", check, rs[check], out)
@@ -95,6 +96,10 @@ func TestDoctor(t *testing.T) {
 	os.Chmod(filepath.Join(dir, "data"), 0o755)
 	expectFail("an open data dir", "data dir", nil)
 	os.Chmod(filepath.Join(dir, "data"), 0o700)
+	authRequired := []txnbuild.AccountFlag{txnbuild.AuthRequired}
+	submitTx(t, tf.hc, tf.issuer, &txnbuild.SetOptions{SetFlags: authRequired})
+	expectFail("an issuer with AUTH_REQUIRED", "issuer flags", nil)
+	submitTx(t, tf.hc, tf.issuer, &txnbuild.SetOptions{ClearFlags: authRequired})
 	old := time.Now().Add(-48 * time.Hour)
 	os.Chtimes(filepath.Join(backups, "anchor-today.tar"), old, old)
 	expectFail("an old backup", "backups", nil)

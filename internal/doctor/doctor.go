@@ -202,6 +202,17 @@ func (d *Doctor) checkHorizonAndAccounts(ctx context.Context) {
 			default:
 				d.add("issuer", OK, "issuer %s exists with home_domain %s", a.Issuer, cfg.HomeDomain)
 			}
+			// anchor authorizes no trustline itself: with AUTH_REQUIRED every credit would fail.
+			if err == nil {
+				switch {
+				case iss.Flags.AuthRequired:
+					d.add("issuer flags", Fail, "issuer %s has AUTH_REQUIRED, but anchor does not authorize trustlines: credits to new holders would fail (clear the flag, or authorize each trustline yourself)", a.Issuer)
+				case iss.Flags.AuthClawbackEnabled:
+					d.add("issuer flags", Warn, "issuer %s has AUTH_CLAWBACK_ENABLED: wallets show the asset as revocable; make sure your terms say so", a.Issuer)
+				default:
+					d.add("issuer flags", OK, "issuer flags fit anchor (no AUTH_REQUIRED)")
+				}
+			}
 		}
 		// Each CURRENCIES entry is an asset on the ledger: issued, so wallets find it.
 		if supply, err := horizon.NewLedger(cfg.HorizonURL, cfg.HorizonTimeout).AssetSupply(ctx, a.Code, a.Issuer); err != nil {
