@@ -3,8 +3,12 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +18,7 @@ import (
 	"github.com/stellar/go-stellar-sdk/txnbuild"
 
 	"github.com/anchorkit/anchor/internal/doctor"
+	"github.com/anchorkit/anchor/internal/horizon/standin"
 )
 
 // TestDoctor: anchor doctor against a real anchor serve and the Horizon stand-in passes a sound
@@ -83,6 +88,37 @@ func TestDoctor(t *testing.T) {
 	expectFail("a public domain in development mode", "mode", map[string]string{"ANCHOR_HOME_DOMAIN": "anchor.example.com"})
 	certFile, keyFile, _ := selfSigned(t, t.TempDir(), "soon", 9, time.Now().Add(-time.Hour), time.Now().Add(5*24*time.Hour))
 	expectFail("a certificate expiring in 5 days", "TLS", map[string]string{"ANCHOR_TLS_CERT_FILE": certFile, "ANCHOR_TLS_KEY_FILE": keyFile})
+
+	expectFail("another account's distribution key", "distribution key", map[string]string{"ANCHOR_DISTRIBUTION_SECRET": keypair.MustRandom().Seed()})
+
+	// A loopback stellar.toml server standing in for the domain: the real file with another
+	// SIGNING_KEY (SEP-10 challenges do not verify with it), and a TRANSFER_SERVER whose /info
+	// lists no asset.
+	real := do(t, "GET", "http://localhost:"+strconv.Itoa(tf.port)+"/.well-known/stellar.toml", "", nil).Body
+	fake := httptest.NewServer(nil)
+	defer fake.Close()
+	fake.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		switch r.URL.Path {
+		case "/.well-known/stellar.toml":
+			body := regexp.MustCompile(`SIGNING_KEY = "G[A-Z2-7]{55}"`).ReplaceAllString(string(real), `SIGNING_KEY = "`+keypair.MustRandom().Address()+`"`)
+			body = regexp.MustCompile(`TRANSFER_SERVER = "[^"]*"`).ReplaceAllString(body, `TRANSFER_SERVER = "`+fake.URL+`/sep6"`)
+			w.Header().Set("Content-Type", "text/plain")
+			w.Write([]byte(body))
+		case "/sep6/info":
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"deposit": {}, "withdraw": {}}`))
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	fakeDomain := strings.TrimPrefix(fake.URL, "http://")
+	expectFail("a toml whose key does not sign the challenges", "SEP-10", map[string]string{"ANCHOR_HOME_DOMAIN": fakeDomain})
+	expectFail("an /info without the asset", "SEP-6 /info", map[string]string{"ANCHOR_HOME_DOMAIN": fakeDomain})
+	// A Horizon whose last ledger closed ten minutes from this machine's clock.
+	skewed := standin.NewWithOptions(standin.Options{Now: func() time.Time { return time.Now().Add(10 * time.Minute) }})
+	defer skewed.Close()
+	expectFail("a clock ten minutes off", "clock", map[string]string{"ANCHOR_HORIZON_URL": skewed.URL()})
 
 	raw, _ := os.ReadFile(cfgFile)
 	os.WriteFile(cfgFile, []byte(strings.Replace(string(raw), "low_balance: {}", `low_balance: {USDX: "999999"}`, 1)), 0o644)

@@ -67,7 +67,8 @@ tls_key_file: ""
 # when the newest file there is older than a day. Empty: not checked.
 backup_dir: ""
 # Prometheus metrics on their own listener, never the wallet-facing one (docs/monitoring.md);
-# empty: off. For example 127.0.0.1:9464.
+# empty: off. To turn them on:
+#   metrics_listen: 127.0.0.1:9464
 metrics_listen: ""
 # How often the gauges read from the store are recomputed (each pass reads every record).
 metrics_refresh: 15s

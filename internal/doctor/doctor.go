@@ -184,7 +184,7 @@ func (d *Doctor) checkHorizonAndAccounts(ctx context.Context) {
 	}
 	d.add("horizon", OK, "%s answers, on the configured network", cfg.HorizonURL)
 	if skew := d.Now().Sub(root.ClosedAt); skew > 30*time.Second || skew < -30*time.Second {
-		d.add("clock", Warn, "this machine's clock is %s from the last ledger close: SEP-10 time bounds and expiries drift (run an NTP client)", skew.Round(time.Second))
+		d.add("clock", Fail, "this machine's clock is %s from the last ledger close: SEP-10 challenges carry wrong time bounds and expiries drift (run an NTP client)", skew.Round(time.Second))
 	} else {
 		d.add("clock", OK, "within %s of the last ledger close", skew.Abs().Round(time.Second))
 	}
