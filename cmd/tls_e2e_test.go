@@ -68,8 +68,8 @@ func TestServeTLS(t *testing.T) {
 
 	c := anchorProcess("serve", "--config", filepath.Join(dir, "anchor.yaml"), "--listen", "127.0.0.1:"+strconv.Itoa(port))
 	c.Env = append(c.Env, "ANCHOR_HORIZON_URL=none", "ANCHOR_TLS_CERT_FILE="+certFile, "ANCHOR_TLS_KEY_FILE="+keyFile)
-	var logs bytes.Buffer
-	c.Stderr = &logs
+	logs := &syncBuffer{}
+	c.Stderr = logs
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
