@@ -144,7 +144,7 @@ func newKYCListCmd(opts *KYCOptions) *cobra.Command {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, safe(s.Account), safe(s.Memo), safe(s.Type), status, views.Time(s.UpdatedAt))
 				}
 				tw.Flush()
-				fmt.Fprintf(opts.IO.ErrOut, "%d customer(s)\n", len(list))
+				pageFooter(opts.IO.ErrOut, len(list), limit, "customer")
 				return nil
 			})
 		},

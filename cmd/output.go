@@ -121,3 +121,13 @@ func (o *offline) checkMax(max time.Duration) error {
 	}
 	return nil
 }
+
+// pageFooter says on standard error how many rows a list printed, and, when the page is full,
+// that more may exist.
+func pageFooter(w io.Writer, n, limit int, noun string) {
+	more := ""
+	if limit > 0 && n == limit {
+		more = " (the newest; --limit N or --all for more)"
+	}
+	fmt.Fprintf(w, "%d %s(s)%s\n", n, noun, more)
+}

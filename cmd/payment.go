@@ -68,11 +68,7 @@ func newPaymentListCmd(f *Factory) *cobra.Command {
 					return err
 				}
 				tw.Flush()
-				more := ""
-				if limit > 0 && n == limit {
-					more = " (the newest; --limit N or --all for more)"
-				}
-				fmt.Fprintf(f.IO.ErrOut, "%d payment(s)%s\n", n, more)
+				pageFooter(f.IO.ErrOut, n, limit, "payment")
 				return nil
 			})
 		},

@@ -146,11 +146,7 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 					return err
 				}
 				tw.Flush()
-				more := ""
-				if limit > 0 && n == limit {
-					more = " (the newest; --limit N or --all for more)"
-				}
-				fmt.Fprintf(opts.IO.ErrOut, "%d transaction(s)%s\n", n, more)
+				pageFooter(opts.IO.ErrOut, n, limit, "transaction")
 				return nil
 			})
 		},
