@@ -141,6 +141,20 @@ func (s *Bolt) EachUnmatched(ctx context.Context, fn func(*treasury.Unmatched) b
 	}, fn)
 }
 
+// UnmatchedAt implements treasury.OpTx: the payment account received with this token.
+func (o opTx) UnmatchedAt(account, token string) (*treasury.Unmatched, error) {
+	key := []byte(account + "/" + token)
+	v := o.tx.Bucket(bucketTreasuryUnmatched).Get(key)
+	if v == nil {
+		return nil, treasury.ErrPaymentNotFound
+	}
+	var u treasury.Unmatched
+	if err := decode(bucketTreasuryUnmatched, key, v, &u); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
 // Unmatched finds a payment by its paging token, unique across accounts; the bucket is keyed
 // account/token, and unmatched payments are few, so it is a scan of keys only.
 func (o opTx) Unmatched(token string) (*treasury.Unmatched, error) {

@@ -82,6 +82,8 @@ type OpTx interface {
 	PutUnmatched(u *Unmatched) error
 	// Unmatched returns the recorded unmatched payment with this paging token (ErrPaymentNotFound).
 	Unmatched(pagingToken string) (*Unmatched, error)
+	// UnmatchedAt is Unmatched when the receiving account is known: one lookup, not a scan.
+	UnmatchedAt(account, pagingToken string) (*Unmatched, error)
 	// Proposal returns the proposal of an action (ErrNoProposal); PutProposal stores one.
 	Proposal(id string) (*Proposal, error)
 	PutProposal(p *Proposal) error

@@ -145,7 +145,7 @@ func (w *Watcher) handle(ctx context.Context, account string, rec horizon.Paymen
 			return nil // not a user's payment in: our own treasury movements, fees, account creation
 		}
 		miss := func(reason, transferID string) error {
-			if _, err := o.Unmatched(rec.PagingToken); err == nil {
+			if _, err := o.UnmatchedAt(account, rec.PagingToken); err == nil {
 				return nil // recorded already (a replay from an older cursor): keep its settlement
 			} else if !errors.Is(err, ErrPaymentNotFound) {
 				return err
