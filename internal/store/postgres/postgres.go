@@ -1,0 +1,205 @@
+// Package postgres is anchor's second store backend, for several `anchor serve` replicas on one
+// database (database_url). It implements the interfaces the services declare, as the bbolt store
+// does, and the storetest contract suite proves the two behave alike.
+//
+// Schema migrations are embedded SQL files, applied in order at open inside one transaction
+// under an advisory lock (replicas starting together apply them once), and recorded in
+// schema_migrations; a database of a newer schema is refused.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/anchorkit/anchor/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migrationLock is the advisory lock key migrations run under ("anchor" in ASCII).
+const migrationLock = 0x616e63686f72
+
+// Store is the PostgreSQL store.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// Redact returns a database URL with its password replaced, for messages and logs.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "REDACTED")
+	}
+	return u.String()
+}
+
+// Open connects to databaseURL, applies the embedded migrations and returns the store. Errors
+// name the config key and never the password.
+func Open(ctx context.Context, databaseURL string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("database_url %s: %v", Redact(databaseURL), redactErr(err, databaseURL))
+	}
+	cfg.ConnConfig.ConnectTimeout = 10 * time.Second
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("database_url %s: %v", Redact(databaseURL), redactErr(err, databaseURL))
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("database_url %s: cannot connect: %v", Redact(databaseURL), redactErr(err, databaseURL))
+	}
+	s := &Store{pool: pool}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// redactErr is err on one line, without the URL's password.
+func redactErr(err error, raw string) string {
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	if u, perr := url.Parse(raw); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "REDACTED")
+		}
+	}
+	return msg
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrations() ([]migration, error) {
+	entries, err := migrationFiles.ReadDir("migrations")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, e := range entries {
+		n, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: no version number", e.Name())
+		}
+		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{n, e.Name(), string(b)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	return out, nil
+}
+
+// SchemaVersion is the newest migration this build has.
+func SchemaVersion() int {
+	ms, _ := migrations()
+	if len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	// Replicas starting together: one applies, the others wait here and then find it done.
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLock); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return err
+	}
+	var current int
+	if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+		return err
+	}
+	if newest := SchemaVersion(); current > newest {
+		return fmt.Errorf("%w (schema %d, this anchor knows %d)", store.ErrNewerSchema, current, newest)
+	}
+	for _, m := range ms {
+		if m.version <= current {
+			continue
+		}
+		if _, err := tx.Exec(ctx, m.sql); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
+			return err
+		}
+	}
+	return tx.Commit(ctx)
+}
+
+// SchemaVersion reads the schema version of the open database.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&v)
+	return v, err
+}
+
+// Close closes the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// UseChallenge implements store.ChallengeStore: the mark is one row, unique by hash, committed
+// before it returns, so two replicas racing for one challenge give one token.
+func (s *Store) UseChallenge(ctx context.Context, hash [32]byte, expires time.Time, account string, shared bool) (bool, error) {
+	var first bool
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var mode bool
+		err := tx.QueryRow(ctx, `INSERT INTO account_modes (account, shared) VALUES ($1, $2)
+			ON CONFLICT (account) DO UPDATE SET shared = account_modes.shared RETURNING shared`, account, shared).Scan(&mode)
+		if err != nil {
+			return err
+		}
+		if mode != shared {
+			return store.ErrSharedMismatch
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO used_challenges (hash, expires) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING`, hash[:], expires)
+		if err != nil {
+			return err
+		}
+		first = tag.RowsAffected() == 1
+		return nil
+	})
+	if errors.Is(err, store.ErrSharedMismatch) {
+		return false, err
+	}
+	return first, err
+}
+
+// PruneChallenges implements store.ChallengeStore.
+func (s *Store) PruneChallenges(ctx context.Context, before time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, "DELETE FROM used_challenges WHERE expires < $1", before)
+	return int(tag.RowsAffected()), err
+}
+
+var _ store.ChallengeStore = (*Store)(nil)

@@ -1,0 +1,21 @@
+package store_test
+
+import (
+	"testing"
+
+	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/store/storetest"
+)
+
+// TestBoltContract: the bbolt store passes the contract suite (internal/store/postgres runs the
+// same suite against PostgreSQL).
+func TestBoltContract(t *testing.T) {
+	storetest.ChallengeStore(t, func(t *testing.T) store.ChallengeStore {
+		s, err := store.Open(t.TempDir(), store.Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
