@@ -185,6 +185,13 @@ func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	// After an unclean stop the marks of the last moments may be lost: a challenge issued
+	// before this start could have been exchanged already, so none is.
+	if nb := d.Challenges.IssuedNotBefore(); !nb.IsZero() && ch.MinTime.Before(nb) {
+		d.observe("token", "issued_before_restart")
+		httpx.Error(w, http.StatusBadRequest, "challenge was issued before the server restarted; request a new one")
+		return
+	}
 	acct, err := h.account(r, ch.AccountID)
 	if err != nil {
 		httpx.Logger(r.Context()).Warn("horizon account lookup failed", "account", ch.AccountID, "err", err)

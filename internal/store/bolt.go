@@ -98,6 +98,7 @@ type Bolt struct {
 	keys   *keyring
 	refill sync.Mutex // one refillReady at a time
 	wiping sync.Mutex // one WipeErasedKeys at a time
+	marks  *marks     // used SEP-10 challenges on their way to disk (marks.go)
 }
 
 var _ Store = (*Bolt)(nil)
@@ -134,6 +135,10 @@ func Open(dataDir string, opts Options) (*Bolt, error) {
 	}
 	// Finish erasures a crash interrupted between the deletion and the wipe of the key.
 	if err := s.WipeErasedKeys(context.Background()); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if err := s.startMarks(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -197,7 +202,8 @@ func (s *Bolt) CustomerIDsWithPrefix(ctx context.Context, prefix string, limit i
 }
 
 // Close closes the database.
-func (s *Bolt) Close() error { return errors.Join(s.db.Close(), s.keys.close()) }
+// Close writes the last SEP-10 marks, records a clean stop and closes the files.
+func (s *Bolt) Close() error { return errors.Join(s.stopMarks(), s.db.Close(), s.keys.close()) }
 
 // Ping proves the store writable: one write transaction, committed (and synced) like any other.
 func (s *Bolt) Ping(ctx context.Context) error {
@@ -238,43 +244,26 @@ func challengeKey(hash [32]byte, expires time.Time) []byte {
 	return append(k, hash[:]...)
 }
 
-// UseChallenge implements ChallengeStore. Concurrent calls are coalesced into one commit
-// (bbolt Batch), so replay protection costs one fsync per batch rather than per request.
+// UseChallenge implements ChallengeStore. The mark is made in memory and written by the
+// background flusher within markFlushEvery (marks.go): a token does not wait for an fsync, and
+// a crash that loses the last marks makes the next open refuse every challenge issued before it.
 // A challenge's expiry is part of what its server signature covers, so the same challenge
 // always maps to the same key.
 func (s *Bolt) UseChallenge(ctx context.Context, hash [32]byte, expires time.Time, account string, shared bool) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	val := challengeRecord(time.Now())
-	key := challengeKey(hash, expires)
-	var first bool
-	mode := []byte{'n'}
+	mode := byte('n')
 	if shared {
-		mode[0] = 's'
+		mode = 's'
 	}
-	err := s.db.Batch(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketChallenges)
-		if b.Get(key) != nil {
-			first = false
-			return nil
-		}
-		modes := tx.Bucket(bucketAccountModes)
-		if m := modes.Get([]byte(account)); m != nil && !bytes.Equal(m, mode) {
-			return ErrSharedMismatch
-		} else if m == nil {
-			if err := modes.Put([]byte(account), mode); err != nil {
-				return err
-			}
-		}
-		first = true
-		return b.Put(key, val)
-	})
-	return first, err
+	return s.useMark(challengeKey(hash, expires), challengeRecord(time.Now()), account, mode)
 }
 
-// PruneChallenges implements ChallengeStore: it deletes the marks whose expiry is before t.
 func (s *Bolt) PruneChallenges(ctx context.Context, before time.Time) (int, error) {
+	if err := s.flushMarks(); err != nil {
+		return 0, err
+	}
 	limit := make([]byte, 8)
 	binary.BigEndian.PutUint64(limit, uint64(before.Unix()))
 	n := 0

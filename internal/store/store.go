@@ -33,11 +33,16 @@ type ChallengeStore interface {
 	// UseChallenge records the challenge hash and reports whether this was its first use.
 	// It also records whether account (G...) authenticates as a shared account (with a memo or
 	// a muxed id) and returns ErrSharedMismatch, recording nothing, when that differs from its
-	// earlier authentications (SEP-12: accounts are either shared or not). The record is
-	// durable when it returns.
+	// earlier authentications (SEP-12: accounts are either shared or not). The record may reach
+	// the disk after it returns; a store that can lose it in a crash says so through
+	// IssuedNotBefore.
 	UseChallenge(ctx context.Context, hash [32]byte, expires time.Time, account string, shared bool) (first bool, err error)
 	// PruneChallenges forgets challenges that expired before t and returns how many.
 	PruneChallenges(ctx context.Context, before time.Time) (int, error)
+	// IssuedNotBefore is when challenges must have been issued, at the earliest, to be
+	// exchanged: zero, or the time of a start after an unclean stop when the store could have
+	// lost the marks of its last moments.
+	IssuedNotBefore() time.Time
 }
 
 // Store is everything anchor keeps.

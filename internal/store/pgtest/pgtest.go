@@ -146,7 +146,6 @@ func replaceDB(u, name string) string {
 	return u + sep + "dbname=" + name
 }
 
-
 // Stop stops the throwaway cluster, if one was started, and removes it.
 func Stop() {
 	if dir == "" {
