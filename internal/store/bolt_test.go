@@ -308,16 +308,7 @@ func TestCustomersNewestFirst(t *testing.T) {
 		t.Fatalf("review queue %q, want c", got)
 	}
 	// Back to schema 10 (no indexes), then open: both are built from the records.
-	s.db.Update(func(tx *bolt.Tx) error {
-		tx.DeleteBucket(bucketCustomersByUpdated)
-		tx.DeleteBucket(bucketCustomerUpdated)
-		tx.DeleteBucket(bucketCustomersInReview)
-		return tx.Bucket(bucketMeta).Put(keySchemaVersion, binary.BigEndian.AppendUint64(nil, 10))
-	})
-	s.Close()
-	if s, err = Open(dir, Options{NoSync: true}); err != nil {
-		t.Fatal(err)
-	}
+	s = downgrade(t, s, dir, 10, bucketCustomersByUpdated, bucketCustomerUpdated, bucketCustomersInReview)
 	defer s.Close()
 	if got := order(); got != "a,c" {
 		t.Fatalf("after migration: %s, want a,c", got)
@@ -377,14 +368,7 @@ func TestUnmatchedNewestFirst(t *testing.T) {
 	if got := order(2); got != "30,20" {
 		t.Fatalf("stopped after two: %s", got)
 	}
-	s.db.Update(func(tx *bolt.Tx) error {
-		tx.DeleteBucket(bucketTreasuryUnmatchedByTime)
-		return tx.Bucket(bucketMeta).Put(keySchemaVersion, binary.BigEndian.AppendUint64(nil, 13))
-	})
-	s.Close()
-	if s, err = Open(dir, Options{NoSync: true}); err != nil {
-		t.Fatal(err)
-	}
+	s = downgrade(t, s, dir, 13, bucketTreasuryUnmatchedByTime)
 	defer s.Close()
 	if got := order(10); got != "30,20,10" {
 		t.Fatalf("after migration: %s", got)
@@ -494,4 +478,26 @@ func TestMarksAfterAnUncleanStop(t *testing.T) {
 	if first, _ := s.UseChallenge(ctx, h, exp, "GA", false); first {
 		t.Fatal("a mark was lost across a clean stop")
 	}
+}
+
+// downgrade takes an open store back to schema version with the buckets that version lacked
+// removed, closes it and opens it again, which migrates it: the store as it reopened.
+func downgrade(t *testing.T, s *Bolt, dir string, version uint64, buckets ...[]byte) *Bolt {
+	t.Helper()
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range buckets {
+			if err := tx.DeleteBucket(b); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keySchemaVersion, binary.BigEndian.AppendUint64(nil, version))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err := Open(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
