@@ -17,9 +17,11 @@ run: build
 	@test -f $(DEMO)/anchor.yaml || ./$(BIN) init --dir $(DEMO) --home-domain localhost:8000 --network testnet
 	./$(BIN) serve --config $(DEMO)/anchor.yaml
 
-## test: the whole suite, as CI runs it
+## test: the whole suite, as CI runs it: once on bbolt, once on PostgreSQL (a throwaway cluster
+## from the machine's postgresql binaries; internal/store/pgtest)
 test:
 	$(GO) test -race -shuffle=on ./...
+	ANCHOR_TEST_STORE=postgres $(GO) test -race -shuffle=on ./...
 
 ## lint: formatting, vet, staticcheck (when it can be installed)
 lint:

@@ -16,6 +16,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/store/postgres"
 )
 
 func newBackupCmd(f *Factory) *cobra.Command {
@@ -39,11 +40,14 @@ database, and expire old backups (an erased customer stays readable in backups t
 			if err != nil {
 				return err
 			}
+			if cfg.DatabaseURL != "" {
+				return postgres.ErrNoBackup
+			}
 			write := func(w io.Writer) error {
 				if c := admin.Dial(cmd.Context(), admin.SocketPath(cfg.DataDir)); c != nil {
 					return c.Backup(cmd.Context(), w)
 				}
-				st, err := store.Open(cfg.DataDir, store.Options{})
+				st, err := openStore(cmd.Context(), cfg)
 				if err != nil {
 					return err
 				}
@@ -228,6 +232,14 @@ func checkStore(ctx context.Context, f *Factory, dataDir string) (*store.CheckRe
 		dataDir = cfg.DataDir
 		if c := admin.Dial(ctx, admin.SocketPath(dataDir)); c != nil {
 			return c.Check(ctx)
+		}
+		if cfg.DatabaseURL != "" {
+			st, err := openStore(ctx, cfg)
+			if err != nil {
+				return nil, err
+			}
+			defer st.Close()
+			return st.Check(ctx)
 		}
 	}
 	return store.CheckDir(ctx, dataDir)

@@ -15,7 +15,6 @@ import (
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/horizon/standin"
 	"github.com/anchorkit/anchor/internal/kyc"
-	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/pkg/sep10"
 )
@@ -124,7 +123,7 @@ func readyDeposits(t *testing.T, tf *treasuryFixture, env map[string]string, n i
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(cfg.DataDir, store.Options{})
+	st, err := openStore(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

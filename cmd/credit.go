@@ -222,7 +222,7 @@ twice. --all credits every deposit in pending_anchor, pending_trust or pending_s
 // localCrediter runs the treasury in this process, on the store.
 type localCrediter struct {
 	cfg *config.Config
-	st  *store.Bolt
+	st  store.Backend
 }
 
 func (l localCrediter) Credit(ctx context.Context, id, by string) (*transfer.Transaction, error) {
@@ -381,7 +381,7 @@ func (f *Factory) crediter(ctx context.Context) (Crediter, func() error, error) 
 	if c := admin.Dial(ctx, admin.SocketPath(cfg.DataDir)); c != nil {
 		return c, func() error { return nil }, nil
 	}
-	st, err := store.Open(cfg.DataDir, store.Options{})
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}

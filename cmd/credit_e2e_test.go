@@ -22,7 +22,6 @@ import (
 
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/horizon/standin"
-	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
 )
 
@@ -112,7 +111,7 @@ func TestKill9DuringCredits(t *testing.T) {
 			perUser[p.To]++
 		}
 	}
-	st, err := store.Open(cfg.DataDir, store.Options{})
+	st, err := openStore(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,13 +8,21 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/iostreams"
+	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/store/pgtest"
+	"github.com/anchorkit/anchor/internal/store/storetest"
 )
 
 // syncBuffer is a goroutine-safe buffer for a server's log output.
@@ -93,6 +101,18 @@ func initAnchor(t *testing.T) (string, int) {
 	_, stderr, code := runCLI(t, context.Background(), nil, "init", "--dir", dir, "--home-domain", "localhost:"+strconv.Itoa(port), "--network", "testnet")
 	if code != 0 {
 		t.Fatalf("anchor init: exit %d: %s", code, stderr)
+	}
+	if storetest.Postgres() {
+		// ANCHOR_TEST_STORE=postgres: this anchor keeps its state in a fresh database.
+		path := filepath.Join(dir, "anchor.yaml")
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw = bytes.Replace(raw, []byte("database_url: \"\"\n"), []byte("database_url: "+pgtest.URL(t)+"\n"), 1)
+		if err := os.WriteFile(path, raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dir, port
 }
@@ -188,4 +208,80 @@ func getChallenge(t *testing.T, base string, q url.Values) httpResult {
 func postJSON(t *testing.T, base, tx string) httpResult {
 	b, _ := json.Marshal(map[string]string{"transaction": tx})
 	return do(t, "POST", base+"/auth", "application/json", bytes.NewReader(b))
+}
+
+// openTestStore opens the store of the anchor initialised in dir, on the backend the tests run
+// on (closed at the end of the test).
+func openTestStore(t *testing.T, dir string) store.Backend {
+	t.Helper()
+	cfg, err := config.Load(config.LoadOptions{File: filepath.Join(dir, "anchor.yaml"), Explicit: true, LookupEnv: mapEnv(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStore(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// storedBytes is everything the anchor initialised in dir keeps: the bbolt file's bytes, or on
+// PostgreSQL the text of every row of every table.
+func storedBytes(t *testing.T, dir string) []byte {
+	t.Helper()
+	cfg, err := config.Load(config.LoadOptions{File: filepath.Join(dir, "anchor.yaml"), Explicit: true, LookupEnv: mapEnv(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DatabaseURL == "" {
+		raw, err := os.ReadFile(filepath.Join(cfg.DataDir, store.FileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, cfg.DatabaseURL.Reveal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []byte
+	for _, table := range tables {
+		rows, err := conn.Query(ctx, "SELECT t::text FROM "+pgx.Identifier{table}.Sanitize()+" t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range texts {
+			out = append(out, s...)
+		}
+		// bytea columns print as hex in row text: add the raw bytes of file contents.
+		if table == "kyc_files" {
+			rows, err := conn.Query(ctx, "SELECT coalesce(data, ''::bytea) FROM kyc_files")
+			if err != nil {
+				t.Fatal(err)
+			}
+			blobs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range blobs {
+				out = append(out, b...)
+			}
+		}
+	}
+	return out
 }

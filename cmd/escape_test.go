@@ -11,7 +11,6 @@ import (
 
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/kyc"
-	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/treasury"
 )
@@ -26,7 +25,7 @@ func TestHumanOutputEscapesOutsideText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(cfg.DataDir, store.Options{})
+	st, err := openStore(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

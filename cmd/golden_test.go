@@ -28,6 +28,8 @@ type normalizer struct {
 	count map[string]int
 }
 
+var testDatabase = regexp.MustCompile(`"postgres://[^"]*"`)
+
 var normalizeRules = []struct {
 	re   *regexp.Regexp
 	name string
@@ -44,6 +46,8 @@ func (n *normalizer) normalize(s string) string {
 	s = strings.ReplaceAll(s, n.dir, "<dir>")
 	// The audit trail names the OS user running the tests.
 	s = strings.ReplaceAll(s, `"`+reviewer("")+` (--by `, `"<os-user> (--by `)
+	// The test database of ANCHOR_TEST_STORE=postgres, as the bbolt run prints it (none).
+	s = testDatabase.ReplaceAllString(s, `""`)
 	for _, r := range normalizeRules {
 		s = r.re.ReplaceAllStringFunc(s, func(m string) string {
 			switch {

@@ -36,7 +36,7 @@ func (f *Factory) backends(ctx context.Context) (admin.KYC, admin.Transfers, fun
 	if c := admin.Dial(ctx, admin.SocketPath(cfg.DataDir)); c != nil {
 		return c, c, func() error { return nil }, nil
 	}
-	st, err := store.Open(cfg.DataDir, store.Options{})
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
 			return nil, nil, nil, fmt.Errorf("anchor serve holds %s but its admin socket does not answer; is it still starting?", cfg.DataDir)

@@ -18,7 +18,6 @@ import (
 	"github.com/stellar/go-stellar-sdk/keypair"
 
 	"github.com/anchorkit/anchor/internal/kyc"
-	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/pkg/callbacksig"
 	"github.com/anchorkit/anchor/pkg/sep10"
 )
@@ -435,11 +434,7 @@ func TestE2EKYCFailedMultipartPutLeavesNoFiles(t *testing.T) {
 		t.Fatalf("PUT with a bad email: %d %s", r.Status, r.Body)
 	}
 	s.Stop(t)
-	st, err := store.Open(filepath.Join(dir, "data"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openTestStore(t, dir)
 	st.KYCView(context.Background(), func(tx kyc.Tx) error {
 		if files, _ := tx.PendingFiles(w.kp.Address(), ""); len(files) != 0 {
 			t.Errorf("%d file(s) left by a refused PUT", len(files))

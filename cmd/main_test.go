@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stellar/go-stellar-sdk/keypair"
+
+	"github.com/anchorkit/anchor/internal/store/storetest"
 )
 
 // TestMain lets tests run this binary as `anchor` (ANCHOR_TEST_MAIN=1), to exercise Main
@@ -22,7 +24,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("ANCHOR_TEST_MAIN") == "1" {
 		os.Exit(Main())
 	}
-	os.Exit(m.Run())
+	storetest.Main(m)
 }
 
 func anchorProcess(args ...string) *exec.Cmd {

@@ -107,7 +107,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 			return fmt.Errorf("config: %w", err)
 		}
 	}
-	st, err := store.Open(cfg.DataDir, store.Options{})
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -267,7 +267,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		"listen", ln.Addr().String(), "home_domain", cfg.HomeDomain, "network", cfg.NetworkPassphrase,
 		"mode", cfg.Mode, "signing_key", deps.SEP10.Server.Address(),
 		"stellar_toml", cfg.BaseURL()+"/.well-known/stellar.toml", "horizon", cfg.HorizonURL,
-		"data_dir", cfg.DataDir, "admin_socket", admin.SocketPath(cfg.DataDir), "version", Version)
+		"data_dir", cfg.DataDir, "database_url", cfg.DatabaseURL, "admin_socket", admin.SocketPath(cfg.DataDir), "version", Version)
 	var serveOpts []func(*http.Server)
 	if certs != nil {
 		if m := deps.Metrics; m != nil {

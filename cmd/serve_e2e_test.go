@@ -22,6 +22,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/horizon/standin"
 	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/store/storetest"
 	"github.com/anchorkit/anchor/pkg/sep10"
 	"github.com/anchorkit/anchor/pkg/stellartoml"
 )
@@ -452,6 +453,9 @@ func TestE2EClientDomainRefusesLoopbackInProduction(t *testing.T) {
 }
 
 func TestE2EStoreHeldByServer(t *testing.T) {
+	if storetest.Postgres() {
+		t.Skip("bbolt only: PostgreSQL is shared by design (ANCHOR_TEST_STORE=postgres)")
+	}
 	dir, port := initAnchor(t)
 	startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none"})
 	start := time.Now()

@@ -7,6 +7,7 @@ package callback
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -35,6 +36,11 @@ type Queue interface {
 	// FinishCallback replaces prev by next (nil: removes it), only if prev is still queued as
 	// it was: an item queued again meanwhile is kept.
 	FinishCallback(ctx context.Context, prev Item, next *Item) error
+	// ClaimCallback takes an item for this process until until, before its delivery starts:
+	// false when it is no longer queued as it was or another process (a replica on the same
+	// database) holds a claim on it. DueCallbacks leaves claimed items out until their claim
+	// lapses, so a replica that dies mid-delivery leaves its items to the others.
+	ClaimCallback(ctx context.Context, it Item, now, until time.Time) (bool, error)
 }
 
 // ErrGone means the resource or its callback URL no longer exists: the item is dropped.
@@ -61,7 +67,10 @@ type Dispatcher struct {
 	Workers, PerHost int
 	// Observe, when set, is told each delivery's result: delivered, retry or abandoned.
 	Observe func(kind, result string)
-	wake    chan struct{}
+	// ClaimFor is how long a delivery holds its item against other replicas (default 2m):
+	// longer than a delivery can take.
+	ClaimFor time.Duration
+	wake     chan struct{}
 
 	mu       sync.Mutex
 	hosts    map[string]*hostState
@@ -177,6 +186,18 @@ func (d *Dispatcher) drain(ctx context.Context, slots chan struct{}, perHost int
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			claimed, cerr := d.Queue.ClaimCallback(ctx, it, now, d.Now().Add(cmp.Or(d.ClaimFor, 2*time.Minute)))
+			if cerr != nil && ctx.Err() == nil {
+				d.Logger.Warn("claim callback", "kind", it.Kind, "id", it.ID, "err", cerr)
+			}
+			if !claimed {
+				d.mu.Lock()
+				hs.active--
+				delete(d.inflight, key)
+				d.mu.Unlock()
+				<-slots
+				return // another replica delivers it, or it changed: the next drain sees
+			}
 			if err == nil {
 				err = d.post(ctx, target, body)
 			}

@@ -45,6 +45,10 @@ func (q *memQueue) DueCallbacks(_ context.Context, now time.Time, limit int) ([]
 	return out, nil
 }
 
+func (q *memQueue) ClaimCallback(context.Context, callback.Item, time.Time, time.Time) (bool, error) {
+	return true, nil
+}
+
 func (q *memQueue) FinishCallback(_ context.Context, prev callback.Item, next *callback.Item) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()

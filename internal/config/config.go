@@ -44,6 +44,7 @@ type Config struct {
 	TLSKeyFile          string        `mapstructure:"tls_key_file"`
 	MetricsRefresh      time.Duration `mapstructure:"metrics_refresh"`
 	DataDir             string        `mapstructure:"data_dir"`
+	DatabaseURL         DSN           `mapstructure:"database_url"`
 	PublicURL           string        `mapstructure:"public_url"`
 	WebAuthDomain       string        `mapstructure:"web_auth_domain"`
 	SecretsFile         string        `mapstructure:"secrets_file"`

@@ -51,6 +51,7 @@ var Keys = []Key{
 	{"metrics_listen", "", false, "address of the Prometheus /metrics listener (never the wallet-facing port); empty: off"},
 	{"metrics_refresh", "15s", false, "how often the store-derived gauges (transactions, customers, callbacks, treasury, balances) are recomputed; each pass reads every record"},
 	{"data_dir", "data", false, "directory of the database (relative to the config file)"},
+	{"database_url", "", false, "PostgreSQL database (postgres://user@host/db) shared by every replica; empty: the bbolt file in data_dir. Its password is never printed; keep it in the secrets file or a PGPASSFILE"},
 	{"public_url", "", false, "public base URL of the server; default http(s)://home_domain"},
 	{"web_auth_domain", "", false, "web_auth_domain put in SEP-10 challenges; default the WEB_AUTH_ENDPOINT host"},
 	{"secrets_file", "", false, "env-style file (KEY=VALUE) with the secrets below (relative to the config file)"},
@@ -400,7 +401,8 @@ func UnknownEnv(environ []string) []string {
 	var out []string
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(name, "ANCHOR_") || known[name] {
+		// ANCHOR_TEST_*: anchor's own test suite (the backend it runs on, a test database).
+		if !strings.HasPrefix(name, "ANCHOR_") || known[name] || strings.HasPrefix(name, "ANCHOR_TEST_") {
 			continue
 		}
 		if s := SuggestEnv(name); s != "" {
@@ -556,6 +558,8 @@ func flatten(v reflect.Value, prefix string, values map[string]string) {
 		tag := prefix + v.Type().Field(i).Tag.Get("mapstructure")
 		switch f := v.Field(i).Interface().(type) {
 		case Secret:
+			values[tag] = f.String()
+		case DSN:
 			values[tag] = f.String()
 		case time.Duration:
 			values[tag] = f.String()

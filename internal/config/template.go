@@ -77,6 +77,10 @@ public_url: ""
 # Directory of the database (anchor.db), the keyring of its personal data (anchor.keys: back
 # both up together) and the admin socket, relative to this file.
 data_dir: data
+# PostgreSQL instead of the bbolt file, for several anchor serve replicas on one database
+# (docs/scale-out.md): database_url: postgres://anchor@db.internal/anchor. Keep a password
+# in the secrets file (ANCHOR_DATABASE_URL=...) or a PGPASSFILE, never here.
+database_url: ""
 
 # Secrets live in this env-style file (mode 0600), never here. It may set ANCHOR_SIGNING_SECRET,
 # ANCHOR_JWT_SECRET, ANCHOR_ISSUER_SECRET and ANCHOR_DISTRIBUTION_SECRET. Alternatives:

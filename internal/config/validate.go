@@ -67,6 +67,11 @@ func (c *Config) validate(add func(error)) {
 	if c.DataDir == "" {
 		add(keyErr("data_dir", "is empty"))
 	}
+	if raw := c.DatabaseURL.Reveal(); raw != "" {
+		if scheme, _, ok := strings.Cut(raw, "://"); ok && scheme != "postgres" && scheme != "postgresql" {
+			add(keyErr("database_url", "%s is not a PostgreSQL URL (postgres://user@host/database)", c.DatabaseURL))
+		}
+	}
 	if c.PublicURL != "" {
 		if err := checkURL(c.PublicURL, !c.Development()); err != nil {
 			add(keyErr("public_url", "%s", err))

@@ -26,6 +26,7 @@ import (
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/money"
 	"github.com/anchorkit/anchor/internal/sep1"
+	"github.com/anchorkit/anchor/internal/store/postgres"
 	"github.com/anchorkit/anchor/pkg/sep10"
 	"github.com/anchorkit/anchor/pkg/stellartoml"
 )
@@ -68,6 +69,9 @@ func (d *Doctor) Run(ctx context.Context) []Result {
 	d.checkTOML(ctx)
 	d.checkHorizonAndAccounts(ctx)
 	d.checkLocal()
+	if d.Config.DatabaseURL != "" {
+		d.checkDatabase(ctx)
+	}
 	return d.out
 }
 
@@ -309,7 +313,9 @@ func (d *Doctor) checkLocal() {
 		dirMode, sockMode = 0o711, 0o666 // opened for the admin groups, judged by peer credentials
 	}
 	perm("data dir", cfg.DataDir, dirMode)
-	perm("database", filepath.Join(cfg.DataDir, "anchor.db"), 0o600)
+	if cfg.DatabaseURL == "" {
+		perm("database", filepath.Join(cfg.DataDir, "anchor.db"), 0o600)
+	}
 	perm("admin socket", filepath.Join(cfg.DataDir, "admin.sock"), sockMode)
 	if cfg.SecretsFile != "" {
 		p := cfg.SecretsFile
@@ -403,7 +409,11 @@ func (d *Doctor) checkBackups() {
 	sort.Strings(files)
 	switch {
 	case name == "":
-		d.add("backups", Fail, "backup_dir %s holds no backup: schedule anchor backup --out %s/anchor-$(date +%%F).tar", dir, dir)
+		if d.Config.DatabaseURL != "" {
+			d.add("backups", Fail, "backup_dir %s holds no backup: schedule pg_dump --format=custom --file %s/anchor-$(date +%%F).dump (database_url)", dir, dir)
+		} else {
+			d.add("backups", Fail, "backup_dir %s holds no backup: schedule anchor backup --out %s/anchor-$(date +%%F).tar", dir, dir)
+		}
 	case d.Now().Sub(newest) > 24*time.Hour:
 		d.add("backups", Fail, "the newest backup, %s, is %s old: is the daily anchor backup running?", name, d.Now().Sub(newest).Round(time.Hour))
 	default:
@@ -416,4 +426,18 @@ func parseLeaf(pair tls.Certificate) (*x509.Certificate, error) {
 		return pair.Leaf, nil
 	}
 	return x509.ParseCertificate(pair.Certificate[0])
+}
+
+// checkDatabase: the PostgreSQL database answers, takes writes (not a standby) and holds the
+// schema this anchor writes. It migrates nothing.
+func (d *Doctor) checkDatabase(ctx context.Context) {
+	schema, err := postgres.Probe(ctx, d.Config.DatabaseURL.Reveal())
+	switch want := postgres.SchemaVersion(); {
+	case err != nil:
+		d.add("database", Fail, "%v", err)
+	case schema != want:
+		d.add("database", Fail, "%s holds schema %d, this anchor writes %d (anchor serve migrates an older one when it starts)", d.Config.DatabaseURL, schema, want)
+	default:
+		d.add("database", OK, "%s answers and takes writes (schema %d)", d.Config.DatabaseURL, schema)
+	}
 }

@@ -17,16 +17,12 @@ import (
 	"github.com/anchorkit/anchor/internal/callback"
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/kyc"
-	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/store/storetest"
 	"github.com/anchorkit/anchor/pkg/callbacksig"
 )
 
 func newService(t testing.TB, autoApprove bool) *kyc.Service {
-	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	return &kyc.Service{Store: st, AllowHTTPCallbacks: true, Config: config.KYC{
 		AutoApprove: autoApprove, MaxFileSize: 1 << 20, CustomerQuota: 4 << 20, DefaultType: "sep6-deposit",
 		Types: config.DefaultCustomerTypes()}}

@@ -238,7 +238,7 @@ func check(ctx context.Context, db *bolt.DB, keys *keyring) (*CheckReport, error
 			if ts == nil || !has(bucketCustomersByUpdated, append(bytes.Clone(ts), k...)) {
 				return errors.New("is missing from the update-order index")
 			}
-			if inReview(c) {
+			if InReview(c) {
 				review++
 				if !has(bucketCustomersInReview, append(bytes.Clone(ts), k...)) {
 					return errors.New("waits for review but is missing from the review queue")

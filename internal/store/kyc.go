@@ -92,9 +92,10 @@ func (t kycTx) indexCustomers() error {
 	})
 }
 
-// inReview says whether a customer belongs in the review queue: not rejected, with a field
+// InReview says whether a customer belongs in the review queue: not rejected, with a field
 // waiting for review. Every customer kyc.Customer.StatusFor calls PROCESSING for some type is.
-func inReview(c *kyc.Customer) bool {
+// Every backend indexes the queue by it.
+func InReview(c *kyc.Customer) bool {
 	if c.Rejected {
 		return false
 	}
@@ -132,7 +133,7 @@ func (t kycTx) orderCustomer(c *kyc.Customer, at *time.Time) error {
 	if err := byUpdated.Put(key, nil); err != nil {
 		return err
 	}
-	if inReview(c) {
+	if InReview(c) {
 		if err := review.Put(key, nil); err != nil {
 			return err
 		}
@@ -219,10 +220,9 @@ func (t kycTx) ErasePersonalData(account, memo string) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		if tr.Email == "" && tr.Dest == "" && tr.DestExtra == "" && tr.CountryCode == "" && tr.CustomerID == "" {
+		if !ForgetPerson(tr) {
 			continue
 		}
-		tr.Email, tr.Dest, tr.DestExtra, tr.CountryCode, tr.CustomerID = "", "", "", "", ""
 		if err := trs.Put(tr); err != nil {
 			return n, err
 		}
@@ -290,6 +290,12 @@ func (s *Bolt) DueCallbacks(ctx context.Context, now time.Time, limit int) ([]ca
 		out = out[:limit]
 	}
 	return out, err
+}
+
+// ClaimCallback implements callback.Queue: one process holds the bbolt file, so its dispatcher
+// has no one to claim items from.
+func (s *Bolt) ClaimCallback(context.Context, callback.Item, time.Time, time.Time) (bool, error) {
+	return true, nil
 }
 
 func callbackKey(kind, id string) []byte { return []byte(kind + "/" + id) }
@@ -405,19 +411,8 @@ func (t kycTx) PutCustomer(c *kyc.Customer) error {
 }
 
 func (t kycTx) DeleteCustomer(c *kyc.Customer) error {
-	files, err := t.FilesOf(c.ID)
-	if err != nil {
+	if err := DeleteFilesOf(t, c); err != nil {
 		return err
-	}
-	pending, err := t.PendingFiles(c.Account, c.Memo)
-	if err != nil {
-		return err
-	}
-	files = append(files, pending...)
-	for _, f := range files {
-		if err := t.DeleteFile(f.ID); err != nil {
-			return err
-		}
 	}
 	if err := t.shredAt(bucketCustomers, []byte(c.ID)); err != nil {
 		return err

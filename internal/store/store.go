@@ -5,11 +5,13 @@ package store
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/anchorkit/anchor/internal/callback"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/transfer"
+	"github.com/anchorkit/anchor/internal/treasury"
 )
 
 // Sentinel errors, checked with errors.Is.
@@ -54,4 +56,65 @@ type Store interface {
 	// SchemaVersion is the schema version of the open database.
 	SchemaVersion(ctx context.Context) (int, error)
 	Close() error
+}
+
+// Backend is a whole store as anchor serve and the CLI open it: bbolt (Bolt) or PostgreSQL
+// (package postgres), chosen by database_url.
+type Backend interface {
+	Store
+	treasury.Store
+	// Ping proves the store writable (readiness).
+	Ping(ctx context.Context) error
+	// Backup writes a consistent snapshot (bbolt); a backend with backups of its own (PostgreSQL:
+	// pg_dump, base backups) refuses, saying so.
+	Backup(ctx context.Context, w io.Writer) error
+	// Check verifies every record decodes and the indexes agree with the records.
+	Check(ctx context.Context) (*CheckReport, error)
+}
+
+var _ Backend = (*Bolt)(nil)
+
+// What every backend does the same way, over the services' Tx interfaces.
+
+// CustomerOf returns the SEP-12 customer of an owner in k (nil when there is none): every
+// backend's transfer.Tx.Customer.
+func CustomerOf(k kyc.Tx, account, memo string) (*kyc.Customer, error) {
+	id, err := k.CustomerID(account, memo)
+	if errors.Is(err, kyc.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return k.Customer(id)
+}
+
+// DeleteFilesOf deletes a customer's files and the account's pending uploads (the start of
+// every backend's DeleteCustomer).
+func DeleteFilesOf(k kyc.Tx, c *kyc.Customer) error {
+	files, err := k.FilesOf(c.ID)
+	if err != nil {
+		return err
+	}
+	pending, err := k.PendingFiles(c.Account, c.Memo)
+	if err != nil {
+		return err
+	}
+	for _, f := range append(files, pending...) {
+		if err := k.DeleteFile(f.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ForgetPerson clears what a transaction holds about its owner's person (contact and bank
+// details, the link to the customer) and reports whether there was any; amounts, statuses and
+// on-chain ids stay for accounting (kyc.Tx.ErasePersonalData).
+func ForgetPerson(tr *transfer.Transaction) bool {
+	if tr.Email == "" && tr.Dest == "" && tr.DestExtra == "" && tr.CountryCode == "" && tr.CustomerID == "" {
+		return false
+	}
+	tr.Email, tr.Dest, tr.DestExtra, tr.CountryCode, tr.CustomerID = "", "", "", "", ""
+	return true
 }

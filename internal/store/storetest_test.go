@@ -19,3 +19,15 @@ func TestBoltContract(t *testing.T) {
 		return s
 	})
 }
+
+// TestBoltRecords: the records' contract on bbolt (one process: both handles are the store).
+func TestBoltRecords(t *testing.T) {
+	storetest.Records(t, func(t *testing.T) (store.Backend, store.Backend) {
+		s, err := store.Open(t.TempDir(), store.Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s, s
+	})
+}

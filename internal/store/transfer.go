@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -216,14 +215,29 @@ func (t transferTx) Put(tr *transfer.Transaction) error {
 // expiry index is ordered by deadline (a pass reads only what is due), and the KYC index lists
 // one owner's transactions waiting for its KYC (a change reads only those).
 func expiryKey(tr *transfer.Transaction) []byte {
-	if !tr.WaitingForUser() || tr.UserActionRequiredBy == nil || tr.FundsReceivedAt != nil {
+	at, ok := ExpiresAt(tr)
+	if !ok {
 		return nil
 	}
-	return timeKey(*tr.UserActionRequiredBy, tr.ID)
+	return timeKey(at, tr.ID)
+}
+
+// ExpiresAt is when a transaction expires, if it can: while it waits for the user's action and
+// no funds arrived. Every backend indexes the expiries by it.
+func ExpiresAt(tr *transfer.Transaction) (time.Time, bool) {
+	if !tr.WaitingForUser() || tr.UserActionRequiredBy == nil || tr.FundsReceivedAt != nil {
+		return time.Time{}, false
+	}
+	return *tr.UserActionRequiredBy, true
+}
+
+// WaitsForKYC says whether a transaction waits for its owner's KYC (the index WaitingForKYC reads).
+func WaitsForKYC(tr *transfer.Transaction) bool {
+	return tr.Status == transfer.PendingCustomerInfoUpdate
 }
 
 func kycWaitKey(tr *transfer.Transaction) []byte {
-	if tr.Status != transfer.PendingCustomerInfoUpdate {
+	if !WaitsForKYC(tr) {
 		return nil
 	}
 	return append(append(customerKey(tr.Account, tr.Memo), 0), tr.ID...)
@@ -429,15 +443,7 @@ func (t transferTx) MemoOwner(namespace, memo string) (string, error) {
 // Customer implements transfer.Tx: the SEP-12 customer of an owner, read in the same bbolt
 // transaction (nil when there is none).
 func (t transferTx) Customer(account, memo string) (*kyc.Customer, error) {
-	k := kycTx(t)
-	id, err := k.CustomerID(account, memo)
-	if errors.Is(err, kyc.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return k.Customer(id)
+	return CustomerOf(kycTx(t), account, memo)
 }
 
 func (t transferTx) EnqueueCallback(id string, at time.Time) error {

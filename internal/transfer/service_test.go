@@ -12,7 +12,7 @@ import (
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/money"
-	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/store/storetest"
 	"github.com/anchorkit/anchor/internal/transfer"
 )
 
@@ -23,11 +23,7 @@ type env struct {
 }
 
 func newEnv(t testing.TB) *env {
-	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	issuer := keypair.MustRandom().Address()
 	cfg := &config.Config{
 		KYC:  config.KYC{MaxFileSize: 1 << 20, CustomerQuota: 1 << 22, DefaultType: "sep6-deposit", Types: config.DefaultCustomerTypes()},

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stellar/go-stellar-sdk/keypair"
 	"github.com/stellar/go-stellar-sdk/txnbuild"
 	bolt "go.etcd.io/bbolt"
@@ -15,6 +16,7 @@ import (
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/store/storetest"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/treasury"
 )
@@ -141,17 +143,28 @@ func TestCorruptActionIsNotRebuilt(t *testing.T) {
 		t.Fatalf("first run: %v", err)
 	}
 	e.st.Close()
-	db, err := bolt.Open(filepath.Join(e.dir, store.FileName), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
+	if e.loc.URL != "" {
+		// PostgreSQL takes only valid JSON: a body that does not decode into an action.
+		conn, err := pgx.Connect(ctx, e.loc.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, `UPDATE treasury_ops SET body = '{"v":1,"state":{}}' WHERE id = 'pay/r1'`); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close(ctx)
+	} else {
+		db, err := bolt.Open(filepath.Join(e.dir, store.FileName), 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket([]byte("treasury_ops")).Put([]byte("pay/r1"), []byte(`{"v":1,"state":`))
+		})
+		db.Close()
 	}
-	db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte("treasury_ops")).Put([]byte("pay/r1"), []byte(`{"v":1,"state":`))
-	})
-	db.Close()
-	if e.st, err = store.Open(e.dir, store.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	e.st = storetest.OpenAt(t, e.loc, false)
+	var err error
 	_, err = admin.RunAction(ctx, e.treasury(treasury.Hooks{}), nil, req)
 	if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "pay/r1") {
 		t.Fatalf("resume over a corrupt record: %v", err)

@@ -21,6 +21,7 @@ import (
 	"github.com/anchorkit/anchor/internal/horizon/standin"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/store/storetest"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/treasury"
 )
@@ -37,7 +38,8 @@ type env struct {
 	t            testing.TB
 	hz           *standin.Server
 	hc           *horizonclient.Client
-	st           *store.Bolt
+	st           store.Backend
+	loc          storetest.Location
 	cfg          *config.Config
 	tr           *transfer.Service
 	kyc          *kyc.Service
@@ -59,13 +61,9 @@ func newEnv(t testing.TB) *env {
 	e.submit(e.dist, &txnbuild.ChangeTrust{Line: ct, Limit: "1000000"})
 	e.submit(e.issuer, &txnbuild.Payment{Destination: e.dist.Address(), Amount: "100000", Asset: asset})
 	e.assetKey = "USDX:" + e.issuer.Address()
-	var err error
-	e.dir = t.TempDir()
-	e.st, err = store.Open(e.dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.st.Close() })
+	e.loc = storetest.NewLocation(t)
+	e.dir = e.loc.Dir
+	e.st = storetest.OpenAt(t, e.loc, false)
 	e.cfg = &config.Config{NetworkPassphrase: network.TestNetworkPassphrase,
 		KYC:  config.KYC{MaxFileSize: 1 << 20, CustomerQuota: 1 << 22, DefaultType: "sep6-deposit", Types: config.DefaultCustomerTypes(), AutoApprove: true},
 		SEP6: config.SEP6{TransferExpiry: 24 * time.Hour, DepositKYCType: "sep6-deposit", WithdrawKYCType: "sep6-withdraw"},

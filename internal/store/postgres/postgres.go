@@ -13,14 +13,17 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/store"
 )
 
@@ -36,16 +39,7 @@ type Store struct {
 }
 
 // Redact returns a database URL with its password replaced, for messages and logs.
-func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "REDACTED")
-	}
-	return u.String()
-}
+func Redact(raw string) string { return config.DSN(raw).String() }
 
 // Open connects to databaseURL, applies the embedded migrations and returns the store. Errors
 // name the config key and never the password.
@@ -55,6 +49,11 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		return nil, fmt.Errorf("database_url %s: %v", Redact(databaseURL), redactErr(err, databaseURL))
 	}
 	cfg.ConnConfig.ConnectTimeout = 10 * time.Second
+	if !strings.Contains(databaseURL, "pool_max_conns") {
+		// Enough connections for many concurrent requests to share commits (pgx's default is
+		// the number of CPUs, at least 4).
+		cfg.MaxConns = int32(max(16, 4*runtime.NumCPU()))
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("database_url %s: %v", Redact(databaseURL), redactErr(err, databaseURL))
@@ -69,6 +68,42 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// Probe connects to databaseURL without migrating anything and returns its schema version
+// (0: none yet), failing when the database does not take writes (a standby). Errors name the
+// config key and never the password.
+func Probe(ctx context.Context, databaseURL string) (int, error) {
+	fail := func(what string, err error) (int, error) {
+		return 0, fmt.Errorf("database_url %s: %s%v", Redact(databaseURL), what, redactErr(err, databaseURL))
+	}
+	cfg, err := pgx.ParseConfig(databaseURL)
+	if err != nil {
+		return fail("", err)
+	}
+	cfg.ConnectTimeout = 10 * time.Second
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fail("cannot connect: ", err)
+	}
+	defer conn.Close(ctx)
+	var standby bool
+	var schema int
+	if err := conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&standby); err != nil {
+		return fail("", err)
+	}
+	if standby {
+		return fail("", errors.New("is a read-only standby"))
+	}
+	err = conn.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&schema)
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "42P01" { // no schema_migrations: nothing applied yet
+		return 0, nil
+	}
+	if err != nil {
+		return fail("", err)
+	}
+	return schema, nil
 }
 
 // redactErr is err on one line, without the URL's password.

@@ -34,6 +34,24 @@ func TestPostgresContract(t *testing.T) {
 	})
 }
 
+// TestPostgresRecords: the records' contract on PostgreSQL, through two pools on one database
+// (two replicas).
+func TestPostgresRecords(t *testing.T) {
+	storetest.Records(t, func(t *testing.T) (store.Backend, store.Backend) {
+		url := pgtest.URL(t)
+		var out [2]store.Backend
+		for i := range out {
+			s, err := postgres.Open(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			out[i] = s
+		}
+		return out[0], out[1]
+	})
+}
+
 // TestMigrationsOnceAcrossReplicas: replicas opening one database together apply the schema
 // once (advisory lock), and a database of a newer schema is refused.
 func TestMigrationsOnceAcrossReplicas(t *testing.T) {

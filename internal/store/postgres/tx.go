@@ -1,0 +1,194 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/anchorkit/anchor/internal/store"
+)
+
+// Transactions. Every update runs SERIALIZABLE: whatever replicas run at once, the result is
+// that of some order of them, as with bbolt's single writer. A transaction PostgreSQL aborts for
+// a conflict is run again (the services' update functions may be re-run, as bbolt batches
+// them); anything else, including a connection lost during the commit, is returned, so nothing
+// is acknowledged that was not committed.
+
+// maxAttempts bounds the re-runs of one update under conflicts.
+const maxAttempts = 40
+
+// retryable says whether PostgreSQL refused a transaction only because of another one: a
+// serialization failure, a deadlock, or a unique key another transaction took first (the re-run
+// sees it).
+func retryable(err error) bool {
+	var pg *pgconn.PgError
+	if !errors.As(err, &pg) {
+		return false
+	}
+	switch pg.Code {
+	case "40001", "40P01", "23505":
+		return true
+	}
+	return false
+}
+
+// update runs fn in a serializable read-write transaction, again while it conflicts.
+func (s *Store) update(ctx context.Context, fn func(b base) error) error {
+	for attempt := 1; ; attempt++ {
+		err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.Serializable}, func(tx pgx.Tx) error {
+			return fn(base{ctx, tx})
+		})
+		if err == nil || !retryable(err) || attempt == maxAttempts {
+			return err
+		}
+		// Back off a little, at random, so that the conflicting transactions part.
+		d := time.Duration(rand.Int64N(int64(min(attempt, 10)) * int64(time.Millisecond)))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d):
+		}
+	}
+}
+
+// view runs fn in a read-only snapshot (never aborted for conflicts).
+func (s *Store) view(ctx context.Context, fn func(b base) error) error {
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		return fn(base{ctx, tx})
+	})
+}
+
+// base is one database transaction as the services' Tx interfaces see it (they take no
+// context: the transaction's is kept here).
+type base struct {
+	ctx context.Context
+	tx  pgx.Tx
+}
+
+func (b base) exec(sql string, args ...any) error {
+	_, err := b.tx.Exec(b.ctx, sql, args...)
+	return err
+}
+
+// getJSON decodes the body the query returns into v: notFound when there is no row, an
+// ErrCorrupt naming the record when it cannot be decoded (never "not found").
+func (b base) getJSON(table, key string, v any, notFound error, sql string, args ...any) error {
+	var raw []byte
+	if err := b.tx.QueryRow(b.ctx, sql, args...).Scan(&raw); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound
+		}
+		return err
+	}
+	return decode(table, key, raw, v)
+}
+
+// text returns the single text column the query returns, or notFound.
+func (b base) text(notFound error, sql string, args ...any) (string, error) {
+	var s string
+	err := b.tx.QueryRow(b.ctx, sql, args...).Scan(&s)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", notFound
+	}
+	return s, err
+}
+
+func decode(table, key string, raw []byte, v any) error {
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("%w: %s record %q: %v", store.ErrCorrupt, table, key, err)
+	}
+	return nil
+}
+
+// body is v's JSON as text (what a json column takes).
+func body(v any) (string, error) {
+	raw, err := json.Marshal(v)
+	return string(raw), err
+}
+
+// listJSON decodes every row's first column (a body) into a new T each; the second column
+// names the record in errors.
+func listJSON[T any](b base, table string, sql string, args ...any) ([]*T, error) {
+	rows, err := b.tx.Query(b.ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		var raw []byte
+		var key string
+		if err := rows.Scan(&raw, &key); err != nil {
+			return nil, err
+		}
+		v := new(T)
+		if err := decode(table, key, raw, v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// ns is a time as the Unix nanoseconds the ordering columns hold (bbolt's keys likewise): zero
+// and times before 1970 sort first.
+func ns(t time.Time) int64 {
+	n := t.UnixNano()
+	if t.IsZero() || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// eachNewest calls fn with the records a keyset-paged query returns, newest first, until fn
+// returns false. The query takes the page size as $1 and the last row's ordering columns as
+// $2...; scan decodes a row into a record and those columns. Each page is read in its own
+// statement and fn is called outside it, so a slow reader holds nothing open; the pages grow
+// from 64 to 1,024 rows, so a page of 50 reads little.
+func eachNewest[T any](ctx context.Context, s *Store, sql string, after []any, scan func(pgx.Rows) (T, []any, error), fn func(T) bool) error {
+	for chunk := 64; ; chunk = min(2*chunk, 1024) {
+		rows, err := s.pool.Query(ctx, sql, append([]any{chunk}, after...)...)
+		if err != nil {
+			return err
+		}
+		var batch []T
+		for rows.Next() {
+			v, cursor, err := scan(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			batch, after = append(batch, v), cursor
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, v := range batch {
+			if !fn(v) {
+				return nil
+			}
+		}
+		if len(batch) < chunk {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// idsWithPrefix returns up to limit ids of table that start with prefix, in order.
+func (s *Store) idsWithPrefix(ctx context.Context, table, prefix string, limit int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, "SELECT id FROM "+table+" WHERE starts_with(id, $1) ORDER BY id LIMIT $2", prefix, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}

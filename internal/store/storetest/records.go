@@ -1,0 +1,218 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/keypair"
+
+	"github.com/anchorkit/anchor/internal/callback"
+	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/transfer"
+	"github.com/anchorkit/anchor/internal/treasury"
+)
+
+// Records runs the contract of the records the services keep. open returns two handles on one
+// fresh store: two replicas' connections on PostgreSQL, the same store twice on bbolt (one
+// process holds it).
+func Records(t *testing.T, open func(t *testing.T) (a, b store.Backend)) {
+	ctx := context.Background()
+	t.Run("a memo is reserved once across replicas", func(t *testing.T) {
+		a, b := open(t)
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 16 {
+			st := []store.Backend{a, b}[i%2]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var won bool // as the committed run left it (a run may be re-run after a conflict)
+				err := st.TransferUpdate(ctx, func(tx transfer.Tx) error {
+					var err error
+					won, err = tx.ReserveMemo("ref", "M1", fmt.Sprint("tx", i))
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+				} else if won {
+					wins.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("%d reservations of one memo", wins.Load())
+		}
+	})
+	t.Run("concurrent writers lose nothing", func(t *testing.T) {
+		a, b := open(t)
+		account := keypair.MustRandom().Address()
+		var wg sync.WaitGroup
+		for i := range 24 {
+			st := []store.Backend{a, b}[i%2]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tr := &transfer.Transaction{ID: fmt.Sprintf("t%02d", i), Account: account, Memo: fmt.Sprint(i % 3),
+					Status: transfer.PendingUserTransferStart, StartedAt: time.Now()}
+				if err := st.TransferUpdate(ctx, func(tx transfer.Tx) error { return tx.Put(tr) }); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		open := func() int {
+			var n int
+			a.TransferView(ctx, func(tx transfer.Tx) error { n, _ = tx.OpenTransactions(account); return nil })
+			return n
+		}
+		if n := open(); n != 24 {
+			t.Fatalf("%d open transactions, want 24", n)
+		}
+		for i := range 10 {
+			err := b.TransferUpdate(ctx, func(tx transfer.Tx) error {
+				tr, err := tx.Get(fmt.Sprintf("t%02d", i))
+				if err != nil {
+					return err
+				}
+				tr.Status = transfer.Completed
+				return tx.Put(tr)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := open(); n != 14 {
+			t.Fatalf("%d open transactions after 10 completed, want 14", n)
+		}
+	})
+	t.Run("newest first across pages, each once", func(t *testing.T) {
+		st, _ := open(t)
+		base := time.Now().Add(-time.Hour)
+		const n = 150
+		err := st.TransferUpdate(ctx, func(tx transfer.Tx) error {
+			for i := range n {
+				// Every third shares its time with the one before: ids break the tie.
+				at := base.Add(time.Duration(i-i%3/2) * time.Second)
+				if err := tx.Put(&transfer.Transaction{ID: fmt.Sprintf("id%03d", i), Account: "GOWNER", Memo: fmt.Sprint(i % 2),
+					Status: transfer.Completed, StartedAt: at}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		st.AllTransfers(ctx, func(tr *transfer.Transaction) bool { got = append(got, tr.ID); return true })
+		if len(got) != n || got[0] != fmt.Sprintf("id%03d", n-1) || got[n-1] != "id000" {
+			t.Fatalf("%d transactions, first %v last %v", len(got), got[:1], got[len(got)-1:])
+		}
+		for i := 1; i < n; i++ {
+			if got[i] >= got[i-1] {
+				t.Fatalf("out of order at %d: %s after %s", i, got[i], got[i-1])
+			}
+		}
+		var mine []string
+		st.Owned(ctx, "GOWNER", "1", func(tr *transfer.Transaction) bool { mine = append(mine, tr.ID); return len(mine) < 70 })
+		if len(mine) != 70 || mine[0] != "id149" || mine[69] != "id011" {
+			t.Fatalf("owner's page: %d, %v ... %v", len(mine), mine[:1], mine[len(mine)-1:])
+		}
+	})
+	t.Run("a callback queued again is not finished by the old delivery", func(t *testing.T) {
+		st, _ := open(t)
+		now := time.Now()
+		enqueue := func(at time.Time) {
+			if err := st.TransferUpdate(ctx, func(tx transfer.Tx) error { return tx.EnqueueCallback("t1", at) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		enqueue(now.Add(-time.Second))
+		due, err := st.DueCallbacks(ctx, now, 10)
+		if err != nil || len(due) != 1 {
+			t.Fatalf("due %v %v", due, err)
+		}
+		enqueue(now) // the transaction changed again while its callback was being delivered
+		if err := st.FinishCallback(ctx, due[0], nil); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := st.DueCallbacks(ctx, now, 10); len(again) != 1 || !again[0].Due.Equal(now) {
+			t.Fatalf("the new callback was dropped: %v", again)
+		}
+		next := callback.Item{Kind: transfer.CallbackKind, ID: "t1", Attempt: 1, Due: now.Add(time.Hour)}
+		cur, _ := st.DueCallbacks(ctx, now, 10)
+		if err := st.FinishCallback(ctx, cur[0], &next); err != nil {
+			t.Fatal(err)
+		}
+		if due, _ := st.DueCallbacks(ctx, now, 10); len(due) != 0 {
+			t.Fatalf("a retry an hour away is due: %v", due)
+		}
+		if due, _ := st.DueCallbacks(ctx, now.Add(2*time.Hour), 10); len(due) != 1 || due[0].Attempt != 1 {
+			t.Fatalf("the retry: %v", due)
+		}
+	})
+	t.Run("file bytes are counted per account and in all", func(t *testing.T) {
+		st, _ := open(t)
+		account := keypair.MustRandom().Address()
+		put := func(id, memo string, size int) {
+			err := st.KYCUpdate(ctx, func(tx kyc.Tx) error {
+				return tx.PutFile(&kyc.File{ID: id, Account: account, Memo: memo, Size: int64(size)}, make([]byte, size))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		put("f1", "", 100)
+		put("f2", "7", 50)
+		put("f2", "7", 50) // the same file again counts once
+		bytes := func() (mine, all int64) {
+			st.KYCView(ctx, func(tx kyc.Tx) error { mine, all, _ = tx.StoredBytes(account); return nil })
+			return
+		}
+		if mine, all := bytes(); mine != 150 || all != 150 {
+			t.Fatalf("stored %d of %d, want 150 of 150", mine, all)
+		}
+		if err := st.KYCUpdate(ctx, func(tx kyc.Tx) error { return tx.DeleteFile("f1") }); err != nil {
+			t.Fatal(err)
+		}
+		if mine, all := bytes(); mine != 50 || all != 50 {
+			t.Fatalf("after a deletion: %d of %d, want 50 of 50", mine, all)
+		}
+	})
+	t.Run("unmatched payments newest first, found by token", func(t *testing.T) {
+		st, _ := open(t)
+		now := time.Now()
+		err := st.TreasuryUpdate(ctx, func(o treasury.OpTx, _ transfer.Tx) error {
+			for i := range 100 {
+				if err := o.PutUnmatched(&treasury.Unmatched{V: 1, PagingToken: fmt.Sprint(1000 + i), Account: "GDIST",
+					Amount: "1", At: now.Add(time.Duration(i) * time.Second)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tokens []string
+		st.EachUnmatched(ctx, func(u *treasury.Unmatched) bool { tokens = append(tokens, u.PagingToken); return true })
+		if len(tokens) != 100 || tokens[0] != "1099" || tokens[99] != "1000" {
+			t.Fatalf("%d payments, %v ... %v", len(tokens), tokens[:1], tokens[len(tokens)-1:])
+		}
+		st.TreasuryView(ctx, func(o treasury.OpTx, _ transfer.Tx) error {
+			if u, err := o.Unmatched("1042"); err != nil || u.Account != "GDIST" {
+				t.Errorf("by token: %v %v", u, err)
+			}
+			if _, err := o.Unmatched("999"); err != treasury.ErrPaymentNotFound {
+				t.Errorf("an unknown token: %v", err)
+			}
+			return nil
+		})
+	})
+}
