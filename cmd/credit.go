@@ -46,7 +46,11 @@ func NewTreasury(cfg *config.Config, st treasury.Store, by string) (*treasury.Tr
 			return nil, errors.New("distribution_secret is not a valid secret seed")
 		}
 	}
-	return &treasury.Treasury{Store: st, Config: cfg, Horizon: horizon.NewLedger(cfg.HorizonURL, cfg.HorizonTimeout), Signer: kp, By: by}, nil
+	t := &treasury.Treasury{Store: st, Config: cfg, Horizon: horizon.NewLedger(cfg.HorizonURL, cfg.HorizonTimeout), Signer: kp, By: by}
+	if l, ok := st.(treasury.Locker); ok {
+		t.Locker = l // PostgreSQL: replicas take turns per source account
+	}
+	return t, nil
 }
 
 // Crediter runs treasury work; *admin.Client (through the server) and localCrediter (on the

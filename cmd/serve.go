@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -204,7 +205,10 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	g.Go(func() error { pruneChallenges(ctx, st, logger); return nil })
 	g.Go(func() error { deps.Callbacks.Run(ctx); return nil })
 	g.Go(func() error { return deps.Advancer.Run(ctx) })
-	g.Go(func() error { reconcileTransfers(ctx, deps.Transfers, logger); return nil })
+	g.Go(func() error {
+		exclusive(ctx, st, "reconcile", logger, nil, func(ctx context.Context) { reconcileTransfers(ctx, deps.Transfers, logger) })
+		return nil
+	})
 	deps.Ready = append(deps.Ready, server.Check{Name: "store", Fn: st.Ping})
 	if cfg.HorizonURL != "" {
 		hz := horizon.NewSubmitter(cfg.HorizonURL, cfg.HorizonTimeout)
@@ -219,11 +223,15 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 			payments = observedPayments{payments, deps.Metrics}
 		}
 		w := &treasury.Watcher{Store: st, Config: cfg, Payments: payments, Transfers: deps.Transfers, OnChange: deps.Callbacks.Wake}
-		started := time.Now()
+		var watching atomic.Bool      // this replica holds the watcher's lease (always on bbolt)
+		var watchedSince atomic.Int64 // when it took it (unix ns)
 		deps.Ready = append(deps.Ready, server.Check{Name: "watcher", Fn: func(context.Context) error {
+			if !watching.Load() || watchedSince.Load() == 0 {
+				return nil // another replica watches; its own /ready answers for it
+			}
 			since := w.CaughtUpAt()
-			if since.IsZero() {
-				since = started
+			if took := time.Unix(0, watchedSince.Load()); since.Before(took) {
+				since = took // caught up, if at all, before this replica last took the lease
 			}
 			if lag := time.Since(since); len(w.Accounts()) > 0 && lag > cfg.ReadyMaxWatcherLag {
 				return fmt.Errorf("the withdrawal watcher has not caught up with the ledger for %s (ready_max_watcher_lag %s)", lag.Round(time.Second), cfg.ReadyMaxWatcherLag)
@@ -231,31 +239,36 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 			return nil
 		}})
 		g.Go(func() error {
-			every(ctx, 5*time.Second, logger, "withdrawal payments", func(ctx context.Context) ([]any, error) {
-				matched, unmatched, err := w.Poll(ctx)
-				if m := deps.Metrics; m != nil {
-					m.WatcherPayments.WithLabelValues("matched").Add(float64(matched))
-					m.WatcherPayments.WithLabelValues("unmatched").Add(float64(unmatched))
-					if at := w.CaughtUpAt(); !at.IsZero() {
-						m.WatcherCaughtUp.Set(float64(at.Unix()))
+			exclusive(ctx, st, "watcher", logger, &watching, func(ctx context.Context) {
+				watchedSince.Store(time.Now().UnixNano())
+				every(ctx, 5*time.Second, logger, "withdrawal payments", func(ctx context.Context) ([]any, error) {
+					matched, unmatched, err := w.Poll(ctx)
+					if m := deps.Metrics; m != nil {
+						m.WatcherPayments.WithLabelValues("matched").Add(float64(matched))
+						m.WatcherPayments.WithLabelValues("unmatched").Add(float64(unmatched))
+						if at := w.CaughtUpAt(); !at.IsZero() {
+							m.WatcherCaughtUp.Set(float64(at.Unix()))
+						}
 					}
-				}
-				if matched+unmatched == 0 {
-					return nil, err
-				}
-				return []any{"matched", matched, "unmatched", unmatched}, err
+					if matched+unmatched == 0 {
+						return nil, err
+					}
+					return []any{"matched", matched, "unmatched", unmatched}, err
+				})
 			})
 			return nil
 		})
 	}
 	if resumer != nil {
 		g.Go(func() error {
-			every(ctx, 5*time.Second, logger, "resume credits", func(ctx context.Context) ([]any, error) {
-				n, err := resumer.ResumeCredits(ctx, deps.Transfers)
-				if n == 0 {
-					return nil, err
-				}
-				return []any{"completed", n}, err
+			exclusive(ctx, st, "resume", logger, nil, func(ctx context.Context) {
+				every(ctx, 5*time.Second, logger, "resume credits", func(ctx context.Context) ([]any, error) {
+					n, err := resumer.ResumeCredits(ctx, deps.Transfers)
+					if n == 0 {
+						return nil, err
+					}
+					return []any{"completed", n}, err
+				})
 			})
 			return nil
 		})
@@ -304,6 +317,58 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 
 // reconcileTransfers moves SEP-6 transactions on by themselves: waiting ones whose customer's
 // KYC was accepted, and ones the user left past user_action_required_by (expired).
+// leaser is a store whose workers run on one replica at a time (PostgreSQL).
+type leaser interface {
+	TryLease(ctx context.Context, name string) (held context.Context, release func(), ok bool, err error)
+}
+
+// leaseRetry is how often a replica tries to take a lease another holds: the takeover after
+// a holder dies (whose lease PostgreSQL frees when its connection closes) is within it.
+var leaseRetry = 3 * time.Second
+
+// exclusive runs run while this replica holds the named lease: at once on bbolt (one process
+// holds the store), and on PostgreSQL whenever no other replica holds it, again after a loss
+// (the database went away, or this replica was cut off from it). holding, when set, says
+// whether it holds it now.
+func exclusive(ctx context.Context, st store.Backend, name string, logger *slog.Logger, holding *atomic.Bool, run func(ctx context.Context)) {
+	set := func(v bool) {
+		if holding != nil {
+			holding.Store(v)
+		}
+	}
+	l, ok := st.(leaser)
+	if !ok {
+		set(true)
+		run(ctx)
+		return
+	}
+	lastErr := ""
+	for {
+		held, release, ok, err := l.TryLease(ctx, name)
+		switch {
+		case ok:
+			lastErr = ""
+			logger.Info("took over work that runs on one replica", "worker", name)
+			set(true)
+			run(held)
+			set(false)
+			release()
+			if ctx.Err() != nil {
+				return
+			}
+			logger.Warn("lost the lease of work that runs on one replica; another replica takes it over", "worker", name)
+		case err != nil && ctx.Err() == nil && err.Error() != lastErr:
+			lastErr = err.Error()
+			logger.Warn("cannot take the lease of work that runs on one replica", "worker", name, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(leaseRetry):
+		}
+	}
+}
+
 func reconcileTransfers(ctx context.Context, svc *transfer.Service, logger *slog.Logger) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()

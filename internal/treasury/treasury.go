@@ -130,6 +130,9 @@ type Treasury struct {
 	DryRun bool
 	// Reconciled, when set, is told each reconcile the server runs (for its metrics).
 	Reconciled func(*Report)
+	// Locker, when set, serializes each source account's transactions with other processes
+	// (replicas on one database); within this process they are serialized anyway.
+	Locker Locker
 	// ValidFor is how long an XDROut envelope stays valid (default 24h): long enough for a
 	// second signer. It does not hold the source account's next sequence number (see newTx).
 	ValidFor time.Duration
@@ -349,6 +352,11 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 	if err != nil {
 		return err
 	}
+	ctx, unlock, err := t.lockSource(ctx, asset.DistributionAccount)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	// Compliance first, before any read or write on the network; checked again in each store
 	// transaction that records a move of money.
 	if err := t.compliance(ctx, tr.ID); err != nil {
@@ -829,6 +837,14 @@ func (t *Treasury) compliance(ctx context.Context, transferID string) error {
 // execute is Execute with a guard run in the store transaction that records a new action
 // (nil for none): the action is built only if the guard passes there.
 func (t *Treasury) execute(ctx context.Context, id, purpose string, source string, signer *keypair.Full, ops []txnbuild.Operation, memo txnbuild.Memo, moved Moved, guard func(OpTx, transfer.Tx) error) (*Op, error) {
+	if !t.DryRun {
+		var unlock func()
+		var err error
+		if ctx, unlock, err = t.lockSource(ctx, source); err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	for round := 0; round < 4; round++ {
 		var op *Op
 		if err := t.Store.TreasuryView(ctx, func(o OpTx, _ transfer.Tx) error {
