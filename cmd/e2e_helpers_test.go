@@ -285,3 +285,13 @@ func storedBytes(t *testing.T, dir string) []byte {
 	}
 	return out
 }
+
+// waitLogged waits until the server has logged text.
+func (s *anchorServer) waitLogged(t *testing.T, text string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(s.Logs.String(), text); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server never logged %q:\n%s", text, s.Logs.String())
+		}
+	}
+}

@@ -5,6 +5,7 @@ package httpx
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -50,8 +51,17 @@ func Error(w http.ResponseWriter, status int, msg string) {
 	}{msg})
 }
 
-// Internal logs err with the request's logger and answers 500 without leaking it.
+// Internal logs err with the request's logger and answers 500 without leaking it, or 503 with
+// Retry-After when the database is unavailable (an error with Unavailable() true, as
+// store.ErrUnavailable): nothing was acknowledged, and the request can simply be retried.
 func Internal(w http.ResponseWriter, r *http.Request, err error) {
+	var u interface{ Unavailable() bool }
+	if errors.As(err, &u) && u.Unavailable() {
+		Logger(r.Context()).Warn("database unavailable", "err", err)
+		w.Header().Set("Retry-After", "5")
+		Error(w, http.StatusServiceUnavailable, MsgUnavailable)
+		return
+	}
 	Logger(r.Context()).Error("internal error", "err", err)
 	Error(w, http.StatusInternalServerError, MsgInternal)
 }

@@ -27,7 +27,17 @@ var (
 	// ErrCorrupt means a stored record could not be decoded. It is an error of its own, never
 	// "not found", so that nothing is built anew in place of a record anchor cannot read.
 	ErrCorrupt = errors.New("corrupt record in the database")
+	// ErrUnavailable means the database could not be reached (PostgreSQL down, restarting, or
+	// out of connections): nothing was written; try again later. HTTP answers 503.
+	ErrUnavailable error = unavailable{}
 )
+
+type unavailable struct{}
+
+func (unavailable) Error() string { return "the database is unavailable" }
+
+// Unavailable marks the error for transports that cannot import this package (httpx).
+func (unavailable) Unavailable() bool { return true }
 
 // ChallengeStore remembers SEP-10 challenges that were exchanged for a token, so that each is
 // exchanged at most once (SEP-10: "should not provide more than one JWT for a specific challenge").

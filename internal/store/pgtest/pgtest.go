@@ -91,15 +91,13 @@ func start() error {
 			return err
 		}
 	}
-	data, sock := filepath.Join(dir, "data"), dir
-	if err := run("initdb", "-D", data, "-U", "anchor", "-A", "trust", "-E", "UTF8", "--no-sync"); err != nil {
+	if err := run("initdb", "-D", filepath.Join(dir, "data"), "-U", "anchor", "-A", "trust", "-E", "UTF8", "--no-sync"); err != nil {
 		return err
 	}
-	opts := fmt.Sprintf("-k %s -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", sock)
-	if err := run("pg_ctl", "-D", data, "-l", filepath.Join(dir, "log"), "-o", opts, "-w", "-t", "30", "start"); err != nil {
+	if err := startServer(); err != nil {
 		return err
 	}
-	baseURL = "postgres:///postgres?host=" + sock + "&user=anchor"
+	baseURL = "postgres:///postgres?host=" + dir + "&user=anchor"
 	return nil
 }
 
@@ -153,4 +151,39 @@ func Stop() {
 	}
 	_ = run("pg_ctl", "-D", filepath.Join(dir, "data"), "-m", "immediate", "-w", "stop")
 	os.RemoveAll(dir)
+}
+
+// Outage stops the throwaway cluster (fast mode: every connection is cut, as in a restart or a
+// failover; not immediate, since the test cluster runs without fsync and synchronous commit and
+// would lose acknowledged commits in a crash) and returns a function that starts it again, for
+// tests of a database lost while serving. It skips the test when the
+// database is not this package's own (ANCHOR_TEST_DATABASE_URL).
+func Outage(t testing.TB) (restart func()) {
+	t.Helper()
+	URL(t) // started, or skipped
+	if dir == "" {
+		t.Skip("ANCHOR_TEST_DATABASE_URL names a database these tests cannot stop")
+	}
+	data := filepath.Join(dir, "data")
+	if err := run("pg_ctl", "-D", data, "-m", "fast", "-w", "stop"); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	restarted := false
+	restart = func() {
+		if restarted {
+			return
+		}
+		restarted = true
+		if err := startServer(); err != nil {
+			t.Fatalf("pgtest: %v", err)
+		}
+	}
+	t.Cleanup(restart) // the next tests need it
+	return restart
+}
+
+// startServer starts the cluster in dir: its unix socket only, durability off (a test cluster).
+func startServer() error {
+	opts := fmt.Sprintf("-k %s -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", dir)
+	return run("pg_ctl", "-D", filepath.Join(dir, "data"), "-l", filepath.Join(dir, "log"), "-o", opts, "-w", "-t", "30", "start")
 }

@@ -23,7 +23,7 @@ var ErrNoBackup = errors.New("anchor backup copies a bbolt store; back PostgreSQ
 func (s *Store) Ping(ctx context.Context) error {
 	var standby bool
 	if err := s.pool.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&standby); err != nil {
-		return err
+		return classify(err)
 	}
 	if standby {
 		return errors.New("the database is a read-only standby")

@@ -228,7 +228,7 @@ func (s *Store) UseChallenge(ctx context.Context, hash [32]byte, expires time.Ti
 	if errors.Is(err, store.ErrSharedMismatch) {
 		return false, err
 	}
-	return first, err
+	return first, classify(err)
 }
 
 // IssuedNotBefore implements store.ChallengeStore: marks are committed before a token is
@@ -238,7 +238,7 @@ func (s *Store) IssuedNotBefore() time.Time { return time.Time{} }
 // PruneChallenges implements store.ChallengeStore.
 func (s *Store) PruneChallenges(ctx context.Context, before time.Time) (int, error) {
 	tag, err := s.pool.Exec(ctx, "DELETE FROM used_challenges WHERE expires < $1", before)
-	return int(tag.RowsAffected()), err
+	return int(tag.RowsAffected()), classify(err)
 }
 
 var _ store.ChallengeStore = (*Store)(nil)

@@ -63,11 +63,11 @@ func (s *Store) DueExpiries(ctx context.Context, now time.Time, fn func(id strin
 	rows, err := s.pool.Query(ctx, `SELECT id FROM transfers WHERE expires_ns IS NOT NULL AND expires_ns <= $1
 		ORDER BY expires_ns, id`, now.UnixNano())
 	if err != nil {
-		return err
+		return classify(err)
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return err
+		return classify(err)
 	}
 	for _, id := range ids {
 		if !fn(id) {
@@ -101,13 +101,14 @@ func (s *Store) WaitingForKYC(ctx context.Context, account, memo string, fn func
 func (s *Store) ChangedCustomers(ctx context.Context, limit int) ([]transfer.Changed, error) {
 	rows, err := s.pool.Query(ctx, "SELECT account, memo, mark FROM kyc_changed ORDER BY account, memo LIMIT $1", limit)
 	if err != nil {
-		return nil, err
+		return nil, classify(err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (transfer.Changed, error) {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (transfer.Changed, error) {
 		var c transfer.Changed
 		err := r.Scan(&c.Account, &c.Memo, &c.Mark)
 		return c, err
 	})
+	return out, classify(err)
 }
 
 // DoneChanged implements transfer.Store: entries changed again meanwhile stay.

@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
 	"math/rand/v2"
 	"time"
 
@@ -38,12 +42,33 @@ func retryable(err error) bool {
 	return false
 }
 
+// lost says whether err means the database could not be reached or lost the connection (as
+// opposed to refusing what was asked): the request may be retried later.
+func lost(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return strings.HasPrefix(pg.Code, "08") || pg.Code == "57P01" || pg.Code == "57P02" || pg.Code == "57P03" || pg.Code == "53300"
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, pgconn.ErrConnClosed) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT)
+}
+
+// classify marks an error of a lost database as store.ErrUnavailable.
+func classify(err error) error {
+	if err != nil && lost(err) && !errors.Is(err, store.ErrUnavailable) {
+		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+	}
+	return err
+}
+
 // update runs fn in a serializable read-write transaction, again while it conflicts.
 func (s *Store) update(ctx context.Context, fn func(b base) error) error {
 	for attempt := 1; ; attempt++ {
-		err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.Serializable}, func(tx pgx.Tx) error {
+		err := classify(pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.Serializable}, func(tx pgx.Tx) error {
 			return fn(base{ctx, tx})
-		})
+		}))
 		if err == nil || !retryable(err) || attempt == maxAttempts {
 			return err
 		}
@@ -59,9 +84,9 @@ func (s *Store) update(ctx context.Context, fn func(b base) error) error {
 
 // view runs fn in a read-only snapshot (never aborted for conflicts).
 func (s *Store) view(ctx context.Context, fn func(b base) error) error {
-	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	return classify(pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		return fn(base{ctx, tx})
-	})
+	}))
 }
 
 // base is one database transaction as the services' Tx interfaces see it (they take no
@@ -152,6 +177,10 @@ func ns(t time.Time) int64 {
 // statement and fn is called outside it, so a slow reader holds nothing open; the pages grow
 // from 64 to 1,024 rows, so a page of 50 reads little.
 func eachNewest[T any](ctx context.Context, s *Store, sql string, after []any, scan func(pgx.Rows) (T, []any, error), fn func(T) bool) error {
+	return classify(eachPage(ctx, s, sql, after, scan, fn))
+}
+
+func eachPage[T any](ctx context.Context, s *Store, sql string, after []any, scan func(pgx.Rows) (T, []any, error), fn func(T) bool) error {
 	for chunk := 64; ; chunk = min(2*chunk, 1024) {
 		rows, err := s.pool.Query(ctx, sql, append([]any{chunk}, after...)...)
 		if err != nil {
@@ -188,7 +217,8 @@ func eachNewest[T any](ctx context.Context, s *Store, sql string, after []any, s
 func (s *Store) idsWithPrefix(ctx context.Context, table, prefix string, limit int) ([]string, error) {
 	rows, err := s.pool.Query(ctx, "SELECT id FROM "+table+" WHERE starts_with(id, $1) ORDER BY id LIMIT $2", prefix, limit)
 	if err != nil {
-		return nil, err
+		return nil, classify(err)
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, classify(err)
 }
