@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"syscall"
-	"math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
