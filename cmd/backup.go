@@ -185,7 +185,8 @@ func printCheck(f *Factory, rep *store.CheckReport) {
 }
 
 func newStoreCmd(f *Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "store", Short: "Look after the store: check it"}
+	cmd := &cobra.Command{Use: "store", Short: "Look after the store: check it, copy it to PostgreSQL"}
+	cmd.AddCommand(newStoreCopyCmd(f))
 	var dataDir string
 	var jsonOut bool
 	check := &cobra.Command{

@@ -31,3 +31,6 @@ func TestBoltRecords(t *testing.T) {
 		return s, s
 	})
 }
+
+// TestMain stops the PostgreSQL cluster the copy tests start.
+func TestMain(m *testing.M) { storetest.Main(m) }
