@@ -68,13 +68,20 @@ request and peak RSS are read from /proc. Use it on servers you run: it is a loa
 
 func newDevBenchCmd(f *Factory) *cobra.Command {
 	var duration time.Duration
-	var logFile string
+	var logFile, databaseURL string
 	var modes []string
 	var clients []int
+	var replicas int
 	cmd := &cobra.Command{
-		Use:     "bench [--duration D] [--modes M,...] [--clients N,...] [--server-log FILE]",
-		Short:   "Benchmark anchor serve: drive SEP-10, SEP-12 and SEP-6 at 8 and 64 clients",
-		Example: `  anchor dev bench --duration 10s`,
+		Use:   "bench [--duration D] [--modes M,...] [--clients N,...] [--server-log FILE] [--database-url URL [--replicas N]]",
+		Short: "Benchmark anchor serve: drive SEP-10, SEP-12 and SEP-6 at 8 and 64 clients",
+		Long: `Start anchor serve on a fresh configuration (rate limits off, no Horizon) and drive each mode
+at each client count, printing requests per second, latency, and the server's CPU per request
+and peak memory. By default the store is a bbolt file; with --database-url it is that
+PostgreSQL database (use an empty one: its schema is created), and --replicas runs several
+servers on it, the clients spread over them.`,
+		Example: `  anchor dev bench --duration 10s
+  anchor dev bench --database-url postgres://anchor@/bench?host=/run/postgresql --replicas 2 --modes kyc-put,deposit --clients 64`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			exe, err := os.Executable()
@@ -92,7 +99,7 @@ func newDevBenchCmd(f *Factory) *cobra.Command {
 			}
 			_, err = loadtest.Bench(cmd.Context(), loadtest.BenchOptions{
 				Exe: exe, Duration: duration, Clients: clients, Modes: modes,
-				Out: f.IO.Out, Log: logw,
+				Out: f.IO.Out, Log: logw, DatabaseURL: databaseURL, Replicas: replicas,
 			})
 			return err
 		},
@@ -101,6 +108,8 @@ func newDevBenchCmd(f *Factory) *cobra.Command {
 	cmd.Flags().StringSliceVar(&modes, "modes", []string{"challenge", "round", "kyc-put", "deposit"}, "what to drive (challenge, round, kyc-put, deposit, kyc-erase, kyc-upload)")
 	cmd.Flags().IntSliceVar(&clients, "clients", []int{8, 64}, "concurrent clients of each run")
 	cmd.Flags().StringVar(&logFile, "server-log", "", "write the server's log to FILE (default: discarded after writing)")
+	cmd.Flags().StringVar(&databaseURL, "database-url", "", "run on this PostgreSQL database (an empty one) instead of a bbolt file")
+	cmd.Flags().IntVar(&replicas, "replicas", 1, "servers on the database, the clients spread over them (PostgreSQL only)")
 	return cmd
 }
 

@@ -22,51 +22,79 @@ type BenchOptions struct {
 	Clients  []int
 	Modes    []string
 	Out      io.Writer
-	// Log receives the server's log (its normal logging stays on); io.Discard when nil.
+	// Log receives the servers' log (their normal logging stays on); io.Discard when nil.
 	Log io.Writer
+	// DatabaseURL, when set, puts the store in that PostgreSQL database (its schema is
+	// created; use an empty database) instead of a bbolt file.
+	DatabaseURL string
+	// Replicas is how many servers to run on the database (PostgreSQL only; default 1); the
+	// clients are spread over them.
+	Replicas int
 }
 
 // Bench starts `anchor serve` on a fresh config in a temp dir (rate limit off, no Horizon, so
-// the figures are the server's own) and runs each mode at each client count.
+// the figures are the server's own), or several replicas on one PostgreSQL database, and runs
+// each mode at each client count.
 func Bench(ctx context.Context, o BenchOptions) ([]*Result, error) {
+	replicas := max(o.Replicas, 1)
+	if replicas > 1 && o.DatabaseURL == "" {
+		return nil, fmt.Errorf("replicas share a PostgreSQL database: give its URL (--database-url)")
+	}
 	dir, err := os.MkdirTemp("", "anchor-bench-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
+	ports := make([]string, replicas)
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ports[i] = strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+		ln.Close()
 	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	if out, err := exec.CommandContext(ctx, o.Exe, "init", "--dir", dir, "--home-domain", "localhost:"+port).CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, o.Exe, "init", "--dir", dir, "--home-domain", "localhost:"+ports[0]).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("anchor init: %v: %s", err, out)
 	}
-	srv := exec.CommandContext(ctx, o.Exe, "serve", "--config", filepath.Join(dir, "anchor.yaml"), "--listen", "127.0.0.1:"+port)
-	// The per-client and per-account limits would measure themselves, not the server.
-	srv.Env = append(os.Environ(), "ANCHOR_AUTH_RATE_LIMIT=0", "ANCHOR_WRITE_RATE_LIMIT=0", "ANCHOR_SEP6_MAX_OPEN_TRANSACTIONS=0", "ANCHOR_HORIZON_URL=none")
 	logw := o.Log
 	if logw == nil {
 		logw = io.Discard
 	}
-	srv.Stderr, srv.Stdout = logw, logw
-	if err := srv.Start(); err != nil {
-		return nil, err
+	var bases []string
+	var pids []int
+	for i, port := range ports {
+		srv := exec.CommandContext(ctx, o.Exe, "serve", "--config", filepath.Join(dir, "anchor.yaml"), "--listen", "127.0.0.1:"+port)
+		// The per-client and per-account limits would measure themselves, not the server.
+		srv.Env = append(os.Environ(), "ANCHOR_AUTH_RATE_LIMIT=0", "ANCHOR_WRITE_RATE_LIMIT=0", "ANCHOR_SEP6_MAX_OPEN_TRANSACTIONS=0", "ANCHOR_HORIZON_URL=none",
+			"ANCHOR_DATA_DIR="+filepath.Join(dir, "data-"+strconv.Itoa(i)))
+		if o.DatabaseURL != "" {
+			srv.Env = append(srv.Env, "ANCHOR_DATABASE_URL="+o.DatabaseURL)
+		}
+		srv.Stderr, srv.Stdout = logw, logw
+		if err := srv.Start(); err != nil {
+			return nil, err
+		}
+		defer func() {
+			srv.Process.Signal(syscall.SIGTERM)
+			srv.Wait()
+		}()
+		bases, pids = append(bases, "http://127.0.0.1:"+port), append(pids, srv.Process.Pid)
 	}
-	defer func() {
-		srv.Process.Signal(syscall.SIGTERM)
-		srv.Wait()
-	}()
-	base := "http://127.0.0.1:" + port
-	if err := waitHealthy(ctx, base); err != nil {
-		return nil, err
+	for _, base := range bases {
+		if err := waitHealthy(ctx, base); err != nil {
+			return nil, err
+		}
 	}
-	fmt.Fprintf(o.Out, "anchor serve pid %d on %s, %s per run\n", srv.Process.Pid, base, o.Duration)
+	store := "bbolt"
+	if o.DatabaseURL != "" {
+		store = fmt.Sprintf("PostgreSQL, %d replica(s)", replicas)
+	}
+	fmt.Fprintf(o.Out, "anchor serve pid %v on %v (%s), %s per run\n", pids, bases, store, o.Duration)
 	var results []*Result
 	for _, mode := range o.Modes {
 		for _, c := range o.Clients {
-			r, err := Run(ctx, Options{BaseURL: base, Mode: mode, Clients: c, Duration: o.Duration, ServerPID: srv.Process.Pid})
+			r, err := Run(ctx, Options{BaseURL: bases[0], Mode: mode, Clients: c, Duration: o.Duration, ServerPID: pids[0], Replicas: bases[1:], ReplicaPIDs: pids[1:]})
 			if err != nil {
 				return results, err
 			}

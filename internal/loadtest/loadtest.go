@@ -31,6 +31,11 @@ type Options struct {
 	Duration time.Duration
 	// ServerPID, when set, is measured through /proc.
 	ServerPID int
+	// Replicas are more servers of the same anchor (on one database): the clients are spread
+	// over BaseURL and them, each client keeping to one, as behind a load balancer.
+	Replicas []string
+	// ReplicaPIDs are the replicas' processes, measured with ServerPID.
+	ReplicaPIDs []int
 }
 
 // Result of a run.
@@ -70,17 +75,28 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, _ := url.Parse(o.BaseURL)
-	client := &sep10.Client{HTTP: hc, Endpoint: t.WebAuthEndpoint, ServerKey: t.SigningKey, Network: t.NetworkPassphrase}
-	// The load goes to BaseURL even if the toml names a public host.
-	if eu, err := url.Parse(t.WebAuthEndpoint); err == nil {
-		client.HomeDomain = eu.Host
-		client.WebAuthDomain = eu.Host
-		eu.Scheme, eu.Host = u.Scheme, u.Host
-		client.Endpoint = eu.String()
+	type target struct {
+		u      *url.URL
+		client *sep10.Client
 	}
-
-	cpu0, _ := procCPU(o.ServerPID)
+	var targets []target
+	for _, base := range append([]string{o.BaseURL}, o.Replicas...) {
+		u, err := url.Parse(base)
+		if err != nil {
+			return nil, err
+		}
+		client := &sep10.Client{HTTP: hc, Endpoint: t.WebAuthEndpoint, ServerKey: t.SigningKey, Network: t.NetworkPassphrase}
+		// The load goes to the target even if the toml names a public host.
+		if eu, err := url.Parse(t.WebAuthEndpoint); err == nil {
+			client.HomeDomain = eu.Host
+			client.WebAuthDomain = eu.Host
+			eu.Scheme, eu.Host = u.Scheme, u.Host
+			client.Endpoint = eu.String()
+		}
+		targets = append(targets, target{u, client})
+	}
+	pids := append([]int{o.ServerPID}, o.ReplicaPIDs...)
+	cpu0 := procsCPU(pids)
 	ctx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
 	var mu sync.Mutex
@@ -90,6 +106,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var wg sync.WaitGroup
 	for i := 0; i < o.Clients; i++ {
 		wg.Add(1)
+		u, client := targets[i%len(targets)].u, targets[i%len(targets)].client
 		go func() {
 			defer wg.Done()
 			kp := keypair.MustRandom()
@@ -151,7 +168,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu1, _ := procCPU(o.ServerPID)
+	cpu1 := procsCPU(pids)
 	res.Requests = len(lat)
 	res.PerSecond = float64(len(lat)) / elapsed.Seconds()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
@@ -161,7 +178,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if o.ServerPID > 0 && res.Requests > 0 {
 		res.CPUPerRequest = (cpu1 - cpu0) / time.Duration(res.Requests)
-		res.PeakRSSKB = procPeakRSS(o.ServerPID)
+		for _, pid := range pids {
+			res.PeakRSSKB = max(res.PeakRSSKB, procPeakRSS(pid))
+		}
 	}
 	return res, nil
 }
@@ -278,6 +297,16 @@ func getDeposit(ctx context.Context, hc *http.Client, transferServer string, bas
 }
 
 // procCPU returns user+system CPU time of pid from /proc/PID/stat.
+// procsCPU is the CPU time of the processes together.
+func procsCPU(pids []int) time.Duration {
+	var sum time.Duration
+	for _, pid := range pids {
+		c, _ := procCPU(pid)
+		sum += c
+	}
+	return sum
+}
+
 func procCPU(pid int) (time.Duration, error) {
 	if pid <= 0 {
 		return 0, nil

@@ -227,6 +227,13 @@ func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, http.StatusBadRequest, "challenge has already been used; request a new one")
 		return
 	}
+	// Again now that the store was reached: a database that restarted since the first check
+	// (PostgreSQL, which may have lost its last marks) has told the store so.
+	if nb := d.Challenges.IssuedNotBefore(); !nb.IsZero() && ch.MinTime.Before(nb) {
+		d.observe("token", "issued_before_restart")
+		httpx.Error(w, http.StatusBadRequest, "challenge was issued before the server restarted; request a new one")
+		return
+	}
 	token, _, err := d.Tokens.Issue(ch.Subject(), hex.EncodeToString(ch.Hash[:]), ch.ClientDomain, ch.HomeDomain)
 	if err != nil {
 		d.observe("token", "internal")

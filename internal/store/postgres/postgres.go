@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,6 +37,12 @@ const migrationLock = 0x616e63686f72
 // Store is the PostgreSQL store.
 type Store struct {
 	pool *pgxpool.Pool
+	// marks is a few connections for SEP-10 marks, committed without waiting for the WAL flush
+	// (synchronous_commit off): PostgreSQL writes them within a fraction of a second, and a
+	// crash that loses the last ones restarts the server, whose start time (dbStart) then
+	// refuses every challenge issued before it.
+	marks   *pgxpool.Pool
+	dbStart atomic.Int64 // pg_postmaster_start_time() as last seen, unix ns
 }
 
 // Redact returns a database URL with its password replaced, for messages and logs.
@@ -54,17 +61,37 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		// the number of CPUs, at least 4).
 		cfg.MaxConns = int32(max(16, 4*runtime.NumCPU()))
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
+	s := &Store{}
+	// Every new connection (after a restart of PostgreSQL, all are new) learns when the server
+	// started, before it serves anything.
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		var at time.Time
+		if err := c.QueryRow(ctx, "SELECT pg_postmaster_start_time()").Scan(&at); err != nil {
+			return err
+		}
+		for n := at.UnixNano(); ; {
+			cur := s.dbStart.Load()
+			if n <= cur || s.dbStart.CompareAndSwap(cur, n) {
+				return nil
+			}
+		}
+	}
+	mcfg := cfg.Copy()
+	mcfg.MaxConns = min(cfg.MaxConns, 8)
+	mcfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("database_url %s: %v", Redact(databaseURL), redactErr(err, databaseURL))
 	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
+	if s.marks, err = pgxpool.NewWithConfig(ctx, mcfg); err != nil {
+		s.pool.Close()
+		return nil, fmt.Errorf("database_url %s: %v", Redact(databaseURL), redactErr(err, databaseURL))
+	}
+	if err := s.pool.Ping(ctx); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("database_url %s: cannot connect: %v", Redact(databaseURL), redactErr(err, databaseURL))
 	}
-	s := &Store{pool: pool}
 	if err := s.migrate(ctx); err != nil {
-		pool.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -198,42 +225,46 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, err
 }
 
-// Close closes the pool.
+// Close closes the pools.
 func (s *Store) Close() error {
 	s.pool.Close()
+	s.marks.Close()
 	return nil
 }
 
-// UseChallenge implements store.ChallengeStore: the mark is one row, unique by hash, committed
-// before it returns, so two replicas racing for one challenge give one token.
+// UseChallenge implements store.ChallengeStore: the mark is one row, unique by hash, so two
+// replicas racing for one challenge give one token. One statement: the account's mode is
+// recorded if new and compared, and the challenge marked only when it matches. It commits
+// without waiting for the WAL flush (marks pool); see IssuedNotBefore.
 func (s *Store) UseChallenge(ctx context.Context, hash [32]byte, expires time.Time, account string, shared bool) (bool, error) {
-	var first bool
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var mode bool
-		err := tx.QueryRow(ctx, `INSERT INTO account_modes (account, shared) VALUES ($1, $2)
-			ON CONFLICT (account) DO UPDATE SET shared = account_modes.shared RETURNING shared`, account, shared).Scan(&mode)
-		if err != nil {
-			return err
+	const mark = `WITH new_mode AS (
+			INSERT INTO account_modes (account, shared) VALUES ($1, $2) ON CONFLICT (account) DO NOTHING RETURNING shared),
+		mode AS (
+			SELECT shared FROM new_mode UNION ALL SELECT shared FROM account_modes WHERE account = $1 LIMIT 1),
+		used AS (
+			INSERT INTO used_challenges (hash, expires) SELECT $3, $4 FROM mode WHERE shared = $2
+			ON CONFLICT (hash) DO NOTHING RETURNING 1)
+		SELECT (SELECT shared FROM mode), (SELECT count(*) FROM used)`
+	for attempt := 0; ; attempt++ {
+		var mode *bool
+		var used int
+		err := s.marks.QueryRow(ctx, mark, account, shared, hash[:], expires).Scan(&mode, &used)
+		switch {
+		case err != nil:
+			return false, classify(err)
+		case mode == nil && attempt < 3:
+			continue // another replica recorded the account's first mode meanwhile: read it
+		case mode == nil || *mode != shared:
+			return false, store.ErrSharedMismatch
 		}
-		if mode != shared {
-			return store.ErrSharedMismatch
-		}
-		tag, err := tx.Exec(ctx, `INSERT INTO used_challenges (hash, expires) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING`, hash[:], expires)
-		if err != nil {
-			return err
-		}
-		first = tag.RowsAffected() == 1
-		return nil
-	})
-	if errors.Is(err, store.ErrSharedMismatch) {
-		return false, err
+		return used == 1, nil
 	}
-	return first, classify(err)
 }
 
-// IssuedNotBefore implements store.ChallengeStore: marks are committed before a token is
-// issued, so no challenge needs refusing after a restart.
-func (s *Store) IssuedNotBefore() time.Time { return time.Time{} }
+// IssuedNotBefore implements store.ChallengeStore: challenges must have been issued after
+// PostgreSQL last started. Marks are committed without waiting for the disk, so a crash of
+// PostgreSQL can lose the last ones; it then restarts, and what was issued before is refused.
+func (s *Store) IssuedNotBefore() time.Time { return time.Unix(0, s.dbStart.Load()) }
 
 // PruneChallenges implements store.ChallengeStore.
 func (s *Store) PruneChallenges(ctx context.Context, before time.Time) (int, error) {

@@ -185,3 +185,33 @@ func TestCallbacksDeliveredOnceAcrossReplicas(t *testing.T) {
 		}
 	}
 }
+
+// TestChallengesIssuedBeforeARestartAreRefused: marks are committed without waiting for the
+// disk, so a PostgreSQL restart (which a crash implies) moves IssuedNotBefore past every
+// challenge issued before it; the store learns it with its first new connection.
+func TestChallengesIssuedBeforeARestartAreRefused(t *testing.T) {
+	rs, _ := replicas(t, 1)
+	s := rs[0]
+	ctx := context.Background()
+	before := s.IssuedNotBefore()
+	if before.IsZero() || before.After(time.Now()) {
+		t.Fatalf("IssuedNotBefore %v: not the database's start", before)
+	}
+	issued := time.Now()
+	restart := pgtest.Outage(t)
+	restart()
+	// The first use after the restart reconnects, and the store knows of the restart.
+	h := [32]byte{1}
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, err = s.UseChallenge(ctx, h, time.Now().Add(time.Minute), "GX", false); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nb := s.IssuedNotBefore(); !nb.After(issued) {
+		t.Fatalf("after a restart, IssuedNotBefore is %v, before a challenge issued at %v", nb, issued)
+	}
+}
