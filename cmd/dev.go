@@ -82,7 +82,7 @@ PostgreSQL database (use an empty one: its schema is created), and --replicas ru
 servers on it, the clients spread over them.`,
 		Example: `  anchor dev bench --duration 10s
   anchor dev bench --database-url postgres://anchor@/bench?host=/run/postgresql --replicas 2 --modes kyc-put,deposit --clients 64`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			exe, err := os.Executable()
 			if err != nil {
