@@ -5,7 +5,7 @@ DEMO    := .anchor-demo
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/anchorkit/anchor/cmd.Version=$(VERSION)
 
-.PHONY: all build run test lint fuzz bench docs tidy clean
+.PHONY: all build run test lint fuzz bench bench-pg docs tidy clean
 
 all: build
 
@@ -50,6 +50,10 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/sep10/ ./internal/treasury/
 	$(GO) test -run '^$$' -bench 'ListPage' -benchmem ./internal/transfer/ ./internal/kyc/
 	$(GO) test -run '^$$' -bench 'TxListProcess' -benchtime 20x -timeout 30m ./cmd/
+
+## bench-pg: the same on PostgreSQL (a throwaway durable cluster), one replica then two
+bench-pg: build
+	scripts/bench-pg.sh --duration 10s --modes round,kyc-put,deposit --clients 1,2,8,64
 
 ## docs: regenerate the command reference in docs/cli from the command tree
 docs: build

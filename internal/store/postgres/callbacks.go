@@ -53,7 +53,7 @@ func (s *Store) ClaimCallback(ctx context.Context, it callback.Item, now, until 
 			won = false
 			return err
 		}
-		tag, err := b.tx.Exec(b.ctx, "UPDATE callbacks SET claimed_until = $3 WHERE kind = $1 AND id = $2 AND claimed_until <= $4",
+		tag, err := b.execNow("UPDATE callbacks SET claimed_until = $3 WHERE kind = $1 AND id = $2 AND claimed_until <= $4",
 			it.Kind, it.ID, until.UnixNano(), now.UnixNano())
 		won = tag.RowsAffected() == 1
 		return err

@@ -45,7 +45,7 @@ func (s *Store) Export(ctx context.Context, kind string, fn func(store.Record) e
 		return fmt.Errorf("unknown kind %q", kind)
 	}
 	return s.view(ctx, func(b base) error {
-		rows, err := b.tx.Query(ctx, sql)
+		rows, err := b.query(sql)
 		if err != nil {
 			return err
 		}

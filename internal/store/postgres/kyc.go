@@ -38,12 +38,12 @@ func (s *Store) Customers(ctx context.Context, fn func(*kyc.Customer) bool) erro
 
 // CustomersInReview implements kyc.Store: the review queue, most recently updated first.
 func (s *Store) CustomersInReview(ctx context.Context, fn func(*kyc.Customer) bool) error {
-	return s.customersBy(ctx, "in_review AND ", fn)
+	return s.customersBy(ctx, "o.in_review AND ", fn)
 }
 
 func (s *Store) customersBy(ctx context.Context, where string, fn func(*kyc.Customer) bool) error {
-	sql := `SELECT updated_ns, id, body FROM kyc_customers WHERE ` + where + `(updated_ns, id) < ($2, $3)
-		ORDER BY updated_ns DESC, id DESC LIMIT $1`
+	sql := `SELECT o.updated_ns, o.id, c.body FROM kyc_customer_order o JOIN kyc_customers c ON c.id = o.id
+		WHERE ` + where + `(o.updated_ns, o.id) < ($2, $3) ORDER BY o.updated_ns DESC, o.id DESC LIMIT $1`
 	return eachNewest(ctx, s, sql, []any{int64(math.MaxInt64), ""}, func(rows pgx.Rows) (*kyc.Customer, []any, error) {
 		var n int64
 		var id string
@@ -96,13 +96,20 @@ func (t kycTx) PutCustomer(c *kyc.Customer) error {
 	if err != nil {
 		return err
 	}
-	if err := t.exec(`INSERT INTO kyc_customers (id, updated_ns, in_review, body) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (id) DO UPDATE SET updated_ns = excluded.updated_ns, in_review = excluded.in_review, body = excluded.body`,
-		c.ID, ns(c.UpdatedAt), store.InReview(c), raw); err != nil {
+	if err := t.exec(`INSERT INTO kyc_customers (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = excluded.body`,
+		c.ID, raw); err != nil {
+		return err
+	}
+	// Rows rewritten only when they change (an unchanged rewrite is a write other
+	// transactions' reads conflict with).
+	if err := t.exec(`INSERT INTO kyc_customer_order (id, updated_ns, in_review) VALUES ($1, $2, $3)
+		ON CONFLICT (id) DO UPDATE SET updated_ns = excluded.updated_ns, in_review = excluded.in_review
+		WHERE (kyc_customer_order.updated_ns, kyc_customer_order.in_review) IS DISTINCT FROM (excluded.updated_ns, excluded.in_review)`,
+		c.ID, ns(c.UpdatedAt), store.InReview(c)); err != nil {
 		return err
 	}
 	return t.exec(`INSERT INTO kyc_customer_keys (account, memo, id) VALUES ($1, $2, $3)
-		ON CONFLICT (account, memo) DO UPDATE SET id = excluded.id`, c.Account, c.Memo, c.ID)
+		ON CONFLICT (account, memo) DO UPDATE SET id = excluded.id WHERE kyc_customer_keys.id <> excluded.id`, c.Account, c.Memo, c.ID)
 }
 
 func (t kycTx) DeleteCustomer(c *kyc.Customer) error {
@@ -114,6 +121,9 @@ func (t kycTx) DeleteCustomer(c *kyc.Customer) error {
 		return err
 	}
 	if err := t.exec("DELETE FROM kyc_customers WHERE id = $1", c.ID); err != nil {
+		return err
+	}
+	if err := t.exec("DELETE FROM kyc_customer_order WHERE id = $1", c.ID); err != nil {
 		return err
 	}
 	if err := t.exec("DELETE FROM callbacks WHERE kind = $1 AND id = $2", kyc.CallbackKind, c.ID); err != nil {
@@ -141,7 +151,7 @@ func (t kycTx) PutFile(f *kyc.File, data []byte) error {
 	}
 	if data != nil {
 		var had bool
-		err := t.tx.QueryRow(t.ctx, "SELECT data IS NOT NULL FROM kyc_files WHERE id = $1", f.ID).Scan(&had)
+		err := t.queryRow("SELECT data IS NOT NULL FROM kyc_files WHERE id = $1", f.ID).Scan(&had)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
@@ -172,7 +182,7 @@ func (t kycTx) File(id string) (*kyc.File, error) {
 
 func (t kycTx) FileData(id string) ([]byte, error) {
 	var data []byte
-	err := t.tx.QueryRow(t.ctx, "SELECT data FROM kyc_files WHERE id = $1", id).Scan(&data)
+	err := t.queryRow("SELECT data FROM kyc_files WHERE id = $1", id).Scan(&data)
 	if errors.Is(err, pgx.ErrNoRows) || err == nil && data == nil {
 		return nil, kyc.ErrNotFound
 	}
@@ -188,7 +198,7 @@ func (t kycTx) DeleteFile(id string) error {
 		return err
 	}
 	var had bool
-	if err := t.tx.QueryRow(t.ctx, "DELETE FROM kyc_files WHERE id = $1 RETURNING data IS NOT NULL", id).Scan(&had); err != nil {
+	if err := t.queryRow("DELETE FROM kyc_files WHERE id = $1 RETURNING data IS NOT NULL", id).Scan(&had); err != nil {
 		return err
 	}
 	if had {
@@ -208,7 +218,7 @@ func (t kycTx) FilesOf(customerID string) ([]*kyc.File, error) {
 // event.
 func (t kycTx) AppendEvent(e *kyc.Event) error {
 	var seq int64
-	if err := t.tx.QueryRow(t.ctx, "SELECT nextval(pg_get_serial_sequence('kyc_events', 'seq'))").Scan(&seq); err != nil {
+	if err := t.queryRow("SELECT nextval(pg_get_serial_sequence('kyc_events', 'seq'))").Scan(&seq); err != nil {
 		return err
 	}
 	e.V, e.Seq = 1, uint64(seq)
@@ -264,7 +274,7 @@ func (t kycTx) TombstoneOf(customerID string) (*kyc.Tombstone, error) {
 
 func (t kycTx) StoredBytes(account string) (int64, int64, error) {
 	var mine, all int64
-	err := t.tx.QueryRow(t.ctx, `SELECT coalesce(sum(bytes) FILTER (WHERE account = $1), 0), coalesce(sum(bytes) FILTER (WHERE account = '*'), 0)
+	err := t.queryRow(`SELECT coalesce(sum(bytes) FILTER (WHERE account = $1), 0), coalesce(sum(bytes) FILTER (WHERE account = '*'), 0)
 		FROM kyc_bytes WHERE account IN ($1, '*')`, sep10.BaseAccount(account)).Scan(&mine, &all)
 	return mine, all, err
 }

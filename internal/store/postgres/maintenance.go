@@ -54,7 +54,7 @@ func (s *Store) Check(ctx context.Context) (*store.CheckReport, error) {
 	}
 	err = s.view(ctx, func(b base) error {
 		each := func(table, sql string, check func(key string, raw []byte) error) error {
-			rows, err := b.tx.Query(b.ctx, sql)
+			rows, err := b.query(sql)
 			if err != nil {
 				return err
 			}
@@ -116,6 +116,8 @@ func (s *Store) Check(ctx context.Context) (*store.CheckReport, error) {
 			}
 		}
 		dangling := []struct{ what, sql string }{
+			{"kyc_customer_order entry names no customer", "SELECT o.id FROM kyc_customer_order o LEFT JOIN kyc_customers c ON c.id = o.id WHERE c.id IS NULL"},
+			{"customer missing from kyc_customer_order", "SELECT c.id FROM kyc_customers c LEFT JOIN kyc_customer_order o ON o.id = c.id WHERE o.id IS NULL"},
 			{"kyc_customer_keys entry names no customer", "SELECT k.account || '/' || k.memo FROM kyc_customer_keys k LEFT JOIN kyc_customers c ON c.id = k.id WHERE c.id IS NULL"},
 			{"kyc_files entry names no customer", "SELECT f.id FROM kyc_files f LEFT JOIN kyc_customers c ON c.id = f.customer_id WHERE f.customer_id <> '' AND c.id IS NULL"},
 			{"transfer_memos entry names no transaction", "SELECT m.namespace || '/' || m.memo FROM transfer_memos m LEFT JOIN transfers t ON t.id = m.id WHERE t.id IS NULL AND m.id <> ''"},
@@ -123,7 +125,7 @@ func (s *Store) Check(ctx context.Context) (*store.CheckReport, error) {
 			{"transfer_external_ids entry names no transaction", "SELECT e.ref FROM transfer_external_ids e LEFT JOIN transfers t ON t.id = e.id WHERE t.id IS NULL"},
 		}
 		for _, d := range dangling {
-			rows, err := b.tx.Query(b.ctx, d.sql+" LIMIT 100")
+			rows, err := b.query(d.sql+" LIMIT 100")
 			if err != nil {
 				return err
 			}

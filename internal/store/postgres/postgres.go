@@ -264,7 +264,12 @@ func (s *Store) UseChallenge(ctx context.Context, hash [32]byte, expires time.Ti
 // IssuedNotBefore implements store.ChallengeStore: challenges must have been issued after
 // PostgreSQL last started. Marks are committed without waiting for the disk, so a crash of
 // PostgreSQL can lose the last ones; it then restarts, and what was issued before is refused.
-func (s *Store) IssuedNotBefore() time.Time { return time.Unix(0, s.dbStart.Load()) }
+// Challenges carry whole seconds: one issued in the second PostgreSQL started may have been
+// issued before, so the bound is the next second (as bbolt's after an unclean stop). The
+// database's clock is compared with anchor's: keep them in sync (NTP).
+func (s *Store) IssuedNotBefore() time.Time {
+	return time.Unix(0, s.dbStart.Load()).Truncate(time.Second).Add(time.Second)
+}
 
 // PruneChallenges implements store.ChallengeStore.
 func (s *Store) PruneChallenges(ctx context.Context, before time.Time) (int, error) {

@@ -188,7 +188,7 @@ func (t transferTx) ByExternalID(ref string) (string, error) {
 // ReserveMemo implements transfer.Tx: the primary key, not a prior look-up, makes it unique
 // across replicas.
 func (t transferTx) ReserveMemo(namespace, memo, txID string) (bool, error) {
-	tag, err := t.tx.Exec(t.ctx, `INSERT INTO transfer_memos (namespace, memo, id) VALUES ($1, $2, $3)
+	tag, err := t.execNow(`INSERT INTO transfer_memos (namespace, memo, id) VALUES ($1, $2, $3)
 		ON CONFLICT (namespace, memo) DO NOTHING`, namespace, memo, txID)
 	return tag.RowsAffected() == 1, err
 }
@@ -204,7 +204,7 @@ func (t transferTx) Customer(account, memo string) (*kyc.Customer, error) {
 
 func (t transferTx) OpenTransactions(account string) (int, error) {
 	var n int
-	err := t.tx.QueryRow(t.ctx, "SELECT count(*) FROM transfers WHERE base_account = $1 AND open", sep10.BaseAccount(account)).Scan(&n)
+	err := t.queryRow("SELECT count(*) FROM transfers WHERE base_account = $1 AND open", sep10.BaseAccount(account)).Scan(&n)
 	return n, err
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/anchorkit/anchor/internal/store"
 )
@@ -66,9 +67,7 @@ func classify(err error) error {
 // update runs fn in a serializable read-write transaction, again while it conflicts.
 func (s *Store) update(ctx context.Context, fn func(b base) error) error {
 	for attempt := 1; ; attempt++ {
-		err := classify(pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.Serializable}, func(tx pgx.Tx) error {
-			return fn(base{ctx, tx})
-		}))
+		err := classify(s.run(ctx, "BEGIN ISOLATION LEVEL SERIALIZABLE", fn))
 		if err == nil || !retryable(err) || attempt == maxAttempts {
 			return err
 		}
@@ -84,28 +83,150 @@ func (s *Store) update(ctx context.Context, fn func(b base) error) error {
 
 // view runs fn in a read-only snapshot (never aborted for conflicts).
 func (s *Store) view(ctx context.Context, fn func(b base) error) error {
-	return classify(pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		return fn(base{ctx, tx})
-	}))
+	return classify(s.run(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn))
+}
+
+// run runs fn in a transaction on one connection. Statements whose result fn does not need
+// (exec) are not sent at once: they go with the next read, or with the COMMIT, in one round
+// trip (a pipeline), and so does the BEGIN; a transaction of a few reads and many writes costs
+// a few round trips, not one per statement. An error of a queued statement surfaces at the
+// next read or at the commit, and the transaction is then rolled back as a whole.
+func (s *Store) run(ctx context.Context, begin string, fn func(b base) error) error {
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	st := &txState{pending: []queued{{sql: begin}}}
+	b := base{ctx, c, st}
+	err = fn(b)
+	if err == nil {
+		st.pending = append(st.pending, queued{sql: "COMMIT"})
+		if err = b.flush(); err == nil {
+			return nil
+		}
+	}
+	if st.sent {
+		// Whatever state the batch left (aborted, or ended by a failed COMMIT), end it; a
+		// connection that cannot is closed, and the pool drops it.
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, rerr := c.Exec(rctx, "ROLLBACK"); rerr != nil {
+			c.Conn().Close(rctx)
+		}
+	}
+	return err
 }
 
 // base is one database transaction as the services' Tx interfaces see it (they take no
 // context: the transaction's is kept here).
 type base struct {
 	ctx context.Context
-	tx  pgx.Tx
+	c   *pgxpool.Conn
+	st  *txState
 }
 
+type txState struct {
+	pending []queued
+	sent    bool // something (the BEGIN first) reached the server
+}
+
+type queued struct {
+	sql  string
+	args []any
+}
+
+// exec queues a statement whose result is not needed (see run).
 func (b base) exec(sql string, args ...any) error {
-	_, err := b.tx.Exec(b.ctx, sql, args...)
+	b.st.pending = append(b.st.pending, queued{sql, args})
+	return nil
+}
+
+// send sends the queued statements, and then query when it is set, in one batch, and returns
+// the results positioned at query's.
+func (b base) send(query string, args []any) (pgx.BatchResults, error) {
+	batch := &pgx.Batch{}
+	for _, q := range b.st.pending {
+		batch.Queue(q.sql, q.args...)
+	}
+	n := len(b.st.pending)
+	b.st.pending = b.st.pending[:0]
+	if query != "" {
+		batch.Queue(query, args...)
+	}
+	b.st.sent = true
+	br := b.c.SendBatch(b.ctx, batch)
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, err
+		}
+	}
+	return br, nil
+}
+
+// flush sends the queued statements.
+func (b base) flush() error {
+	if len(b.st.pending) == 0 {
+		return nil
+	}
+	br, err := b.send("", nil)
+	if err != nil {
+		return err
+	}
+	return br.Close()
+}
+
+// queryRow runs a query of one row after the queued statements, in the same round trip.
+func (b base) queryRow(sql string, args ...any) pgx.Row {
+	br, err := b.send(sql, args)
+	if err != nil {
+		return errRow{err}
+	}
+	return batchRow{br}
+}
+
+// execNow runs a statement whose result is needed (rows affected), after the queued ones.
+func (b base) execNow(sql string, args ...any) (pgconn.CommandTag, error) {
+	br, err := b.send(sql, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
+}
+
+// query runs a query of many rows once the queued statements are through.
+func (b base) query(sql string, args ...any) (pgx.Rows, error) {
+	if err := b.flush(); err != nil {
+		return nil, err
+	}
+	b.st.sent = true
+	return b.c.Query(b.ctx, sql, args...)
+}
+
+type batchRow struct{ br pgx.BatchResults }
+
+func (r batchRow) Scan(dest ...any) error {
+	err := r.br.QueryRow().Scan(dest...)
+	if cerr := r.br.Close(); err == nil {
+		err = cerr
+	}
 	return err
 }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // getJSON decodes the body the query returns into v: notFound when there is no row, an
 // ErrCorrupt naming the record when it cannot be decoded (never "not found").
 func (b base) getJSON(table, key string, v any, notFound error, sql string, args ...any) error {
 	var raw []byte
-	if err := b.tx.QueryRow(b.ctx, sql, args...).Scan(&raw); err != nil {
+	if err := b.queryRow(sql, args...).Scan(&raw); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return notFound
 		}
@@ -117,7 +238,7 @@ func (b base) getJSON(table, key string, v any, notFound error, sql string, args
 // text returns the single text column the query returns, or notFound.
 func (b base) text(notFound error, sql string, args ...any) (string, error) {
 	var s string
-	err := b.tx.QueryRow(b.ctx, sql, args...).Scan(&s)
+	err := b.queryRow(sql, args...).Scan(&s)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", notFound
 	}
@@ -140,7 +261,7 @@ func body(v any) (string, error) {
 // listJSON decodes every row's first column (a body) into a new T each; the second column
 // names the record in errors.
 func listJSON[T any](b base, table string, sql string, args ...any) ([]*T, error) {
-	rows, err := b.tx.Query(b.ctx, sql, args...)
+	rows, err := b.query(sql, args...)
 	if err != nil {
 		return nil, err
 	}
