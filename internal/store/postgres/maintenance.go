@@ -125,7 +125,7 @@ func (s *Store) Check(ctx context.Context) (*store.CheckReport, error) {
 			{"transfer_external_ids entry names no transaction", "SELECT e.ref FROM transfer_external_ids e LEFT JOIN transfers t ON t.id = e.id WHERE t.id IS NULL"},
 		}
 		for _, d := range dangling {
-			rows, err := b.query(d.sql+" LIMIT 100")
+			rows, err := b.query(d.sql + " LIMIT 100")
 			if err != nil {
 				return err
 			}
