@@ -58,6 +58,10 @@ func (s *Store) Export(ctx context.Context, kind string, fn func(store.Record) e
 			}
 			r := store.Record{Key: key, Body: []byte(body), Data: data}
 			switch kind {
+			case "events":
+				if r.Body, err = withEventSeq(r.Body, key); err != nil {
+					return fmt.Errorf("%s %q: %w", kind, key, err)
+				}
 			case "kyc_changed":
 				r.Body, r.Data = data, nil
 			case "files":

@@ -3,8 +3,11 @@ package postgres
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -81,17 +84,41 @@ type kycTx struct{ base }
 
 func (t kycTx) Customer(id string) (*kyc.Customer, error) {
 	var c kyc.Customer
+	if raw, ok := t.st.prefetched[id]; ok {
+		// Read with its key by CustomerID just before, in this transaction (one round trip).
+		delete(t.st.prefetched, id)
+		return &c, decode("kyc_customers", id, raw, &c)
+	}
 	if err := t.getJSON("kyc_customers", id, &c, kyc.ErrNotFound, "SELECT body FROM kyc_customers WHERE id = $1", id); err != nil {
 		return nil, err
 	}
 	return &c, nil
 }
 
+// CustomerID implements kyc.Tx. The customer's record comes with its id, for the Customer call
+// that nearly always follows.
 func (t kycTx) CustomerID(account, memo string) (string, error) {
-	return t.text(kyc.ErrNotFound, "SELECT id FROM kyc_customer_keys WHERE account = $1 AND memo = $2", account, memo)
+	var id string
+	var raw []byte
+	err := t.queryRow(`SELECT k.id, c.body::text::bytea FROM kyc_customer_keys k LEFT JOIN kyc_customers c ON c.id = k.id
+		WHERE k.account = $1 AND k.memo = $2`, account, memo).Scan(&id, &raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", kyc.ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	if raw != nil {
+		if t.st.prefetched == nil {
+			t.st.prefetched = map[string][]byte{}
+		}
+		t.st.prefetched[id] = raw
+	}
+	return id, nil
 }
 
 func (t kycTx) PutCustomer(c *kyc.Customer) error {
+	delete(t.st.prefetched, c.ID)
 	raw, err := body(c)
 	if err != nil {
 		return err
@@ -113,6 +140,7 @@ func (t kycTx) PutCustomer(c *kyc.Customer) error {
 }
 
 func (t kycTx) DeleteCustomer(c *kyc.Customer) error {
+	delete(t.st.prefetched, c.ID)
 	if err := store.DeleteFilesOf(t, c); err != nil {
 		return err
 	}
@@ -214,28 +242,53 @@ func (t kycTx) FilesOf(customerID string) ([]*kyc.File, error) {
 	return listJSON[kyc.File](t.base, "kyc_files", "SELECT body, id FROM kyc_files WHERE customer_id = $1 ORDER BY id", customerID)
 }
 
-// AppendEvent adds e under the next sequence number. There is no way to change or remove an
+// AppendEvent adds e under the next sequence number, which the seq column holds (the body's
+// seq is 0: the insert is queued, not waited for). There is no way to change or remove an
 // event.
 func (t kycTx) AppendEvent(e *kyc.Event) error {
-	var seq int64
-	if err := t.queryRow("SELECT nextval(pg_get_serial_sequence('kyc_events', 'seq'))").Scan(&seq); err != nil {
-		return err
-	}
-	e.V, e.Seq = 1, uint64(seq)
+	e.V, e.Seq = 1, 0
 	raw, err := body(e)
 	if err != nil {
 		return err
 	}
-	return t.exec("INSERT INTO kyc_events (seq, customer_id, body) VALUES ($1, $2, $3)", seq, e.CustomerID, raw)
+	return t.exec("INSERT INTO kyc_events (customer_id, body) VALUES ($1, $2)", e.CustomerID, raw)
 }
 
 func (t kycTx) Events(customerID string) ([]kyc.Event, error) {
-	evs, err := listJSON[kyc.Event](t.base, "kyc_events", "SELECT body, seq::text FROM kyc_events WHERE customer_id = $1 ORDER BY seq", customerID)
-	out := make([]kyc.Event, 0, len(evs))
-	for _, e := range evs {
-		out = append(out, *e)
+	rows, err := t.query("SELECT body, seq FROM kyc_events WHERE customer_id = $1 ORDER BY seq", customerID)
+	if err != nil {
+		return nil, err
 	}
-	return out, err
+	defer rows.Close()
+	out := []kyc.Event{}
+	for rows.Next() {
+		var raw []byte
+		var seq int64
+		if err := rows.Scan(&raw, &seq); err != nil {
+			return nil, err
+		}
+		var e kyc.Event
+		if err := decode("kyc_events", strconv.FormatInt(seq, 10), raw, &e); err != nil {
+			return nil, err
+		}
+		e.Seq = uint64(seq)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// withEventSeq sets an event body's seq from its column (see AppendEvent).
+func withEventSeq(raw []byte, seq string) ([]byte, error) {
+	var e kyc.Event
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return nil, err
+	}
+	n, err := strconv.ParseUint(strings.TrimLeft(seq, "0"), 10, 64)
+	if err != nil {
+		return nil, err
+	}
+	e.Seq = n
+	return json.Marshal(&e)
 }
 
 func (t kycTx) EnqueueCallback(customerID string, at time.Time) error {

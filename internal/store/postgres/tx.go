@@ -129,6 +129,8 @@ type base struct {
 type txState struct {
 	pending []queued
 	sent    bool // something (the BEGIN first) reached the server
+	// prefetched holds customer records read with their keys (kycTx.CustomerID), by id.
+	prefetched map[string][]byte
 }
 
 type queued struct {
