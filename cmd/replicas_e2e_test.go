@@ -218,6 +218,24 @@ func TestReplicasOnPostgres(t *testing.T) {
 	}
 	t.Logf("%d wallets through two replicas: %d deposits acknowledged, all stored (%s)", wallets, len(acked), elapsed.Round(time.Millisecond))
 
+	// The CLI on the database directly, while the replicas serve (no admin socket in its data
+	// dir), prints what it prints through a replica's socket.
+	cliAt := func(dataDir string, args ...string) string {
+		t.Helper()
+		e := map[string]string{"ANCHOR_HORIZON_URL": tf.hz.URL(), "ANCHOR_DATA_DIR": dataDir}
+		out, stderr, code := runCLI(t, context.Background(), e, append(args, "--config", filepath.Join(tf.dir, "anchor.yaml"))...)
+		if code != 0 {
+			t.Fatalf("%v in %s: exit %d %s", args, dataDir, code, stderr)
+		}
+		return out
+	}
+	direct := t.TempDir()
+	for _, args := range [][]string{{"tx", "show", acked[0], "--json"}, {"tx", "list", "--limit", "5"}, {"kyc", "list", "--json"}} {
+		if viaSocket, viaDB := cliAt(b.dataDir, args...), cliAt(direct, args...); viaSocket != viaDB {
+			t.Fatalf("%v differs through the socket and on the database:\n%s\n%s", args, viaSocket, viaDB)
+		}
+	}
+
 	// A challenge from replica a, redeemed at b, replayed at a.
 	kp := keypair.MustRandom()
 	st1, raw, err := call("GET", a.url+"/auth?account="+kp.Address(), "", "", nil)
