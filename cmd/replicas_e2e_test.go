@@ -153,7 +153,7 @@ func TestReplicasOnPostgres(t *testing.T) {
 	}
 	tf := newTreasuryFixture(t, "100000")
 	env := map[string]string{"ANCHOR_HORIZON_URL": tf.hz.URL(), "ANCHOR_WRITE_RATE_LIMIT": "0", "ANCHOR_AUTH_RATE_LIMIT": "0",
-		"ANCHOR_SEP6_MAX_OPEN_TRANSACTIONS": "0"}
+		"ANCHOR_SEP6_MAX_OPEN_TRANSACTIONS": "0", "ANCHOR_KYC_AUTO_APPROVE": "true"}
 	a := startReplica(t, tf.dir, "a", env)
 	a.waitLog(t, 10*time.Second, "took over work that runs on one replica", "worker=watcher")
 	b := startReplica(t, tf.dir, "b", env)
@@ -261,7 +261,33 @@ func TestReplicasOnPostgres(t *testing.T) {
 		t.Fatalf("the same challenge replayed at a gave a second token: %s", raw)
 	}
 
-	// kill -9 of replica a in the middle of a credit batch it runs (through its admin socket).
+	// Withdrawals: users who hold tokens, each with a withdrawal and its memo; half are paid
+	// while replica a watches, the rest after it is killed.
+	type withdrawal struct {
+		user     *keypair.Full
+		id, memo string
+	}
+	var wds []withdrawal
+	viaProxy := &anchorServer{URL: "http://localhost:" + strconv.Itoa(tf.port), Port: tf.port}
+	for i := range 6 {
+		u := keypair.MustRandom()
+		tf.hc.Fund(u.Address())
+		submitTx(t, tf.hc, u, &txnbuild.ChangeTrust{Line: tf.ct, Limit: "100000"})
+		submitTx(t, tf.hc, tf.dist, &txnbuild.Payment{Destination: u.Address(), Amount: "50", Asset: tf.asset})
+		w := signedInWallet(t, viaProxy, u)
+		if r := w.putJSON(map[string]string{"type": "sep6-withdraw", "first_name": "J", "last_name": "D", "email_address": "j@example.com",
+			"bank_account_number": "1", "bank_number": "2"}); r.Status != 202 {
+			t.Fatalf("KYC %d: %d %s", i, r.Status, r.Body)
+		}
+		wd := w.sep6("/withdraw", url.Values{"asset_code": {"USDX"}, "amount": {"10"}}).JSON(t)
+		wds = append(wds, withdrawal{u, wd["id"].(string), wd["memo"].(string)})
+		if i < 3 {
+			payMemo(t, tf, u, "10", wd["memo"].(string))
+		}
+	}
+
+	// kill -9 of replica a in the middle of a credit batch it runs (through its admin socket),
+	// while it also holds the watcher.
 	const n = 12
 	users := readyDeposits(t, tf, env, n)
 	cli := func(dataDir string) *exec.Cmd {
@@ -278,17 +304,18 @@ func TestReplicasOnPostgres(t *testing.T) {
 		}
 		return k
 	}
+	paid0 := paid() // the tokens given to the withdrawing users
 	batch := cli(a.dataDir)
 	if err := batch.Start(); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(20 * time.Second); paid() < 2 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); paid() < paid0+2 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 	}
 	killedAt := time.Now()
 	a.cmd.Process.Signal(syscall.SIGKILL)
 	<-a.exited
 	batch.Wait()
-	paidAtKill := paid()
+	paidAtKill := paid() - paid0
 	if out, err := cli(b.dataDir).CombinedOutput(); err != nil {
 		t.Fatalf("credit --all through b: %v\n%s", err, out)
 	}
@@ -310,6 +337,28 @@ func TestReplicasOnPostgres(t *testing.T) {
 	if took > 15*time.Second {
 		t.Fatalf("the watcher was taken over after %s", took)
 	}
-	t.Logf("killed a after %d of %d credits; b finished the batch: payments = deposits = %d; b took the watcher over %s after the kill",
-		paidAtKill, n, n, took.Round(10*time.Millisecond))
+	for _, wd := range wds[3:] {
+		payMemo(t, tf, wd.user, "10", wd.memo)
+	}
+	// Every withdrawal payment, before and after the kill, is matched once by the watcher (of
+	// a, then of b): none is left unmatched or recorded twice.
+	for _, wd := range wds {
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			tx, err := ts.ShowTx(context.Background(), wd.id)
+			if err == nil && tx.Status == transfer.PendingAnchor {
+				if tx.StellarTransactionID == "" {
+					t.Fatalf("withdrawal %s received without its payment's hash", wd.id)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("withdrawal %s: its payment was never matched (%v %+v)", wd.id, err, tx)
+			}
+		}
+	}
+	if list, err := st.UnmatchedPayments(context.Background()); err != nil || len(list) != 0 {
+		t.Fatalf("unmatched payments after the takeover: %v %+v", err, list)
+	}
+	t.Logf("killed a after %d of %d credits; b finished the batch: payments = deposits = %d; b took the watcher over %s after the kill; %d withdrawal payments (half before the kill) each matched once",
+		paidAtKill, n, n, took.Round(10*time.Millisecond), len(wds))
 }
