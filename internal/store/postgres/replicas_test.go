@@ -215,3 +215,33 @@ func TestChallengesIssuedBeforeARestartAreRefused(t *testing.T) {
 		t.Fatalf("after a restart, IssuedNotBefore is %v, before a challenge issued at %v", nb, issued)
 	}
 }
+
+// TestCallbackClaimLapses: a replica that claimed a callback and died leaves it to the others
+// once the claim lapses; while it holds, no other replica sees or claims it.
+func TestCallbackClaimLapses(t *testing.T) {
+	rs, _ := replicas(t, 2)
+	ctx := context.Background()
+	now := time.Now()
+	if err := rs[0].TransferUpdate(ctx, func(tx transfer.Tx) error { return tx.EnqueueCallback("t1", now) }); err != nil {
+		t.Fatal(err)
+	}
+	due, _ := rs[0].DueCallbacks(ctx, now, 10)
+	if ok, err := rs[0].ClaimCallback(ctx, due[0], now, now.Add(time.Minute)); err != nil || !ok {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	// replica 0 dies here, mid-delivery.
+	if d, _ := rs[1].DueCallbacks(ctx, now.Add(30*time.Second), 10); len(d) != 0 {
+		t.Fatalf("a claimed callback is offered to another replica: %v", d)
+	}
+	if ok, _ := rs[1].ClaimCallback(ctx, due[0], now.Add(30*time.Second), now.Add(time.Hour)); ok {
+		t.Fatal("a held claim was taken")
+	}
+	later := now.Add(61 * time.Second)
+	d, _ := rs[1].DueCallbacks(ctx, later, 10)
+	if len(d) != 1 {
+		t.Fatalf("after the claim lapsed: %v", d)
+	}
+	if ok, err := rs[1].ClaimCallback(ctx, d[0], later, later.Add(time.Minute)); err != nil || !ok {
+		t.Fatalf("the lapsed claim was not taken over: %v %v", ok, err)
+	}
+}
