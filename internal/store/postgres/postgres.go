@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +44,29 @@ type Store struct {
 	// refuses every challenge issued before it.
 	marks   *pgxpool.Pool
 	dbStart atomic.Int64 // pg_postmaster_start_time() as last seen, unix ns
+	// modes caches accounts' recorded modes (shared or not), which never change once recorded:
+	// a known account's mark is then a single insert.
+	modesMu sync.Mutex
+	modes   map[string]bool
+}
+
+// maxModes bounds the modes cache (it starts again empty when full).
+const maxModes = 100_000
+
+func (s *Store) knownMode(account string) (shared, ok bool) {
+	s.modesMu.Lock()
+	defer s.modesMu.Unlock()
+	shared, ok = s.modes[account]
+	return
+}
+
+func (s *Store) learnMode(account string, shared bool) {
+	s.modesMu.Lock()
+	defer s.modesMu.Unlock()
+	if s.modes == nil || len(s.modes) >= maxModes {
+		s.modes = map[string]bool{}
+	}
+	s.modes[account] = shared
 }
 
 // Redact returns a database URL with its password replaced, for messages and logs.
@@ -245,10 +269,20 @@ func (s *Store) UseChallenge(ctx context.Context, hash [32]byte, expires time.Ti
 			INSERT INTO used_challenges (hash, expires) SELECT $3, $4 FROM mode WHERE shared = $2
 			ON CONFLICT (hash) DO NOTHING RETURNING 1)
 		SELECT (SELECT shared FROM mode), (SELECT count(*) FROM used)`
+	if known, ok := s.knownMode(account); ok {
+		if known != shared {
+			return false, store.ErrSharedMismatch
+		}
+		tag, err := s.marks.Exec(ctx, "INSERT INTO used_challenges (hash, expires) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING", hash[:], expires)
+		return tag.RowsAffected() == 1, classify(err)
+	}
 	for attempt := 0; ; attempt++ {
 		var mode *bool
 		var used int
 		err := s.marks.QueryRow(ctx, mark, account, shared, hash[:], expires).Scan(&mode, &used)
+		if err == nil && mode != nil {
+			s.learnMode(account, *mode)
+		}
 		switch {
 		case err != nil:
 			return false, classify(err)
