@@ -27,6 +27,7 @@ import (
 	"github.com/anchorkit/anchor/internal/sep6"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
+	"github.com/anchorkit/anchor/internal/web"
 )
 
 // Deps are the server's dependencies, built once at start.
@@ -54,6 +55,8 @@ type Deps struct {
 	Ready []Check
 	// Metrics, when set, counts and times every request by route pattern.
 	Metrics *metrics.Metrics
+	// Pages are the pages for people: a transaction's status page (more_info_url).
+	Pages *web.Pages
 }
 
 // isWrite reports the requests the per-account write limit counts: every SEP-12 change and
@@ -80,7 +83,9 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 	callbacks := callback.NewDispatcher(st, kp, sep10.NewOutboundClient(cfg.OutboundTimeout, cfg.Development()), logger)
 	callbacks.Renderers[kyc.CallbackKind] = svc.RenderCallback
 	svc.Wake = callbacks.Wake
-	transfers := &transfer.Service{Store: st, Config: cfg, KYC: svc, AllowHTTPCallbacks: cfg.Development(), Wake: callbacks.Wake}
+	links := web.NewLinks(cfg.BaseURL(), []byte(cfg.JWTSecret.Reveal()))
+	transfers := &transfer.Service{Store: st, Config: cfg, KYC: svc, AllowHTTPCallbacks: cfg.Development(), Wake: callbacks.Wake,
+		MoreInfoURL: links.MoreInfo}
 	callbacks.Renderers[transfer.CallbackKind] = transfers.RenderCallback
 	svc.Transactions = transfers
 	// Transactions waiting for a customer's KYC move on when it changes, on the server's
@@ -102,6 +107,7 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 	}
 	return &Deps{
 		Config: cfg, Logger: logger, Store: st, TOML: toml, KYC: svc, Callbacks: callbacks, Transfers: transfers, SEP6Info: info, Advancer: advancer, Proxies: proxies,
+		Pages:        &web.Pages{Transfers: transfers, Links: links},
 		Limiter:      sep10.NewRateLimiter(cfg.AuthRateLimit, cfg.AuthRateBurst),
 		WriteLimiter: sep10.NewRateLimiter(cfg.WriteRateLimit, cfg.WriteRateBurst),
 		SEP10: &sep10.Deps{
@@ -136,6 +142,11 @@ func NewHandler(d *Deps) http.Handler {
 	}
 	for _, route := range kycHandlers.Routes("/kyc", limited(d.SEP10.Tokens.Middleware(sep10.Reject401))) {
 		rt.handle(route.Method, route.Path, route.Handler)
+	}
+	if d.Pages != nil {
+		for _, route := range d.Pages.Routes() {
+			rt.handle(route.Method, route.Path, route.Handler)
+		}
 	}
 	sep6Handlers := &sep6.Handlers{Service: d.Transfers, Config: d.Config, Info: d.SEP6Info}
 	for _, route := range sep6Handlers.Routes("/sep6", limited(d.SEP10.Tokens.Middleware(sep6.RejectAuth))) {

@@ -39,6 +39,8 @@ type Service struct {
 	Now                func() time.Time
 	// Wake, when set, is called after a commit that queued a callback.
 	Wake func()
+	// MoreInfoURL, when set, gives a transaction's status page for people (more_info_url).
+	MoreInfoURL func(id, lang string) string
 }
 
 func (s *Service) now() time.Time {

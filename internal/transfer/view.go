@@ -38,6 +38,7 @@ type View struct {
 	RequiredCustomerInfoUpdates []string                      `json:"required_customer_info_updates,omitempty"`
 	Instructions                map[string]config.Instruction `json:"instructions,omitempty"`
 	ClaimableBalanceID          string                        `json:"claimable_balance_id,omitempty"`
+	MoreInfoURL                 string                        `json:"more_info_url,omitempty"`
 }
 
 // FeeDetails is SEP-6's fee_details.
@@ -91,6 +92,9 @@ func (s *Service) View(ctx context.Context, t *Transaction) *View {
 		StartedAt: ts(t.StartedAt), UpdatedAt: ts(t.UpdatedAt),
 		StellarTransactionID: t.StellarTransactionID, ExternalTransactionID: t.ExternalTransactionID,
 		Message: t.Message, ClaimableBalanceID: t.ClaimableBalanceID,
+	}
+	if s.MoreInfoURL != nil {
+		v.MoreInfoURL = s.MoreInfoURL(t.ID, t.Lang)
 	}
 	if t.AmountIn == nil && t.RequestedAmount != nil {
 		// Known before it arrives: what the user is to send, and what follows from it (SEP-6

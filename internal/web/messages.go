@@ -1,0 +1,104 @@
+package web
+
+import (
+	"strings"
+
+	"github.com/anchorkit/anchor/internal/transfer"
+)
+
+// The message catalogue: every text a page shows, per language. A language is chosen by the
+// lang parameter (RFC 4646: "es-AR" is Spanish); English when absent or not here.
+var catalogue = map[string]map[string]string{
+	"en": {
+		"title.deposit":                         "Deposit of %s",
+		"title.withdrawal":                      "Withdrawal of %s",
+		"status":                                "Status",
+		"amount_in":                             "You send",
+		"amount_fee":                            "Fee",
+		"amount_out":                            "You receive",
+		"started":                               "Started",
+		"updated":                               "Last update",
+		"act_by":                                "Please act before",
+		"history":                               "History",
+		"instructions":                          "How to pay",
+		"withdraw.send":                         "Send the tokens from your wallet to this account, with this memo:",
+		"withdraw.account":                      "Account",
+		"withdraw.memo":                         "Memo (%s)",
+		"message":                               "Note from the anchor",
+		"stellar_tx":                            "Stellar transaction",
+		"forbidden.title":                       "This link does not open a transaction",
+		"forbidden.text":                        "The link is incomplete or was altered. Open the transaction again from your wallet.",
+		"notfound.title":                        "Transaction not found",
+		"notfound.text":                         "There is no such transaction. Open it again from your wallet.",
+		"status." + string(transfer.Incomplete): "Waiting for you to finish the request",
+		"status." + string(transfer.PendingUserTransferStart):     "Waiting for your payment",
+		"status." + string(transfer.PendingUserTransferComplete):  "Your funds are ready to collect",
+		"status." + string(transfer.PendingExternal):              "Waiting for the bank",
+		"status." + string(transfer.PendingAnchor):                "Being processed",
+		"status." + string(transfer.OnHold):                       "On hold",
+		"status." + string(transfer.PendingStellar):               "Being sent on the Stellar network",
+		"status." + string(transfer.PendingTrust):                 "Waiting for your account to trust the asset",
+		"status." + string(transfer.PendingUser):                  "Waiting for you",
+		"status." + string(transfer.PendingCustomerInfoUpdate):    "Waiting for your personal information",
+		"status." + string(transfer.PendingTransactionInfoUpdate): "Waiting for more information about the transaction",
+		"status." + string(transfer.Expired):                      "Expired",
+		"status." + string(transfer.NoMarket):                     "No market for this exchange",
+		"status." + string(transfer.TooSmall):                     "Amount too small",
+		"status." + string(transfer.TooLarge):                     "Amount too large",
+		"status." + string(transfer.Error):                        "Failed",
+		"status." + string(transfer.Refunded):                     "Refunded",
+		"status." + string(transfer.Completed):                    "Completed",
+	},
+	"es": {
+		"title.deposit":                         "Depósito de %s",
+		"title.withdrawal":                      "Retiro de %s",
+		"status":                                "Estado",
+		"amount_in":                             "Usted envía",
+		"amount_fee":                            "Comisión",
+		"amount_out":                            "Usted recibe",
+		"started":                               "Iniciado",
+		"updated":                               "Última actualización",
+		"act_by":                                "Actúe antes de",
+		"history":                               "Historial",
+		"instructions":                          "Cómo pagar",
+		"withdraw.send":                         "Envíe los tokens desde su billetera a esta cuenta, con este memo:",
+		"withdraw.account":                      "Cuenta",
+		"withdraw.memo":                         "Memo (%s)",
+		"message":                               "Nota del anchor",
+		"stellar_tx":                            "Transacción Stellar",
+		"forbidden.title":                       "Este enlace no abre una transacción",
+		"forbidden.text":                        "El enlace está incompleto o fue alterado. Abra la transacción de nuevo desde su billetera.",
+		"notfound.title":                        "Transacción no encontrada",
+		"notfound.text":                         "No existe esa transacción. Ábrala de nuevo desde su billetera.",
+		"status." + string(transfer.Incomplete): "Esperando que termine la solicitud",
+		"status." + string(transfer.PendingUserTransferStart):     "Esperando su pago",
+		"status." + string(transfer.PendingUserTransferComplete):  "Sus fondos están listos para retirar",
+		"status." + string(transfer.PendingExternal):              "Esperando al banco",
+		"status." + string(transfer.PendingAnchor):                "En proceso",
+		"status." + string(transfer.OnHold):                       "En espera",
+		"status." + string(transfer.PendingStellar):               "Enviándose por la red Stellar",
+		"status." + string(transfer.PendingTrust):                 "Esperando que su cuenta confíe en el activo",
+		"status." + string(transfer.PendingUser):                  "Esperándolo a usted",
+		"status." + string(transfer.PendingCustomerInfoUpdate):    "Esperando sus datos personales",
+		"status." + string(transfer.PendingTransactionInfoUpdate): "Esperando más información sobre la transacción",
+		"status." + string(transfer.Expired):                      "Vencida",
+		"status." + string(transfer.NoMarket):                     "No hay mercado para este cambio",
+		"status." + string(transfer.TooSmall):                     "Monto demasiado pequeño",
+		"status." + string(transfer.TooLarge):                     "Monto demasiado grande",
+		"status." + string(transfer.Error):                        "Fallida",
+		"status." + string(transfer.Refunded):                     "Reembolsada",
+		"status." + string(transfer.Completed):                    "Completada",
+	},
+}
+
+// Languages lists the catalogue's languages.
+func Languages() []string { return []string{"en", "es"} }
+
+// language picks the catalogue for an RFC 4646 tag, English by default.
+func language(tag string) string {
+	primary, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(tag)), "-")
+	if _, ok := catalogue[primary]; ok {
+		return primary
+	}
+	return "en"
+}

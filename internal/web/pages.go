@@ -1,0 +1,151 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/httpx"
+	"github.com/anchorkit/anchor/internal/transfer"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static/style.css
+var stylesheet []byte
+
+var pages = map[string]*template.Template{
+	"tx":    template.Must(template.ParseFS(templateFiles, "templates/layout.html", "templates/tx.html")),
+	"error": template.Must(template.ParseFS(templateFiles, "templates/layout.html", "templates/error.html")),
+}
+
+// Pages serves the pages.
+type Pages struct {
+	Transfers *transfer.Service
+	Links     *Links
+	// FrameAncestors is the CSP frame-ancestors source list (wallets' webviews and iframes).
+	FrameAncestors string
+}
+
+// Route is one endpoint.
+type Route struct {
+	Method, Path string
+	Handler      http.Handler
+}
+
+// Routes returns the pages' endpoints.
+func (p *Pages) Routes() []Route {
+	return []Route{
+		{"GET", "/tx/{id}", http.HandlerFunc(p.transaction)},
+		{"GET", "/static/style.css", http.HandlerFunc(serveStylesheet)},
+	}
+}
+
+func serveStylesheet(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Write(stylesheet)
+}
+
+type data struct {
+	Lang, Title, Static string
+	tr                  func(key string, args ...any) string
+	// Transaction pages.
+	View         *transfer.View
+	Asset        string
+	StatusLabel  string
+	Instructions []config.Instruction
+	History      []historyRow
+	// Error pages.
+	Text string
+}
+
+type historyRow struct{ At, Status string }
+
+// T is a text of the page's language (the templates' {{.T "key" args}}).
+func (d *data) T(key string, args ...any) string { return d.tr(key, args...) }
+
+func translator(lang string) func(key string, args ...any) string {
+	return func(key string, args ...any) string {
+		s, ok := catalogue[lang][key]
+		if !ok {
+			s = catalogue["en"][key]
+		}
+		if len(args) > 0 {
+			return fmt.Sprintf(s, args...)
+		}
+		return s
+	}
+}
+
+// render writes a page with the headers every page carries: no script may run (the CSP allows
+// only the stylesheet), frames only from the configured ancestors, nothing cached or referred.
+func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, d *data) {
+	var buf bytes.Buffer
+	if err := pages[name].ExecuteTemplate(&buf, "layout", d); err != nil {
+		httpx.Internal(w, r, err)
+		return
+	}
+	h := w.Header()
+	fa := p.FrameAncestors
+	if fa == "" {
+		fa = "*"
+	}
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors "+fa)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (p *Pages) fail(w http.ResponseWriter, r *http.Request, status int, lang, what string) {
+	t := translator(lang)
+	p.render(w, r, status, "error", &data{Lang: lang, tr: t, Static: "/static", Title: t(what + ".title"), Text: t(what + ".text")})
+}
+
+// transaction is the more_info_url page: what the user needs to know of one transaction, in
+// their language. It shows what the wallet's GET /transaction shows (never the operators'
+// names or notes).
+func (p *Pages) transaction(w http.ResponseWriter, r *http.Request) {
+	lang := language(r.URL.Query().Get("lang"))
+	id := r.PathValue("id")
+	if !p.Links.Valid(id, r.URL.Query().Get("token")) {
+		p.fail(w, r, http.StatusForbidden, lang, "forbidden")
+		return
+	}
+	tx, err := p.Transfers.ShowTx(r.Context(), id)
+	if errors.Is(err, transfer.ErrNotFound) {
+		p.fail(w, r, http.StatusNotFound, lang, "notfound")
+		return
+	}
+	if err != nil {
+		httpx.Internal(w, r, err)
+		return
+	}
+	t := translator(lang)
+	v := p.Transfers.View(r.Context(), tx)
+	d := &data{Lang: lang, tr: t, Static: "/static", View: v, Asset: tx.AssetCode,
+		Title: t("title."+string(tx.Kind), tx.AssetCode), StatusLabel: t("status." + string(tx.Status))}
+	keys := make([]string, 0, len(v.Instructions))
+	for k := range v.Instructions {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		d.Instructions = append(d.Instructions, v.Instructions[k])
+	}
+	for _, m := range tx.History {
+		d.History = append(d.History, historyRow{At: m.At.UTC().Format(time.RFC3339), Status: t("status." + string(m.To))})
+	}
+	p.render(w, r, http.StatusOK, "tx", d)
+}
