@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/httpx"
@@ -262,39 +260,11 @@ func (h *Handlers) transactions(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, http.StatusForbidden, "account does not match the authenticated account")
 		return
 	}
-	lq := transfer.ListQuery{AssetCode: q.Get("asset_code"), PagingID: q.Get("paging_id")}
-	if lq.AssetCode == "" {
-		httpx.Error(w, http.StatusBadRequest, "asset_code is required")
+	// deposit-exchange and withdrawal-exchange are accepted; none exist (no quotes).
+	lq, err := transfer.ParseListQuery(q, "deposit", "deposit-exchange", "withdrawal", "withdrawal-exchange")
+	if err != nil {
+		writeErr(w, r, err)
 		return
-	}
-	if s := q.Get("no_older_than"); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			httpx.Error(w, http.StatusBadRequest, "no_older_than must be an ISO 8601 UTC date-time, e.g. 2026-01-02T15:04:05Z")
-			return
-		}
-		lq.NoOlderThan = &t
-	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			httpx.Error(w, http.StatusBadRequest, "limit must be a positive integer")
-			return
-		}
-		lq.Limit = n
-	}
-	for _, k := range q["kind"] {
-		for _, one := range strings.Split(k, ",") {
-			switch one {
-			case "deposit", "withdrawal":
-				lq.Kinds = append(lq.Kinds, transfer.Kind(one))
-			case "deposit-exchange", "withdrawal-exchange":
-				lq.Kinds = append(lq.Kinds, transfer.Kind(one)) // none exist: no quotes
-			default:
-				httpx.Error(w, http.StatusBadRequest, "kind must be deposit, deposit-exchange, withdrawal or withdrawal-exchange")
-				return
-			}
-		}
 	}
 	list, err := h.Service.List(r.Context(), p, lq)
 	if err != nil {
@@ -311,6 +281,9 @@ func (h *Handlers) transactions(w http.ResponseWriter, r *http.Request) {
 func (h *Handlers) transaction(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	t, err := h.Service.Get(r.Context(), principal(r), q.Get("id"), q.Get("stellar_transaction_id"), q.Get("external_transaction_id"))
+	if err == nil && t.Protocol != "" {
+		err = transfer.ErrNotFound // a SEP-24 transaction: GET TRANSFER_SERVER_SEP0024/transaction
+	}
 	if err != nil {
 		writeErr(w, r, err)
 		return

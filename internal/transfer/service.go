@@ -248,20 +248,9 @@ func (s *Service) Create(ctx context.Context, p Principal, r Request) (*Transact
 	if err != nil {
 		return nil, err
 	}
-	claimed := ""
-	if r.CustomerID != "" && r.CustomerID != customerID {
-		// SEP-6: customer_id is passed when "the relationship between this id and the user's
-		// Stellar account is not known to the anchor". The link is recorded for compliance to
-		// confirm; the transaction still needs this account's own KYC, so an id never lends
-		// another customer's approval.
-		ok, err := s.KYC.CustomerExists(ctx, r.CustomerID)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, inputErr("customer_id %q is not a customer of this anchor", r.CustomerID)
-		}
-		claimed = r.CustomerID
+	claimed, err := s.claimedCustomer(ctx, r.CustomerID, customerID)
+	if err != nil {
+		return nil, err
 	}
 	if s.Config.SEP6.LegacyKYCResponses && status != kyc.Accepted {
 		switch status {
@@ -274,28 +263,7 @@ func (s *Service) Create(ctx context.Context, p Principal, r Request) (*Transact
 		}
 	}
 	now := s.now()
-	by := now.Add(s.Config.SEP6.TransferExpiry)
-	t := &Transaction{
-		ID: kyc.NewID(), Kind: r.Kind, AssetCode: asset.Code, AssetIssuer: asset.Issuer,
-		Account: p.Account, Memo: p.Memo, CustomerID: customerID, KYCType: kycType,
-		FundingMethod: method, RequestedAmount: amt, Email: r.Email, CountryCode: r.CountryCode,
-		ClaimableBalanceSupported: r.ClaimableBalanceSupported == "true", OnChangeCallback: r.OnChangeCallback,
-		LocationID: r.LocationID, Lang: r.Lang, StartedAt: now, UpdatedAt: now, UserActionRequiredBy: &by,
-		ClaimedCustomerID: claimed,
-	}
-	if r.Kind == Deposit {
-		t.To = r.Account
-		if t.To == "" {
-			t.To = p.Account
-		}
-		t.DepositMemo, t.DepositMemoType = r.Memo, r.MemoType
-	} else {
-		t.From = r.Account
-		if t.From == "" {
-			t.From = p.Account
-		}
-		t.RefundMemo, t.RefundMemoType, t.Dest, t.DestExtra = r.RefundMemo, r.RefundMemoType, r.Dest, r.DestExtra
-	}
+	t := s.draft(p, r, asset, amt, method, kycType, customerID, claimed, now)
 	initial := PendingCustomerInfoUpdate
 	reason := "waiting for the customer's information (" + kycType + ")"
 	switch status {
@@ -327,6 +295,103 @@ func (s *Service) Create(ctx context.Context, p Principal, r Request) (*Transact
 		}
 		if initial == PendingUserTransferStart {
 			s.release(t, asset)
+		}
+		return tx.Put(t)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// claimedCustomer checks a customer_id the wallet gave that is not the account's own customer.
+// SEP-6: customer_id is passed when "the relationship between this id and the user's Stellar
+// account is not known to the anchor". The link is recorded for compliance to confirm; the
+// transaction still needs this account's own KYC, so an id never lends another customer's
+// approval.
+func (s *Service) claimedCustomer(ctx context.Context, given, own string) (string, error) {
+	if given == "" || given == own {
+		return "", nil
+	}
+	ok, err := s.KYC.CustomerExists(ctx, given)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", inputErr("customer_id %q is not a customer of this anchor", given)
+	}
+	return given, nil
+}
+
+// draft is a new transaction of the request, before its status.
+func (s *Service) draft(p Principal, r Request, asset *config.Asset, amt *int64, method, kycType, customerID, claimed string, now time.Time) *Transaction {
+	by := now.Add(s.Config.SEP6.TransferExpiry)
+	t := &Transaction{
+		ID: kyc.NewID(), Kind: r.Kind, AssetCode: asset.Code, AssetIssuer: asset.Issuer,
+		Account: p.Account, Memo: p.Memo, CustomerID: customerID, KYCType: kycType,
+		FundingMethod: method, RequestedAmount: amt, Email: r.Email, CountryCode: r.CountryCode,
+		ClaimableBalanceSupported: r.ClaimableBalanceSupported == "true", OnChangeCallback: r.OnChangeCallback,
+		LocationID: r.LocationID, Lang: r.Lang, StartedAt: now, UpdatedAt: now, UserActionRequiredBy: &by,
+		ClaimedCustomerID: claimed,
+	}
+	if r.Kind == Deposit {
+		t.To = r.Account
+		if t.To == "" {
+			t.To = p.Account
+		}
+		t.DepositMemo, t.DepositMemoType = r.Memo, r.MemoType
+	} else {
+		t.From = r.Account
+		if t.From == "" {
+			t.From = p.Account
+		}
+		t.RefundMemo, t.RefundMemoType, t.Dest, t.DestExtra = r.RefundMemo, r.RefundMemoType, r.Dest, r.DestExtra
+	}
+	return t
+}
+
+// ProtocolSEP24 marks the transactions started through SEP-24's interactive flow (SEP-6 ones
+// have no protocol): each protocol's endpoints list and show only their own.
+const ProtocolSEP24 = "sep24"
+
+// CreateInteractive starts a SEP-24 transaction: checked as a SEP-6 request is, and stored in
+// incomplete until the user finishes the interactive flow (SEP-24: "This transaction must be in
+// the incomplete status until the user has provided the anchor all information necessary").
+// No reference or memo is reserved yet. It expires as any transaction waiting for its user.
+func (s *Service) CreateInteractive(ctx context.Context, p Principal, r Request) (*Transaction, error) {
+	asset, dir, err := s.Asset(r.AssetCode, r.Kind)
+	if err != nil {
+		return nil, err
+	}
+	amt, method, err := s.checkRequest(&r, dir)
+	if err != nil {
+		return nil, err
+	}
+	kycType := s.Config.SEP6.DepositKYCType
+	if r.Kind == Withdrawal {
+		kycType = s.Config.SEP6.WithdrawKYCType
+	}
+	_, _, customerID, err := s.KYC.CustomerStatus(ctx, p.Account, p.Memo, kycType)
+	if err != nil {
+		return nil, err
+	}
+	claimed, err := s.claimedCustomer(ctx, r.CustomerID, customerID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	t := s.draft(p, r, asset, amt, method, kycType, customerID, claimed, now)
+	t.Protocol, t.Status = ProtocolSEP24, Incomplete
+	t.History = []Move{{To: Incomplete, At: now, Actor: p.Account, Reason: "interactive flow started"}}
+	err = s.Store.TransferUpdate(ctx, func(tx Tx) error {
+		if max := s.Config.SEP6.MaxOpenTransactions; max > 0 {
+			n, err := tx.OpenTransactions(p.Account)
+			if err != nil {
+				return err
+			}
+			if n >= max {
+				return &LimitError{Msg: fmt.Sprintf("this account has %d unfinished transactions, the most this anchor allows; finish or abandon some first", n)}
+			}
 		}
 		return tx.Put(t)
 	})
@@ -404,6 +469,41 @@ type ListQuery struct {
 	Limit       int
 	Kinds       []Kind
 	PagingID    string
+	// Protocol keeps to one protocol's transactions: "" (SEP-6) or ProtocolSEP24.
+	Protocol string
+}
+
+// ParseListQuery reads GET /transactions' parameters (SEP-6 and SEP-24 alike): asset_code
+// (required), no_older_than, limit, kind (one or more of kinds, repeated or comma-separated)
+// and paging_id.
+func ParseListQuery(q url.Values, kinds ...string) (ListQuery, error) {
+	lq := ListQuery{AssetCode: q.Get("asset_code"), PagingID: q.Get("paging_id")}
+	if lq.AssetCode == "" {
+		return lq, inputErr("asset_code is required")
+	}
+	if s := q.Get("no_older_than"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return lq, inputErr("no_older_than must be an ISO 8601 UTC date-time, e.g. 2026-01-02T15:04:05Z")
+		}
+		lq.NoOlderThan = &t
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return lq, inputErr("limit must be a positive integer")
+		}
+		lq.Limit = n
+	}
+	for _, k := range q["kind"] {
+		for _, one := range strings.Split(k, ",") {
+			if !slices.Contains(kinds, one) {
+				return lq, inputErr("kind must be %s", strings.Join(kinds, ", "))
+			}
+			lq.Kinds = append(lq.Kinds, Kind(one))
+		}
+	}
+	return lq, nil
 }
 
 // List returns the owner's transactions, newest first (SEP-6 Transaction History).
@@ -428,6 +528,9 @@ func (s *Service) List(ctx context.Context, p Principal, q ListQuery) ([]*Transa
 			return true
 		}
 		if len(q.Kinds) > 0 && !containsKind(q.Kinds, t.Kind) {
+			return true
+		}
+		if t.Protocol != q.Protocol {
 			return true
 		}
 		out = append(out, t)

@@ -129,8 +129,10 @@ type Transaction struct {
 	AssetCode   string `json:"asset_code"`
 	AssetIssuer string `json:"asset_issuer"`
 	// Account and Memo are the authenticated owner (JWT sub); CustomerID their SEP-12 record.
-	Account    string `json:"account"`
-	Memo       string `json:"memo,omitempty"`
+	Account string `json:"account"`
+	Memo    string `json:"memo,omitempty"`
+	// Protocol is ProtocolSEP24 for an interactive (SEP-24) transaction, empty for SEP-6.
+	Protocol   string `json:"protocol,omitempty"`
 	CustomerID string `json:"customer_id,omitempty"`
 	// ClaimedCustomerID is a SEP-12 customer the wallet said this account belongs to
 	// (customer_id of another record): shown to compliance, never used for the KYC gate.
