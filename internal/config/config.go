@@ -77,6 +77,7 @@ type Config struct {
 	Assets                 []Asset       `mapstructure:"assets"`
 	KYC                    KYC           `mapstructure:"kyc"`
 	SEP6                   SEP6          `mapstructure:"sep6"`
+	SEP24                  SEP24         `mapstructure:"sep24"`
 	Admin                  Admin         `mapstructure:"admin"`
 	Treasury               Treasury      `mapstructure:"treasury"`
 
@@ -198,6 +199,14 @@ type Treasury struct {
 	LowBalance map[string]string `mapstructure:"low_balance"`
 }
 
+// SEP24 configures the interactive transfer server (TRANSFER_SERVER_SEP0024). Its
+// transactions follow sep6's expiry, limits and KYC types.
+type SEP24 struct {
+	// Enabled serves it and advertises it in stellar.toml. Off by default while its
+	// interactive pages are being built (issue 15).
+	Enabled bool `mapstructure:"enabled"`
+}
+
 // SEP6 configures the transfer server.
 type SEP6 struct {
 	// TransferExpiry is how long a transaction may wait for the user before it expires.
@@ -266,6 +275,15 @@ func (c *Config) WebAuthEndpoint() string { return c.BaseURL() + "/auth" }
 
 // TransferServer is the SEP-6 base URL published as TRANSFER_SERVER.
 func (c *Config) TransferServer() string { return c.BaseURL() + "/sep6" }
+
+// TransferServerSEP24 is the SEP-24 base URL published as TRANSFER_SERVER_SEP0024 (empty when
+// SEP-24 is off).
+func (c *Config) TransferServerSEP24() string {
+	if !c.SEP24.Enabled {
+		return ""
+	}
+	return c.BaseURL() + "/sep24"
+}
 
 // KYCServer is the SEP-12 base URL published as KYC_SERVER.
 func (c *Config) KYCServer() string { return c.BaseURL() + "/kyc" }

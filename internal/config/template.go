@@ -210,6 +210,11 @@ assets:
 # SEP-6 transfers. A transaction waiting for the user longer than transfer_expiry expires.
 # A deposit needs the customer ACCEPTED for deposit_kyc_type, a withdrawal for withdraw_kyc_type.
 # legacy_kyc_responses answers the deprecated 403 responses instead of creating the transaction.
+# SEP-24, interactive deposits and withdrawals (TRANSFER_SERVER_SEP0024): off until its pages
+# are finished; its transactions follow the sep6 settings below.
+sep24:
+  enabled: false
+
 sep6:
   transfer_expiry: 24h
   legacy_kyc_responses: false

@@ -4,7 +4,9 @@
 package money
 
 import (
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/stellar/go-stellar-sdk/amount"
 )
@@ -40,3 +42,15 @@ func Parse(s string) (int64, error) {
 
 // Format renders stroops as a decimal string with 7 places.
 func Format(v int64) string { return amount.StringFromInt64(v) }
+
+// JSONNumber renders an exact decimal string as a JSON number, without trailing zeros (never
+// through float64); "" stays empty (omitted with omitempty).
+func JSONNumber(s string) json.Number {
+	if s == "" {
+		return ""
+	}
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return json.Number(s)
+}

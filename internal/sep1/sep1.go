@@ -19,13 +19,14 @@ func Model(cfg *config.Config) (*stellartoml.StellarTOML, error) {
 		return nil, err
 	}
 	t := &stellartoml.StellarTOML{
-		Version:           "2.7.0",
-		NetworkPassphrase: cfg.NetworkPassphrase,
-		SigningKey:        kp.Address(),
-		WebAuthEndpoint:   cfg.WebAuthEndpoint(),
-		TransferServer:    cfg.TransferServer(),
-		KYCServer:         cfg.KYCServer(),
-		HorizonURL:        cfg.HorizonURL,
+		Version:               "2.7.0",
+		NetworkPassphrase:     cfg.NetworkPassphrase,
+		SigningKey:            kp.Address(),
+		WebAuthEndpoint:       cfg.WebAuthEndpoint(),
+		TransferServer:        cfg.TransferServer(),
+		TransferServerSEP0024: cfg.TransferServerSEP24(),
+		KYCServer:             cfg.KYCServer(),
+		HorizonURL:            cfg.HorizonURL,
 	}
 	seen := map[string]bool{}
 	addAccount := func(a string) {

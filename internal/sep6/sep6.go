@@ -11,6 +11,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/httpx"
+	"github.com/anchorkit/anchor/internal/money"
 	"github.com/anchorkit/anchor/internal/sep10"
 	"github.com/anchorkit/anchor/internal/transfer"
 )
@@ -67,6 +68,11 @@ func principal(r *http.Request) transfer.Principal {
 	return transfer.Principal{Account: a.Account, Memo: a.Memo}
 }
 
+// WriteError answers a transfer service error as SEP-6 (and SEP-24) do: 400 for bad input and
+// illegal moves, 429 for limits, 403 for legacy KYC answers, 404 for another's or no
+// transaction, else 500 (503 when the store is unavailable).
+func WriteError(w http.ResponseWriter, r *http.Request, err error) { writeErr(w, r, err) }
+
 func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	var ie *transfer.InputError
 	var le *transfer.LegacyKYCError
@@ -88,15 +94,7 @@ func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // number renders an exact decimal string as a JSON number (never through float64).
-func number(s string) json.Number {
-	if s == "" {
-		return ""
-	}
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	}
-	return json.Number(s)
-}
+func number(s string) json.Number { return money.JSONNumber(s) }
 
 type assetInfo struct {
 	Enabled                bool                      `json:"enabled"`

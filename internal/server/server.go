@@ -24,6 +24,7 @@ import (
 	"github.com/anchorkit/anchor/internal/sep1"
 	"github.com/anchorkit/anchor/internal/sep10"
 	"github.com/anchorkit/anchor/internal/sep12"
+	"github.com/anchorkit/anchor/internal/sep24"
 	"github.com/anchorkit/anchor/internal/sep6"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
@@ -57,6 +58,8 @@ type Deps struct {
 	Metrics *metrics.Metrics
 	// Pages are the pages for people: a transaction's status page (more_info_url).
 	Pages *web.Pages
+	// SEP24, when set (sep24.enabled), serves TRANSFER_SERVER_SEP0024.
+	SEP24 *sep24.Handlers
 }
 
 // isWrite reports the requests the per-account write limit counts: every SEP-12 change and
@@ -97,6 +100,14 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 	if err != nil {
 		return nil, err
 	}
+	var sep24Handlers *sep24.Handlers
+	if cfg.SEP24.Enabled {
+		info24, err := sep24.BuildInfo(cfg)
+		if err != nil {
+			return nil, err
+		}
+		sep24Handlers = &sep24.Handlers{Service: transfers, Config: cfg, Links: links, Info: info24}
+	}
 	var proxies Proxies
 	for _, s := range cfg.TrustedProxies {
 		p, err := config.ParseCIDR(s)
@@ -107,7 +118,7 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 	}
 	return &Deps{
 		Config: cfg, Logger: logger, Store: st, TOML: toml, KYC: svc, Callbacks: callbacks, Transfers: transfers, SEP6Info: info, Advancer: advancer, Proxies: proxies,
-		Pages:        &web.Pages{Transfers: transfers, Links: links},
+		Pages: &web.Pages{Transfers: transfers, Links: links}, SEP24: sep24Handlers,
 		Limiter:      sep10.NewRateLimiter(cfg.AuthRateLimit, cfg.AuthRateBurst),
 		WriteLimiter: sep10.NewRateLimiter(cfg.WriteRateLimit, cfg.WriteRateBurst),
 		SEP10: &sep10.Deps{
@@ -145,6 +156,11 @@ func NewHandler(d *Deps) http.Handler {
 	}
 	if d.Pages != nil {
 		for _, route := range d.Pages.Routes() {
+			rt.handle(route.Method, route.Path, route.Handler)
+		}
+	}
+	if d.SEP24 != nil {
+		for _, route := range d.SEP24.Routes("/sep24", limited(d.SEP10.Tokens.Middleware(sep24.RejectAuth))) {
 			rt.handle(route.Method, route.Path, route.Handler)
 		}
 	}

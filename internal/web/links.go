@@ -6,9 +6,13 @@ package web
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
+	"errors"
 	"net/url"
+	"time"
 )
 
 // Links makes and checks the capability URLs of the pages: a transaction's status page is
@@ -45,4 +49,52 @@ func (l *Links) MoreInfo(id, lang string) string {
 // Valid says whether token opens the status page of id.
 func (l *Links) Valid(id, token string) bool {
 	return hmac.Equal([]byte(token), []byte(l.mac(id)))
+}
+
+// InteractiveLifetime is how long a SEP-24 interactive URL can be opened.
+const InteractiveLifetime = 5 * time.Minute
+
+// Interactive is the URL a wallet opens for a SEP-24 transaction's interactive flow. Its token
+// carries its expiry and a nonce, under a MAC bound to the transaction and the account and memo
+// that started it; the flow's first load spends it (exchanging it for a session), so it opens
+// the flow once.
+func (l *Links) Interactive(id, account, memo, lang string, expires time.Time) (string, error) {
+	raw := make([]byte, 8+16, 8+16+sha256.Size)
+	binary.BigEndian.PutUint64(raw, uint64(expires.Unix()))
+	if _, err := rand.Read(raw[8:24]); err != nil {
+		return "", err
+	}
+	raw = append(raw, l.interactiveMAC(id, account, memo, raw[:24])...)
+	q := url.Values{"token": {base64.RawURLEncoding.EncodeToString(raw)}}
+	if lang != "" {
+		q.Set("lang", lang)
+	}
+	return l.base + "/flow/" + url.PathEscape(id) + "?" + q.Encode(), nil
+}
+
+func (l *Links) interactiveMAC(id, account, memo string, head []byte) []byte {
+	m := hmac.New(sha256.New, l.key)
+	m.Write([]byte("sep24 interactive\x00" + id + "\x00" + account + "\x00" + memo + "\x00"))
+	m.Write(head)
+	return m.Sum(nil)
+}
+
+// Errors of CheckInteractive.
+var (
+	ErrBadToken     = errors.New("the link is not valid")
+	ErrExpiredToken = errors.New("the link has expired")
+)
+
+// CheckInteractive verifies an interactive URL's token for the transaction of account and
+// memo, and returns when it expires. It does not spend it: the caller marks it used once.
+func (l *Links) CheckInteractive(id, account, memo, token string, now time.Time) (time.Time, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(raw) != 24+sha256.Size || !hmac.Equal(raw[24:], l.interactiveMAC(id, account, memo, raw[:24])) {
+		return time.Time{}, ErrBadToken
+	}
+	expires := time.Unix(int64(binary.BigEndian.Uint64(raw[:8])), 0)
+	if !now.Before(expires) {
+		return expires, ErrExpiredToken
+	}
+	return expires, nil
 }

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -142,5 +143,41 @@ func TestStatusPageRefusals(t *testing.T) {
 	_, _, body := open(t, srv, links.MoreInfo(b.ID, ""))
 	if !strings.Contains(body, b.WithdrawAnchorAccount) || !strings.Contains(body, b.WithdrawMemo) {
 		t.Errorf("withdrawal page:\n%s", body)
+	}
+}
+
+// TestInteractiveTokens: an interactive URL's token opens its own transaction, for the account
+// and memo that started it, until it expires; anything else is refused.
+func TestInteractiveTokens(t *testing.T) {
+	links := web.NewLinks("https://anchor.test", []byte("0123456789abcdef0123456789abcdef"))
+	now := time.Now()
+	u, err := links.Interactive("tx1", "GA", "7", "es", now.Add(web.InteractiveLifetime))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, _ := url.Parse(u)
+	tok := parsed.Query().Get("token")
+	if parsed.Path != "/flow/tx1" || parsed.Query().Get("lang") != "es" {
+		t.Fatalf("url %s", u)
+	}
+	if _, err := links.CheckInteractive("tx1", "GA", "7", tok, now); err != nil {
+		t.Fatalf("its own: %v", err)
+	}
+	for name, c := range map[string]struct{ id, account, memo, token string }{
+		"another transaction": {"tx2", "GA", "7", tok},
+		"another account":     {"tx1", "GB", "7", tok},
+		"another memo":        {"tx1", "GA", "", tok},
+		"altered":             {"tx1", "GA", "7", tok[:len(tok)-2] + "AA"},
+		"garbage":             {"tx1", "GA", "7", "%%%"},
+	} {
+		if _, err := links.CheckInteractive(c.id, c.account, c.memo, c.token, now); !errors.Is(err, web.ErrBadToken) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := links.CheckInteractive("tx1", "GA", "7", tok, now.Add(web.InteractiveLifetime)); !errors.Is(err, web.ErrExpiredToken) {
+		t.Errorf("expired: %v", err)
+	}
+	if u2, _ := links.Interactive("tx1", "GA", "7", "", now.Add(time.Minute)); u2 == u {
+		t.Error("two interactive URLs alike: no nonce")
 	}
 }
