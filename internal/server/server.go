@@ -58,8 +58,10 @@ type Deps struct {
 	Metrics *metrics.Metrics
 	// Pages are the pages for people: a transaction's status page (more_info_url).
 	Pages *web.Pages
-	// SEP24, when set (sep24.enabled), serves TRANSFER_SERVER_SEP0024.
+	// SEP24, when set (sep24.enabled), serves TRANSFER_SERVER_SEP0024, and Flow its
+	// interactive pages.
 	SEP24 *sep24.Handlers
+	Flow  *web.Flow
 }
 
 // isWrite reports the requests the per-account write limit counts: every SEP-12 change and
@@ -100,8 +102,11 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 	if err != nil {
 		return nil, err
 	}
+	pages := &web.Pages{Transfers: transfers, Links: links}
 	var sep24Handlers *sep24.Handlers
+	var flow *web.Flow
 	if cfg.SEP24.Enabled {
+		flow = &web.Flow{Pages: pages, KYC: svc, Marks: st, Secure: strings.HasPrefix(cfg.BaseURL(), "https://")}
 		info24, err := sep24.BuildInfo(cfg)
 		if err != nil {
 			return nil, err
@@ -118,7 +123,7 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 	}
 	return &Deps{
 		Config: cfg, Logger: logger, Store: st, TOML: toml, KYC: svc, Callbacks: callbacks, Transfers: transfers, SEP6Info: info, Advancer: advancer, Proxies: proxies,
-		Pages: &web.Pages{Transfers: transfers, Links: links}, SEP24: sep24Handlers,
+		Pages: pages, SEP24: sep24Handlers, Flow: flow,
 		Limiter:      sep10.NewRateLimiter(cfg.AuthRateLimit, cfg.AuthRateBurst),
 		WriteLimiter: sep10.NewRateLimiter(cfg.WriteRateLimit, cfg.WriteRateBurst),
 		SEP10: &sep10.Deps{
@@ -156,6 +161,11 @@ func NewHandler(d *Deps) http.Handler {
 	}
 	if d.Pages != nil {
 		for _, route := range d.Pages.Routes() {
+			rt.handle(route.Method, route.Path, route.Handler)
+		}
+	}
+	if d.Flow != nil {
+		for _, route := range d.Flow.Routes() {
 			rt.handle(route.Method, route.Path, route.Handler)
 		}
 	}

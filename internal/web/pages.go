@@ -22,8 +22,15 @@ var templateFiles embed.FS
 var stylesheet []byte
 
 var pages = map[string]*template.Template{
-	"tx":    template.Must(template.ParseFS(templateFiles, "templates/layout.html", "templates/tx.html")),
-	"error": template.Must(template.ParseFS(templateFiles, "templates/layout.html", "templates/error.html")),
+	"tx":           page("tx"),
+	"error":        page("error"),
+	"flow-kyc":     page("flow-kyc"),
+	"flow-wait":    page("flow-wait"),
+	"flow-confirm": page("flow-confirm"),
+}
+
+func page(name string) *template.Template {
+	return template.Must(template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html"))
 }
 
 // Pages serves the pages.
@@ -64,8 +71,11 @@ type data struct {
 	StatusLabel  string
 	Instructions []config.Instruction
 	History      []historyRow
-	// Error pages.
+	// Error pages, and a form's problem.
 	Text string
+	// The interactive flow.
+	Action, CSRF, Refresh, Amount, Limits, Fees string
+	Fields                                      []formField
 }
 
 type historyRow struct{ At, Status string }

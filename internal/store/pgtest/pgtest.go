@@ -183,7 +183,14 @@ func Outage(t testing.TB) (restart func()) {
 }
 
 // startServer starts the cluster in dir: its unix socket only, durability off (a test cluster).
+// It returns a second after the start: the PostgreSQL store refuses SEP-10 challenges issued in
+// the second the database started (store.ChallengeStore.IssuedNotBefore), which a test that
+// authenticates at once would otherwise meet.
 func startServer() error {
 	opts := fmt.Sprintf("-k %s -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", dir)
-	return run("pg_ctl", "-D", filepath.Join(dir, "data"), "-l", filepath.Join(dir, "log"), "-o", opts, "-w", "-t", "30", "start")
+	if err := run("pg_ctl", "-D", filepath.Join(dir, "data"), "-l", filepath.Join(dir, "log"), "-o", opts, "-w", "-t", "30", "start"); err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	return nil
 }

@@ -1,0 +1,122 @@
+package cmd
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// browser is a cookie-keeping HTTP client, as the wallet's webview is.
+type browser struct {
+	t *testing.T
+	c *http.Client
+}
+
+func newBrowser(t *testing.T) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t, &http.Client{Jar: jar}}
+}
+
+func (b *browser) do(method, u string, form url.Values) (int, string, string) {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, u, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Request.URL.Path, string(raw)
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func csrfOf(t *testing.T, page string) string {
+	t.Helper()
+	m := csrfField.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF field in:\n%s", page)
+	}
+	return m[1]
+}
+
+// TestE2ESEP24InteractiveFlow: a wallet starts a SEP-24 deposit; the browser opens its URL
+// (once: a second opening is refused), fills the KYC form (a refused value shows the form again
+// with what was typed, escaped), waits while compliance reviews, and moves on when `anchor kyc
+// approve` runs; then confirms the amount and lands on the status page with the bank reference;
+// the wallet sees pending_user_transfer_start. Posts without the CSRF token, or with another
+// transaction's session, are refused.
+func TestE2ESEP24InteractiveFlow(t *testing.T) {
+	dir, port := initAnchor(t)
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP24_ENABLED": "true"})
+	w := newWallet(t, s, nil)
+	start := func() (string, string) {
+		r := w.sep24("POST", "/transactions/deposit/interactive", "application/json", []byte(`{"asset_code":"USDX"}`))
+		if r.Status != 200 {
+			t.Fatalf("interactive deposit: %d %s", r.Status, r.Body)
+		}
+		m := r.JSON(t)
+		return m["id"].(string), m["url"].(string)
+	}
+	id, link := start()
+	br := newBrowser(t)
+	code, path, page := br.do("GET", link, nil)
+	if code != 200 || path != "/flow/"+id || !strings.Contains(page, `name="first_name"`) || !strings.Contains(page, `name="email_address"`) {
+		t.Fatalf("first opening: %d %s\n%s", code, path, page)
+	}
+	if code, _, page := newBrowser(t).do("GET", link, nil); code != 403 || !strings.Contains(page, "already opened") {
+		t.Fatalf("the link opened twice: %d\n%s", code, page)
+	}
+	csrf := csrfOf(t, page)
+	kycURL := s.URL + "/flow/" + id + "/kyc"
+	if code, _, _ := br.do("POST", kycURL, url.Values{"first_name": {"Ada"}}); code != 403 {
+		t.Fatalf("a post without the CSRF token: %d", code)
+	}
+	code, _, page = br.do("POST", kycURL, url.Values{"csrf": {csrf}, "first_name": {`<script>alert(1)</script>`}, "last_name": {"Lovelace"}, "email_address": {"not-an-email"}})
+	if code != 400 || !strings.Contains(page, "email_address") || strings.Contains(page, "<script>alert") || !strings.Contains(page, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Fatalf("a refused value: %d\n%s", code, page)
+	}
+	code, _, page = br.do("POST", kycURL, url.Values{"csrf": {csrf}, "first_name": {"Ada"}, "last_name": {"Lovelace"}, "email_address": {"ada@example.com"}})
+	if code != 200 || !strings.Contains(page, `http-equiv="refresh"`) || !strings.Contains(page, `id="waiting"`) {
+		t.Fatalf("while compliance reviews: %d\n%s", code, page)
+	}
+	cust := w.get("type=sep6-deposit")["id"].(string)
+	if _, stderr, code := kycCLI(t, dir, "kyc", "approve", cust, "--by", "compliance"); code != 0 {
+		t.Fatalf("kyc approve: %s", stderr)
+	}
+	code, _, page = br.do("GET", s.URL+"/flow/"+id, nil)
+	if code != 200 || !strings.Contains(page, `name="amount"`) {
+		t.Fatalf("after the approval: %d\n%s", code, page)
+	}
+	confirmURL := s.URL + "/flow/" + id + "/confirm"
+	if code, _, page := br.do("POST", confirmURL, url.Values{"csrf": {csrfOf(t, page)}, "amount": {"ten"}}); code != 400 || !strings.Contains(page, `value="ten"`) {
+		t.Fatalf("a bad amount: %d\n%s", code, page)
+	}
+	// Another transaction's session does not reach this one.
+	other, otherLink := start()
+	br2 := newBrowser(t)
+	br2.do("GET", otherLink, nil)
+	if code, _, _ := br2.do("GET", s.URL+"/flow/"+id, nil); code != 403 {
+		t.Fatalf("another transaction's session: %d", code)
+	}
+	_ = other
+	code, path, page = br.do("POST", confirmURL, url.Values{"csrf": {csrf}, "amount": {"25"}})
+	tx := w.sep24("GET", "/transaction?id="+id, "", nil).JSON(t)["transaction"].(map[string]any)
+	if code != 200 || path != "/tx/"+id || tx["status"] != "pending_user_transfer_start" || tx["amount_in"] != "25.0000000" {
+		t.Fatalf("confirmed: %d %s %v\n%s", code, path, tx, page)
+	}
+	if !strings.Contains(page, "Waiting for your payment") || !regexp.MustCompile(`<code>\d{6,}</code>`).MatchString(page) {
+		t.Fatalf("the status page lacks the reference:\n%s", page)
+	}
+}
