@@ -4,10 +4,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // browser is a cookie-keeping HTTP client, as the wallet's webview is.
@@ -118,5 +120,54 @@ func TestE2ESEP24InteractiveFlow(t *testing.T) {
 	}
 	if !strings.Contains(page, "Waiting for your payment") || !regexp.MustCompile(`<code>\d{6,}</code>`).MatchString(page) {
 		t.Fatalf("the status page lacks the reference:\n%s", page)
+	}
+}
+
+// TestE2ESEP24InteractiveWithdrawal: a withdrawal through the flow with the wallet's
+// on_change_callback added to the URL (a bad one is refused and leaves the link usable): the
+// bank fields, accepted at once (auto-approval), the amount the wallet gave pre-filled; the
+// status page then shows where to send the tokens, and the callback receives the change.
+func TestE2ESEP24InteractiveWithdrawal(t *testing.T) {
+	got := make(chan string, 4)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- string(b)
+	}))
+	defer rcv.Close()
+	dir, port := initAnchor(t)
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP24_ENABLED": "true", "ANCHOR_KYC_AUTO_APPROVE": "true"})
+	w := newWallet(t, s, nil)
+	r := w.sep24("POST", "/transactions/withdraw/interactive", "application/json", []byte(`{"asset_code":"USDX","amount":"5"}`))
+	m := r.JSON(t)
+	id, link := m["id"].(string), m["url"].(string)
+	br := newBrowser(t)
+	if code, _, page := br.do("GET", link+"&on_change_callback=ftp://nope", nil); code != 400 || !strings.Contains(page, "on_change_callback") {
+		t.Fatalf("a bad on_change_callback: %d\n%s", code, page)
+	}
+	code, _, page := br.do("GET", link+"&on_change_callback="+url.QueryEscape(rcv.URL+"/cb"), nil)
+	if code != 200 || !strings.Contains(page, `name="bank_account_number"`) {
+		t.Fatalf("the KYC form of a withdrawal: %d\n%s", code, page)
+	}
+	csrf := csrfOf(t, page)
+	code, _, page = br.do("POST", s.URL+"/flow/"+id+"/kyc", url.Values{"csrf": {csrf}, "first_name": {"Ada"}, "last_name": {"L"},
+		"email_address": {"ada@example.com"}, "bank_account_number": {"12345678"}, "bank_number": {"021000021"}})
+	if code != 200 || !strings.Contains(page, `value="5.0000000"`) {
+		t.Fatalf("the amount page, pre-filled: %d\n%s", code, page)
+	}
+	code, path, page := br.do("POST", s.URL+"/flow/"+id+"/confirm", url.Values{"csrf": {csrf}, "amount": {"5.0000000"}})
+	tx := w.sep24("GET", "/transaction?id="+id, "", nil).JSON(t)["transaction"].(map[string]any)
+	if code != 200 || path != "/tx/"+id || tx["status"] != "pending_user_transfer_start" || tx["withdraw_memo"] == nil {
+		t.Fatalf("confirmed: %d %s %v", code, path, tx)
+	}
+	if !strings.Contains(page, tx["withdraw_anchor_account"].(string)) || !strings.Contains(page, tx["withdraw_memo"].(string)) {
+		t.Fatalf("the status page lacks where to pay:\n%s", page)
+	}
+	select {
+	case body := <-got:
+		if !strings.Contains(body, `"pending_user_transfer_start"`) || !strings.Contains(body, id) {
+			t.Fatalf("callback body %s", body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no on_change_callback")
 	}
 }

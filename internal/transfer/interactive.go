@@ -74,3 +74,27 @@ func (s *Service) ConfirmInteractive(ctx context.Context, id, amount string) (*T
 	}
 	return out, err
 }
+
+// SetInteractiveCallback records the on_change_callback URL a wallet added to a SEP-24
+// interactive URL ("postMessage" is the page's business, not stored), checked as SEP-6's
+// parameter is, while the transaction is incomplete.
+func (s *Service) SetInteractiveCallback(ctx context.Context, id, callback string) error {
+	if callback == "" || callback == "postMessage" {
+		return nil
+	}
+	r := Request{OnChangeCallback: callback}
+	if err := s.checkCallback(&r); err != nil {
+		return err
+	}
+	return s.Store.TransferUpdate(ctx, func(tx Tx) error {
+		t, err := tx.Get(id)
+		if err != nil {
+			return err
+		}
+		if t.Protocol != ProtocolSEP24 || t.Status != Incomplete || t.OnChangeCallback == callback {
+			return nil
+		}
+		t.OnChangeCallback = callback
+		return tx.Put(t)
+	})
+}

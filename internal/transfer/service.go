@@ -219,13 +219,21 @@ func (s *Service) checkRequest(r *Request, dir *config.Direction) (*int64, strin
 	default:
 		return nil, "", inputErr("claimable_balance_supported must be true or false")
 	}
+	if err := s.checkCallback(r); err != nil {
+		return nil, "", err
+	}
+	return amt, method, nil
+}
+
+// checkCallback checks on_change_callback: an absolute https URL (http too in development).
+func (s *Service) checkCallback(r *Request) error {
 	if r.OnChangeCallback != "" {
 		u, err := url.Parse(r.OnChangeCallback)
 		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && s.AllowHTTPCallbacks)) {
-			return nil, "", inputErr("on_change_callback must be an absolute https URL")
+			return inputErr("on_change_callback must be an absolute https URL")
 		}
 	}
-	return amt, method, nil
+	return nil
 }
 
 // Create validates a deposit or withdrawal request and creates its transaction: waiting in

@@ -151,6 +151,19 @@ func (f *Flow) enter(w http.ResponseWriter, r *http.Request, t *transfer.Transac
 		f.fail(w, r, http.StatusForbidden, lang, "forbidden")
 		return
 	}
+	// SEP-24 "Adding parameters to the URL": status changes POSTed to
+	// on_change_callback (checked, and recorded, before the token is spent: a bad one leaves the
+	// link usable once corrected).
+	if err := f.Transfers.SetInteractiveCallback(r.Context(), t.ID, r.URL.Query().Get("on_change_callback")); err != nil {
+		var ie *transfer.InputError
+		if errors.As(err, &ie) {
+			tr := translator(lang)
+			f.render(w, r, http.StatusBadRequest, "error", &data{Lang: lang, tr: tr, Static: "/static", Title: tr("forbidden.title"), Text: ie.Msg})
+			return
+		}
+		httpx.Internal(w, r, err)
+		return
+	}
 	shared := t.Memo != "" || strings.HasPrefix(t.Account, "M")
 	first, err := f.Marks.UseChallenge(r.Context(), sha256.Sum256([]byte("sep24 url\x00"+token)), expires, t.Account, shared)
 	if err != nil {
