@@ -171,3 +171,72 @@ func TestE2ESEP24InteractiveWithdrawal(t *testing.T) {
 		t.Fatal("no on_change_callback")
 	}
 }
+
+// TestE2ESEP24DoneCallback: the wallet's callback added to the interactive URL. A URL receives
+// {"transaction": ...} once, signed, when the user confirms; postMessage puts the transaction
+// and the one script any page runs (a static file the CSP allows) on the status page, posted
+// to the opener when the user closes it; a bad callback is refused.
+func TestE2ESEP24DoneCallback(t *testing.T) {
+	got := make(chan *http.Request, 4)
+	bodies := make(chan string, 4)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- r
+		bodies <- string(b)
+	}))
+	defer rcv.Close()
+	dir, port := initAnchor(t)
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP24_ENABLED": "true", "ANCHOR_KYC_AUTO_APPROVE": "true"})
+	w := newWallet(t, s, nil)
+	if r := w.putJSON(map[string]string{"type": "sep6-deposit", "first_name": "Ada", "last_name": "L", "email_address": "ada@example.com"}); r.Status != 202 {
+		t.Fatalf("KYC: %d", r.Status)
+	}
+	run := func(callback string) (string, int, http.Header, string) {
+		t.Helper()
+		m := w.sep24("POST", "/transactions/deposit/interactive", "application/json", []byte(`{"asset_code":"USDX","amount":"20"}`)).JSON(t)
+		id := m["id"].(string)
+		br := newBrowser(t)
+		code, _, page := br.do("GET", m["url"].(string)+"&callback="+url.QueryEscape(callback), nil)
+		if code != 200 {
+			return id, code, nil, page
+		}
+		req, _ := http.NewRequest("POST", s.URL+"/flow/"+id+"/confirm", strings.NewReader(url.Values{"csrf": {csrfOf(t, page)}, "amount": {"20"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := br.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return id, resp.StatusCode, resp.Header, string(b)
+	}
+	if _, code, _, page := run("ftp://nope"); code != 400 || !strings.Contains(page, "callback") {
+		t.Fatalf("a bad callback: %d\n%s", code, page)
+	}
+	id, code, h, page := run(rcv.URL + "/done")
+	if code != 200 || strings.Contains(page, "<script") || strings.Contains(h.Get("Content-Security-Policy"), "script-src") {
+		t.Fatalf("status page without postMessage: %d %v\n%s", code, h, page)
+	}
+	select {
+	case r := <-got:
+		body := <-bodies
+		if r.URL.Path != "/done" || r.Header.Get("Signature") == "" || !strings.Contains(body, `"id":"`+id+`"`) || !strings.Contains(body, "pending_user_transfer_start") {
+			t.Fatalf("the done callback: %s %v %s", r.URL.Path, r.Header, body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no done callback")
+	}
+	select {
+	case r := <-got:
+		t.Fatalf("a second done callback: %s", r.URL.Path)
+	case <-time.After(300 * time.Millisecond):
+	}
+	id, code, h, page = run("postMessage")
+	if code != 200 || !strings.Contains(page, `<script src="/static/notify.js"></script>`) || !strings.Contains(page, `id="sep24-done"`) ||
+		!strings.Contains(page, id) || !strings.Contains(h.Get("Content-Security-Policy"), "script-src 'self'") {
+		t.Fatalf("status page with postMessage: %d %v\n%s", code, h, page)
+	}
+	if r := do(t, "GET", s.URL+"/static/notify.js", "", nil); r.Status != 200 || !strings.Contains(string(r.Body), "postMessage") || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/javascript") {
+		t.Fatalf("notify.js: %d %v", r.Status, r.Header)
+	}
+}

@@ -92,6 +92,7 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 	transfers := &transfer.Service{Store: st, Config: cfg, KYC: svc, AllowHTTPCallbacks: cfg.Development(), Wake: callbacks.Wake,
 		MoreInfoURL: links.MoreInfo}
 	callbacks.Renderers[transfer.CallbackKind] = transfers.RenderCallback
+	callbacks.Renderers[transfer.DoneCallbackKind] = transfers.RenderDoneCallback
 	svc.Transactions = transfers
 	// Transactions waiting for a customer's KYC move on when it changes, on the server's
 	// Advancer worker; the periodic reconciler catches anything this misses (a crash, a decision

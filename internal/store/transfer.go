@@ -446,6 +446,10 @@ func (t transferTx) Customer(account, memo string) (*kyc.Customer, error) {
 	return CustomerOf(kycTx(t), account, memo)
 }
 
+func (t transferTx) EnqueueDoneCallback(id string, at time.Time) error {
+	return enqueueCallback(t.tx, transfer.DoneCallbackKind, id, at)
+}
+
 func (t transferTx) EnqueueCallback(id string, at time.Time) error {
 	return enqueueCallback(t.tx, transfer.CallbackKind, id, at)
 }

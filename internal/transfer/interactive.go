@@ -63,6 +63,12 @@ func (s *Service) ConfirmInteractive(ctx context.Context, id, amount string) (*T
 		if err := tx.Put(t); err != nil {
 			return err
 		}
+		if t.DoneCallback != "" && t.DoneCallback != "postMessage" {
+			queued = true
+			if err := tx.EnqueueDoneCallback(t.ID, now); err != nil {
+				return err
+			}
+		}
 		if t.OnChangeCallback != "" {
 			queued = true
 			return tx.EnqueueCallback(t.ID, now)
@@ -75,26 +81,39 @@ func (s *Service) ConfirmInteractive(ctx context.Context, id, amount string) (*T
 	return out, err
 }
 
-// SetInteractiveCallback records the on_change_callback URL a wallet added to a SEP-24
-// interactive URL ("postMessage" is the page's business, not stored), checked as SEP-6's
-// parameter is, while the transaction is incomplete.
-func (s *Service) SetInteractiveCallback(ctx context.Context, id, callback string) error {
-	if callback == "" || callback == "postMessage" {
+// SetInteractiveCallbacks records the callbacks a wallet added to a SEP-24 interactive URL,
+// while the transaction is incomplete: on_change_callback (a URL, checked as SEP-6's; SEP-24's
+// "postMessage" form is not supported there) and callback ("postMessage", or a URL told once
+// when the flow is done).
+func (s *Service) SetInteractiveCallbacks(ctx context.Context, id, onChange, done string) error {
+	if onChange == "" && done == "" {
 		return nil
 	}
-	r := Request{OnChangeCallback: callback}
-	if err := s.checkCallback(&r); err != nil {
+	if onChange == "postMessage" {
+		return inputErr("on_change_callback=postMessage is not supported; give a URL, or poll GET /transaction")
+	}
+	if err := s.checkCallback(&Request{OnChangeCallback: onChange}); err != nil {
 		return err
+	}
+	if done != "" && done != "postMessage" {
+		if err := s.checkCallback(&Request{OnChangeCallback: done}); err != nil {
+			return inputErr("callback must be postMessage or an absolute https URL")
+		}
 	}
 	return s.Store.TransferUpdate(ctx, func(tx Tx) error {
 		t, err := tx.Get(id)
 		if err != nil {
 			return err
 		}
-		if t.Protocol != ProtocolSEP24 || t.Status != Incomplete || t.OnChangeCallback == callback {
+		if t.Protocol != ProtocolSEP24 || t.Status != Incomplete {
 			return nil
 		}
-		t.OnChangeCallback = callback
+		if onChange != "" {
+			t.OnChangeCallback = onChange
+		}
+		if done != "" {
+			t.DoneCallback = done
+		}
 		return tx.Put(t)
 	})
 }

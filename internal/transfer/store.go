@@ -30,6 +30,9 @@ type Tx interface {
 	OpenTransactions(account string) (int, error)
 	// EnqueueCallback queues the transaction's on_change_callback (callback kind "tx").
 	EnqueueCallback(id string, at time.Time) error
+	// EnqueueDoneCallback queues the SEP-24 callback that the interactive flow is done
+	// (kind DoneCallbackKind).
+	EnqueueDoneCallback(id string, at time.Time) error
 }
 
 // Store runs transactions over SEP-6 transactions; update functions may be re-run.

@@ -132,8 +132,11 @@ type Transaction struct {
 	Account string `json:"account"`
 	Memo    string `json:"memo,omitempty"`
 	// Protocol is ProtocolSEP24 for an interactive (SEP-24) transaction, empty for SEP-6.
-	Protocol   string `json:"protocol,omitempty"`
-	CustomerID string `json:"customer_id,omitempty"`
+	Protocol string `json:"protocol,omitempty"`
+	// DoneCallback is SEP-24's callback: "postMessage", or a URL told once that the user
+	// finished the interactive flow.
+	DoneCallback string `json:"done_callback,omitempty"`
+	CustomerID   string `json:"customer_id,omitempty"`
 	// ClaimedCustomerID is a SEP-12 customer the wallet said this account belongs to
 	// (customer_id of another record): shown to compliance, never used for the KYC gate.
 	ClaimedCustomerID string `json:"claimed_customer_id,omitempty"`

@@ -147,6 +147,20 @@ func (s *Service) View(ctx context.Context, t *Transaction) *View {
 // CallbackKind is the callback queue kind of SEP-6 transactions.
 const CallbackKind = "tx"
 
+// DoneCallbackKind is the callback queue kind of SEP-24's "interactive flow done" callback.
+const DoneCallbackKind = "sep24-done"
+
+// RenderDoneCallback is the callback.Renderer of DoneCallbackKind: {"transaction": ...} to the
+// callback URL the wallet gave the interactive flow.
+func (s *Service) RenderDoneCallback(ctx context.Context, id string) (string, []byte, error) {
+	t, err := s.ShowTx(ctx, id)
+	if err != nil || t.DoneCallback == "" || t.DoneCallback == "postMessage" {
+		return "", nil, callback.ErrGone
+	}
+	body, err := json.Marshal(map[string]any{"transaction": s.View(ctx, t)})
+	return t.DoneCallback, body, err
+}
+
 // RenderCallback is the callback.Renderer of transactions: {"transaction": ...} to
 // on_change_callback, as GET /transaction answers.
 func (s *Service) RenderCallback(ctx context.Context, id string) (string, []byte, error) {

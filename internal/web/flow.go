@@ -154,7 +154,7 @@ func (f *Flow) enter(w http.ResponseWriter, r *http.Request, t *transfer.Transac
 	// SEP-24 "Adding parameters to the URL": status changes POSTed to
 	// on_change_callback (checked, and recorded, before the token is spent: a bad one leaves the
 	// link usable once corrected).
-	if err := f.Transfers.SetInteractiveCallback(r.Context(), t.ID, r.URL.Query().Get("on_change_callback")); err != nil {
+	if err := f.Transfers.SetInteractiveCallbacks(r.Context(), t.ID, r.URL.Query().Get("on_change_callback"), r.URL.Query().Get("callback")); err != nil {
 		var ie *transfer.InputError
 		if errors.As(err, &ie) {
 			tr := translator(lang)

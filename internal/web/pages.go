@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -20,6 +21,9 @@ var templateFiles embed.FS
 
 //go:embed static/style.css
 var stylesheet []byte
+
+//go:embed static/notify.js
+var notifyScript []byte
 
 var pages = map[string]*template.Template{
 	"tx":           page("tx"),
@@ -52,6 +56,7 @@ func (p *Pages) Routes() []Route {
 	return []Route{
 		{"GET", "/tx/{id}", http.HandlerFunc(p.transaction)},
 		{"GET", "/static/style.css", http.HandlerFunc(serveStylesheet)},
+		{"GET", "/static/notify.js", http.HandlerFunc(serveNotify)},
 	}
 }
 
@@ -60,6 +65,13 @@ func serveStylesheet(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Write(stylesheet)
+}
+
+func serveNotify(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Write(notifyScript)
 }
 
 type data struct {
@@ -75,7 +87,10 @@ type data struct {
 	Text string
 	// The interactive flow.
 	Action, CSRF, Refresh, Amount, Limits, Fees string
-	Fields                                      []formField
+	// Notify is the transaction JSON posted to the wallet (SEP-24 callback=postMessage); the
+	// page then loads notify.js, the only script any page runs.
+	Notify string
+	Fields []formField
 }
 
 type historyRow struct{ At, Status string }
@@ -109,7 +124,11 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name 
 	if fa == "" {
 		fa = "*"
 	}
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors "+fa)
+	scripts := ""
+	if d.Notify != "" {
+		scripts = "; script-src 'self'"
+	}
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors "+fa+scripts)
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -153,6 +172,14 @@ func (p *Pages) transaction(w http.ResponseWriter, r *http.Request) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		d.Instructions = append(d.Instructions, v.Instructions[k])
+	}
+	if tx.Protocol == transfer.ProtocolSEP24 && tx.DoneCallback == "postMessage" && tx.Status != transfer.Incomplete {
+		msg, err := json.Marshal(map[string]any{"transaction": v})
+		if err != nil {
+			httpx.Internal(w, r, err)
+			return
+		}
+		d.Notify = string(msg)
 	}
 	for _, m := range tx.History {
 		d.History = append(d.History, historyRow{At: m.At.UTC().Format(time.RFC3339), Status: t("status." + string(m.To))})

@@ -208,6 +208,10 @@ func (t transferTx) OpenTransactions(account string) (int, error) {
 	return n, err
 }
 
+func (t transferTx) EnqueueDoneCallback(id string, at time.Time) error {
+	return enqueueCallback(t.base, transfer.DoneCallbackKind, id, at)
+}
+
 func (t transferTx) EnqueueCallback(id string, at time.Time) error {
 	return enqueueCallback(t.base, transfer.CallbackKind, id, at)
 }
