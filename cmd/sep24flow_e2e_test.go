@@ -1,11 +1,14 @@
 package cmd
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -238,5 +241,52 @@ func TestE2ESEP24DoneCallback(t *testing.T) {
 	}
 	if r := do(t, "GET", s.URL+"/static/notify.js", "", nil); r.Status != 200 || !strings.Contains(string(r.Body), "postMessage") || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/javascript") {
 		t.Fatalf("notify.js: %d %v", r.Status, r.Header)
+	}
+}
+
+// TestE2ESEP24PhotoUpload: a customer type that needs a photo of an ID: the flow's form asks for
+// the file, refuses one over kyc.max_file_size (the typed values kept), and stores a good one
+// as SEP-12 would (the customer then waits for review).
+func TestE2ESEP24PhotoUpload(t *testing.T) {
+	dir, port := initAnchor(t)
+	cfg := filepath.Join(dir, "anchor.yaml")
+	raw, _ := os.ReadFile(cfg)
+	raw = bytes.Replace(raw, []byte("fields: [first_name, last_name, email_address]"), []byte("fields: [first_name, last_name, email_address, photo_id_front]"), 1)
+	if err := os.WriteFile(cfg, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP24_ENABLED": "true", "ANCHOR_KYC_MAX_FILE_SIZE": "1024"})
+	w := newWallet(t, s, nil)
+	m := w.sep24("POST", "/transactions/deposit/interactive", "application/json", []byte(`{"asset_code":"USDX"}`)).JSON(t)
+	id := m["id"].(string)
+	br := newBrowser(t)
+	code, _, page := br.do("GET", m["url"].(string), nil)
+	if code != 200 || !strings.Contains(page, `type="file"`) || !strings.Contains(page, `enctype="multipart/form-data"`) {
+		t.Fatalf("the form lacks the upload: %d\n%s", code, page)
+	}
+	csrf := csrfOf(t, page)
+	post := func(photo []byte) (int, string) {
+		t.Helper()
+		ct, body := multipartBody(t, map[string]string{"csrf": csrf, "first_name": "Ada", "last_name": "Lovelace", "email_address": "ada@example.com"}, photo)
+		req, _ := http.NewRequest("POST", s.URL+"/flow/"+id+"/kyc", bytes.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		resp, err := br.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	big := append(append([]byte{}, pngBytes...), make([]byte, 2048)...)
+	if code, page := post(big); code != 400 || !strings.Contains(page, "photo_id_front") || !strings.Contains(page, `value="Lovelace"`) {
+		t.Fatalf("an oversized photo: %d\n%s", code, page)
+	}
+	if code, page := post(pngBytes); code != 200 || !strings.Contains(page, `id="waiting"`) {
+		t.Fatalf("with the photo: %d\n%s", code, page)
+	}
+	fields := w.get("type=sep6-deposit")["provided_fields"].(map[string]any)
+	if _, ok := fields["photo_id_front"]; !ok {
+		t.Fatalf("the photo is not on the customer: %v", fields)
 	}
 }

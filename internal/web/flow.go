@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -231,11 +232,13 @@ func (f *Flow) step(w http.ResponseWriter, r *http.Request, t *transfer.Transact
 		d.Action = "/flow/" + url.PathEscape(t.ID) + "/kyc?lang=" + url.QueryEscape(lang)
 		for _, name := range missing {
 			fd, ok := sep9.Lookup(name)
-			if !ok || fd.Type == sep9.Binary {
-				continue // files: the SEP-12 API until the pages take uploads
+			if !ok {
+				continue
 			}
 			input := "text"
 			switch {
+			case fd.Type == sep9.Binary:
+				input = "file" // a photo of an ID, a proof of address
 			case name == "email_address":
 				input = "email"
 			case fd.Type == sep9.Date:
@@ -273,8 +276,16 @@ func (f *Flow) post(w http.ResponseWriter, r *http.Request) (*transfer.Transacti
 		f.fail(w, r, http.StatusForbidden, lang, "used")
 		return nil, "", "", false
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(r.PostForm.Get("csrf")), []byte(f.Links.csrf(sess))) {
+	var err error
+	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "multipart/form-data") {
+		// The KYC form, with the customer's files: at most the KYC quota.
+		r.Body = http.MaxBytesReader(w, r.Body, f.KYC.Config.CustomerQuota+64<<10)
+		err = r.ParseMultipartForm(64 << 10)
+	} else {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		err = r.ParseForm()
+	}
+	if err != nil || !hmac.Equal([]byte(r.PostForm.Get("csrf")), []byte(f.Links.csrf(sess))) {
 		tr := translator(lang)
 		f.render(w, r, http.StatusForbidden, "error", &data{Lang: lang, tr: tr, Static: "/static", Title: tr("forbidden.title"), Text: tr("flow.csrf")})
 		return nil, "", "", false
@@ -289,13 +300,41 @@ func (f *Flow) postKYC(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if r.MultipartForm != nil {
+		defer r.MultipartForm.RemoveAll()
+	}
 	values := map[string]string{}
 	for name, vs := range r.PostForm {
-		if _, known := sep9.Lookup(name); known && len(vs) > 0 && strings.TrimSpace(vs[0]) != "" {
+		if fd, known := sep9.Lookup(name); known && fd.Type != sep9.Binary && len(vs) > 0 && strings.TrimSpace(vs[0]) != "" {
 			values[name] = strings.TrimSpace(vs[0])
 		}
 	}
-	_, err := f.KYC.Put(r.Context(), kyc.Principal{Account: t.Account, Memo: t.Memo}, &kyc.PutRequest{Type: t.KYCType, Values: values})
+	binary := map[string]kyc.BinaryValue{}
+	if r.MultipartForm != nil {
+		for name, fhs := range r.MultipartForm.File {
+			fd, known := sep9.Lookup(name)
+			if !known || fd.Type != sep9.Binary || len(fhs) == 0 || fhs[0].Size == 0 {
+				continue
+			}
+			if fhs[0].Size > f.KYC.Config.MaxFileSize {
+				f.step(w, r, t, sess, lang, fmt.Sprintf("%s is larger than %d bytes", name, f.KYC.Config.MaxFileSize), values)
+				return
+			}
+			fh, err := fhs[0].Open()
+			if err != nil {
+				httpx.Internal(w, r, err)
+				return
+			}
+			data, err := io.ReadAll(io.LimitReader(fh, f.KYC.Config.MaxFileSize+1))
+			fh.Close()
+			if err != nil {
+				httpx.Internal(w, r, err)
+				return
+			}
+			binary[name] = kyc.BinaryValue{Data: data}
+		}
+	}
+	_, err := f.KYC.Put(r.Context(), kyc.Principal{Account: t.Account, Memo: t.Memo}, &kyc.PutRequest{Type: t.KYCType, Values: values, Binary: binary})
 	var ie *kyc.InputError
 	if errors.As(err, &ie) {
 		f.step(w, r, t, sess, lang, ie.Msg, values)
