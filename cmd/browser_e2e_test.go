@@ -1,0 +1,136 @@
+package cmd
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// browserContext starts headless Chromium (Debian's chromium package) for a test, or skips it
+// naming the package.
+func browserContext(t *testing.T) context.Context {
+	t.Helper()
+	path := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		t.Skip("no Chromium for the browser tests: install the Debian package chromium (.ci/run does)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.Flag("disable-gpu", true),
+		chromedp.WindowSize(390, 844)) // a phone-sized webview
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelB(); cancelA() })
+	// Start the browser on the test's context: steps then run with deadlines of their own.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+// page runs browser steps with a deadline (the browser itself lives as long as the test).
+func inBrowser(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(c, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func read[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(c, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// screenshots is where the browser tests save each page: ANCHOR_SCREENSHOTS (docs/sep24 to
+// refresh the documentation's), else a temp dir.
+func screenshots(t *testing.T) string {
+	if d := os.Getenv("ANCHOR_SCREENSHOTS"); d != "" {
+		return d
+	}
+	return t.TempDir()
+}
+
+func shot(t *testing.T, ctx context.Context, dir, name string) {
+	t.Helper()
+	png := read(t, ctx, chromedp.FullScreenshot(100))
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBrowserSEP24Deposit: a SEP-24 deposit in a real browser (headless Chromium, phone-sized).
+// The wallet starts it over the API; the browser opens the URL, fills the KYC form with an
+// invalid and then a valid email, waits while compliance reviews and moves on by itself when
+// `anchor kyc approve` runs, enters the amount, and is shown the bank instructions with the
+// reference; the wallet sees pending_user_transfer_start. A name with markup in it is shown as
+// text, never run.
+func TestBrowserSEP24Deposit(t *testing.T) {
+	ctx := browserContext(t)
+	dir, port := initAnchor(t)
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP24_ENABLED": "true"})
+	w := newWallet(t, s, nil)
+	m := w.sep24("POST", "/transactions/deposit/interactive", "application/json", []byte(`{"asset_code":"USDX","lang":"en"}`)).JSON(t)
+	id, link := m["id"].(string), m["url"].(string)
+	shots := screenshots(t)
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+
+	inBrowser(t, ctx, chromedp.Navigate(link), chromedp.WaitVisible(css("#f-first_name")))
+	shot(t, ctx, shots, "1-kyc-form")
+	inBrowser(t, ctx,
+		chromedp.SendKeys(css("#f-first_name"), `<img src=x onerror="document.title='pwned'">`),
+		chromedp.SendKeys(css("#f-last_name"), "Lovelace"),
+		chromedp.SendKeys(css("#f-email_address"), "ada@example"), // passes the browser's check, not SEP-12's
+		chromedp.Submit(css("#f-email_address")),
+		chromedp.WaitVisible(css("#error")))
+	shot(t, ctx, shots, "2-kyc-error")
+	if e, title := read(t, ctx, chromedp.Text(css("#error"))), read(t, ctx, chromedp.Title()); !strings.Contains(e, "email_address") || title == "pwned" {
+		t.Fatalf("the refused email: error %q, title %q", e, title)
+	}
+	if v := read(t, ctx, chromedp.Value(css("#f-last_name"))); v != "Lovelace" {
+		t.Fatalf("the typed value was not kept: %q", v)
+	}
+	inBrowser(t, ctx,
+		chromedp.Clear(css("#f-email_address")),
+		chromedp.SendKeys(css("#f-email_address"), "ada@example.com"),
+		chromedp.Submit(css("#f-email_address")),
+		chromedp.WaitVisible(css("#waiting")))
+	shot(t, ctx, shots, "3-waiting")
+	cust := w.get("type=sep6-deposit")["id"].(string)
+	if _, stderr, code := kycCLI(t, dir, "kyc", "approve", cust, "--by", "compliance"); code != 0 {
+		t.Fatalf("kyc approve: %s", stderr)
+	}
+	inBrowser(t, ctx, chromedp.WaitVisible(css("#amount"))) // the waiting page refreshed itself
+	shot(t, ctx, shots, "4-amount")
+	inBrowser(t, ctx,
+		chromedp.SendKeys(css("#amount"), "25"),
+		chromedp.Submit(css("#amount")),
+		chromedp.WaitVisible(css("#instructions")))
+	shot(t, ctx, shots, "5-instructions")
+	instructions, title := read(t, ctx, chromedp.Text(css("#instructions"))), read(t, ctx, chromedp.Title())
+	tx := w.sep24("GET", "/transaction?id="+id, "", nil).JSON(t)["transaction"].(map[string]any)
+	if tx["status"] != "pending_user_transfer_start" || !regexp.MustCompile(`\d{6,}`).MatchString(instructions) || title == "pwned" {
+		t.Fatalf("after confirming: %v; instructions %q; title %q", tx["status"], instructions, title)
+	}
+}
