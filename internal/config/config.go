@@ -205,6 +205,9 @@ type SEP24 struct {
 	// Enabled serves it and advertises it in stellar.toml. Off by default while its
 	// interactive pages are being built (issue 15).
 	Enabled bool `mapstructure:"enabled"`
+	// FrameAncestors is who may show the pages in a frame (CSP frame-ancestors): wallets that
+	// embed them in an iframe. Default any.
+	FrameAncestors []string `mapstructure:"frame_ancestors"`
 }
 
 // SEP6 configures the transfer server.

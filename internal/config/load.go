@@ -85,6 +85,7 @@ var Keys = []Key{
 	{"kyc.max_concurrent_uploads", 4, false, "multipart SEP-12 bodies read at once (others wait); bounds the memory uploads take"},
 	{"kyc.default_type", "sep6-deposit", false, "customer type used when a SEP-12 request names none"},
 	{"sep24.enabled", false, false, "serve SEP-24 (interactive deposits and withdrawals) and advertise TRANSFER_SERVER_SEP0024; its pages are not finished yet"},
+	{"sep24.frame_ancestors", []string{}, false, "origins (https://wallet.example) whose pages may frame anchor's pages (CSP frame-ancestors); empty: any"},
 	{"sep6.transfer_expiry", "24h", false, "how long a SEP-6 transaction may wait for the user before it expires"},
 	{"sep6.legacy_kyc_responses", false, false, "answer the deprecated 403 KYC responses instead of creating the transaction"},
 	{"sep6.max_open_transactions", 100, false, "most unfinished SEP-6 transactions one account may have (429 beyond); 0 disables the limit"},

@@ -35,3 +35,22 @@ func TestDSNNeverPrintsItsPassword(t *testing.T) {
 		}
 	}
 }
+
+// TestFrameAncestorsValidation: sep24.frame_ancestors takes CSP sources, and nothing that could
+// end the Content-Security-Policy directive.
+func TestFrameAncestorsValidation(t *testing.T) {
+	for _, tc := range []struct {
+		v  string
+		ok bool
+	}{
+		{"https://wallet.example", true}, {"https://*.example.com:8443", true}, {"'self'", true}, {"*", true}, {"https:", true},
+		{"https://a.example; script-src *", false}, {"https://a.example, https://b", false}, {"'unsafe-inline'", false}, {"", false},
+	} {
+		c := &Config{SEP24: SEP24{FrameAncestors: []string{tc.v}}}
+		err := c.Validate()
+		bad := err != nil && strings.Contains(err.Error(), "sep24.frame_ancestors")
+		if bad == tc.ok {
+			t.Errorf("%q: %v", tc.v, err)
+		}
+	}
+}

@@ -214,6 +214,9 @@ assets:
 # are finished; its transactions follow the sep6 settings below.
 sep24:
   enabled: false
+  # Origins whose pages may show anchor's pages in a frame (wallets' iframes), e.g.
+  # [https://wallet.example]; empty: any.
+  frame_ancestors: []
 
 sep6:
   transfer_expiry: 24h

@@ -88,6 +88,13 @@ func (c *Config) validate(add func(error)) {
 			add(keyErr("signing_secret", "not a valid secret seed (S...)"))
 		}
 	}
+	for i, fa := range c.SEP24.FrameAncestors {
+		// A CSP source expression: an origin (https://wallet.example, https://*.example.com),
+		// a scheme (https:), 'self', 'none' or *; nothing that could end the header's directive.
+		if fa == "" || strings.ContainsAny(fa, " \t;,\"\r\n") || (strings.Contains(fa, "'") && fa != "'self'" && fa != "'none'") {
+			add(keyErr(fmt.Sprintf("sep24.frame_ancestors[%d]", i), "%q is not an origin such as https://wallet.example, 'self' or *", fa))
+		}
+	}
 	for i, p := range c.TrustedProxies {
 		if _, err := ParseCIDR(p); err != nil {
 			add(keyErr(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not a CIDR such as 10.0.0.0/8 or an IP address", p))

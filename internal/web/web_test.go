@@ -181,3 +181,24 @@ func TestInteractiveTokens(t *testing.T) {
 		t.Error("two interactive URLs alike: no nonce")
 	}
 }
+
+// TestFrameAncestors: the pages may be framed by any site by default (wallets' iframes), or
+// only by the configured origins.
+func TestFrameAncestors(t *testing.T) {
+	for fa, want := range map[string]string{"": "frame-ancestors *", "https://wallet.example 'self'": "frame-ancestors https://wallet.example 'self'"} {
+		mux := http.NewServeMux()
+		for _, r := range (&web.Pages{Links: web.NewLinks("http://x", []byte("k")), FrameAncestors: fa}).Routes() {
+			mux.Handle(r.Method+" "+r.Path, r.Handler)
+		}
+		srv := httptest.NewServer(mux)
+		resp, err := http.Get(srv.URL + "/tx/nope")
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.HasSuffix(csp, want) {
+			t.Errorf("%q: %s", fa, csp)
+		}
+	}
+}
