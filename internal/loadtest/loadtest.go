@@ -5,10 +5,12 @@ package loadtest
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"sort"
@@ -114,7 +116,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			errs := 0
 			var firstErr string
 			var put func(n int) error
-			if o.Mode == "kyc-put" || o.Mode == "deposit" || o.Mode == "kyc-erase" || o.Mode == "kyc-upload" {
+			if o.Mode == "kyc-put" || o.Mode == "deposit" || o.Mode == "kyc-erase" || o.Mode == "kyc-upload" || o.Mode == "interactive" || o.Mode == "flow-page" {
 				token, err := client.Authenticate(ctx, kp.Address(), nil, kp)
 				if err != nil {
 					mu.Lock()
@@ -126,6 +128,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				put = func(n int) error { return putCustomer(ctx, hc, t.KYCServer, u, token, n) }
 				if o.Mode == "deposit" {
 					put = func(int) error { return getDeposit(ctx, hc, t.TransferServer, u, token) }
+				}
+				if o.Mode == "interactive" {
+					put = func(int) error { _, err := startInteractive(ctx, hc, t.TransferServerSEP0024, u, token); return err }
+				}
+				if o.Mode == "flow-page" {
+					page, err := openFlow(ctx, hc, t.TransferServerSEP0024, u, token)
+					if err != nil {
+						mu.Lock()
+						res.Errors++
+						res.FirstError = err.Error()
+						mu.Unlock()
+						return
+					}
+					put = func(int) error { return page() }
 				}
 				if o.Mode == "kyc-upload" {
 					put = func(n int) error { return uploadPhotos(ctx, hc, t.KYCServer, u, token, kp.Address(), n) }
@@ -140,7 +156,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				switch o.Mode {
 				case "round":
 					_, err = client.Authenticate(ctx, kp.Address(), nil, kp)
-				case "kyc-put", "deposit", "kyc-erase", "kyc-upload":
+				case "kyc-put", "deposit", "kyc-erase", "kyc-upload", "interactive", "flow-page":
 					err = put(n)
 				default:
 					_, err = client.Challenge(ctx, kp.Address(), nil, "")
@@ -338,4 +354,66 @@ func procPeakRSS(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// startInteractive starts a SEP-24 deposit (POST /transactions/deposit/interactive) and returns
+// the interactive URL on the host the run targets.
+func startInteractive(ctx context.Context, hc *http.Client, server string, base *url.URL, token string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, at(server, base)+"/transactions/deposit/interactive", strings.NewReader(`{"asset_code":"USDX"}`))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("status %d", resp.StatusCode)
+	}
+	var out struct{ URL string }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return "", err
+	}
+	return at(out.URL, base), nil
+}
+
+// openFlow starts a SEP-24 deposit, opens its interactive URL as a browser does (the token
+// exchanged for the session cookie), and returns a function that loads the flow's page (the
+// KYC form, rendered anew each time).
+func openFlow(ctx context.Context, hc *http.Client, server string, base *url.URL, token string) (func() error, error) {
+	link, err := startInteractive(ctx, hc, server, base, token)
+	if err != nil {
+		return nil, err
+	}
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Transport: hc.Transport, Jar: jar, Timeout: hc.Timeout}
+	resp, err := browser.Get(link)
+	if err != nil {
+		return nil, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("open the interactive URL: status %d", resp.StatusCode)
+	}
+	page := resp.Request.URL.String()
+	return func() error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, page, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := browser.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}, nil
 }
