@@ -48,7 +48,11 @@ func inBrowser(t *testing.T, ctx context.Context, steps ...chromedp.Action[chrom
 	c, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Do(c, steps...); err != nil {
-		t.Fatal(err)
+		// Show what the browser shows.
+		c2, cancel2 := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel2()
+		html, _ := chromedp.Run(c2, chromedp.Evaluate[string]("document.location.href + '\\n' + document.documentElement.outerHTML"))
+		t.Fatalf("%v; the browser shows:\n%s", err, html)
 	}
 }
 
@@ -90,6 +94,11 @@ func TestBrowserSEP24Deposit(t *testing.T) {
 	ctx := browserContext(t)
 	dir, port := initAnchor(t)
 	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP24_ENABLED": "true"})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the server's log:\n%s", s.Logs.String())
+		}
+	})
 	w := newWallet(t, s, nil)
 	m := w.sep24("POST", "/transactions/deposit/interactive", "application/json", []byte(`{"asset_code":"USDX","lang":"en"}`)).JSON(t)
 	id, link := m["id"].(string), m["url"].(string)

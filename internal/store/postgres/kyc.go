@@ -100,7 +100,7 @@ func (t kycTx) Customer(id string) (*kyc.Customer, error) {
 func (t kycTx) CustomerID(account, memo string) (string, error) {
 	var id string
 	var raw []byte
-	err := t.queryRow(`SELECT k.id, c.body::text::bytea FROM kyc_customer_keys k LEFT JOIN kyc_customers c ON c.id = k.id
+	err := t.queryRow(`SELECT k.id, c.body FROM kyc_customer_keys k LEFT JOIN kyc_customers c ON c.id = k.id
 		WHERE k.account = $1 AND k.memo = $2`, account, memo).Scan(&id, &raw)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", kyc.ErrNotFound

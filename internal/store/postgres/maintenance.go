@@ -76,7 +76,7 @@ func (s *Store) Check(ctx context.Context) (*store.CheckReport, error) {
 			table, sql string
 			check      func(key string, raw []byte) error
 		}{
-			{"transfers", "SELECT id, body::text::bytea FROM transfers", func(k string, raw []byte) error {
+			{"transfers", "SELECT id, body FROM transfers", func(k string, raw []byte) error {
 				var t transfer.Transaction
 				if err := json.Unmarshal(raw, &t); err != nil {
 					return err
@@ -86,7 +86,7 @@ func (s *Store) Check(ctx context.Context) (*store.CheckReport, error) {
 				}
 				return nil
 			}},
-			{"kyc_customers", "SELECT id, body::text::bytea FROM kyc_customers", func(k string, raw []byte) error {
+			{"kyc_customers", "SELECT id, body FROM kyc_customers", func(k string, raw []byte) error {
 				var c kyc.Customer
 				if err := json.Unmarshal(raw, &c); err != nil {
 					return err
@@ -96,12 +96,12 @@ func (s *Store) Check(ctx context.Context) (*store.CheckReport, error) {
 				}
 				return nil
 			}},
-			{"kyc_events", "SELECT seq::text, body::text::bytea FROM kyc_events", decodes[kyc.Event]},
-			{"kyc_files", "SELECT id, body::text::bytea FROM kyc_files", decodes[kyc.File]},
-			{"callbacks", "SELECT kind || '/' || id, body::text::bytea FROM callbacks", decodes[callback.Item]},
-			{"treasury_ops", "SELECT id, body::text::bytea FROM treasury_ops", decodes[treasury.Op]},
-			{"treasury_proposals", "SELECT id, body::text::bytea FROM treasury_proposals", decodes[treasury.Proposal]},
-			{"treasury_unmatched", "SELECT account || '/' || token, body::text::bytea FROM treasury_unmatched", decodes[treasury.Unmatched]},
+			{"kyc_events", "SELECT seq::text, body FROM kyc_events", decodes[kyc.Event]},
+			{"kyc_files", "SELECT id, body FROM kyc_files", decodes[kyc.File]},
+			{"callbacks", "SELECT kind || '/' || id, body FROM callbacks", decodes[callback.Item]},
+			{"treasury_ops", "SELECT id, body FROM treasury_ops", decodes[treasury.Op]},
+			{"treasury_proposals", "SELECT id, body FROM treasury_proposals", decodes[treasury.Proposal]},
+			{"treasury_unmatched", "SELECT account || '/' || token, body FROM treasury_unmatched", decodes[treasury.Unmatched]},
 			// Look-ups naming nothing.
 			{"kyc_customer_keys", "SELECT k.account || '/' || k.memo, ''::bytea FROM kyc_customer_keys k", nil},
 		}

@@ -185,6 +185,35 @@ func Records(t *testing.T, open func(t *testing.T) (a, b store.Backend)) {
 			t.Fatalf("after a deletion: %d of %d, want 50 of 50", mine, all)
 		}
 	})
+	t.Run("values with markup, quotes and backslashes come back as stored", func(t *testing.T) {
+		st, _ := open(t)
+		account := keypair.MustRandom().Address()
+		odd := `<img src=x onerror="alert(1)"> \ \u0000 & 'q' ` + "\u00e9\x01"
+		c := &kyc.Customer{V: 1, ID: "c-odd", Account: account, Values: map[string]string{"first_name": odd}, UpdatedAt: time.Now()}
+		if err := st.KYCUpdate(ctx, func(tx kyc.Tx) error { return tx.PutCustomer(c) }); err != nil {
+			t.Fatal(err)
+		}
+		err := st.KYCView(ctx, func(tx kyc.Tx) error {
+			id, err := tx.CustomerID(account, "")
+			if err != nil {
+				return err
+			}
+			got, err := tx.Customer(id)
+			if err != nil {
+				return err
+			}
+			if got.Values["first_name"] != odd {
+				t.Errorf("stored %q, read %q", odd, got.Values["first_name"])
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep, err := st.Check(ctx); err != nil || !rep.OK() {
+			t.Fatalf("store check: %v %+v", err, rep)
+		}
+	})
 	t.Run("unmatched payments newest first, found by token", func(t *testing.T) {
 		st, _ := open(t)
 		now := time.Now()
