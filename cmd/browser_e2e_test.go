@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/stellar/go-stellar-sdk/keypair"
+	"github.com/stellar/go-stellar-sdk/txnbuild"
 )
 
 // browserContext starts headless Chromium (Debian's chromium package) for a test, or skips it
@@ -92,14 +94,19 @@ func shot(t *testing.T, ctx context.Context, dir, name string) {
 // text, never run.
 func TestBrowserSEP24Deposit(t *testing.T) {
 	ctx := browserContext(t)
-	dir, port := initAnchor(t)
-	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP24_ENABLED": "true"})
+	tf := newTreasuryFixture(t, "1000")
+	dir, port := tf.dir, tf.port
+	env := map[string]string{"ANCHOR_HORIZON_URL": tf.hz.URL(), "ANCHOR_SEP24_ENABLED": "true"}
+	s := startServe(t, dir, port, env)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("the server's log:\n%s", s.Logs.String())
 		}
 	})
-	w := newWallet(t, s, nil)
+	user := keypair.MustRandom()
+	tf.hc.Fund(user.Address())
+	submitTx(t, tf.hc, user, &txnbuild.ChangeTrust{Line: tf.ct, Limit: "1000"})
+	w := signedInWallet(t, s, user)
 	m := w.sep24("POST", "/transactions/deposit/interactive", "application/json", []byte(`{"asset_code":"USDX","lang":"en"}`)).JSON(t)
 	id, link := m["id"].(string), m["url"].(string)
 	shots := screenshots(t)
@@ -141,5 +148,78 @@ func TestBrowserSEP24Deposit(t *testing.T) {
 	tx := w.sep24("GET", "/transaction?id="+id, "", nil).JSON(t)["transaction"].(map[string]any)
 	if tx["status"] != "pending_user_transfer_start" || !regexp.MustCompile(`\d{6,}`).MatchString(instructions) || title == "pwned" {
 		t.Fatalf("after confirming: %v; instructions %q; title %q", tx["status"], instructions, title)
+	}
+	// The bank transfer arrives; the operator records it and credits the tokens.
+	cli := func(args ...string) string {
+		t.Helper()
+		out, stderr, code := runCLI(t, context.Background(), env, append(args, "--config", filepath.Join(dir, "anchor.yaml"))...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d %s", args, code, stderr)
+		}
+		return out
+	}
+	cli("deposit", "received", id, "--amount", "25", "--external-id", "WIRE-SEP24")
+	cli("credit", id, "--by", "treasurer")
+	tx = w.sep24("GET", "/transaction?id="+id, "", nil).JSON(t)["transaction"].(map[string]any)
+	if b, _ := tf.hz.Balance(user.Address(), "USDX:"+tf.issuer.Address()); tx["status"] != "completed" || b != 250_000_000 {
+		t.Fatalf("after the credit: %v, balance %d", tx["status"], b)
+	}
+	inBrowser(t, ctx, chromedp.Reload(), chromedp.WaitVisible(css("#status")))
+	if st := read(t, ctx, chromedp.Text(css("#status"))); st != "Completed" {
+		t.Fatalf("the status page says %q", st)
+	}
+	shot(t, ctx, shots, "6-completed")
+}
+
+// TestBrowserSEP24Withdrawal: a SEP-24 withdrawal in a real browser: the bank fields (accepted
+// at once by auto-approval), the amount the wallet gave, the account and memo to pay shown; the
+// user pays on the Horizon stand-in, the withdrawal watcher finds the payment, and the page
+// and the wallet see it received.
+func TestBrowserSEP24Withdrawal(t *testing.T) {
+	ctx := browserContext(t)
+	tf := newTreasuryFixture(t, "1000")
+	env := map[string]string{"ANCHOR_HORIZON_URL": tf.hz.URL(), "ANCHOR_SEP24_ENABLED": "true", "ANCHOR_KYC_AUTO_APPROVE": "true"}
+	s := startServe(t, tf.dir, tf.port, env)
+	user := keypair.MustRandom()
+	tf.hc.Fund(user.Address())
+	submitTx(t, tf.hc, user, &txnbuild.ChangeTrust{Line: tf.ct, Limit: "1000"})
+	submitTx(t, tf.hc, tf.dist, &txnbuild.Payment{Destination: user.Address(), Amount: "50", Asset: tf.asset})
+	w := signedInWallet(t, s, user)
+	m := w.sep24("POST", "/transactions/withdraw/interactive", "application/json", []byte(`{"asset_code":"USDX","amount":"12"}`)).JSON(t)
+	id := m["id"].(string)
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	inBrowser(t, ctx, chromedp.Navigate(m["url"].(string)), chromedp.WaitVisible(css("#f-bank_account_number")))
+	inBrowser(t, ctx,
+		chromedp.SendKeys(css("#f-first_name"), "Ada"),
+		chromedp.SendKeys(css("#f-last_name"), "Lovelace"),
+		chromedp.SendKeys(css("#f-email_address"), "ada@example.com"),
+		chromedp.SendKeys(css("#f-bank_account_number"), "12345678"),
+		chromedp.SendKeys(css("#f-bank_number"), "021000021"),
+		chromedp.Submit(css("#f-bank_number")),
+		chromedp.WaitVisible(css("#amount")))
+	if v := read(t, ctx, chromedp.Value(css("#amount"))); v != "12.0000000" {
+		t.Fatalf("the amount the wallet gave is not pre-filled: %q", v)
+	}
+	inBrowser(t, ctx, chromedp.Submit(css("#amount")), chromedp.WaitVisible(css("#withdraw")))
+	shot(t, ctx, screenshots(t), "7-withdraw")
+	where := read(t, ctx, chromedp.Text(css("#withdraw")))
+	tx := w.sep24("GET", "/transaction?id="+id, "", nil).JSON(t)["transaction"].(map[string]any)
+	memo := tx["withdraw_memo"].(string)
+	if !strings.Contains(where, tx["withdraw_anchor_account"].(string)) || !strings.Contains(where, memo) {
+		t.Fatalf("the page shows %q; the transaction %v", where, tx)
+	}
+	payMemo(t, tf, user, "12", memo)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		tx = w.sep24("GET", "/transaction?id="+id, "", nil).JSON(t)["transaction"].(map[string]any)
+		if tx["status"] == "pending_anchor" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the watcher did not find the payment: %v", tx["status"])
+		}
+	}
+	inBrowser(t, ctx, chromedp.Reload(), chromedp.WaitVisible(css("#status")))
+	if st := read(t, ctx, chromedp.Text(css("#status"))); st != "Being processed" || tx["stellar_transaction_id"] == nil {
+		t.Fatalf("after the payment: page %q, transaction %v", st, tx)
 	}
 }
