@@ -240,23 +240,7 @@ func (s *Service) checkCallback(r *Request) error {
 // pending_customer_info_update until the customer's KYC is ACCEPTED, else ready for the user's
 // transfer (SEP-6 v4). With sep6.legacy_kyc_responses it answers the deprecated 403 instead.
 func (s *Service) Create(ctx context.Context, p Principal, r Request) (*Transaction, error) {
-	asset, dir, err := s.Asset(r.AssetCode, r.Kind)
-	if err != nil {
-		return nil, err
-	}
-	amt, method, err := s.checkRequest(&r, dir)
-	if err != nil {
-		return nil, err
-	}
-	kycType := s.Config.SEP6.DepositKYCType
-	if r.Kind == Withdrawal {
-		kycType = s.Config.SEP6.WithdrawKYCType
-	}
-	status, missing, customerID, err := s.KYC.CustomerStatus(ctx, p.Account, p.Memo, kycType)
-	if err != nil {
-		return nil, err
-	}
-	claimed, err := s.claimedCustomer(ctx, r.CustomerID, customerID)
+	t, asset, status, missing, err := s.prepare(ctx, p, r)
 	if err != nil {
 		return nil, err
 	}
@@ -270,8 +254,8 @@ func (s *Service) Create(ctx context.Context, p Principal, r Request) (*Transact
 			return nil, &LegacyKYCError{Type: "customer_info_status", Status: "pending"}
 		}
 	}
-	now := s.now()
-	t := s.draft(p, r, asset, amt, method, kycType, customerID, claimed, now)
+	now := t.StartedAt
+	kycType := t.KYCType
 	initial := PendingCustomerInfoUpdate
 	reason := "waiting for the customer's information (" + kycType + ")"
 	switch status {
@@ -289,14 +273,8 @@ func (s *Service) Create(ctx context.Context, p Principal, r Request) (*Transact
 	t.Status = initial
 	t.History = []Move{{To: initial, At: now, Actor: p.Account, Reason: reason}}
 	err = s.Store.TransferUpdate(ctx, func(tx Tx) error {
-		if max := s.Config.SEP6.MaxOpenTransactions; max > 0 {
-			n, err := tx.OpenTransactions(p.Account)
-			if err != nil {
-				return err
-			}
-			if n >= max {
-				return &LimitError{Msg: fmt.Sprintf("this account has %d unfinished transactions, the most this anchor allows; finish or abandon some first", n)}
-			}
+		if err := s.openLimit(tx, p.Account); err != nil {
+			return err
 		}
 		if err := s.allocate(tx, t, asset); err != nil {
 			return err
@@ -329,6 +307,47 @@ func (s *Service) claimedCustomer(ctx context.Context, given, own string) (strin
 		return "", inputErr("customer_id %q is not a customer of this anchor", given)
 	}
 	return given, nil
+}
+
+// prepare checks a request (asset, parameters, the customer_id the wallet gave) and drafts its
+// transaction, before its status; it returns the owner's KYC status and missing fields for the
+// transaction's customer type.
+func (s *Service) prepare(ctx context.Context, p Principal, r Request) (*Transaction, *config.Asset, kyc.Status, []string, error) {
+	asset, dir, err := s.Asset(r.AssetCode, r.Kind)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	amt, method, err := s.checkRequest(&r, dir)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	kycType := s.Config.SEP6.DepositKYCType
+	if r.Kind == Withdrawal {
+		kycType = s.Config.SEP6.WithdrawKYCType
+	}
+	status, missing, customerID, err := s.KYC.CustomerStatus(ctx, p.Account, p.Memo, kycType)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	claimed, err := s.claimedCustomer(ctx, r.CustomerID, customerID)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	return s.draft(p, r, asset, amt, method, kycType, customerID, claimed, s.now()), asset, status, missing, nil
+}
+
+// openLimit refuses a new transaction of an account with sep6.max_open_transactions unfinished.
+func (s *Service) openLimit(tx Tx, account string) error {
+	if max := s.Config.SEP6.MaxOpenTransactions; max > 0 {
+		n, err := tx.OpenTransactions(account)
+		if err != nil {
+			return err
+		}
+		if n >= max {
+			return &LimitError{Msg: fmt.Sprintf("this account has %d unfinished transactions, the most this anchor allows; finish or abandon some first", n)}
+		}
+	}
+	return nil
 }
 
 // draft is a new transaction of the request, before its status.
@@ -367,39 +386,15 @@ const ProtocolSEP24 = "sep24"
 // the incomplete status until the user has provided the anchor all information necessary").
 // No reference or memo is reserved yet. It expires as any transaction waiting for its user.
 func (s *Service) CreateInteractive(ctx context.Context, p Principal, r Request) (*Transaction, error) {
-	asset, dir, err := s.Asset(r.AssetCode, r.Kind)
+	t, _, _, _, err := s.prepare(ctx, p, r)
 	if err != nil {
 		return nil, err
 	}
-	amt, method, err := s.checkRequest(&r, dir)
-	if err != nil {
-		return nil, err
-	}
-	kycType := s.Config.SEP6.DepositKYCType
-	if r.Kind == Withdrawal {
-		kycType = s.Config.SEP6.WithdrawKYCType
-	}
-	_, _, customerID, err := s.KYC.CustomerStatus(ctx, p.Account, p.Memo, kycType)
-	if err != nil {
-		return nil, err
-	}
-	claimed, err := s.claimedCustomer(ctx, r.CustomerID, customerID)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	t := s.draft(p, r, asset, amt, method, kycType, customerID, claimed, now)
 	t.Protocol, t.Status = ProtocolSEP24, Incomplete
-	t.History = []Move{{To: Incomplete, At: now, Actor: p.Account, Reason: "interactive flow started"}}
+	t.History = []Move{{To: Incomplete, At: t.StartedAt, Actor: p.Account, Reason: "interactive flow started"}}
 	err = s.Store.TransferUpdate(ctx, func(tx Tx) error {
-		if max := s.Config.SEP6.MaxOpenTransactions; max > 0 {
-			n, err := tx.OpenTransactions(p.Account)
-			if err != nil {
-				return err
-			}
-			if n >= max {
-				return &LimitError{Msg: fmt.Sprintf("this account has %d unfinished transactions, the most this anchor allows; finish or abandon some first", n)}
-			}
+		if err := s.openLimit(tx, p.Account); err != nil {
+			return err
 		}
 		return tx.Put(t)
 	})
