@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/anchorkit/anchor/internal/transfer"
 )
 
 // browser is a cookie-keeping HTTP client, as the wallet's webview is.
@@ -289,4 +292,38 @@ func TestE2ESEP24PhotoUpload(t *testing.T) {
 	if _, ok := fields["photo_id_front"]; !ok {
 		t.Fatalf("the photo is not on the customer: %v", fields)
 	}
+}
+
+// TestE2ESEP24Prefill: SEP-9 fields passed with the interactive request pre-fill the flow's
+// form (each checked as SEP-12 checks it: a bad one is a 400), and are forgotten when the
+// customer is erased.
+func TestE2ESEP24Prefill(t *testing.T) {
+	dir, port := initAnchor(t)
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP24_ENABLED": "true"})
+	w := newWallet(t, s, nil)
+	if r := w.sep24("POST", "/transactions/deposit/interactive", "application/json", []byte(`{"asset_code":"USDX","birth_date":"yesterday"}`)); r.Status != 400 || !strings.Contains(string(r.Body), "birth_date") {
+		t.Fatalf("a bad SEP-9 field: %d %s", r.Status, r.Body)
+	}
+	m := w.sep24("POST", "/transactions/deposit/interactive", "application/x-www-form-urlencoded",
+		[]byte(url.Values{"asset_code": {"USDX"}, "first_name": {"Ada"}, "email_address": {"ada@example.com"}}.Encode())).JSON(t)
+	id := m["id"].(string)
+	code, _, page := newBrowser(t).do("GET", m["url"].(string), nil)
+	if code != 200 || !strings.Contains(page, `name="first_name" type="text" value="Ada"`) || !strings.Contains(page, `value="ada@example.com"`) {
+		t.Fatalf("the form is not pre-filled: %d\n%s", code, page)
+	}
+	// The customer is erased: what the wallet passed goes with it.
+	if r := w.putJSON(map[string]string{"first_name": "Ada", "last_name": "L", "email_address": "ada@example.com"}); r.Status != 202 {
+		t.Fatalf("PUT /customer: %d", r.Status)
+	}
+	if r := w.do("DELETE", "/customer/"+w.kp.Address(), "", nil); r.Status != 200 {
+		t.Fatalf("DELETE /customer: %d %s", r.Status, r.Body)
+	}
+	s.Stop(t)
+	st := openTestStore(t, dir)
+	st.TransferView(context.Background(), func(tx transfer.Tx) error {
+		if tr, err := tx.Get(id); err != nil || len(tr.Prefill) != 0 {
+			t.Errorf("after the erasure: %v %v", err, tr.Prefill)
+		}
+		return nil
+	})
 }

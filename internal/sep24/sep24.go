@@ -21,6 +21,7 @@ import (
 	"github.com/anchorkit/anchor/internal/money"
 	"github.com/anchorkit/anchor/internal/sep10"
 	"github.com/anchorkit/anchor/internal/sep6"
+	"github.com/anchorkit/anchor/internal/sep9"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/web"
 )
@@ -203,7 +204,21 @@ func (h *Handlers) interactive(kind transfer.Kind) http.HandlerFunc {
 				return
 			}
 		}
-		req := transfer.Request{Kind: kind, AssetCode: ps["asset_code"], Account: ps["account"], MemoType: ps["memo_type"],
+		// SEP-9 fields "may be passed as well to make the onboarding experience simpler": kept
+		// to pre-fill the flow's form, each checked as SEP-12 checks it.
+		prefill := map[string]string{}
+		for k, v := range ps {
+			f, ok := sep9.Lookup(k)
+			if !ok || f.Type == sep9.Binary || v == "" {
+				continue
+			}
+			if err := f.Check(v); err != nil {
+				httpx.Error(w, http.StatusBadRequest, k+": "+err.Error())
+				return
+			}
+			prefill[k] = v
+		}
+		req := transfer.Request{Kind: kind, Prefill: prefill, AssetCode: ps["asset_code"], Account: ps["account"], MemoType: ps["memo_type"],
 			Memo: ps["memo"], Amount: ps["amount"], Lang: ps["lang"], ClaimableBalanceSupported: ps["claimable_balance_supported"],
 			CustomerID: ps["customer_id"], Email: ps["email_address"]}
 		if kind == transfer.Withdrawal {

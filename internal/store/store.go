@@ -122,9 +122,9 @@ func DeleteFilesOf(k kyc.Tx, c *kyc.Customer) error {
 // details, the link to the customer) and reports whether there was any; amounts, statuses and
 // on-chain ids stay for accounting (kyc.Tx.ErasePersonalData).
 func ForgetPerson(tr *transfer.Transaction) bool {
-	if tr.Email == "" && tr.Dest == "" && tr.DestExtra == "" && tr.CountryCode == "" && tr.CustomerID == "" {
+	if tr.Email == "" && tr.Dest == "" && tr.DestExtra == "" && tr.CountryCode == "" && tr.CustomerID == "" && len(tr.Prefill) == 0 {
 		return false
 	}
-	tr.Email, tr.Dest, tr.DestExtra, tr.CountryCode, tr.CustomerID = "", "", "", "", ""
+	tr.Email, tr.Dest, tr.DestExtra, tr.CountryCode, tr.CustomerID, tr.Prefill = "", "", "", "", "", nil
 	return true
 }

@@ -50,7 +50,7 @@ func (s *Service) ConfirmInteractive(ctx context.Context, id, amount string) (*T
 		if st != kyc.Accepted {
 			return inputErr("the customer information is %s, not accepted yet", st)
 		}
-		t.CustomerID = c.ID
+		t.CustomerID, t.Prefill = c.ID, nil
 		if err := s.allocate(tx, t, asset); err != nil {
 			return err
 		}

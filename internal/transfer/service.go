@@ -84,7 +84,9 @@ func (e *LegacyKYCError) Error() string { return e.Type }
 
 // Request is a GET /deposit or /withdraw.
 type Request struct {
-	Kind                                                  Kind
+	Kind Kind
+	// Prefill: SEP-9 fields passed with a SEP-24 request (checked by the caller).
+	Prefill                                               map[string]string
 	AssetCode, Account, FundingMethod, MemoType, Memo     string
 	Email, Amount, CountryCode, ClaimableBalanceSupported string
 	OnChangeCallback, Lang, CustomerID, LocationID        string
@@ -390,7 +392,7 @@ func (s *Service) CreateInteractive(ctx context.Context, p Principal, r Request)
 	if err != nil {
 		return nil, err
 	}
-	t.Protocol, t.Status = ProtocolSEP24, Incomplete
+	t.Protocol, t.Status, t.Prefill = ProtocolSEP24, Incomplete, r.Prefill
 	t.History = []Move{{To: Incomplete, At: t.StartedAt, Actor: p.Account, Reason: "interactive flow started"}}
 	err = s.Store.TransferUpdate(ctx, func(tx Tx) error {
 		if err := s.openLimit(tx, p.Account); err != nil {

@@ -136,7 +136,10 @@ type Transaction struct {
 	// DoneCallback is SEP-24's callback: "postMessage", or a URL told once that the user
 	// finished the interactive flow.
 	DoneCallback string `json:"done_callback,omitempty"`
-	CustomerID   string `json:"customer_id,omitempty"`
+	// Prefill holds the SEP-9 fields a wallet passed with a SEP-24 request, to pre-fill the
+	// KYC form; cleared when the user confirms (and by erasure).
+	Prefill    map[string]string `json:"prefill,omitempty"`
+	CustomerID string            `json:"customer_id,omitempty"`
 	// ClaimedCustomerID is a SEP-12 customer the wallet said this account belongs to
 	// (customer_id of another record): shown to compliance, never used for the KYC gate.
 	ClaimedCustomerID string `json:"claimed_customer_id,omitempty"`

@@ -246,7 +246,11 @@ func (f *Flow) step(w http.ResponseWriter, r *http.Request, t *transfer.Transact
 			case name == "mobile_number":
 				input = "tel"
 			}
-			d.Fields = append(d.Fields, formField{Name: name, Label: fd.Description, Input: input, Value: entered[name]})
+			value, typed := entered[name]
+			if !typed {
+				value = t.Prefill[name] // what the wallet passed with its request
+			}
+			d.Fields = append(d.Fields, formField{Name: name, Label: fd.Description, Input: input, Value: value})
 		}
 		status := http.StatusOK
 		if problem != "" {
