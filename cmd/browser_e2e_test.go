@@ -2,6 +2,11 @@ package cmd
 
 import (
 	"context"
+	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -221,5 +226,46 @@ func TestBrowserSEP24Withdrawal(t *testing.T) {
 	inBrowser(t, ctx, chromedp.Reload(), chromedp.WaitVisible(css("#status")))
 	if st := read(t, ctx, chromedp.Text(css("#status"))); st != "Being processed" || tx["stellar_transaction_id"] == nil {
 		t.Fatalf("after the payment: page %q, transaction %v", st, tx)
+	}
+}
+
+// TestBrowserSEP24PostMessage: callback=postMessage in a real browser. A wallet's page (another
+// origin) frames the status page of a confirmed transaction; when the user activates Close,
+// the wallet's page receives {"transaction": ...} for that transaction.
+func TestBrowserSEP24PostMessage(t *testing.T) {
+	ctx := browserContext(t)
+	dir, port := initAnchor(t)
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP24_ENABLED": "true", "ANCHOR_KYC_AUTO_APPROVE": "true"})
+	w := newWallet(t, s, nil)
+	if r := w.putJSON(map[string]string{"type": "sep6-deposit", "first_name": "Ada", "last_name": "L", "email_address": "ada@example.com"}); r.Status != 202 {
+		t.Fatalf("KYC: %d", r.Status)
+	}
+	m := w.sep24("POST", "/transactions/deposit/interactive", "application/json", []byte(`{"asset_code":"USDX","amount":"20"}`)).JSON(t)
+	id := m["id"].(string)
+	br := newBrowser(t)
+	_, _, page := br.do("GET", m["url"].(string)+"&callback=postMessage", nil)
+	if code, _, _ := br.do("POST", s.URL+"/flow/"+id+"/confirm", url.Values{"csrf": {csrfOf(t, page)}, "amount": {"20"}}); code != 200 {
+		t.Fatalf("confirm: %d", code)
+	}
+	status := w.sep24("GET", "/transaction?id="+id, "", nil).JSON(t)["transaction"].(map[string]any)["more_info_url"].(string)
+	wallet := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<!doctype html><title>waiting</title>
+<iframe src="%s" style="position:absolute;top:0;left:0;width:380px;height:800px;border:0"></iframe>
+<script>window.addEventListener("message", function (e) { document.title = "got " + JSON.stringify(e.data); });</script>`, html.EscapeString(status))
+	}))
+	defer wallet.Close()
+	inBrowser(t, ctx, chromedp.Navigate(wallet.URL), chromedp.Sleep(time.Second),
+		chromedp.MouseClickXY(20, 20), // into the framed page
+		chromedp.KeyEvent("\t"),       // its only control: Close
+		chromedp.KeyEvent("\r"))
+	var title string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if title = read(t, ctx, chromedp.Title()); strings.HasPrefix(title, "got ") {
+			break
+		}
+	}
+	if !strings.Contains(title, `"id":"`+id+`"`) || !strings.Contains(title, "pending_user_transfer_start") {
+		t.Fatalf("the wallet's page received %q", title)
 	}
 }
