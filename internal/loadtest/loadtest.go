@@ -312,7 +312,6 @@ func getDeposit(ctx context.Context, hc *http.Client, transferServer string, bas
 	return nil
 }
 
-// procCPU returns user+system CPU time of pid from /proc/PID/stat.
 // procsCPU is the CPU time of the processes together.
 func procsCPU(pids []int) time.Duration {
 	var sum time.Duration
@@ -323,6 +322,7 @@ func procsCPU(pids []int) time.Duration {
 	return sum
 }
 
+// procCPU returns user+system CPU time of pid from /proc/PID/stat.
 func procCPU(pid int) (time.Duration, error) {
 	if pid <= 0 {
 		return 0, nil
@@ -400,20 +400,5 @@ func openFlow(ctx context.Context, hc *http.Client, server string, base *url.URL
 		return nil, fmt.Errorf("open the interactive URL: status %d", resp.StatusCode)
 	}
 	page := resp.Request.URL.String()
-	return func() error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, page, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := browser.Do(req)
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
-	}, nil
+	return func() error { return send(ctx, browser, http.MethodGet, page, "", token, nil, http.StatusOK) }, nil
 }

@@ -190,7 +190,7 @@ type formField struct{ Name, Label, Input, Value string }
 // step renders what the transaction waits for from the user.
 func (f *Flow) step(w http.ResponseWriter, r *http.Request, t *transfer.Transaction, sess, lang, problem string, entered map[string]string) {
 	if t.Status != transfer.Incomplete {
-		http.Redirect(w, r, "/tx/"+url.PathEscape(t.ID)+"?token="+url.QueryEscape(f.Links.mac(t.ID))+"&lang="+url.QueryEscape(lang), http.StatusSeeOther)
+		http.Redirect(w, r, f.Links.moreInfoPath(t.ID, lang), http.StatusSeeOther)
 		return
 	}
 	tr := translator(lang)

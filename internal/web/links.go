@@ -38,12 +38,15 @@ func (l *Links) mac(id string) string {
 
 // MoreInfo is the URL of a transaction's status page; lang, when set, is passed on (SEP-6: "If
 // lang was passed in the request, a lang query parameter should be added to the URL").
-func (l *Links) MoreInfo(id, lang string) string {
+func (l *Links) MoreInfo(id, lang string) string { return l.base + l.moreInfoPath(id, lang) }
+
+// moreInfoPath is MoreInfo without the server's base (a redirect on the host in use).
+func (l *Links) moreInfoPath(id, lang string) string {
 	q := url.Values{"token": {l.mac(id)}}
 	if lang != "" {
 		q.Set("lang", lang)
 	}
-	return l.base + "/tx/" + url.PathEscape(id) + "?" + q.Encode()
+	return "/tx/" + url.PathEscape(id) + "?" + q.Encode()
 }
 
 // Valid says whether token opens the status page of id.
