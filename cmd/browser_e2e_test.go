@@ -1,9 +1,13 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"html"
+	"image"
+	"image/color"
+	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -267,5 +271,92 @@ func TestBrowserSEP24PostMessage(t *testing.T) {
 	}
 	if !strings.Contains(title, `"id":"`+id+`"`) || !strings.Contains(title, "pending_user_transfer_start") {
 		t.Fatalf("the wallet's page received %q", title)
+	}
+}
+
+// TestBrowserBrandedPages: the operator's brand in a real browser. Name and colours from the
+// environment, the logo and texts from anchor.yaml: the logo loads under the pages' CSP, the
+// colours are the ones computed for the page and its button, the replaced intro and the
+// Spanish field labels are shown.
+func TestBrowserBrandedPages(t *testing.T) {
+	ctx := browserContext(t)
+	dir, port := initAnchor(t)
+	logo := image.NewRGBA(image.Rect(0, 0, 96, 96))
+	for y := 0; y < 96; y++ {
+		for x := 0; x < 96; x++ {
+			if dx, dy := x-48, y-48; dx*dx+dy*dy < 44*44 {
+				logo.Set(x, y, color.RGBA{0xff, 0xd2, 0x3f, 0xff})
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, logo); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "brand"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "brand", "logo.png"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "anchor.yaml")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw = bytes.Replace(raw, []byte("  logo: \"\"\n"), []byte("  logo: brand/logo.png\n"), 1)
+	raw = bytes.Replace(raw, []byte("  texts: {}\n"), []byte("  texts:\n    es:\n      flow.kyc.intro: \"¡Bienvenido a ACME! Antes de su primer depósito necesitamos unos datos.\"\n      footer: \"¿Preguntas? soporte@acme.example\"\n"), 1)
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP24_ENABLED": "true",
+		"ANCHOR_PAGES_NAME": "ACME Money", "ANCHOR_PAGES_ACCENT_COLOR": "#ffd23f", "ANCHOR_PAGES_BACKGROUND_COLOR": "#0b1020",
+		"ANCHOR_PAGES_SURFACE_COLOR": "#161d33", "ANCHOR_PAGES_TEXT_COLOR": "#f1f3f8"})
+	w := newWallet(t, s, nil)
+	m := w.sep24("POST", "/transactions/deposit/interactive", "application/json", []byte(`{"asset_code":"USDX","lang":"es"}`)).JSON(t)
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	inBrowser(t, ctx, chromedp.Navigate(m["url"].(string)), chromedp.WaitVisible(css("#f-first_name")))
+	shot(t, ctx, screenshots(t), "8-branded")
+	got := read(t, ctx, chromedp.Evaluate[string](`[getComputedStyle(document.body).backgroundColor,
+		getComputedStyle(document.querySelector('form.card')).backgroundColor,
+		getComputedStyle(document.querySelector('button')).backgroundColor,
+		getComputedStyle(document.querySelector('button')).color,
+		String(document.querySelector('header img').naturalWidth),
+		document.querySelector('header').textContent,
+		document.querySelector('label[for=f-first_name]').textContent,
+		document.querySelector('main > p').textContent,
+		document.querySelector('footer').textContent].join('|')`))
+	want := "rgb(11, 16, 32)|rgb(22, 29, 51)|rgb(255, 210, 63)|rgb(29, 36, 48)|96|ACME Money|Nombre|¡Bienvenido a ACME! Antes de su primer depósito necesitamos unos datos.|¿Preguntas? soporte@acme.example"
+	if got != want {
+		t.Fatalf("the branded page:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestE2EBrandRefused: a brand the pages cannot show is refused by anchor config show and by
+// anchor serve at start, in one line naming the key; nothing is served.
+func TestE2EBrandRefused(t *testing.T) {
+	dir, port := initAnchor(t)
+	path := filepath.Join(dir, "anchor.yaml")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw = bytes.Replace(raw, []byte("  texts: {}\n"), []byte("  texts:\n    en:\n      flow.kyc.intro: \"Welcome, %s\"\n"), 1)
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runCLI(t, context.Background(), nil, "config", "show", "--config", path)
+	if code == 0 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "config: pages.texts.en.flow.kyc.intro: has placeholders \"%s\" where the English text has none") || strings.Contains(stderr, "ANCHOR_PAGES_TEXTS") {
+		t.Fatalf("config show: exit %d, %q", code, stderr)
+	}
+	if err := os.WriteFile(path, bytes.Replace(raw, []byte("Welcome, %s"), []byte("Welcome!"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	env := map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_PAGES_TEXT_COLOR": "#e0e4ea"} // pale text on a pale page
+	_, stderr, code = runCLI(t, ctx, env, "serve", "--config", path, "--listen", fmt.Sprintf("127.0.0.1:%d", port))
+	if code == 0 || !strings.Contains(stderr, "config: pages.text_color: the text (#e0e4ea) on background_color (#f6f8fb) has a contrast of 1.2:1; it needs at least 4.5:1") || ctx.Err() != nil {
+		t.Fatalf("serve: exit %d, %q", code, stderr)
 	}
 }

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"github.com/anchorkit/anchor/internal/web"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -95,5 +96,10 @@ func configShowRun(opts *ConfigShowOptions) error {
 			fmt.Fprintf(opts.IO.Out, "assets[%d]\t%s:%s deposit=%v withdraw=%v\n", i, a.Code, a.Issuer, a.Deposit.Enabled, a.Withdraw.Enabled)
 		}
 	}
-	return cfg.Validate()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	// The pages' logo and texts are checked as anchor serve checks them at start.
+	_, err = web.NewBrand(cfg)
+	return err
 }

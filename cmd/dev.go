@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"github.com/anchorkit/anchor/internal/web"
 	"io"
 	"os"
 	"path/filepath"
@@ -116,7 +117,7 @@ servers on it, the clients spread over them.`,
 func newDevDocsCmd(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:    "gen-docs DIR",
-		Short:  "Write the command reference into DIR and the config key table beside it",
+		Short:  "Write the command reference into DIR and the config key and page text tables beside it",
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -128,7 +129,10 @@ func newDevDocsCmd(f *Factory) *cobra.Command {
 			if err := doc.GenMarkdownTree(root, args[0]); err != nil {
 				return err
 			}
-			return os.WriteFile(filepath.Join(args[0], "..", "config-keys.md"), []byte(config.KeysMarkdown()), 0o644)
+			if err := os.WriteFile(filepath.Join(args[0], "..", "config-keys.md"), []byte(config.KeysMarkdown()), 0o644); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(args[0], "..", "page-texts.md"), []byte(web.TextsMarkdown()), 0o644)
 		},
 	}
 }

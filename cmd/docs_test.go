@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// TestDocsUpToDate fails when docs/cli or docs/config-keys.md no longer match the code;
+// TestDocsUpToDate fails when docs/cli, docs/config-keys.md or docs/page-texts.md no longer
+// match the code;
 // run `make docs` to refresh them.
 func TestDocsUpToDate(t *testing.T) {
 	tmp := filepath.Join(t.TempDir(), "cli")
@@ -22,9 +23,11 @@ func TestDocsUpToDate(t *testing.T) {
 			t.Errorf("docs/cli/%s is out of date; run make docs", e.Name())
 		}
 	}
-	got, _ := os.ReadFile(filepath.Join(tmp, "..", "config-keys.md"))
-	want, _ := os.ReadFile(filepath.Join("..", "docs", "config-keys.md"))
-	if string(got) != string(want) {
-		t.Error("docs/config-keys.md is out of date; run make docs")
+	for _, name := range []string{"config-keys.md", "page-texts.md"} {
+		got, _ := os.ReadFile(filepath.Join(tmp, "..", name))
+		want, _ := os.ReadFile(filepath.Join("..", "docs", name))
+		if string(got) != string(want) {
+			t.Errorf("docs/%s is out of date; run make docs", name)
+		}
 	}
 }

@@ -78,6 +78,7 @@ type Config struct {
 	KYC                    KYC           `mapstructure:"kyc"`
 	SEP6                   SEP6          `mapstructure:"sep6"`
 	SEP24                  SEP24         `mapstructure:"sep24"`
+	Pages                  Pages         `mapstructure:"pages"`
 	Admin                  Admin         `mapstructure:"admin"`
 	Treasury               Treasury      `mapstructure:"treasury"`
 
@@ -208,6 +209,62 @@ type SEP24 struct {
 	// FrameAncestors is who may show the pages in a frame (CSP frame-ancestors): wallets that
 	// embed them in an iframe. Default any.
 	FrameAncestors []string `mapstructure:"frame_ancestors"`
+}
+
+// Pages brands the pages users see: SEP-24's interactive flow and every transaction's
+// more_info_url page.
+type Pages struct {
+	// Name is shown at the top of every page; default documentation.org_name.
+	Name string `mapstructure:"name"`
+	// Logo is an image file shown at the top of every page (resolved against the config
+	// file's directory; read at start).
+	Logo string `mapstructure:"logo"`
+	// Colours, CSS hex (#rgb or #rrggbb); empty: anchor's.
+	AccentColor     string `mapstructure:"accent_color"`
+	BackgroundColor string `mapstructure:"background_color"`
+	SurfaceColor    string `mapstructure:"surface_color"`
+	TextColor       string `mapstructure:"text_color"`
+	// Texts replaces texts of the message catalogue, or adds a language: language → text key
+	// → text (file only). Keys hold dots ("flow.kyc.intro"), which the file's nesting may
+	// split; PageTexts joins them again.
+	Texts map[string]any `mapstructure:"texts"`
+}
+
+// PageTexts is pages.texts as language → key → text. A value that is not a text is an error
+// naming its key.
+func (c *Config) PageTexts() (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	for lang, v := range c.Pages.Texts {
+		m := map[string]string{}
+		if err := flattenTexts("", v, m); err != nil {
+			return nil, &Error{Key: "pages.texts." + lang + err.Error(), Msg: "not a text (give each text as key: \"text\")", NoHint: true}
+		}
+		out[lang] = m
+	}
+	return out, nil
+}
+
+type textKeyError string
+
+func (e textKeyError) Error() string { return string(e) }
+
+func flattenTexts(prefix string, v any, out map[string]string) error {
+	switch v := v.(type) {
+	case string:
+		if prefix == "" {
+			return textKeyError("")
+		}
+		out[prefix[1:]] = v
+	case map[string]any:
+		for k, sub := range v {
+			if err := flattenTexts(prefix+"."+k, sub, out); err != nil {
+				return err
+			}
+		}
+	default:
+		return textKeyError(prefix)
+	}
+	return nil
 }
 
 // SEP6 configures the transfer server.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -170,6 +171,10 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"bad trusted proxy", "trusted_proxies: [\"10.0.0.0/8\", \"nginx\"]\n", baseSecrets(), nil, "trusted_proxies[1]"},
 		{"http org url", "documentation:\n  org_url: http://example.com\n", baseSecrets(), nil, "documentation.org_url"},
 		{"unknown secrets variable", "", baseSecrets() + "ANCHOR_NOPE=1\n", nil, "secrets_file"},
+		{"colour name", "pages:\n  accent_color: blue\n", baseSecrets(), nil, "pages.accent_color"},
+		{"colour in env without #", "", baseSecrets(), map[string]string{"ANCHOR_PAGES_TEXT_COLOR": "1d2430"}, "pages.text_color"},
+		{"text not a text", "pages:\n  texts:\n    es:\n      flow.kyc.intro: [a, b]\n", baseSecrets(), nil, "pages.texts.es.flow.kyc.intro"},
+		{"texts of a language not a map", "pages:\n  texts:\n    es: hola\n", baseSecrets(), nil, "pages.texts.es"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -283,5 +288,26 @@ func TestConfigProblemsAtOnce(t *testing.T) {
 	}
 	if s := SuggestEnv("ANCHOR_HOME_DOMIAN"); s != "ANCHOR_HOME_DOMAIN" {
 		t.Errorf("SuggestEnv = %q", s)
+	}
+}
+
+// TestPageTextsKeepTheirDots: a text key holds dots (flow.kyc.intro), which viper takes for
+// nesting; pages.texts gives it back whole, written either way in the file.
+func TestPageTextsKeepTheirDots(t *testing.T) {
+	p := writeConfig(t, "secrets_file: secrets.env\npages:\n  logo: brand/logo.png\n  texts:\n    en:\n      flow.kyc.intro: \"Hi %s\"\n      footer: Help\n    es:\n      flow:\n        continue: Seguir\n", baseSecrets())
+	cfg, err := Load(LoadOptions{File: p, Explicit: true, LookupEnv: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts, err := cfg.PageTexts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]string{"en": {"flow.kyc.intro": "Hi %s", "footer": "Help"}, "es": {"flow.continue": "Seguir"}}
+	if !reflect.DeepEqual(texts, want) {
+		t.Errorf("texts %v, want %v", texts, want)
+	}
+	if cfg.Pages.Logo != filepath.Join(filepath.Dir(p), "brand", "logo.png") {
+		t.Errorf("logo %q: not relative to the config file", cfg.Pages.Logo)
 	}
 }

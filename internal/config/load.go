@@ -86,6 +86,12 @@ var Keys = []Key{
 	{"kyc.default_type", "sep6-deposit", false, "customer type used when a SEP-12 request names none"},
 	{"sep24.enabled", false, false, "serve SEP-24 (interactive deposits and withdrawals) and advertise TRANSFER_SERVER_SEP0024; its pages are not finished yet"},
 	{"sep24.frame_ancestors", []string{}, false, "origins (https://wallet.example) whose pages may frame anchor's pages (CSP frame-ancestors); empty: any"},
+	{"pages.name", "", false, "name shown at the top of the pages users see (SEP-24's flow, more_info_url); empty: documentation.org_name"},
+	{"pages.logo", "", false, "image file (PNG, JPEG, GIF, WebP or SVG; at most 256 KiB) shown at the top of the pages; relative to the config file"},
+	{"pages.accent_color", "", false, "colour (#rrggbb) of buttons and statuses on the pages; empty: anchor's blue"},
+	{"pages.background_color", "", false, "page background colour (#rrggbb); empty: a light grey"},
+	{"pages.surface_color", "", false, "colour (#rrggbb) of the cards and fields on the background; empty: white"},
+	{"pages.text_color", "", false, "text colour (#rrggbb); it must read on the background and the cards (contrast 4.5:1)"},
 	{"sep6.transfer_expiry", "24h", false, "how long a SEP-6 transaction may wait for the user before it expires"},
 	{"sep6.legacy_kyc_responses", false, false, "answer the deprecated 403 KYC responses instead of creating the transaction"},
 	{"sep6.max_open_transactions", 100, false, "most unfinished SEP-6 transactions one account may have (429 beyond); 0 disables the limit"},
@@ -317,7 +323,7 @@ func Read(opts LoadOptions) (*Config, error) {
 		sources[strings.TrimSuffix(fk.key, "_file")] = fk.key
 	}
 	// Files named in the configuration are relative to it, as secrets_file is.
-	for _, p := range []*string{&cfg.TLSCertFile, &cfg.TLSKeyFile, &cfg.BackupDir} {
+	for _, p := range []*string{&cfg.TLSCertFile, &cfg.TLSKeyFile, &cfg.BackupDir, &cfg.Pages.Logo} {
 		if *p != "" {
 			*p = resolve(baseDir, *p)
 		}
@@ -606,6 +612,6 @@ func KeysMarkdown() string {
 		}
 		b.WriteString("`" + k + "`")
 	}
-	b.WriteString(".\n\n`principals`, `assets`, `kyc.types`, `treasury.approval_threshold` and `treasury.low_balance` are lists and maps, set in `anchor.yaml` only.\n")
+	b.WriteString(".\n\n`principals`, `assets`, `kyc.types`, `treasury.approval_threshold`, `treasury.low_balance` and `pages.texts` are lists and maps, set in `anchor.yaml` only.\n")
 	return b.String()
 }

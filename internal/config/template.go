@@ -218,6 +218,20 @@ sep24:
   # [https://wallet.example]; empty: any.
   frame_ancestors: []
 
+# How the pages users see look (SEP-24's flow, every transaction's more_info_url page): the
+# name and logo at the top (name default documentation.org_name; logo: a PNG, JPEG, GIF, WebP
+# or SVG file of at most 256 KiB, relative to this file), colours (#rrggbb; empty: anchor's),
+# and texts: replace any text of the catalogue (see docs/sep24.md), per language, or add a
+# language, e.g. texts: {en: {flow.kyc.intro: "Welcome to ACME! We need a few details."}}.
+pages:
+  name: ""
+  logo: ""
+  accent_color: ""
+  background_color: ""
+  surface_color: ""
+  text_color: ""
+  texts: {}
+
 sep6:
   transfer_expiry: 24h
   legacy_kyc_responses: false

@@ -20,6 +20,8 @@ import (
 	"github.com/anchorkit/anchor/internal/sep9"
 )
 
+var colorRE = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+
 var assetCodeRE = regexp.MustCompile(`^[A-Za-z0-9]{1,12}$`)
 
 // Validate checks every key and returns the first problem as one line naming the key.
@@ -94,6 +96,17 @@ func (c *Config) validate(add func(error)) {
 		if fa == "" || strings.ContainsAny(fa, " \t;,\"\r\n") || (strings.Contains(fa, "'") && fa != "'self'" && fa != "'none'") {
 			add(keyErr(fmt.Sprintf("sep24.frame_ancestors[%d]", i), "%q is not an origin such as https://wallet.example, 'self' or *", fa))
 		}
+	}
+	for _, col := range []struct{ key, v string }{
+		{"pages.accent_color", c.Pages.AccentColor}, {"pages.background_color", c.Pages.BackgroundColor},
+		{"pages.surface_color", c.Pages.SurfaceColor}, {"pages.text_color", c.Pages.TextColor},
+	} {
+		if col.v != "" && !colorRE.MatchString(col.v) {
+			add(keyErr(col.key, "%q is not a colour such as #2457c5", col.v))
+		}
+	}
+	if _, err := c.PageTexts(); err != nil {
+		add(err)
 	}
 	for i, p := range c.TrustedProxies {
 		if _, err := ParseCIDR(p); err != nil {

@@ -103,7 +103,11 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 	if err != nil {
 		return nil, err
 	}
-	pages := &web.Pages{Transfers: transfers, Links: links, FrameAncestors: strings.Join(cfg.SEP24.FrameAncestors, " ")}
+	brand, err := web.NewBrand(cfg)
+	if err != nil {
+		return nil, err
+	}
+	pages := &web.Pages{Transfers: transfers, Links: links, FrameAncestors: strings.Join(cfg.SEP24.FrameAncestors, " "), Brand: brand}
 	var sep24Handlers *sep24.Handlers
 	var flow *web.Flow
 	if cfg.SEP24.Enabled {

@@ -96,9 +96,9 @@ func (f *Flow) session(r *http.Request, t *transfer.Transaction) string {
 
 func (f *Flow) lang(r *http.Request, t *transfer.Transaction) string {
 	if l := r.URL.Query().Get("lang"); l != "" {
-		return language(l)
+		return f.language(l)
 	}
-	return language(t.Lang)
+	return f.language(t.Lang)
 }
 
 // load finds the SEP-24 transaction of the path, or answers the error page.
@@ -108,7 +108,7 @@ func (f *Flow) load(w http.ResponseWriter, r *http.Request) *transfer.Transactio
 		err = transfer.ErrNotFound
 	}
 	if errors.Is(err, transfer.ErrNotFound) {
-		f.fail(w, r, http.StatusNotFound, language(r.URL.Query().Get("lang")), "notfound")
+		f.fail(w, r, http.StatusNotFound, f.language(r.URL.Query().Get("lang")), "notfound")
 		return nil
 	}
 	if err != nil {
@@ -158,7 +158,7 @@ func (f *Flow) enter(w http.ResponseWriter, r *http.Request, t *transfer.Transac
 	if err := f.Transfers.SetInteractiveCallbacks(r.Context(), t.ID, r.URL.Query().Get("on_change_callback"), r.URL.Query().Get("callback")); err != nil {
 		var ie *transfer.InputError
 		if errors.As(err, &ie) {
-			tr := translator(lang)
+			tr := f.translator(lang)
 			f.render(w, r, http.StatusBadRequest, "error", &data{Lang: lang, tr: tr, Static: "/static", Title: tr("forbidden.title"), Text: ie.Msg})
 			return
 		}
@@ -193,7 +193,7 @@ func (f *Flow) step(w http.ResponseWriter, r *http.Request, t *transfer.Transact
 		http.Redirect(w, r, f.Links.moreInfoPath(t.ID, lang), http.StatusSeeOther)
 		return
 	}
-	tr := translator(lang)
+	tr := f.translator(lang)
 	d := &data{Lang: lang, tr: tr, Static: "/static", Title: tr("title."+string(t.Kind), t.AssetCode), Asset: t.AssetCode,
 		CSRF: f.Links.csrf(sess), Text: problem}
 	status, missing, _, err := f.KYC.CustomerStatus(r.Context(), t.Account, t.Memo, t.KYCType)
@@ -250,7 +250,11 @@ func (f *Flow) step(w http.ResponseWriter, r *http.Request, t *transfer.Transact
 			if !typed {
 				value = t.Prefill[name] // what the wallet passed with its request
 			}
-			d.Fields = append(d.Fields, formField{Name: name, Label: fd.Description, Input: input, Value: value})
+			label, ok := f.brand().text(lang, "field."+name)
+			if !ok {
+				label = fd.Description
+			}
+			d.Fields = append(d.Fields, formField{Name: name, Label: label, Input: input, Value: value})
 		}
 		status := http.StatusOK
 		if problem != "" {
@@ -290,7 +294,7 @@ func (f *Flow) post(w http.ResponseWriter, r *http.Request) (*transfer.Transacti
 		err = r.ParseForm()
 	}
 	if err != nil || !hmac.Equal([]byte(r.PostForm.Get("csrf")), []byte(f.Links.csrf(sess))) {
-		tr := translator(lang)
+		tr := f.translator(lang)
 		f.render(w, r, http.StatusForbidden, "error", &data{Lang: lang, tr: tr, Static: "/static", Title: tr("forbidden.title"), Text: tr("flow.csrf")})
 		return nil, "", "", false
 	}

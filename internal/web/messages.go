@@ -1,8 +1,10 @@
 package web
 
 import (
+	"sort"
 	"strings"
 
+	"github.com/anchorkit/anchor/internal/sep9"
 	"github.com/anchorkit/anchor/internal/transfer"
 )
 
@@ -46,6 +48,7 @@ var catalogue = map[string]map[string]string{
 		"flow.confirm":                          "Confirm",
 		"flow.csrf":                             "The form expired; please submit it again.",
 		"close":                                 "Close",
+		"footer":                                "",
 		"status." + string(transfer.Incomplete): "Waiting for you to finish the request",
 		"status." + string(transfer.PendingUserTransferStart):     "Waiting for your payment",
 		"status." + string(transfer.PendingUserTransferComplete):  "Your funds are ready to collect",
@@ -66,42 +69,63 @@ var catalogue = map[string]map[string]string{
 		"status." + string(transfer.Completed):                    "Completed",
 	},
 	"es": {
-		"title.deposit":                         "Depósito de %s",
-		"title.withdrawal":                      "Retiro de %s",
-		"status":                                "Estado",
-		"amount_in":                             "Usted envía",
-		"amount_fee":                            "Comisión",
-		"amount_out":                            "Usted recibe",
-		"started":                               "Iniciado",
-		"updated":                               "Última actualización",
-		"act_by":                                "Actúe antes de",
-		"history":                               "Historial",
-		"instructions":                          "Cómo pagar",
-		"withdraw.send":                         "Envíe los tokens desde su billetera a esta cuenta, con este memo:",
-		"withdraw.account":                      "Cuenta",
-		"withdraw.memo":                         "Memo (%s)",
-		"message":                               "Nota del anchor",
-		"stellar_tx":                            "Transacción Stellar",
-		"forbidden.title":                       "Este enlace no abre una transacción",
-		"forbidden.text":                        "El enlace está incompleto o fue alterado. Abra la transacción de nuevo desde su billetera.",
-		"notfound.title":                        "Transacción no encontrada",
-		"notfound.text":                         "No existe esa transacción. Ábrala de nuevo desde su billetera.",
-		"used.title":                            "Este enlace ya se abrió",
-		"used.text":                             "Por su seguridad un enlace abre la transacción una sola vez. Ábrala de nuevo desde su billetera.",
-		"expired.title":                         "Este enlace venció",
-		"expired.text":                          "Abra la transacción de nuevo desde su billetera para obtener un enlace nuevo.",
-		"rejected.title":                        "No podemos continuar con esta transacción",
-		"rejected.text":                         "Sus datos no fueron aceptados. Contacte al anchor para más detalles.",
-		"flow.kyc.intro":                        "Antes de esta transacción necesitamos algunos datos suyos.",
-		"flow.continue":                         "Continuar",
-		"flow.wait":                             "Gracias. Sus datos están en revisión; esta página avanza sola cuando sean aceptados.",
-		"flow.wait.refresh":                     "Esta página se actualiza cada pocos segundos.",
-		"flow.amount":                           "Monto",
-		"flow.limits":                           "Entre %s y %s.",
-		"flow.fees":                             "Comisión: %s fija más %s%%.",
-		"flow.confirm":                          "Confirmar",
-		"flow.csrf":                             "El formulario venció; envíelo de nuevo.",
-		"close":                                 "Cerrar",
+		"title.deposit":     "Depósito de %s",
+		"title.withdrawal":  "Retiro de %s",
+		"status":            "Estado",
+		"amount_in":         "Usted envía",
+		"amount_fee":        "Comisión",
+		"amount_out":        "Usted recibe",
+		"started":           "Iniciado",
+		"updated":           "Última actualización",
+		"act_by":            "Actúe antes de",
+		"history":           "Historial",
+		"instructions":      "Cómo pagar",
+		"withdraw.send":     "Envíe los tokens desde su billetera a esta cuenta, con este memo:",
+		"withdraw.account":  "Cuenta",
+		"withdraw.memo":     "Memo (%s)",
+		"message":           "Nota del anchor",
+		"stellar_tx":        "Transacción Stellar",
+		"forbidden.title":   "Este enlace no abre una transacción",
+		"forbidden.text":    "El enlace está incompleto o fue alterado. Abra la transacción de nuevo desde su billetera.",
+		"notfound.title":    "Transacción no encontrada",
+		"notfound.text":     "No existe esa transacción. Ábrala de nuevo desde su billetera.",
+		"used.title":        "Este enlace ya se abrió",
+		"used.text":         "Por su seguridad un enlace abre la transacción una sola vez. Ábrala de nuevo desde su billetera.",
+		"expired.title":     "Este enlace venció",
+		"expired.text":      "Abra la transacción de nuevo desde su billetera para obtener un enlace nuevo.",
+		"rejected.title":    "No podemos continuar con esta transacción",
+		"rejected.text":     "Sus datos no fueron aceptados. Contacte al anchor para más detalles.",
+		"flow.kyc.intro":    "Antes de esta transacción necesitamos algunos datos suyos.",
+		"flow.continue":     "Continuar",
+		"flow.wait":         "Gracias. Sus datos están en revisión; esta página avanza sola cuando sean aceptados.",
+		"flow.wait.refresh": "Esta página se actualiza cada pocos segundos.",
+		"flow.amount":       "Monto",
+		"flow.limits":       "Entre %s y %s.",
+		"flow.fees":         "Comisión: %s fija más %s%%.",
+		"flow.confirm":      "Confirmar",
+		"flow.csrf":         "El formulario venció; envíelo de nuevo.",
+		"close":             "Cerrar",
+		// KYC form labels: field.<SEP-9 name>; a field without one shows SEP-9's description.
+		"field.first_name":                      "Nombre",
+		"field.last_name":                       "Apellido",
+		"field.additional_name":                 "Segundo nombre",
+		"field.email_address":                   "Correo electrónico",
+		"field.mobile_number":                   "Teléfono móvil",
+		"field.address":                         "Dirección",
+		"field.city":                            "Ciudad",
+		"field.postal_code":                     "Código postal",
+		"field.address_country_code":            "País de residencia (código ISO de 3 letras)",
+		"field.birth_date":                      "Fecha de nacimiento",
+		"field.id_type":                         "Tipo de documento de identidad",
+		"field.id_number":                       "Número de documento de identidad",
+		"field.tax_id":                          "Número de identificación fiscal",
+		"field.bank_account_number":             "Número de cuenta bancaria",
+		"field.bank_account_type":               "Tipo de cuenta (corriente o de ahorros)",
+		"field.bank_number":                     "Número del banco (routing number en EE. UU.)",
+		"field.bank_name":                       "Nombre del banco",
+		"field.photo_id_front":                  "Foto del frente del documento de identidad o pasaporte",
+		"field.photo_id_back":                   "Foto del dorso del documento de identidad",
+		"field.proof_of_address":                "Comprobante de domicilio",
 		"status." + string(transfer.Incomplete): "Esperando que termine la solicitud",
 		"status." + string(transfer.PendingUserTransferStart):     "Esperando su pago",
 		"status." + string(transfer.PendingUserTransferComplete):  "Sus fondos están listos para retirar",
@@ -123,14 +147,51 @@ var catalogue = map[string]map[string]string{
 	},
 }
 
-// Languages lists the catalogue's languages.
-func Languages() []string { return []string{"en", "es"} }
-
-// language picks the catalogue for an RFC 4646 tag, English by default.
-func language(tag string) string {
-	primary, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(tag)), "-")
-	if _, ok := catalogue[primary]; ok {
-		return primary
+// TextsMarkdown is docs/page-texts.md: every text of the pages, in each language, for
+// operators who replace them (pages.texts).
+func TextsMarkdown() string {
+	langs := make([]string, 0, len(catalogue))
+	for l := range catalogue {
+		if l != "en" {
+			langs = append(langs, l)
+		}
 	}
-	return "en"
+	sort.Strings(langs)
+	langs = append([]string{"en"}, langs...)
+	seen := map[string]bool{}
+	var keys []string
+	for _, m := range catalogue {
+		for k := range m {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("# The texts of the pages\n\n<!-- Generated by `make docs` from internal/web/messages.go; do not edit. -->\n\n")
+	b.WriteString("Every text shown on the pages users see (SEP-24's flow, the `more_info_url` page), by key. ")
+	b.WriteString("Replace any of them, per language, or add a language, with `pages.texts` in `anchor.yaml`:\n\n")
+	b.WriteString("```yaml\npages:\n  texts:\n    en:\n      flow.kyc.intro: \"Welcome to ACME! Before your first transfer we need a few details.\"\n      footer: \"Questions? support@acme.example\"\n```\n\n")
+	b.WriteString("A replacement keeps the placeholders (`%s`) of the English text, in the same order, and writes `%%` for a percent sign; ")
+	b.WriteString("anchor serve refuses to start otherwise, naming the key. A language without a text falls back to English. ")
+	b.WriteString("`footer` is empty by default (no footer). The KYC form's labels are `field.<SEP-9 name>` ")
+	b.WriteString("(any SEP-9 field may have one); a field without one in the page's language or English shows SEP-9's description ")
+	b.WriteString("(in italics below).\n\n")
+	b.WriteString("| key | " + strings.Join(langs, " | ") + " |\n|---|" + strings.Repeat("---|", len(langs)) + "\n")
+	for _, k := range keys {
+		b.WriteString("| `" + k + "` |")
+		for _, l := range langs {
+			v, ok := catalogue[l][k]
+			if name, isField := strings.CutPrefix(k, "field."); isField && !ok && l == "en" {
+				if f, known := sep9.Lookup(name); known {
+					v = "*" + f.Description + "*"
+				}
+			}
+			b.WriteString(" " + strings.ReplaceAll(v, "|", "\\|") + " |")
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }

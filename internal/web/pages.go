@@ -5,7 +5,6 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"html/template"
 	"net/http"
 	"sort"
@@ -43,7 +42,22 @@ type Pages struct {
 	Links     *Links
 	// FrameAncestors is the CSP frame-ancestors source list (wallets' webviews and iframes).
 	FrameAncestors string
+	// Brand is the operator's name, logo, colours and texts; anchor's own when nil.
+	Brand *Brand
 }
+
+func (p *Pages) brand() *Brand {
+	if p.Brand == nil {
+		return defaultBrand
+	}
+	return p.Brand
+}
+
+func (p *Pages) translator(lang string) func(string, ...any) string {
+	return p.brand().translator(lang)
+}
+
+func (p *Pages) language(tag string) string { return p.brand().language(tag) }
 
 // Route is one endpoint.
 type Route struct {
@@ -55,27 +69,41 @@ type Route struct {
 func (p *Pages) Routes() []Route {
 	return []Route{
 		{"GET", "/tx/{id}", http.HandlerFunc(p.transaction)},
-		{"GET", "/static/style.css", http.HandlerFunc(serveStylesheet)},
+		{"GET", "/static/style.css", http.HandlerFunc(p.serveStylesheet)},
+		{"GET", "/static/logo", http.HandlerFunc(p.serveLogo)},
 		{"GET", "/static/notify.js", http.HandlerFunc(serveNotify)},
 	}
 }
 
-func serveStylesheet(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/css; charset=utf-8")
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Write(stylesheet)
+func (p *Pages) serveStylesheet(w http.ResponseWriter, r *http.Request) {
+	serveStatic(w, "text/css; charset=utf-8", p.brand().css)
+}
+
+// serveLogo serves pages.logo; an SVG opened on its own runs nothing (CSP sandbox).
+func (p *Pages) serveLogo(w http.ResponseWriter, r *http.Request) {
+	b := p.brand()
+	if !b.HasLogo() {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+	serveStatic(w, b.logoType, b.logo)
 }
 
 func serveNotify(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	serveStatic(w, "text/javascript; charset=utf-8", notifyScript)
+}
+
+func serveStatic(w http.ResponseWriter, contentType string, body []byte) {
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Write(notifyScript)
+	w.Write(body)
 }
 
 type data struct {
 	Lang, Title, Static string
+	Brand               *Brand
 	tr                  func(key string, args ...any) string
 	// Transaction pages.
 	View         *transfer.View
@@ -98,22 +126,10 @@ type historyRow struct{ At, Status string }
 // T is a text of the page's language (the templates' {{.T "key" args}}).
 func (d *data) T(key string, args ...any) string { return d.tr(key, args...) }
 
-func translator(lang string) func(key string, args ...any) string {
-	return func(key string, args ...any) string {
-		s, ok := catalogue[lang][key]
-		if !ok {
-			s = catalogue["en"][key]
-		}
-		if len(args) > 0 {
-			return fmt.Sprintf(s, args...)
-		}
-		return s
-	}
-}
-
 // render writes a page with the headers every page carries: no script may run (the CSP allows
 // only the stylesheet), frames only from the configured ancestors, nothing cached or referred.
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, d *data) {
+	d.Brand = p.brand()
 	var buf bytes.Buffer
 	if err := pages[name].ExecuteTemplate(&buf, "layout", d); err != nil {
 		httpx.Internal(w, r, err)
@@ -138,7 +154,7 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name 
 }
 
 func (p *Pages) fail(w http.ResponseWriter, r *http.Request, status int, lang, what string) {
-	t := translator(lang)
+	t := p.translator(lang)
 	p.render(w, r, status, "error", &data{Lang: lang, tr: t, Static: "/static", Title: t(what + ".title"), Text: t(what + ".text")})
 }
 
@@ -146,7 +162,7 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, status int, lang, w
 // their language. It shows what the wallet's GET /transaction shows (never the operators'
 // names or notes).
 func (p *Pages) transaction(w http.ResponseWriter, r *http.Request) {
-	lang := language(r.URL.Query().Get("lang"))
+	lang := p.language(r.URL.Query().Get("lang"))
 	id := r.PathValue("id")
 	if !p.Links.Valid(id, r.URL.Query().Get("token")) {
 		p.fail(w, r, http.StatusForbidden, lang, "forbidden")
@@ -161,7 +177,7 @@ func (p *Pages) transaction(w http.ResponseWriter, r *http.Request) {
 		httpx.Internal(w, r, err)
 		return
 	}
-	t := translator(lang)
+	t := p.translator(lang)
 	v := p.Transfers.View(r.Context(), tx)
 	d := &data{Lang: lang, tr: t, Static: "/static", View: v, Asset: tx.AssetCode,
 		Title: t("title."+string(tx.Kind), tx.AssetCode), StatusLabel: t("status." + string(tx.Status))}

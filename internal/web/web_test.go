@@ -24,6 +24,11 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 
 // server runs the pages over a real store, with one accepted customer.
 func server(t *testing.T) (*httptest.Server, *transfer.Service, *web.Links, kyc.Principal) {
+	return brandedServer(t, nil)
+}
+
+// brandedServer is server with the operator's brand.
+func brandedServer(t *testing.T, brand *web.Brand) (*httptest.Server, *transfer.Service, *web.Links, kyc.Principal) {
 	st := storetest.Open(t)
 	cfg := &config.Config{
 		KYC:  config.KYC{MaxFileSize: 1 << 20, CustomerQuota: 1 << 22, DefaultType: "sep6-deposit", Types: config.DefaultCustomerTypes(), AutoApprove: true},
@@ -42,7 +47,7 @@ func server(t *testing.T) (*httptest.Server, *transfer.Service, *web.Links, kyc.
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	for _, r := range (&web.Pages{Transfers: ts, Links: links}).Routes() {
+	for _, r := range (&web.Pages{Transfers: ts, Links: links, Brand: brand}).Routes() {
 		mux.Handle(r.Method+" "+r.Path, r.Handler)
 	}
 	srv := httptest.NewServer(mux)
