@@ -105,7 +105,7 @@ func TestBrowserSEP24Deposit(t *testing.T) {
 	ctx := browserContext(t)
 	tf := newTreasuryFixture(t, "1000")
 	dir, port := tf.dir, tf.port
-	env := map[string]string{"ANCHOR_HORIZON_URL": tf.hz.URL(), "ANCHOR_SEP24_ENABLED": "true"}
+	env := map[string]string{"ANCHOR_HORIZON_URL": tf.hz.URL()}
 	s := startServe(t, dir, port, env)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -187,7 +187,7 @@ func TestBrowserSEP24Deposit(t *testing.T) {
 func TestBrowserSEP24Withdrawal(t *testing.T) {
 	ctx := browserContext(t)
 	tf := newTreasuryFixture(t, "1000")
-	env := map[string]string{"ANCHOR_HORIZON_URL": tf.hz.URL(), "ANCHOR_SEP24_ENABLED": "true", "ANCHOR_KYC_AUTO_APPROVE": "true"}
+	env := map[string]string{"ANCHOR_HORIZON_URL": tf.hz.URL(), "ANCHOR_KYC_AUTO_APPROVE": "true"}
 	s := startServe(t, tf.dir, tf.port, env)
 	user := keypair.MustRandom()
 	tf.hc.Fund(user.Address())
@@ -239,7 +239,7 @@ func TestBrowserSEP24Withdrawal(t *testing.T) {
 func TestBrowserSEP24PostMessage(t *testing.T) {
 	ctx := browserContext(t)
 	dir, port := initAnchor(t)
-	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP24_ENABLED": "true", "ANCHOR_KYC_AUTO_APPROVE": "true"})
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_KYC_AUTO_APPROVE": "true"})
 	w := newWallet(t, s, nil)
 	if r := w.putJSON(map[string]string{"type": "sep6-deposit", "first_name": "Ada", "last_name": "L", "email_address": "ada@example.com"}); r.Status != 202 {
 		t.Fatalf("KYC: %d", r.Status)
@@ -309,7 +309,7 @@ func TestBrowserBrandedPages(t *testing.T) {
 	if err := os.WriteFile(path, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP24_ENABLED": "true",
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none",
 		"ANCHOR_PAGES_NAME": "ACME Money", "ANCHOR_PAGES_ACCENT_COLOR": "#ffd23f", "ANCHOR_PAGES_BACKGROUND_COLOR": "#0b1020",
 		"ANCHOR_PAGES_SURFACE_COLOR": "#161d33", "ANCHOR_PAGES_TEXT_COLOR": "#f1f3f8"})
 	w := newWallet(t, s, nil)

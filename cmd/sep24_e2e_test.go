@@ -43,7 +43,7 @@ func multipartBody(t *testing.T, fields map[string]string, file []byte) (string,
 // their own endpoints and another account's are never shown.
 func TestE2ESEP24API(t *testing.T) {
 	dir, port := initAnchor(t)
-	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP24_ENABLED": "true"})
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none"})
 	d := discover(t, s)
 	if d.toml.TransferServerSEP0024 != s.URL+"/sep24" {
 		t.Fatalf("TRANSFER_SERVER_SEP0024 = %q", d.toml.TransferServerSEP0024)
@@ -163,10 +163,10 @@ func TestE2ESEP24API(t *testing.T) {
 	}
 }
 
-// TestE2ESEP24Off: by default SEP-24 is neither advertised nor served.
+// TestE2ESEP24Off: with sep24.enabled false, SEP-24 is neither advertised nor served.
 func TestE2ESEP24Off(t *testing.T) {
 	dir, port := initAnchor(t)
-	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none"})
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP24_ENABLED": "false"})
 	if d := discover(t, s); d.toml.TransferServerSEP0024 != "" {
 		t.Fatalf("TRANSFER_SERVER_SEP0024 = %q while sep24 is off", d.toml.TransferServerSEP0024)
 	}

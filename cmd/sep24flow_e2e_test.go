@@ -67,7 +67,7 @@ func csrfOf(t *testing.T, page string) string {
 // transaction's session, are refused.
 func TestE2ESEP24InteractiveFlow(t *testing.T) {
 	dir, port := initAnchor(t)
-	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP24_ENABLED": "true"})
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none"})
 	w := newWallet(t, s, nil)
 	start := func() (string, string) {
 		r := w.sep24("POST", "/transactions/deposit/interactive", "application/json", []byte(`{"asset_code":"USDX"}`))
@@ -141,7 +141,7 @@ func TestE2ESEP24InteractiveWithdrawal(t *testing.T) {
 	}))
 	defer rcv.Close()
 	dir, port := initAnchor(t)
-	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP24_ENABLED": "true", "ANCHOR_KYC_AUTO_APPROVE": "true"})
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_KYC_AUTO_APPROVE": "true"})
 	w := newWallet(t, s, nil)
 	r := w.sep24("POST", "/transactions/withdraw/interactive", "application/json", []byte(`{"asset_code":"USDX","amount":"5"}`))
 	m := r.JSON(t)
@@ -192,7 +192,7 @@ func TestE2ESEP24DoneCallback(t *testing.T) {
 	}))
 	defer rcv.Close()
 	dir, port := initAnchor(t)
-	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP24_ENABLED": "true", "ANCHOR_KYC_AUTO_APPROVE": "true"})
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_KYC_AUTO_APPROVE": "true"})
 	w := newWallet(t, s, nil)
 	if r := w.putJSON(map[string]string{"type": "sep6-deposit", "first_name": "Ada", "last_name": "L", "email_address": "ada@example.com"}); r.Status != 202 {
 		t.Fatalf("KYC: %d", r.Status)
@@ -258,7 +258,7 @@ func TestE2ESEP24PhotoUpload(t *testing.T) {
 	if err := os.WriteFile(cfg, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP24_ENABLED": "true", "ANCHOR_KYC_MAX_FILE_SIZE": "1024"})
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_KYC_MAX_FILE_SIZE": "1024"})
 	w := newWallet(t, s, nil)
 	m := w.sep24("POST", "/transactions/deposit/interactive", "application/json", []byte(`{"asset_code":"USDX"}`)).JSON(t)
 	id := m["id"].(string)
@@ -299,7 +299,7 @@ func TestE2ESEP24PhotoUpload(t *testing.T) {
 // customer is erased.
 func TestE2ESEP24Prefill(t *testing.T) {
 	dir, port := initAnchor(t)
-	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP24_ENABLED": "true"})
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none"})
 	w := newWallet(t, s, nil)
 	if r := w.sep24("POST", "/transactions/deposit/interactive", "application/json", []byte(`{"asset_code":"USDX","birth_date":"yesterday"}`)); r.Status != 400 || !strings.Contains(string(r.Body), "birth_date") {
 		t.Fatalf("a bad SEP-9 field: %d %s", r.Status, r.Body)

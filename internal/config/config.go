@@ -203,8 +203,7 @@ type Treasury struct {
 // SEP24 configures the interactive transfer server (TRANSFER_SERVER_SEP0024). Its
 // transactions follow sep6's expiry, limits and KYC types.
 type SEP24 struct {
-	// Enabled serves it and advertises it in stellar.toml. Off by default while its
-	// interactive pages are being built (issue 15).
+	// Enabled serves it and advertises it in stellar.toml (default on).
 	Enabled bool `mapstructure:"enabled"`
 	// FrameAncestors is who may show the pages in a frame (CSP frame-ancestors): wallets that
 	// embed them in an iframe. Default any.

@@ -84,7 +84,7 @@ var Keys = []Key{
 	{"kyc.storage_quota", 10 << 30, false, "total bytes of KYC files of all customers (507 beyond); 0: no limit"},
 	{"kyc.max_concurrent_uploads", 4, false, "multipart SEP-12 bodies read at once (others wait); bounds the memory uploads take"},
 	{"kyc.default_type", "sep6-deposit", false, "customer type used when a SEP-12 request names none"},
-	{"sep24.enabled", false, false, "serve SEP-24 (interactive deposits and withdrawals) and advertise TRANSFER_SERVER_SEP0024; its pages are not finished yet"},
+	{"sep24.enabled", true, false, "serve SEP-24 (interactive deposits and withdrawals, with anchor's hosted pages) and advertise TRANSFER_SERVER_SEP0024"},
 	{"sep24.frame_ancestors", []string{}, false, "origins (https://wallet.example) whose pages may frame anchor's pages (CSP frame-ancestors); empty: any"},
 	{"pages.name", "", false, "name shown at the top of the pages users see (SEP-24's flow, more_info_url); empty: documentation.org_name"},
 	{"pages.logo", "", false, "image file (PNG, JPEG, GIF, WebP or SVG; at most 256 KiB) shown at the top of the pages; relative to the config file"},

@@ -210,10 +210,11 @@ assets:
 # SEP-6 transfers. A transaction waiting for the user longer than transfer_expiry expires.
 # A deposit needs the customer ACCEPTED for deposit_kyc_type, a withdrawal for withdraw_kyc_type.
 # legacy_kyc_responses answers the deprecated 403 responses instead of creating the transaction.
-# SEP-24, interactive deposits and withdrawals (TRANSFER_SERVER_SEP0024): off until its pages
-# are finished; its transactions follow the sep6 settings below.
+# SEP-24, interactive deposits and withdrawals (TRANSFER_SERVER_SEP0024): wallets open anchor's
+# pages (KYC, amount, how to pay; branded below under pages). Its transactions follow the sep6
+# settings below.
 sep24:
-  enabled: false
+  enabled: true
   # Origins whose pages may show anchor's pages in a frame (wallets' iframes), e.g.
   # [https://wallet.example]; empty: any.
   frame_ancestors: []

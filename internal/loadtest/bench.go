@@ -66,7 +66,7 @@ func Bench(ctx context.Context, o BenchOptions) ([]*Result, error) {
 	for i, port := range ports {
 		srv := exec.CommandContext(ctx, o.Exe, "serve", "--config", filepath.Join(dir, "anchor.yaml"), "--listen", "127.0.0.1:"+port)
 		// The per-client and per-account limits would measure themselves, not the server.
-		srv.Env = append(os.Environ(), "ANCHOR_AUTH_RATE_LIMIT=0", "ANCHOR_WRITE_RATE_LIMIT=0", "ANCHOR_SEP6_MAX_OPEN_TRANSACTIONS=0", "ANCHOR_HORIZON_URL=none", "ANCHOR_SEP24_ENABLED=true",
+		srv.Env = append(os.Environ(), "ANCHOR_AUTH_RATE_LIMIT=0", "ANCHOR_WRITE_RATE_LIMIT=0", "ANCHOR_SEP6_MAX_OPEN_TRANSACTIONS=0", "ANCHOR_HORIZON_URL=none",
 			"ANCHOR_DATA_DIR="+filepath.Join(dir, "data-"+strconv.Itoa(i)))
 		if o.DatabaseURL != "" {
 			srv.Env = append(srv.Env, "ANCHOR_DATABASE_URL="+o.DatabaseURL)
