@@ -259,12 +259,15 @@ func TestBrowserSEP24PostMessage(t *testing.T) {
 <script>window.addEventListener("message", function (e) { document.title = "got " + JSON.stringify(e.data); });</script>`, html.EscapeString(status))
 	}))
 	defer wallet.Close()
-	inBrowser(t, ctx, chromedp.Navigate(wallet.URL), chromedp.Sleep(time.Second),
-		chromedp.MouseClickXY(20, 20), // into the framed page
-		chromedp.KeyEvent("\t"),       // its only control: Close
-		chromedp.KeyEvent("\r"))
+	inBrowser(t, ctx, chromedp.Navigate(wallet.URL))
+	// The framed page loads on its own time (a loaded machine takes seconds): activate Close
+	// until the wallet's page has the message.
 	var title string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		inBrowser(t, ctx,
+			chromedp.MouseClickXY(20, 20), // into the framed page
+			chromedp.KeyEvent("\t"),       // its only control: Close
+			chromedp.KeyEvent("\r"))
 		if title = read(t, ctx, chromedp.Title()); strings.HasPrefix(title, "got ") {
 			break
 		}

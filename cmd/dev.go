@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"github.com/anchorkit/anchor/internal/operator"
 	"github.com/anchorkit/anchor/internal/web"
 	"io"
 	"os"
@@ -132,7 +133,10 @@ func newDevDocsCmd(f *Factory) *cobra.Command {
 			if err := os.WriteFile(filepath.Join(args[0], "..", "config-keys.md"), []byte(config.KeysMarkdown()), 0o644); err != nil {
 				return err
 			}
-			return os.WriteFile(filepath.Join(args[0], "..", "page-texts.md"), []byte(web.TextsMarkdown()), 0o644)
+			if err := os.WriteFile(filepath.Join(args[0], "..", "page-texts.md"), []byte(web.TextsMarkdown()), 0o644); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(args[0], "..", "openapi.json"), operator.Spec(), 0o644)
 		},
 	}
 }

@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// TestDocsUpToDate fails when docs/cli, docs/config-keys.md or docs/page-texts.md no longer
-// match the code;
+// TestDocsUpToDate fails when docs/cli, docs/config-keys.md, docs/page-texts.md or
+// docs/openapi.json no longer match the code;
 // run `make docs` to refresh them.
 func TestDocsUpToDate(t *testing.T) {
 	tmp := filepath.Join(t.TempDir(), "cli")
@@ -23,7 +23,7 @@ func TestDocsUpToDate(t *testing.T) {
 			t.Errorf("docs/cli/%s is out of date; run make docs", e.Name())
 		}
 	}
-	for _, name := range []string{"config-keys.md", "page-texts.md"} {
+	for _, name := range []string{"config-keys.md", "page-texts.md", "openapi.json"} {
 		got, _ := os.ReadFile(filepath.Join(tmp, "..", name))
 		want, _ := os.ReadFile(filepath.Join("..", "docs", name))
 		if string(got) != string(want) {

@@ -43,7 +43,7 @@ func TestJSONDocsListEveryField(t *testing.T) {
 		"Movement": treasury.Movement{}, "Account": views.Account{}, "Thresholds": views.Thresholds{},
 		"AccountFlags": views.AccountFlags{}, "Balance": views.Balance{}, "AccountSigner": views.AccountSigner{},
 		"ConfigShow": configShowJSON{}, "ConfigKey": configKeyJSON{}, "Finding": stellartoml.Finding{},
-		"LoadResult": loadtest.Result{}, "Proposal": views.Proposal{},
+		"LoadResult": loadtest.Result{}, "Proposal": views.Proposal{}, "Op": views.Op{}, "APIKey": views.APIKey{},
 	}
 	for name, v := range types {
 		var fields []string

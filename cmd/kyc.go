@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/anchorkit/anchor/internal/admin"
+	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/iostreams"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/store"
@@ -29,12 +30,26 @@ import (
 // answers on the data dir's socket, else the store itself (KYC decisions and transaction moves
 // made that way queue their callbacks for the next server start). close releases it.
 func (f *Factory) backends(ctx context.Context) (admin.KYC, admin.Transfers, func() error, error) {
+	cfg, c, st, err := f.reach(ctx)
+	switch {
+	case err != nil:
+		return nil, nil, nil, err
+	case c != nil:
+		return c, c, func() error { return nil }, nil
+	}
+	k := &kyc.Service{Store: st, Config: cfg.KYC}
+	return k, &transfer.Service{Store: st, Config: cfg, KYC: k}, st.Close, nil
+}
+
+// reach returns the running server's admin client when one answers on the data dir's socket,
+// else the store, opened (the caller closes it).
+func (f *Factory) reach(ctx context.Context) (*config.Config, *admin.Client, store.Backend, error) {
 	cfg, err := f.Config(nil)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	if c := admin.Dial(ctx, admin.SocketPath(cfg.DataDir)); c != nil {
-		return c, c, func() error { return nil }, nil
+		return cfg, c, nil, nil
 	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
@@ -43,8 +58,7 @@ func (f *Factory) backends(ctx context.Context) (admin.KYC, admin.Transfers, fun
 		}
 		return nil, nil, nil, err
 	}
-	k := &kyc.Service{Store: st, Config: cfg.KYC}
-	return k, &transfer.Service{Store: st, Config: cfg, KYC: k}, st.Close, nil
+	return cfg, nil, st, nil
 }
 
 // KYCBackend opens what compliance commands work on (see backends).

@@ -93,6 +93,16 @@ func TestE2EAdminRolesWithTwoOSUsers(t *testing.T) {
 	if _, stderr, code := runAs(t, bin, dir, bob, "tx", "hold", tid, "--reason", "check", "--config", cfg); code != 0 {
 		t.Fatalf("operator holds: %d %s", code, stderr)
 	}
+	// API keys are the server's own user's (and root's) to make: a key of any role carries
+	// power no group member should mint for themselves.
+	for _, u := range []osUser{alice, bob} {
+		if out, stderr, code := runAs(t, bin, dir, u, "apikey", "create", "--name", "mine", "--role", "treasury", "--config", cfg); code != 1 || out != "" || !strings.Contains(stderr, "may not manage API keys") {
+			t.Fatalf("uid %d creates a key: %d %q %s", u.uid, code, out, stderr)
+		}
+		if _, stderr, code := runAs(t, bin, dir, u, "apikey", "list", "--config", cfg); code != 1 || !strings.Contains(stderr, "may not manage API keys") {
+			t.Fatalf("uid %d lists keys: %d %s", u.uid, code, stderr)
+		}
+	}
 	// The record names the OS users the kernel reported, whatever --by said.
 	out, _, _ := kycCLI(t, dir, "kyc", "show", cid, "--json")
 	var c views.Customer

@@ -222,6 +222,7 @@ Configuration comes from flags, then ANCHOR_* environment variables, then the co
 		newStoreCmd(f),
 		newDoctorCmd(f),
 		newAccountCmd(f),
+		newAPIKeyCmd(f),
 		newDevCmd(f),
 	)
 	strictGroups(root)

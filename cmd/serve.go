@@ -21,10 +21,12 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/anchorkit/anchor/internal/admin"
+	"github.com/anchorkit/anchor/internal/apikey"
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/iostreams"
 	"github.com/anchorkit/anchor/internal/metrics"
+	"github.com/anchorkit/anchor/internal/operator"
 	"github.com/anchorkit/anchor/internal/server"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
@@ -150,11 +152,27 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		ln.Close()
 		return err
 	}
+	keys := &apikey.Service{Store: st}
+	var operatorLn net.Listener
+	var operatorOpts []func(*http.Server)
+	if cfg.OperatorListen != "" {
+		if operatorLn, err = net.Listen("tcp", cfg.OperatorListen); err != nil {
+			ln.Close()
+			adminLn.Close()
+			return fmt.Errorf("operator_listen %s: %w", cfg.OperatorListen, err)
+		}
+		if certs != nil {
+			operatorOpts = append(operatorOpts, func(s *http.Server) { s.TLSConfig = certs.TLSConfig() })
+		}
+	}
 	var metricsLn net.Listener
 	if cfg.MetricsListen != "" {
 		if metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
 			ln.Close()
 			adminLn.Close()
+			if operatorLn != nil {
+				operatorLn.Close()
+			}
 			return fmt.Errorf("metrics_listen %s: %w", cfg.MetricsListen, err)
 		}
 		deps.Metrics = metrics.New(Version)
@@ -166,8 +184,8 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		return server.Serve(ctx, adminLn, admin.NewHandler(ctx, deps.KYC, deps.Transfers, func(by string) (*treasury.Treasury, *keypair.Full, error) {
+	api := admin.API{KYC: deps.KYC, Transfers: deps.Transfers, Maintenance: st, Keys: keys,
+		Treasury: func(by string) (*treasury.Treasury, *keypair.Full, error) {
 			t, err := NewTreasury(cfg, st, by)
 			if err != nil {
 				return nil, nil, err
@@ -186,8 +204,18 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 			}
 			issuer, err := issuerKey(cfg)
 			return t, issuer, err
-		}, roles, st), logger, opts.Grace, func(s *http.Server) { s.ConnContext = admin.ConnContext })
+		}}
+	g.Go(func() error {
+		return server.Serve(ctx, adminLn, admin.NewHandler(ctx, api, roles), logger, opts.Grace, func(s *http.Server) { s.ConnContext = admin.ConnContext })
 	})
+	if operatorLn != nil {
+		// The operator API: the admin API's endpoints (without key management) behind API keys.
+		opAPI := api
+		opAPI.Keys = nil
+		g.Go(func() error {
+			return server.Serve(ctx, operatorLn, operator.Handler(ctx, operator.Options{API: opAPI, Keys: keys, Logger: logger}), logger, opts.Grace, operatorOpts...)
+		})
+	}
 	if m := deps.Metrics; m != nil {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", m.Handler())
@@ -202,7 +230,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 			return nil
 		})
 	}
-	g.Go(func() error { pruneChallenges(ctx, st, logger); return nil })
+	g.Go(func() error { pruneChallenges(ctx, st, keys, logger); return nil })
 	g.Go(func() error { deps.Callbacks.Run(ctx); return nil })
 	g.Go(func() error { return deps.Advancer.Run(ctx) })
 	g.Go(func() error {
@@ -275,6 +303,13 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	}
 	if metricsLn != nil {
 		logger.Info("metrics", "url", "http://"+metricsLn.Addr().String()+"/metrics")
+	}
+	if operatorLn != nil {
+		scheme := "http"
+		if certs != nil {
+			scheme = "https"
+		}
+		logger.Info("operator API", "url", scheme+"://"+operatorLn.Addr().String()+"/v1/", "openapi", scheme+"://"+operatorLn.Addr().String()+"/openapi.json")
 	}
 	logger.Info("anchor serving",
 		"listen", ln.Addr().String(), "home_domain", cfg.HomeDomain, "network", cfg.NetworkPassphrase,
@@ -418,8 +453,9 @@ func every(ctx context.Context, period time.Duration, logger *slog.Logger, what 
 	}
 }
 
-// pruneChallenges forgets used challenges once they have expired and can no longer be replayed.
-func pruneChallenges(ctx context.Context, st store.ChallengeStore, logger *slog.Logger) {
+// pruneChallenges forgets used challenges once they have expired and can no longer be replayed,
+// and the operator API's answers kept for retries once a day old.
+func pruneChallenges(ctx context.Context, st store.ChallengeStore, keys *apikey.Service, logger *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
 	for {
@@ -431,6 +467,11 @@ func pruneChallenges(ctx context.Context, st store.ChallengeStore, logger *slog.
 				logger.Warn("prune used challenges", "err", err)
 			} else if n > 0 {
 				logger.Debug("pruned used challenges", "count", n)
+			}
+			if n, err := keys.Prune(ctx); err != nil {
+				logger.Warn("prune idempotency records", "err", err)
+			} else if n > 0 {
+				logger.Debug("pruned idempotency records", "count", n)
 			}
 		}
 	}

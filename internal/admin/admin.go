@@ -19,10 +19,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/anchorkit/anchor/internal/apikey"
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/httpx"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/transfer"
+	"github.com/anchorkit/anchor/internal/views"
 )
 
 // SocketName is the socket's file name inside the data dir.
@@ -63,16 +65,68 @@ var (
 	_ Transfers = (*Client)(nil)
 )
 
-// NewHandler returns the admin API over svc and transfers, with the treasury endpoints when mk
-// is set. Every request is authorized by its connection's peer credentials against roles (see
-// Authorize), and the OS user is the actor the audit trail records.
-func NewHandler(life context.Context, svc *kyc.Service, transfers *transfer.Service, mk TreasuryFactory, roles Roles, st Maintenance) http.Handler {
-	mux := http.NewServeMux()
-	if mk != nil {
-		MountTreasury(life, mux, mk, transfers)
+// API is what the admin API serves. Treasury, Maintenance and Keys are optional: their
+// endpoints are left out without them.
+type API struct {
+	KYC       *kyc.Service
+	Transfers *transfer.Service
+	// Treasury builds the treasury of an operator (credit, burn, payments).
+	Treasury TreasuryFactory
+	// Maintenance backs up and checks the store.
+	Maintenance Maintenance
+	// Keys manages the operator API's keys: on the socket only, for the server's own OS user
+	// and root (RoleOwner); a key never creates keys.
+	Keys *apikey.Service
+}
+
+// NewHandler returns the admin API on the socket: every request is authorized by its
+// connection's peer credentials against roles (see Authorize), and the OS user is the actor
+// the audit trail records.
+func NewHandler(life context.Context, a API, roles Roles) http.Handler {
+	return Authorize(NewMux(life, a), roles)
+}
+
+// Routes are the patterns of the admin API's endpoints (GET /v1/tx/{id}, ...), for the
+// operator API's description.
+func Routes(life context.Context, a API) []string {
+	rec := &recorder{ServeMux: http.NewServeMux()}
+	mount(life, rec, a)
+	return rec.patterns
+}
+
+// mux is what the endpoints are mounted on (a ServeMux, or a recorder of the patterns).
+type mux interface {
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
+type recorder struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (r *recorder) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	r.patterns = append(r.patterns, pattern)
+	r.ServeMux.HandleFunc(pattern, h)
+}
+
+// NewMux returns the admin API's endpoints without authorization: the socket (NewHandler) and
+// the operator API (package operator) put their own in front.
+func NewMux(life context.Context, a API) *http.ServeMux {
+	m := http.NewServeMux()
+	mount(life, m, a)
+	return m
+}
+
+func mount(life context.Context, mux mux, a API) {
+	svc, transfers := a.KYC, a.Transfers
+	if a.Treasury != nil {
+		MountTreasury(life, mux, a.Treasury, transfers)
 	}
-	if st != nil {
-		mountMaintenance(mux, st)
+	if a.Maintenance != nil {
+		mountMaintenance(mux, a.Maintenance)
+	}
+	if a.Keys != nil {
+		mountKeys(mux, a.Keys)
 	}
 	mux.HandleFunc("GET /v1/tx", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -166,7 +220,6 @@ func NewHandler(life context.Context, svc *kyc.Service, transfers *transfer.Serv
 		st, err := svc.Decide(r.Context(), r.PathValue("id"), d)
 		reply(w, r, map[string]kyc.Status{"status": st}, err)
 	})
-	return Authorize(mux, roles)
 }
 
 // streamArray answers with a JSON array written as each emits its elements (read from the
@@ -178,6 +231,7 @@ func streamArray(w http.ResponseWriter, r *http.Request, each func(emit func(any
 	rc := http.NewResponseController(w)
 	n := 0
 	err := each(func(v any) bool {
+		v = present(r, v)
 		if n%256 == 0 {
 			_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
 		}
@@ -231,14 +285,31 @@ func decodeArray[T any](what string, fn func(*T) bool) func(io.Reader) error {
 	}
 }
 
+type viewsKey struct{}
+
+// WithViews makes the requests of ctx answered in the JSON views (package views), as the
+// operator API answers; the socket answers the services' own values, which its Client decodes.
+func WithViews(ctx context.Context) context.Context { return context.WithValue(ctx, viewsKey{}, true) }
+
+// present is v as the request's transport answers it.
+func present(r *http.Request, v any) any {
+	if r.Context().Value(viewsKey{}) == nil {
+		return v
+	}
+	return views.Of(v, time.Now())
+}
+
 func reply(w http.ResponseWriter, r *http.Request, v any, err error) {
 	var ie *kyc.InputError
 	var te *transfer.InputError
+	var ae *apikey.InputError
 	switch {
 	case err == nil:
-		httpx.WriteJSON(w, http.StatusOK, v)
+		httpx.WriteJSON(w, http.StatusOK, present(r, v))
 	case errors.As(err, &ie):
 		httpx.Error(w, http.StatusBadRequest, ie.Msg)
+	case errors.As(err, &ae):
+		httpx.Error(w, http.StatusBadRequest, ae.Msg)
 	case errors.As(err, &te):
 		httpx.Error(w, http.StatusBadRequest, te.Msg)
 	case errors.As(err, new(*kyc.BlockedError)), errors.As(err, new(*transfer.ComplianceError)), errors.As(err, new(*transfer.LimitError)):
@@ -246,7 +317,7 @@ func reply(w http.ResponseWriter, r *http.Request, v any, err error) {
 		httpx.Error(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, transfer.ErrIllegalMove):
 		httpx.Error(w, http.StatusConflict, err.Error())
-	case errors.Is(err, kyc.ErrNotFound), errors.Is(err, transfer.ErrNotFound):
+	case errors.Is(err, kyc.ErrNotFound), errors.Is(err, transfer.ErrNotFound), errors.Is(err, apikey.ErrNotFound):
 		httpx.Error(w, http.StatusNotFound, "not found")
 	default:
 		httpx.Internal(w, r, err)

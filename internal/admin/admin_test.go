@@ -41,7 +41,7 @@ func TestListen(t *testing.T) {
 
 // TestStuckForParseError: a malformed stuck_for is a 400 naming it, not a silent "no filter".
 func TestStuckForParseError(t *testing.T) {
-	h := NewHandler(context.Background(), &kyc.Service{}, &transfer.Service{}, nil, Roles{Compliance: -1, Treasury: -1, Operator: -1}, nil)
+	h := NewHandler(context.Background(), API{KYC: &kyc.Service{}, Transfers: &transfer.Service{}}, Roles{Compliance: -1, Treasury: -1, Operator: -1})
 	for _, v := range []string{"banana", "-5m", "10"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/tx?stuck_for="+v, nil))

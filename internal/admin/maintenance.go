@@ -18,7 +18,7 @@ type Maintenance interface {
 
 // mountMaintenance adds GET /v1/backup (the archive, streamed without a deadline: a large
 // store takes its time) and GET /v1/store/check.
-func mountMaintenance(mux *http.ServeMux, st Maintenance) {
+func mountMaintenance(mux mux, st Maintenance) {
 	mux.HandleFunc("GET /v1/backup", func(w http.ResponseWriter, r *http.Request) {
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 		w.Header().Set("Content-Type", "application/x-tar")

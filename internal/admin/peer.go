@@ -84,6 +84,9 @@ const (
 	RoleCompliance Role = "compliance" // KYC decisions
 	RoleTreasury   Role = "treasury"   // money moves
 	RoleOperator   Role = "operator"   // transaction moves
+	// RoleOwner is the server's own OS user and root: API keys are made and revoked by them
+	// only (a key for any role is every role's power).
+	RoleOwner Role = "owner"
 )
 
 // Roles maps each role to the gid of its group (-1: not configured).
@@ -126,6 +129,9 @@ func RoleOf(r *http.Request) Role {
 	if r.URL.Path == "/v1/backup" {
 		return RoleOperator // a backup holds every customer's personal data
 	}
+	if r.URL.Path == "/v1/apikeys" || strings.HasPrefix(r.URL.Path, "/v1/apikeys/") {
+		return RoleOwner
+	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return RoleRead
 	}
@@ -152,6 +158,8 @@ func (r Roles) allows(p *Peer, role Role) bool {
 		return in(r.Treasury)
 	case RoleOperator:
 		return in(r.Operator)
+	case RoleOwner:
+		return false
 	default:
 		return in(r.Compliance) || in(r.Treasury) || in(r.Operator)
 	}
@@ -175,7 +183,10 @@ func Authorize(h http.Handler, roles Roles) http.Handler {
 		// Health says only that a server answers (the CLI's probe): no role needed.
 		if role := RoleOf(r); roles.Enabled() && r.URL.Path != "/v1/health" && !roles.allows(p, role) {
 			msg := fmt.Sprintf("%s may not do this: %s needs membership of the %s group (%s)", p.User, role, role, groupKey[role])
-			if role == RoleRead {
+			switch role {
+			case RoleOwner:
+				msg = p.User + " may not manage API keys: only the server's own OS user and root may"
+			case RoleRead:
 				msg = p.User + " is in none of the admin groups (admin.compliance_group, admin.treasury_group, admin.operator_group)"
 			}
 			httpx.Error(w, http.StatusForbidden, msg)
@@ -185,9 +196,20 @@ func Authorize(h http.Handler, roles Roles) http.Handler {
 	})
 }
 
+type actorKey struct{}
+
+// WithActor names who makes the requests of ctx when no socket peer does (the operator API:
+// "apikey:NAME"); Actor prefers it.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
 // Actor is who the audit trail records for a request: the OS user of its connection, with what
 // the client passed as --by kept as a note; the client's word alone when the peer is unknown.
 func Actor(ctx context.Context, by string) string {
+	if a, ok := ctx.Value(actorKey{}).(string); ok {
+		return ActorNote(a, by)
+	}
 	p, ok := PeerFrom(ctx)
 	if !ok {
 		return by

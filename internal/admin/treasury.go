@@ -76,7 +76,7 @@ type TreasuryFactory func(by string) (*treasury.Treasury, *keypair.Full, error)
 // may take longer than the server's write timeout (Horizon retries, many deposits), so these
 // responses have none; life is the server's lifetime, which a batch runs under rather than
 // under the connection of the CLI that asked for it.
-func MountTreasury(life context.Context, mux *http.ServeMux, mk TreasuryFactory, transfers *transfer.Service) {
+func MountTreasury(life context.Context, mux mux, mk TreasuryFactory, transfers *transfer.Service) {
 	// handle serves pattern with the treasury of the operator named by ?by=.
 	handle := func(pattern string, fn func(r *http.Request, t *treasury.Treasury, issuer *keypair.Full) (any, error)) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
@@ -228,7 +228,7 @@ func MountTreasury(life context.Context, mux *http.ServeMux, mk TreasuryFactory,
 
 func replyTreasury(w http.ResponseWriter, r *http.Request, v any, err error) {
 	if err == nil {
-		httpx.WriteJSON(w, http.StatusOK, v)
+		httpx.WriteJSON(w, http.StatusOK, present(r, v))
 		return
 	}
 	// Held by the two-person rule: accepted, waiting for a second person.

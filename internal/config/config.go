@@ -39,6 +39,7 @@ type Config struct {
 	HorizonURL          string        `mapstructure:"horizon_url"`
 	Listen              string        `mapstructure:"listen"`
 	MetricsListen       string        `mapstructure:"metrics_listen"`
+	OperatorListen      string        `mapstructure:"operator_listen"`
 	BackupDir           string        `mapstructure:"backup_dir"`
 	TLSCertFile         string        `mapstructure:"tls_cert_file"`
 	TLSKeyFile          string        `mapstructure:"tls_key_file"`

@@ -171,6 +171,8 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"bad trusted proxy", "trusted_proxies: [\"10.0.0.0/8\", \"nginx\"]\n", baseSecrets(), nil, "trusted_proxies[1]"},
 		{"http org url", "documentation:\n  org_url: http://example.com\n", baseSecrets(), nil, "documentation.org_url"},
 		{"unknown secrets variable", "", baseSecrets() + "ANCHOR_NOPE=1\n", nil, "secrets_file"},
+		{"operator api in the clear", "operator_listen: 0.0.0.0:8001\n", baseSecrets(), nil, "operator_listen"},
+		{"operator api not host:port", "operator_listen: \"8001\"\n", baseSecrets(), nil, "operator_listen"},
 		{"colour name", "pages:\n  accent_color: blue\n", baseSecrets(), nil, "pages.accent_color"},
 		{"colour in env without #", "", baseSecrets(), map[string]string{"ANCHOR_PAGES_TEXT_COLOR": "1d2430"}, "pages.text_color"},
 		{"text not a text", "pages:\n  texts:\n    es:\n      flow.kyc.intro: [a, b]\n", baseSecrets(), nil, "pages.texts.es.flow.kyc.intro"},

@@ -49,6 +49,7 @@ var Keys = []Key{
 	{"tls_key_file", "", false, "the certificate's private key (PEM)"},
 	{"backup_dir", "", false, "where the daily anchor backup writes (anchor doctor fails when its newest file is older than a day); empty: not checked"},
 	{"metrics_listen", "", false, "address of the Prometheus /metrics listener (never the wallet-facing port); empty: off"},
+	{"operator_listen", "", false, "address of the operator API (API keys, docs/integration.md), never the wallet-facing port; off loopback it needs tls_cert_file; empty: off"},
 	{"metrics_refresh", "15s", false, "how often the store-derived gauges (transactions, customers, callbacks, treasury, balances) are recomputed; each pass reads every record"},
 	{"data_dir", "data", false, "directory of the database (relative to the config file)"},
 	{"database_url", "", false, "PostgreSQL database (postgres://user@host/db) shared by every replica; empty: the bbolt file in data_dir. Its password is never printed; keep it in the secrets file or a PGPASSFILE"},

@@ -70,6 +70,10 @@ backup_dir: ""
 # empty: off. To turn them on:
 #   metrics_listen: 127.0.0.1:9464
 metrics_listen: ""
+# The operator API (docs/integration.md): the CLI's operations for the business's programs,
+# authenticated by API keys (anchor apikey create). Off when empty; off loopback it serves
+# HTTPS with tls_cert_file.
+operator_listen: ""
 # How often the gauges read from the store are recomputed (each pass reads every record).
 metrics_refresh: 15s
 public_url: ""

@@ -63,6 +63,16 @@ func (c *Config) validate(add func(error)) {
 			add(keyErr("horizon_url", "%s", err))
 		}
 	}
+	if c.OperatorListen != "" {
+		host, _, err := net.SplitHostPort(c.OperatorListen)
+		ip, _ := netip.ParseAddr(host)
+		switch {
+		case err != nil:
+			add(keyErr("operator_listen", "%q is not host:port", c.OperatorListen))
+		case c.TLSCertFile == "" && host != "localhost" && !ip.IsLoopback():
+			add(keyErr("operator_listen", "%s would take API keys in the clear: bind it to 127.0.0.1 (behind your own TLS proxy), or set tls_cert_file", c.OperatorListen))
+		}
+	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		add(keyErr("listen", "%q is not host:port", c.Listen))
 	}

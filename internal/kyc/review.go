@@ -138,10 +138,10 @@ func (s *Service) FileData(ctx context.Context, fileID string) (*File, []byte, e
 
 // Decision is a compliance decision on a customer.
 type Decision struct {
-	Action string // ActionApprove, ActionReject or ActionRequestInfo
-	By     string
-	Reason string
-	Field  string // for request-info
+	Action string `json:"action"` // approve, reject or request-info
+	By     string `json:"by,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Field  string `json:"field,omitempty"` // for request-info
 }
 
 // Decide applies a decision and records it in the audit trail, in one transaction. It returns

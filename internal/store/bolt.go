@@ -20,7 +20,7 @@ import (
 const FileName = "anchor.db"
 
 // SchemaVersion is the schema this build writes. Bump it and append to migrations together.
-const SchemaVersion = 14
+const SchemaVersion = 15
 
 var (
 	bucketMeta       = []byte("meta")
@@ -70,7 +70,8 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return indexUnmatched(tx)
 	},
-	2: createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos),
+	14: createBuckets(bucketAPIKeys, bucketIdem),
+	2:  createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos),
 }
 
 func createBuckets(names ...[]byte) func(tx *bolt.Tx) error {

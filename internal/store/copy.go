@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/anchorkit/anchor/internal/apikey"
 	"slices"
 	"strings"
 
@@ -27,7 +28,7 @@ var CopyKinds = []string{
 	"customers", "files", "events", "tombstones", "kyc_changed",
 	"transfers", "memos", "callbacks",
 	"treasury_ops", "cursors", "unmatched", "proposals",
-	"account_modes", "challenges",
+	"account_modes", "challenges", "api_keys",
 }
 
 // Record is one stored record in a backend-neutral form.
@@ -70,6 +71,8 @@ func Canonical(kind string, raw []byte) ([]byte, error) {
 		v = &treasury.Unmatched{}
 	case "proposals":
 		v = &treasury.Proposal{}
+	case "api_keys":
+		v = &apikey.Key{}
 	default:
 		return raw, nil // a plain value
 	}

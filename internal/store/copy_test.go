@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"github.com/anchorkit/anchor/internal/apikey"
 	"strings"
 	"testing"
 	"time"
@@ -84,6 +85,9 @@ func fillEveryKind(t *testing.T, st store.Backend) {
 	if _, err := st.UseChallenge(ctx, sha256.Sum256([]byte("c")), now.Add(time.Hour), alice, true); err != nil {
 		t.Fatal(err)
 	}
+	must(st.APIKeyUpdate(ctx, func(tx apikey.Tx) error {
+		return tx.PutKey(&apikey.Key{V: 1, ID: "0123456789abcdef", Name: "bank", Role: apikey.Treasury, Hash: "00", CreatedAt: now})
+	}))
 }
 
 // TestCopyEveryKindToPostgres: a bbolt store holding every kind of record is copied into

@@ -99,6 +99,8 @@ func (s *Bolt) Export(ctx context.Context, kind string, fn func(Record) error) e
 			return each(bucketTreasuryUnmatched, canonical)
 		case "proposals":
 			return each(bucketTreasuryProposals, canonical)
+		case "api_keys":
+			return each(bucketAPIKeys, canonical)
 		case "account_modes":
 			return each(bucketAccountModes, value)
 		case "challenges":

@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/anchorkit/anchor/internal/apikey"
 	"github.com/anchorkit/anchor/internal/callback"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/transfer"
@@ -73,6 +74,7 @@ type Store interface {
 type Backend interface {
 	Store
 	treasury.Store
+	apikey.Store
 	// Ping proves the store writable (readiness).
 	Ping(ctx context.Context) error
 	// Backup writes a consistent snapshot (bbolt); a backend with backups of its own (PostgreSQL:

@@ -14,16 +14,16 @@ import (
 
 // Action is an operator's move on a transaction.
 type Action struct {
-	Name       string // received, withdraw-received, paid, hold, release, fail, refund
-	By         string
-	Reason     string
-	Amount     string // received: amount that arrived; refund: amount refunded (default amount_in)
-	Fee        string // refund: fee charged for the refund
-	ExternalID string
-	StellarID  string
+	Name       string `json:"name"` // received, withdraw-received, paid, hold, release, fail, refund
+	By         string `json:"by,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	Amount     string `json:"amount,omitempty"` // received: amount that arrived; refund: amount refunded (default amount_in)
+	Fee        string `json:"fee,omitempty"`    // refund: fee charged for the refund
+	ExternalID string `json:"external_id,omitempty"`
+	StellarID  string `json:"stellar_id,omitempty"`
 	// OperationID is the paging token of the payment operation (withdraw-received by the watcher).
-	OperationID string
-	PaymentID   string // refund: payment reference
+	OperationID string `json:"operation_id,omitempty"`
+	PaymentID   string `json:"payment_id,omitempty"` // refund: payment reference
 }
 
 // Operator actions.

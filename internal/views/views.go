@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/anchorkit/anchor/internal/apikey"
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/money"
@@ -494,4 +495,116 @@ func NewProposals(list []treasury.Proposal, now time.Time) []Proposal {
 			ExpiresAt: Time(p.ExpiresAt), ApprovedBy: p.ApprovedBy, ApprovedAt: timePtr(p.ApprovedAt)})
 	}
 	return out
+}
+
+// Op is a treasury action (the operator API's answer to a credit, burn, return or submit).
+type Op struct {
+	ID                 string   `json:"id"`
+	Purpose            string   `json:"purpose"`
+	State              string   `json:"state"`
+	TransferID         string   `json:"transfer_id"`
+	TransferIDs        []string `json:"transfer_ids"`
+	ReturnOf           string   `json:"return_of"`
+	Source             string   `json:"source"`
+	Asset              string   `json:"asset"`
+	Amount             *string  `json:"amount"`
+	Hash               string   `json:"hash"`
+	Envelope           string   `json:"envelope"`
+	ClaimableBalanceID string   `json:"claimable_balance_id"`
+	AwaitingSignatures bool     `json:"awaiting_signatures"`
+	AlreadyDone        bool     `json:"already_done"`
+	DryRun             bool     `json:"dry_run"`
+	Operations         []string `json:"operations"`
+	Result             string   `json:"result"`
+	By                 string   `json:"by"`
+	Attempt            int      `json:"attempt"`
+	CreatedAt          *string  `json:"created_at"`
+	UpdatedAt          *string  `json:"updated_at"`
+}
+
+// NewOp renders a treasury action.
+func NewOp(o *treasury.Op) Op {
+	v := Op{ID: o.ID, Purpose: o.Purpose, State: string(o.State), TransferID: o.TransferID, TransferIDs: nonNil(o.TransferIDs),
+		ReturnOf: o.ReturnOf, Source: o.Source, Asset: o.Asset, Hash: o.Hash, Envelope: o.Envelope, ClaimableBalanceID: o.ClaimableBalanceID,
+		AwaitingSignatures: o.AwaitingSignatures, AlreadyDone: o.AlreadyDone, DryRun: o.DryRun, Operations: nonNil(o.Operations),
+		Result: o.Result, By: o.By, Attempt: o.Attempt}
+	if o.Amount != 0 {
+		v.Amount = amountPtr(&o.Amount)
+	}
+	if !o.CreatedAt.IsZero() {
+		v.CreatedAt = timePtr(&o.CreatedAt)
+	}
+	if !o.UpdatedAt.IsZero() {
+		v.UpdatedAt = timePtr(&o.UpdatedAt)
+	}
+	return v
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// APIKey is an operator API key as `anchor apikey list --json` prints it (never its secret
+// or hash).
+type APIKey struct {
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Role      string  `json:"role"`
+	State     string  `json:"state"`
+	CreatedAt string  `json:"created_at"`
+	CreatedBy string  `json:"created_by"`
+	ExpiresAt *string `json:"expires_at"`
+	RevokedAt *string `json:"revoked_at"`
+	RevokedBy string  `json:"revoked_by"`
+}
+
+// NewAPIKey renders a key as of now.
+func NewAPIKey(k *apikey.Key, now time.Time) APIKey {
+	v := APIKey{ID: k.ID, Name: k.Name, Role: string(k.Role), State: k.State(now), CreatedAt: Time(k.CreatedAt), CreatedBy: k.CreatedBy, RevokedBy: k.RevokedBy}
+	if !k.ExpiresAt.IsZero() {
+		v.ExpiresAt = timePtr(&k.ExpiresAt)
+	}
+	if !k.RevokedAt.IsZero() {
+		v.RevokedAt = timePtr(&k.RevokedAt)
+	}
+	return v
+}
+
+// Of is the view of a service's answer, for transports that answer in views (the operator
+// API): v itself when it has none (ids, statuses, store check reports).
+func Of(v any, now time.Time) any {
+	switch v := v.(type) {
+	case *transfer.Transaction:
+		return NewTx(v)
+	case *transfer.Detail:
+		return NewTxDetail(v)
+	case []kyc.Summary:
+		out := make([]CustomerRow, 0, len(v))
+		for _, s := range v {
+			out = append(out, NewCustomerRow(s))
+		}
+		return out
+	case *kyc.Detail:
+		return NewCustomer(v)
+	case *treasury.Unmatched:
+		return NewPayment(*v)
+	case []treasury.Unmatched:
+		return NewPayments(v)
+	case *treasury.Report:
+		return NewReport(v)
+	case []treasury.Proposal:
+		return NewProposals(v, now)
+	case *treasury.Op:
+		return NewOp(v)
+	case []*treasury.Op:
+		out := make([]Op, 0, len(v))
+		for _, o := range v {
+			out = append(out, NewOp(o))
+		}
+		return out
+	}
+	return v
 }

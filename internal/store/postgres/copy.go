@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/anchorkit/anchor/internal/apikey"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -36,6 +37,7 @@ var exports = map[string]string{
 	"proposals":     "SELECT id, body::text, NULL::bytea FROM treasury_proposals",
 	"account_modes": "SELECT account, CASE WHEN shared THEN 's' ELSE 'n' END, NULL::bytea FROM account_modes",
 	"challenges":    "SELECT encode(hash, 'hex'), extract(epoch FROM expires)::bigint::text, NULL::bytea FROM used_challenges",
+	"api_keys":      "SELECT id, body::text, NULL::bytea FROM api_keys",
 }
 
 // Export implements store.Exporter, in one snapshot per kind.
@@ -168,6 +170,12 @@ func importOne(b base, kind string, r store.Record) error {
 			return err
 		}
 		return o.PutProposal(p)
+	case "api_keys":
+		k, err := decodeAs[apikey.Key](r)
+		if err != nil {
+			return err
+		}
+		return apikeyTx{b}.PutKey(k)
 	case "account_modes":
 		return b.exec(`INSERT INTO account_modes (account, shared) VALUES ($1, $2)
 			ON CONFLICT (account) DO UPDATE SET shared = excluded.shared`, r.Key, string(r.Body) == "s")
@@ -180,7 +188,7 @@ func importOne(b base, kind string, r store.Record) error {
 
 // copyTables are the tables a copy fills; a target holding rows in any is not empty.
 var copyTables = []string{"kyc_customers", "kyc_files", "kyc_events", "kyc_tombstones", "transfers", "transfer_memos",
-	"callbacks", "treasury_ops", "treasury_unmatched", "treasury_proposals", "account_modes", "used_challenges"}
+	"callbacks", "treasury_ops", "treasury_unmatched", "treasury_proposals", "account_modes", "used_challenges", "api_keys"}
 
 // Empty reports whether the database holds no record yet (store copy refuses to copy over
 // one without --force).
