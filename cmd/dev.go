@@ -74,8 +74,10 @@ func newDevBenchCmd(f *Factory) *cobra.Command {
 	var modes []string
 	var clients []int
 	var replicas int
+	var webhook bool
+	var cpuProfile string
 	cmd := &cobra.Command{
-		Use:   "bench [--duration D] [--modes M,...] [--clients N,...] [--server-log FILE] [--database-url URL [--replicas N]]",
+		Use:   "bench [--duration D] [--modes M,...] [--clients N,...] [--server-log FILE] [--database-url URL [--replicas N]] [--webhook]",
 		Short: "Benchmark anchor serve: drive SEP-10, SEP-12 and SEP-6 at 8 and 64 clients",
 		Long: `Start anchor serve on a fresh configuration (rate limits off, no Horizon) and drive each mode
 at each client count, printing requests per second, latency, and the server's CPU per request
@@ -101,7 +103,7 @@ servers on it, the clients spread over them.`,
 			}
 			_, err = loadtest.Bench(cmd.Context(), loadtest.BenchOptions{
 				Exe: exe, Duration: duration, Clients: clients, Modes: modes,
-				Out: f.IO.Out, Log: logw, DatabaseURL: databaseURL, Replicas: replicas,
+				Out: f.IO.Out, Log: logw, DatabaseURL: databaseURL, Replicas: replicas, Webhook: webhook, CPUProfile: cpuProfile,
 			})
 			return err
 		},
@@ -112,6 +114,8 @@ servers on it, the clients spread over them.`,
 	cmd.Flags().StringVar(&logFile, "server-log", "", "write the server's log to FILE (default: discarded after writing)")
 	cmd.Flags().StringVar(&databaseURL, "database-url", "", "run on this PostgreSQL database (an empty one) instead of a bbolt file")
 	cmd.Flags().IntVar(&replicas, "replicas", 1, "servers on the database, the clients spread over them (PostgreSQL only)")
+	cmd.Flags().StringVar(&cpuProfile, "server-cpu-profile", "", "have the server write a CPU profile of the runs to FILE (for tuning)")
+	cmd.Flags().BoolVar(&webhook, "webhook", false, "send every event to a webhook receiver on loopback, and report the delivery rate")
 	return cmd
 }
 

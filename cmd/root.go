@@ -223,6 +223,7 @@ Configuration comes from flags, then ANCHOR_* environment variables, then the co
 		newDoctorCmd(f),
 		newAccountCmd(f),
 		newAPIKeyCmd(f),
+		newEventsCmd(f),
 		newDevCmd(f),
 	)
 	strictGroups(root)

@@ -23,6 +23,7 @@ import (
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/apikey"
 	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/events"
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/iostreams"
 	"github.com/anchorkit/anchor/internal/metrics"
@@ -184,7 +185,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, ctx := errgroup.WithContext(ctx)
-	api := admin.API{KYC: deps.KYC, Transfers: deps.Transfers, Maintenance: st, Keys: keys,
+	api := admin.API{KYC: deps.KYC, Transfers: deps.Transfers, Maintenance: st, Keys: keys, Events: st,
 		Treasury: func(by string) (*treasury.Treasury, *keypair.Full, error) {
 			t, err := NewTreasury(cfg, st, by)
 			if err != nil {
@@ -230,7 +231,19 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 			return nil
 		})
 	}
-	g.Go(func() error { pruneChallenges(ctx, st, keys, logger); return nil })
+	g.Go(func() error { pruneChallenges(ctx, st, keys, cfg.Events.Retention, logger); return nil })
+	// Events to the business's webhooks, from every replica (each delivery is claimed).
+	if len(cfg.Events.Webhooks) > 0 {
+		targets := map[string]events.Target{}
+		for _, w := range cfg.Events.Webhooks {
+			targets[w.Name] = events.Target{URL: w.URL, Secret: w.Secret()}
+		}
+		disp := &events.Dispatcher{Store: st, Targets: targets, Client: events.NewClient(), Logger: logger, RetryFor: cfg.Events.RetryFor}
+		if m := deps.Metrics; m != nil {
+			disp.Observe = func(endpoint, result string) { m.Callbacks.WithLabelValues("event:"+endpoint, result).Inc() }
+		}
+		g.Go(func() error { disp.Run(ctx); return nil })
+	}
 	g.Go(func() error { deps.Callbacks.Run(ctx); return nil })
 	g.Go(func() error { return deps.Advancer.Run(ctx) })
 	g.Go(func() error {
@@ -455,7 +468,7 @@ func every(ctx context.Context, period time.Duration, logger *slog.Logger, what 
 
 // pruneChallenges forgets used challenges once they have expired and can no longer be replayed,
 // and the operator API's answers kept for retries once a day old.
-func pruneChallenges(ctx context.Context, st store.ChallengeStore, keys *apikey.Service, logger *slog.Logger) {
+func pruneChallenges(ctx context.Context, st store.Backend, keys *apikey.Service, retention time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
 	for {
@@ -467,6 +480,11 @@ func pruneChallenges(ctx context.Context, st store.ChallengeStore, keys *apikey.
 				logger.Warn("prune used challenges", "err", err)
 			} else if n > 0 {
 				logger.Debug("pruned used challenges", "count", n)
+			}
+			if n, err := st.PruneEvents(ctx, now.Add(-retention)); err != nil {
+				logger.Warn("prune events", "err", err)
+			} else if n > 0 {
+				logger.Debug("pruned events", "count", n)
 			}
 			if n, err := keys.Prune(ctx); err != nil {
 				logger.Warn("prune idempotency records", "err", err)

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"github.com/anchorkit/anchor/internal/events"
 	"os"
 
 	"github.com/anchorkit/anchor/internal/config"
@@ -14,12 +15,24 @@ import (
 // (shared with the other replicas and usable while they serve), else the bbolt file in
 // data_dir (which one process holds at a time).
 func openStore(ctx context.Context, cfg *config.Config) (store.Backend, error) {
+	rec, err := events.NewRecorder(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var st store.Backend
 	if cfg.DatabaseURL != "" {
 		// The data dir still holds the admin socket.
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data_dir: %w", err)
 		}
-		return postgres.Open(ctx, cfg.DatabaseURL.Reveal())
+		st, err = postgres.Open(ctx, cfg.DatabaseURL.Reveal())
+	} else {
+		st, err = store.Open(cfg.DataDir, store.Options{})
 	}
-	return store.Open(cfg.DataDir, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	// Every change the services make through it, from the server or the CLI, is an event.
+	st.SetEvents(rec)
+	return st, nil
 }

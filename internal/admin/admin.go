@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/anchorkit/anchor/internal/apikey"
+	"github.com/anchorkit/anchor/internal/events"
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/httpx"
 	"github.com/anchorkit/anchor/internal/kyc"
@@ -77,6 +78,8 @@ type API struct {
 	// Keys manages the operator API's keys: on the socket only, for the server's own OS user
 	// and root (RoleOwner); a key never creates keys.
 	Keys *apikey.Service
+	// Events lists the business events and their dead letters.
+	Events events.Store
 }
 
 // NewHandler returns the admin API on the socket: every request is authorized by its
@@ -127,6 +130,9 @@ func mount(life context.Context, mux mux, a API) {
 	}
 	if a.Keys != nil {
 		mountKeys(mux, a.Keys)
+	}
+	if a.Events != nil {
+		mountEvents(mux, a.Events)
 	}
 	mux.HandleFunc("GET /v1/tx", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()

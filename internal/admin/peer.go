@@ -138,7 +138,7 @@ func RoleOf(r *http.Request) Role {
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/v1/kyc/"):
 		return RoleCompliance
-	case strings.HasPrefix(r.URL.Path, "/v1/tx/"):
+	case strings.HasPrefix(r.URL.Path, "/v1/tx/"), strings.HasPrefix(r.URL.Path, "/v1/events/"):
 		return RoleOperator
 	default:
 		return RoleTreasury

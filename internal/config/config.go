@@ -80,6 +80,7 @@ type Config struct {
 	SEP6                   SEP6          `mapstructure:"sep6"`
 	SEP24                  SEP24         `mapstructure:"sep24"`
 	Pages                  Pages         `mapstructure:"pages"`
+	Events                 Events        `mapstructure:"events"`
 	Admin                  Admin         `mapstructure:"admin"`
 	Treasury               Treasury      `mapstructure:"treasury"`
 
@@ -266,6 +267,30 @@ func flattenTexts(prefix string, v any, out map[string]string) error {
 	}
 	return nil
 }
+
+// Events configures the business events and their webhooks (docs/integration.md).
+type Events struct {
+	// RetryFor is how long a delivery is retried before it becomes a dead letter.
+	RetryFor time.Duration `mapstructure:"retry_for"`
+	// Retention is how long delivered events stay listed (GET /v1/events, anchor events list).
+	Retention time.Duration `mapstructure:"retention"`
+	Webhooks  []Webhook     `mapstructure:"webhooks"`
+}
+
+// Webhook is one business endpoint that receives events.
+type Webhook struct {
+	Name string `mapstructure:"name"`
+	URL  string `mapstructure:"url"`
+	// Types are the event types it takes (globs such as transaction.*); empty: all.
+	Types []string `mapstructure:"types"`
+	// SecretFile holds the key its deliveries are signed with (HMAC-SHA256), relative to the
+	// config file; never the config file itself.
+	SecretFile string `mapstructure:"secret_file"`
+	secret     []byte
+}
+
+// Secret is the webhook's signing key, read from SecretFile at load.
+func (w Webhook) Secret() []byte { return w.secret }
 
 // SEP6 configures the transfer server.
 type SEP6 struct {

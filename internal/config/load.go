@@ -93,6 +93,8 @@ var Keys = []Key{
 	{"pages.background_color", "", false, "page background colour (#rrggbb); empty: a light grey"},
 	{"pages.surface_color", "", false, "colour (#rrggbb) of the cards and fields on the background; empty: white"},
 	{"pages.text_color", "", false, "text colour (#rrggbb); it must read on the background and the cards (contrast 4.5:1)"},
+	{"events.retry_for", "72h", false, "how long a webhook delivery is retried (backing off up to an hour) before it is a dead letter (anchor events list --failed)"},
+	{"events.retention", "168h", false, "how long delivered events stay listed (GET /v1/events, anchor events list)"},
 	{"sep6.transfer_expiry", "24h", false, "how long a SEP-6 transaction may wait for the user before it expires"},
 	{"sep6.legacy_kyc_responses", false, false, "answer the deprecated 403 KYC responses instead of creating the transaction"},
 	{"sep6.max_open_transactions", 100, false, "most unfinished SEP-6 transactions one account may have (429 beyond); 0 disables the limit"},
@@ -327,6 +329,16 @@ func Read(opts LoadOptions) (*Config, error) {
 	for _, p := range []*string{&cfg.TLSCertFile, &cfg.TLSKeyFile, &cfg.BackupDir, &cfg.Pages.Logo} {
 		if *p != "" {
 			*p = resolve(baseDir, *p)
+		}
+	}
+	for i := range cfg.Events.Webhooks {
+		w := &cfg.Events.Webhooks[i]
+		if w.SecretFile == "" {
+			continue
+		}
+		w.SecretFile = resolve(baseDir, w.SecretFile)
+		if b, err := os.ReadFile(w.SecretFile); err == nil {
+			w.secret = bytes.TrimSpace(b)
 		}
 	}
 	if cfg.NetworkPassphrase == "" {
@@ -613,6 +625,6 @@ func KeysMarkdown() string {
 		}
 		b.WriteString("`" + k + "`")
 	}
-	b.WriteString(".\n\n`principals`, `assets`, `kyc.types`, `treasury.approval_threshold`, `treasury.low_balance` and `pages.texts` are lists and maps, set in `anchor.yaml` only.\n")
+	b.WriteString(".\n\n`principals`, `assets`, `kyc.types`, `treasury.approval_threshold`, `treasury.low_balance`, `pages.texts` and `events.webhooks` are lists and maps, set in `anchor.yaml` only.\n")
 	return b.String()
 }

@@ -237,6 +237,19 @@ pages:
   text_color: ""
   texts: {}
 
+# Business events (docs/integration.md): every transaction, customer, payment and treasury
+# change, signed (HMAC-SHA256) to each webhook, retried for retry_for, in order per subject;
+# also listed by GET /v1/events on the operator API and anchor events. For example:
+#   webhooks:
+#     - name: bank
+#       url: https://bank.example/anchor-events
+#       types: [transaction.*, payment.*]     # empty: every type
+#       secret_file: webhook-bank.secret      # openssl rand -hex 32 > webhook-bank.secret
+events:
+  retry_for: 72h
+  retention: 168h
+  webhooks: []
+
 sep6:
   transfer_expiry: 24h
   legacy_kyc_responses: false

@@ -20,6 +20,16 @@ import (
 	"github.com/anchorkit/anchor/internal/sep9"
 )
 
+var webhookNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.IsLoopback()
+}
+
 var colorRE = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
 
 var assetCodeRE = regexp.MustCompile(`^[A-Za-z0-9]{1,12}$`)
@@ -117,6 +127,26 @@ func (c *Config) validate(add func(error)) {
 	}
 	if _, err := c.PageTexts(); err != nil {
 		add(err)
+	}
+	names := map[string]bool{}
+	for i, w := range c.Events.Webhooks {
+		key := fmt.Sprintf("events.webhooks[%d]", i)
+		u, err := url.Parse(w.URL)
+		switch {
+		case !webhookNameRE.MatchString(w.Name):
+			add(keyErr(key+".name", "%q: give 1 to 32 lowercase letters, digits or dashes", w.Name))
+		case names[w.Name]:
+			add(keyErr(key+".name", "%q names two webhooks", w.Name))
+		case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+			add(keyErr(key+".url", "%q is not an https URL", w.URL))
+		case u.Scheme == "http" && !c.Development() && !isLoopbackHost(u.Hostname()):
+			add(keyErr(key+".url", "%q: events go over https (http only to loopback, or in development mode)", w.URL))
+		case w.SecretFile == "":
+			add(keyErr(key+".secret_file", "give the file that holds the key its deliveries are signed with (openssl rand -hex 32 > FILE)"))
+		case len(w.secret) < 16:
+			add(keyErr(key+".secret_file", "%s is missing, unreadable or shorter than 16 bytes", w.SecretFile))
+		}
+		names[w.Name] = true
 	}
 	for i, p := range c.TrustedProxies {
 		if _, err := ParseCIDR(p); err != nil {

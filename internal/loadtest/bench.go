@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -30,6 +32,42 @@ type BenchOptions struct {
 	// Replicas is how many servers to run on the database (PostgreSQL only; default 1); the
 	// clients are spread over them.
 	Replicas int
+	// Webhook sends every event to a receiver on loopback (events.webhooks), and reports how
+	// fast the events were delivered.
+	Webhook bool
+	// CPUProfile, when set, has the (first) server write a CPU profile of the runs there.
+	CPUProfile string
+}
+
+// eventSink is a webhook receiver that counts deliveries and when they came.
+type eventSink struct {
+	n           atomic.Int64
+	first, last atomic.Int64 // unix ns
+}
+
+func (s *eventSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	io.Copy(io.Discard, r.Body)
+	now := time.Now().UnixNano()
+	s.first.CompareAndSwap(0, now)
+	s.last.Store(now)
+	s.n.Add(1)
+}
+
+// drained waits until no delivery has come for quiet, and reports the deliveries' rate.
+func (s *eventSink) drained(ctx context.Context, quiet time.Duration) string {
+	for {
+		last := s.last.Load()
+		if last != 0 && time.Since(time.Unix(0, last)) > quiet {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ""
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	n, span := s.n.Load(), time.Duration(s.last.Load()-s.first.Load())
+	return fmt.Sprintf("webhook: %d events delivered in %s, %.0f/s (first to last delivery)", n, span.Round(time.Millisecond), float64(n)/max(span.Seconds(), 0.001))
 }
 
 // Bench starts `anchor serve` on a fresh config in a temp dir (rate limit off, no Horizon, so
@@ -61,10 +99,40 @@ func Bench(ctx context.Context, o BenchOptions) ([]*Result, error) {
 	if logw == nil {
 		logw = io.Discard
 	}
+	var sink *eventSink
+	if o.Webhook {
+		sink = &eventSink{}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		hs := &http.Server{Handler: sink}
+		go hs.Serve(ln)
+		defer hs.Close()
+		if err := os.WriteFile(filepath.Join(dir, "webhook.secret"), []byte("bench-secret-0123456789abcdef0123"), 0o600); err != nil {
+			return nil, err
+		}
+		cfgPath := filepath.Join(dir, "anchor.yaml")
+		raw, err := os.ReadFile(cfgPath)
+		if err != nil {
+			return nil, err
+		}
+		hook := fmt.Sprintf("  webhooks:\n    - name: bench\n      url: http://%s/events\n      secret_file: webhook.secret\n", ln.Addr())
+		if raw = bytes.Replace(raw, []byte("  webhooks: []\n"), []byte(hook), 1); !bytes.Contains(raw, []byte("name: bench")) {
+			return nil, fmt.Errorf("anchor.yaml has no events.webhooks to set")
+		}
+		if err := os.WriteFile(cfgPath, raw, 0o600); err != nil {
+			return nil, err
+		}
+	}
 	var bases []string
 	var pids []int
 	for i, port := range ports {
-		srv := exec.CommandContext(ctx, o.Exe, "serve", "--config", filepath.Join(dir, "anchor.yaml"), "--listen", "127.0.0.1:"+port)
+		args := []string{"serve", "--config", filepath.Join(dir, "anchor.yaml"), "--listen", "127.0.0.1:" + port}
+		if i == 0 && o.CPUProfile != "" {
+			args = append(args, "--cpu-profile", o.CPUProfile)
+		}
+		srv := exec.CommandContext(ctx, o.Exe, args...)
 		// The per-client and per-account limits would measure themselves, not the server.
 		srv.Env = append(os.Environ(), "ANCHOR_AUTH_RATE_LIMIT=0", "ANCHOR_WRITE_RATE_LIMIT=0", "ANCHOR_SEP6_MAX_OPEN_TRANSACTIONS=0", "ANCHOR_HORIZON_URL=none",
 			"ANCHOR_DATA_DIR="+filepath.Join(dir, "data-"+strconv.Itoa(i)))
@@ -101,6 +169,9 @@ func Bench(ctx context.Context, o BenchOptions) ([]*Result, error) {
 			fmt.Fprintln(o.Out, r.String())
 			results = append(results, r)
 		}
+	}
+	if sink != nil {
+		fmt.Fprintln(o.Out, sink.drained(ctx, 2*time.Second))
 	}
 	return results, nil
 }

@@ -2,7 +2,6 @@ package operator
 
 import (
 	"context"
-	"io"
 
 	"github.com/stellar/go-stellar-sdk/keypair"
 
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/anchorkit/anchor/internal/admin"
+	"github.com/anchorkit/anchor/internal/events"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
@@ -42,7 +42,11 @@ var dryRun = param{"dry_run", "string", "1: plan the action, submit nothing"}
 
 // docs describe every endpoint the admin API mounts (TestSpecCoversEveryRoute).
 var docs = map[string]doc{
-	"GET /v1/health":                        {Summary: "Whether the server answers", Answer: map[string]string{}},
+	"GET /v1/health": {Summary: "Whether the server answers", Answer: map[string]string{}},
+	"GET /v1/events": {Summary: "Events after an id, in the order they were committed; with wait, a long poll that answers as soon as there is one",
+		Query: []param{{"after", "integer", "the last event id you have (0: from the oldest kept)"}, {"limit", "integer", "at most this many (100, at most 1000)"}, {"wait", "string", "wait up to this long for an event (30s; at most 60s)"}}, Answer: []events.Event{}},
+	"GET /v1/events/failed":                 {Summary: "Dead letters: deliveries that failed for the whole retry period", Answer: []events.Delivery{}},
+	"POST /v1/events/redeliver":             {Summary: "Queue dead letters again: an event's, or all", Body: admin.RedeliverRequest{}, Answer: map[string]int{}},
 	"GET /v1/kyc/customers":                 {Summary: "Customers, newest change first", Query: []param{{"status", "string", "ACCEPTED, PROCESSING, NEEDS_INFO or REJECTED"}, {"type", "string", "SEP-12 customer type"}, {"limit", "integer", "at most this many"}}, Answer: []views.CustomerRow{}},
 	"GET /v1/kyc/customers/{id}":            {Summary: "A customer with their data, files and audit trail", Answer: views.Customer{}},
 	"GET /v1/kyc/files/{id}":                {Summary: "A KYC file's contents (its metadata in the X-File header)", Media: "application/octet-stream"},
@@ -82,14 +86,10 @@ type Envelope struct {
 // allRoutes are the patterns of every endpoint the admin API mounts with every part present
 // (the description does not depend on what a server has configured).
 func allRoutes() []string {
-	api := admin.API{Treasury: func(string) (*treasury.Treasury, *keypair.Full, error) { return nil, nil, nil }, Maintenance: noMaintenance{}}
+	var st *store.Bolt // only its type: nothing is called while the routes are mounted
+	api := admin.API{Treasury: func(string) (*treasury.Treasury, *keypair.Full, error) { return nil, nil, nil }, Maintenance: st, Events: st}
 	return admin.Routes(context.Background(), api)
 }
-
-type noMaintenance struct{}
-
-func (noMaintenance) Backup(context.Context, io.Writer) error           { return nil }
-func (noMaintenance) Check(context.Context) (*store.CheckReport, error) { return nil, nil }
 
 var pathParam = regexp.MustCompile(`\{([a-z]+)(\.\.\.)?\}`)
 
@@ -224,11 +224,14 @@ type schemas struct{ defs map[string]any }
 
 var timeType = reflect.TypeOf(time.Time{})
 var durationType = reflect.TypeOf(time.Duration(0))
+var rawType = reflect.TypeOf(json.RawMessage{})
 
 func (g *schemas) of(t reflect.Type) map[string]any {
 	switch {
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
+	case t == rawType:
+		return map[string]any{"description": "a JSON view (docs/json.md)"}
 	case t == durationType:
 		return map[string]any{"type": "integer", "description": "nanoseconds"}
 	}

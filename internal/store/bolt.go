@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/anchorkit/anchor/internal/events"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,7 +21,7 @@ import (
 const FileName = "anchor.db"
 
 // SchemaVersion is the schema this build writes. Bump it and append to migrations together.
-const SchemaVersion = 15
+const SchemaVersion = 16
 
 var (
 	bucketMeta       = []byte("meta")
@@ -71,6 +72,7 @@ var migrations = []func(tx *bolt.Tx) error{
 		return indexUnmatched(tx)
 	},
 	14: createBuckets(bucketAPIKeys, bucketIdem),
+	15: createBuckets(bucketEventLog, bucketEventSubjects, bucketDeliveries),
 	2:  createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos),
 }
 
@@ -100,6 +102,7 @@ type Bolt struct {
 	refill sync.Mutex // one refillReady at a time
 	wiping sync.Mutex // one WipeErasedKeys at a time
 	marks  *marks     // used SEP-10 challenges on their way to disk (marks.go)
+	events *events.Recorder
 }
 
 var _ Store = (*Bolt)(nil)

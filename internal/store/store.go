@@ -10,6 +10,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/apikey"
 	"github.com/anchorkit/anchor/internal/callback"
+	"github.com/anchorkit/anchor/internal/events"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/treasury"
@@ -75,6 +76,10 @@ type Backend interface {
 	Store
 	treasury.Store
 	apikey.Store
+	events.Store
+	// SetEvents makes the store record the events of its transfer, KYC and treasury
+	// transactions (package events); nil: none.
+	SetEvents(r *events.Recorder)
 	// Ping proves the store writable (readiness).
 	Ping(ctx context.Context) error
 	// Backup writes a consistent snapshot (bbolt); a backend with backups of its own (PostgreSQL:

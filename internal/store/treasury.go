@@ -65,7 +65,7 @@ func (s *Bolt) TreasuryUpdate(ctx context.Context, fn func(treasury.OpTx, transf
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error { return fn(opTx{tx}, transferTx{tx, s.keys}) })
+	return s.db.Update(func(tx *bolt.Tx) error { return fn(s.events.Treasury(opTx{tx}, transferTx{tx, s.keys})) })
 }
 
 // TreasuryView implements treasury.Store.

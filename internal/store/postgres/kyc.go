@@ -26,7 +26,7 @@ var _ kyc.Store = (*Store)(nil)
 
 // KYCUpdate implements kyc.Store.
 func (s *Store) KYCUpdate(ctx context.Context, fn func(kyc.Tx) error) error {
-	return s.update(ctx, func(b base) error { return fn(kycTx{b}) })
+	return s.update(ctx, func(b base) error { return fn(s.events.KYC(kycTx{b})) })
 }
 
 // KYCView implements kyc.Store.

@@ -12,6 +12,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/anchorkit/anchor/internal/events"
 	"net/url"
 	"runtime"
 	"sort"
@@ -48,6 +49,7 @@ type Store struct {
 	// a known account's mark is then a single insert.
 	modesMu sync.Mutex
 	modes   map[string]bool
+	events  *events.Recorder
 }
 
 // maxModes bounds the modes cache (it starts again empty when full).

@@ -17,7 +17,7 @@ var _ transfer.Store = (*Store)(nil)
 
 // TransferUpdate implements transfer.Store.
 func (s *Store) TransferUpdate(ctx context.Context, fn func(transfer.Tx) error) error {
-	return s.update(ctx, func(b base) error { return fn(transferTx{b}) })
+	return s.update(ctx, func(b base) error { return fn(s.events.Transfer(transferTx{b})) })
 }
 
 // TransferView implements transfer.Store.

@@ -15,7 +15,7 @@ var _ treasury.Store = (*Store)(nil)
 // TreasuryUpdate implements treasury.Store: one transaction over actions and transactions, so
 // an action and the status of the transaction it serves change together.
 func (s *Store) TreasuryUpdate(ctx context.Context, fn func(treasury.OpTx, transfer.Tx) error) error {
-	return s.update(ctx, func(b base) error { return fn(opTx{b}, transferTx{b}) })
+	return s.update(ctx, func(b base) error { return fn(s.events.Treasury(opTx{b}, transferTx{b})) })
 }
 
 // TreasuryView implements treasury.Store.

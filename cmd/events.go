@@ -1,0 +1,190 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/anchorkit/anchor/internal/admin"
+	"github.com/anchorkit/anchor/internal/events"
+	"github.com/anchorkit/anchor/internal/views"
+)
+
+// withEvents runs fn on the running server's socket, or on the store when none runs.
+func withEvents(ctx context.Context, f *Factory, fn func(admin.Events) error) error {
+	_, c, st, err := f.reach(ctx)
+	switch {
+	case err != nil:
+		return err
+	case c != nil:
+		return fn(admin.EventsClient{Client: c})
+	}
+	defer st.Close()
+	return fn(st)
+}
+
+func eventLine(e events.Event) string {
+	change := e.Status
+	if e.PreviousStatus != "" {
+		change = e.PreviousStatus + " -> " + e.Status
+	}
+	return fmt.Sprintf("%d\t%s\t%s\t#%d\t%s\t%s", e.ID, views.Time(e.At), e.Type, e.Seq, e.Subject, change)
+}
+
+func newEventsCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "events",
+		Short: "Business events (transactions, customers, payments, treasury actions) and their webhooks",
+		Long: `Every business-relevant change is an event, written with the change: a transaction created or
+moved, a customer submitted or decided, a payment sent, received or unmatched, a treasury action
+proposed, submitted, confirmed or failed. anchor serve delivers them to events.webhooks, signed
+and in order per subject; a delivery that fails for events.retry_for is a dead letter, listed
+with --failed and sent again with anchor events redeliver. docs/integration.md describes them.`,
+	}
+	var after uint64
+	var limit int
+	var failed, jsonOut bool
+	list := &cobra.Command{
+		Use:   "list [--after ID] [--limit N] [--failed] [--json]",
+		Short: "List events in the order they were committed, or the dead letters",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withEvents(cmd.Context(), f, func(ev admin.Events) error {
+				if failed {
+					ds, err := ev.FailedDeliveries(cmd.Context())
+					if err != nil {
+						return err
+					}
+					if jsonOut {
+						return writeJSON(f.IO.Out, ds)
+					}
+					if len(ds) == 0 {
+						fmt.Fprintln(f.IO.ErrOut, "No dead letters.")
+						return nil
+					}
+					tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "EVENT\tWEBHOOK\tSUBJECT\tATTEMPTS\tLAST ERROR")
+					for _, d := range ds {
+						fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", d.EventID, d.Endpoint, d.Subject, d.Attempt, d.LastError)
+					}
+					return tw.Flush()
+				}
+				evs, err := ev.EventsAfter(cmd.Context(), after, limit)
+				if err != nil {
+					return err
+				}
+				if jsonOut {
+					if evs == nil {
+						evs = []events.Event{}
+					}
+					return writeJSON(f.IO.Out, evs)
+				}
+				tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tAT\tTYPE\tSEQ\tSUBJECT\tSTATUS")
+				for _, e := range evs {
+					fmt.Fprintln(tw, eventLine(e))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	list.Flags().Uint64Var(&after, "after", 0, "only events after this id")
+	list.Flags().IntVar(&limit, "limit", 100, "at most this many (at most 1000)")
+	list.Flags().BoolVar(&failed, "failed", false, "list the dead letters instead")
+	list.Flags().BoolVar(&jsonOut, "json", false, "print JSON (events as delivered)")
+
+	var all bool
+	redeliver := &cobra.Command{
+		Use:     "redeliver EVENT_ID | --failed",
+		Short:   "Send dead letters again: an event's, or all of them",
+		Example: "  anchor events list --failed\n  anchor events redeliver 1234\n  anchor events redeliver --failed",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var id uint64
+			switch {
+			case all && len(args) == 0:
+			case !all && len(args) == 1:
+				n, err := strconv.ParseUint(args[0], 10, 64)
+				if err != nil || n == 0 {
+					return usageError{fmt.Errorf("%q is not an event id", args[0])}
+				}
+				id = n
+			default:
+				return usageError{fmt.Errorf("give an event id, or --failed for every dead letter")}
+			}
+			return withEvents(cmd.Context(), f, func(ev admin.Events) error {
+				n, err := ev.Redeliver(cmd.Context(), id, time.Now())
+				if err != nil {
+					return err
+				}
+				if n == 0 {
+					return fmt.Errorf("no dead letter to send again (anchor events list --failed)")
+				}
+				fmt.Fprintf(f.IO.Out, "Queued %d deliveries again.\n", n)
+				return nil
+			})
+		},
+	}
+	redeliver.Flags().BoolVar(&all, "failed", false, "every dead letter")
+
+	var tailAfter uint64
+	var tailJSON bool
+	tail := &cobra.Command{
+		Use:   "tail [--after ID] [--json]",
+		Short: "Print events as they happen, until interrupted",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			return withEvents(ctx, f, func(ev admin.Events) error {
+				next := tailAfter
+				if next == 0 {
+					// From now: skip what is already there.
+					for {
+						evs, err := ev.EventsAfter(ctx, next, 1000)
+						if err != nil {
+							return err
+						}
+						if len(evs) == 0 {
+							break
+						}
+						next = evs[len(evs)-1].ID
+					}
+				}
+				enc := json.NewEncoder(f.IO.Out)
+				for {
+					evs, err := ev.EventsAfter(ctx, next, 1000)
+					if err != nil {
+						if ctx.Err() != nil {
+							return nil
+						}
+						return err
+					}
+					for _, e := range evs {
+						if tailJSON {
+							enc.Encode(e)
+						} else {
+							fmt.Fprintln(f.IO.Out, eventLine(e))
+						}
+						next = e.ID
+					}
+					if len(evs) == 0 {
+						select {
+						case <-ctx.Done():
+							return nil
+						case <-time.After(500 * time.Millisecond):
+						}
+					}
+				}
+			})
+		},
+	}
+	tail.Flags().Uint64Var(&tailAfter, "after", 0, "start after this event id (default: from now)")
+	tail.Flags().BoolVar(&tailJSON, "json", false, "one JSON event per line")
+	cmd.AddCommand(list, redeliver, tail)
+	return cmd
+}

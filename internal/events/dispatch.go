@@ -1,0 +1,233 @@
+package events
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/pkg/webhooksig"
+)
+
+// NewRecorder is the Recorder of a configuration: its webhooks and KYC types. A type pattern
+// that names no event type is an error naming its key.
+func NewRecorder(cfg *config.Config) (*Recorder, error) {
+	r := &Recorder{KYCTypes: cfg.KYC.Types}
+	for i, w := range cfg.Events.Webhooks {
+		for j, p := range w.Types {
+			if !ValidPattern(p) {
+				return nil, &config.Error{Key: fmt.Sprintf("events.webhooks[%d].types[%d]", i, j), Msg: fmt.Sprintf("%q names no event type (docs/integration.md lists them)", p)}
+			}
+		}
+		r.Endpoints = append(r.Endpoints, Endpoint{Name: w.Name, Types: w.Types})
+	}
+	return r, nil
+}
+
+// NewClient is the webhooks' HTTP client: a 10 s timeout per delivery, and connections kept for
+// the deliveries in flight (the default keeps two per host, and a busy webhook would be dialled
+// for nearly every event).
+func NewClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 64
+	return &http.Client{Timeout: 10 * time.Second, Transport: tr}
+}
+
+// Target is where a webhook's deliveries go.
+type Target struct {
+	URL    string
+	Secret []byte
+}
+
+// Dispatcher delivers events to the webhooks: the head of each endpoint's and subject's queue,
+// several at once, never on a request's path. A failure is retried with exponential backoff
+// (BaseDelay doubling, at most an hour) until RetryFor after the event, then kept as a dead
+// letter; later events of the subject then go on.
+type Dispatcher struct {
+	Store     Store
+	Targets   map[string]Target
+	Client    *http.Client
+	Logger    *slog.Logger
+	RetryFor  time.Duration
+	BaseDelay time.Duration
+	// Workers bounds the deliveries in flight.
+	Workers int
+	// ClaimFor is how long a delivery holds its event against other replicas.
+	ClaimFor time.Duration
+	Now      func() time.Time
+	// Observe, when set, is told each delivery's result: delivered, retry or failed.
+	Observe func(endpoint, result string)
+	wake    chan struct{}
+	once    sync.Once
+}
+
+func (d *Dispatcher) init() {
+	d.once.Do(func() {
+		d.wake = make(chan struct{}, 1)
+		if d.Now == nil {
+			d.Now = time.Now
+		}
+		if d.BaseDelay <= 0 {
+			d.BaseDelay = time.Second
+		}
+		if d.Workers <= 0 {
+			d.Workers = 64
+		}
+		if d.ClaimFor <= 0 {
+			d.ClaimFor = 2 * time.Minute
+		}
+		if d.RetryFor <= 0 {
+			d.RetryFor = 72 * time.Hour
+		}
+		if d.Logger == nil {
+			d.Logger = slog.New(slog.DiscardHandler)
+		}
+	})
+}
+
+// Wake makes Run look at the queue now.
+func (d *Dispatcher) Wake() {
+	d.init()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx ends, and returns once the deliveries it started have ended.
+func (d *Dispatcher) Run(ctx context.Context) {
+	d.init()
+	poll := min(time.Second, max(d.BaseDelay/2, 20*time.Millisecond))
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		if n := d.pass(ctx); n > 0 {
+			continue // more may be due (the queue's next heads)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// pass delivers the deliveries due now, and says how many it delivered.
+func (d *Dispatcher) pass(ctx context.Context) int {
+	due, err := d.Store.DueDeliveries(ctx, d.Now(), 16*d.Workers)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.Logger.Warn("read the event deliveries", "err", err)
+		}
+		return 0
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	delivered := 0
+	slots := make(chan struct{}, d.Workers)
+	for _, dl := range due {
+		if ctx.Err() != nil {
+			break
+		}
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			if d.deliver(ctx, dl) {
+				mu.Lock()
+				delivered++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return delivered
+}
+
+func (d *Dispatcher) deliver(ctx context.Context, dl Delivery) bool {
+	now := d.Now()
+	claimed, err := d.Store.ClaimDelivery(ctx, dl, now, now.Add(d.ClaimFor))
+	if err != nil || !claimed {
+		if err != nil && ctx.Err() == nil {
+			d.Logger.Warn("claim an event delivery", "endpoint", dl.Endpoint, "event", dl.EventID, "err", err)
+		}
+		return false
+	}
+	body, err := d.Store.EventJSON(ctx, dl.EventID)
+	if err == nil {
+		target, ok := d.Targets[dl.Endpoint]
+		if !ok {
+			err = errors.New("the webhook " + dl.Endpoint + " is no longer configured")
+		} else {
+			err = d.post(ctx, target, dl, body)
+		}
+	}
+	if ctx.Err() != nil {
+		return false // shutting down: the claim lapses and another pass delivers it
+	}
+	observe := func(result string) {
+		if d.Observe != nil {
+			d.Observe(dl.Endpoint, result)
+		}
+	}
+	if err == nil {
+		if ferr := d.Store.FinishDelivery(ctx, dl, nil); ferr != nil {
+			d.Logger.Warn("record an event delivery", "endpoint", dl.Endpoint, "event", dl.EventID, "err", ferr)
+		}
+		observe("delivered")
+		return true
+	}
+	next := dl
+	next.Attempt++
+	next.Claim = time.Time{}
+	next.LastError = err.Error()
+	at := d.Now()
+	if at.Sub(dl.Created) >= d.RetryFor || errors.Is(err, ErrNotFound) {
+		next.Failed = true
+		observe("failed")
+		d.Logger.Warn("event delivery failed for good: a dead letter (anchor events list --failed)", "endpoint", dl.Endpoint, "event", dl.EventID, "attempts", next.Attempt, "err", err)
+	} else {
+		delay := d.BaseDelay << min(next.Attempt-1, 20)
+		if delay > time.Hour || delay <= 0 {
+			delay = time.Hour
+		}
+		next.Due = at.Add(delay)
+		observe("retry")
+		d.Logger.Info("event delivery failed; will retry", "endpoint", dl.Endpoint, "event", dl.EventID, "attempt", next.Attempt, "retry_in", delay.String(), "err", err)
+	}
+	if ferr := d.Store.FinishDelivery(ctx, dl, &next); ferr != nil {
+		d.Logger.Warn("record an event delivery", "endpoint", dl.Endpoint, "event", dl.EventID, "err", ferr)
+	}
+	return false
+}
+
+func (d *Dispatcher) post(ctx context.Context, t Target, dl Delivery, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.URL, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "anchor-events/1")
+	req.Header.Set("Anchor-Event-Id", strconv.FormatUint(dl.EventID, 10))
+	req.Header.Set("Anchor-Event-Type", dl.Type)
+	req.Header.Set("Anchor-Event-Subject", dl.Subject)
+	req.Header.Set(webhooksig.Header, webhooksig.Sign(t.Secret, body, d.Now()))
+	resp, err := d.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("the webhook answered %s", resp.Status)
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+// Package events turns the business-relevant changes anchor makes into events — a transaction
+// created or moved, a customer submitted or decided, a payment sent, received or unmatched, a
+// treasury action proposed, submitted, confirmed or failed — written in the same store
+// transaction as the change, and delivers them to the business's webhooks, signed
+// (pkg/webhooksig), retried, in order per subject, with dead letters.
+//
+// Events are derived where every change passes: the store transactions of the transfer, KYC and
+// treasury services. Each backend wraps its transactions with a Recorder (Transfer, KYC,
+// Treasury), which compares what a transaction writes with what it read, and emits through the
+// backend's Sink. So no code path can change a transaction's status without its event, on
+// either backend, from the server or the CLI.
+package events
+
+import (
+	"encoding/json"
+
+	"github.com/anchorkit/anchor/internal/config"
+	"path"
+	"slices"
+	"time"
+)
+
+// Event is one change, as delivered and listed.
+type Event struct {
+	V int `json:"v"`
+	// ID is unique and increasing (assigned by the store); receivers drop duplicates by it.
+	ID uint64 `json:"id"`
+	// Type is subject.change: transaction.created, transaction.status_changed, ... (Types).
+	Type string `json:"type"`
+	// Subject is what changed: transaction:ID, customer:ID, action:ID, payment:TOKEN.
+	Subject string `json:"subject"`
+	// Seq numbers the subject's events from 1: deliveries of one subject are in Seq order.
+	Seq            int       `json:"seq"`
+	At             time.Time `json:"at"`
+	PreviousStatus string    `json:"previous_status,omitempty"`
+	Status         string    `json:"status,omitempty"`
+	// Data is the JSON view of the subject as the change left it (docs/json.md): no secrets.
+	Data json.RawMessage `json:"data"`
+}
+
+// The event types.
+const (
+	TransactionCreated       = "transaction.created"
+	TransactionStatusChanged = "transaction.status_changed"
+	CustomerSubmitted        = "customer.submitted"
+	CustomerStatusChanged    = "customer.status_changed"
+	PaymentSent              = "payment.sent"
+	PaymentReceived          = "payment.received"
+	PaymentUnmatched         = "payment.unmatched"
+	ActionProposed           = "treasury.action_proposed"
+	ActionSubmitted          = "treasury.action_submitted"
+	ActionConfirmed          = "treasury.action_confirmed"
+	ActionFailed             = "treasury.action_failed"
+)
+
+// Types lists every event type, for configuration checks and docs.
+var Types = []string{TransactionCreated, TransactionStatusChanged, CustomerSubmitted, CustomerStatusChanged,
+	PaymentSent, PaymentReceived, PaymentUnmatched, ActionProposed, ActionSubmitted, ActionConfirmed, ActionFailed}
+
+// ValidPattern reports whether p names event types: a type, or a glob such as transaction.*
+// or * matching at least one.
+func ValidPattern(p string) bool {
+	return slices.ContainsFunc(Types, func(t string) bool { ok, _ := path.Match(p, t); return ok })
+}
+
+// Sink is where a store transaction writes events: the backends' transactions implement it.
+type Sink interface {
+	// Emit stores e, assigning its ID and Seq, and queues a delivery of it to each endpoint.
+	Emit(e *Event, endpoints []string) error
+}
+
+// Endpoint is a webhook's name and the event types it takes (globs; none: every type).
+type Endpoint struct {
+	Name  string
+	Types []string
+}
+
+// Recorder makes the events of store transactions. A nil Recorder records nothing.
+type Recorder struct {
+	Endpoints []Endpoint
+	// KYCTypes are the customer types whose rules give a customer's status.
+	KYCTypes map[string]config.CustomerType
+	Now      func() time.Time
+}
+
+func (r *Recorder) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// endpoints are the webhooks that take events of typ.
+func (r *Recorder) endpoints(typ string) []string {
+	var out []string
+	for _, e := range r.Endpoints {
+		if len(e.Types) == 0 {
+			out = append(out, e.Name)
+			continue
+		}
+		for _, p := range e.Types {
+			if ok, _ := path.Match(p, typ); ok {
+				out = append(out, e.Name)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (r *Recorder) emit(s Sink, typ, subject string, view any, prev, status string) error {
+	data, err := json.Marshal(view)
+	if err != nil {
+		return err
+	}
+	e := &Event{V: 1, Type: typ, Subject: subject, At: r.now().UTC(), PreviousStatus: prev, Status: status, Data: data}
+	return s.Emit(e, r.endpoints(typ))
+}
+
+// Marshal is an event's JSON as delivered and listed.
+func Marshal(e *Event) ([]byte, error) { return json.Marshal(e) }

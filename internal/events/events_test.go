@@ -1,0 +1,220 @@
+package events_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/keypair"
+
+	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/events"
+	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/store/storetest"
+	"github.com/anchorkit/anchor/internal/transfer"
+	"github.com/anchorkit/anchor/pkg/webhooksig"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+type fixture struct {
+	st  store.Backend
+	ks  *kyc.Service
+	ts  *transfer.Service
+	who kyc.Principal
+	n   int
+}
+
+func newFixture(t *testing.T, endpoints ...events.Endpoint) *fixture {
+	st := storetest.Open(t)
+	cfg := &config.Config{
+		KYC:  config.KYC{MaxFileSize: 1 << 20, CustomerQuota: 1 << 22, DefaultType: "sep6-deposit", Types: config.DefaultCustomerTypes()},
+		SEP6: config.SEP6{TransferExpiry: time.Hour, DepositKYCType: "sep6-deposit", WithdrawKYCType: "sep6-withdraw"},
+		Assets: []config.Asset{{Code: "USDX", Issuer: keypair.MustRandom().Address(), DistributionAccount: keypair.MustRandom().Address(),
+			Deposit: config.Direction{Enabled: true, FundingMethods: []string{"WIRE"}}, Withdraw: config.Direction{Enabled: true, FundingMethods: []string{"WIRE"}}}},
+	}
+	st.SetEvents(&events.Recorder{Endpoints: endpoints, KYCTypes: cfg.KYC.Types})
+	ks := &kyc.Service{Store: st, Config: cfg.KYC}
+	return &fixture{st: st, ks: ks, ts: &transfer.Service{Store: st, Config: cfg, KYC: ks}, who: kyc.Principal{Account: keypair.MustRandom().Address()}}
+}
+
+// deposit makes a customer, has compliance accept them, and a deposit whose fiat arrives.
+func (f *fixture) deposit(t *testing.T) string {
+	f.n++
+	ctx := context.Background()
+	if f.n > 1 {
+		return f.newDeposit(t)
+	}
+	id, err := f.ks.Put(ctx, f.who, &kyc.PutRequest{Values: map[string]string{"first_name": "A", "last_name": "B", "email_address": "a@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ks.Decide(ctx, id, kyc.Decision{Action: kyc.ActionApprove, By: "compliance"}); err != nil {
+		t.Fatal(err)
+	}
+	return f.newDeposit(t)
+}
+
+func (f *fixture) newDeposit(t *testing.T) string {
+	ctx := context.Background()
+	tx, err := f.ts.Create(ctx, transfer.Principal(f.who), transfer.Request{Kind: transfer.Deposit, AssetCode: "USDX"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ts.Act(ctx, tx.ID, transfer.Action{Name: transfer.ActReceived, By: "ops", Amount: "10", ExternalID: fmt.Sprint("W", f.n)}); err != nil {
+		t.Fatal(err)
+	}
+	return tx.ID
+}
+
+// TestEventsOfChanges: the services' changes are events in the log, in order, numbered per
+// subject: the customer submitted and accepted, the transaction created and each status
+// change with the previous and new status; deliveries are queued for the webhooks whose types
+// match.
+func TestEventsOfChanges(t *testing.T) {
+	f := newFixture(t, events.Endpoint{Name: "all"}, events.Endpoint{Name: "tx", Types: []string{"transaction.*"}})
+	id := f.deposit(t)
+	evs, err := f.st.EventsAfter(context.Background(), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	seqs := map[string]int{}
+	for i, e := range evs {
+		got = append(got, e.Type+" "+e.PreviousStatus+">"+e.Status)
+		if e.Seq != seqs[e.Subject]+1 || (i > 0 && e.ID <= evs[i-1].ID) {
+			t.Errorf("event %d: id %d seq %d after %d", i, e.ID, e.Seq, seqs[e.Subject])
+		}
+		seqs[e.Subject] = e.Seq
+		if e.Subject == "transaction:"+id {
+			var v map[string]any
+			if json.Unmarshal(e.Data, &v) != nil || v["id"] != id {
+				t.Errorf("data %s", e.Data)
+			}
+		}
+	}
+	want := []string{
+		"customer.submitted >PROCESSING", "customer.status_changed >PROCESSING", "customer.status_changed PROCESSING>ACCEPTED",
+		"transaction.created >pending_user_transfer_start", "transaction.status_changed pending_user_transfer_start>pending_anchor",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("events\n got %v\nwant %v", got, want)
+	}
+	due, err := f.st.DueDeliveries(context.Background(), time.Now().Add(time.Minute), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The head of each endpoint's subject: all/customer, all/transaction, tx/transaction.
+	if len(due) != 3 {
+		t.Fatalf("%d heads due: %+v", len(due), due)
+	}
+	for _, d := range due {
+		if d.Seq != 1 {
+			t.Errorf("a head that is not its subject's first: %+v", d)
+		}
+	}
+}
+
+// receiver is a business endpoint: it verifies every signature and records what it got.
+type receiver struct {
+	*httptest.Server
+	mu     sync.Mutex
+	got    []events.Event
+	fail   atomic.Int32 // answer 500 to this many more requests
+	down   atomic.Bool
+	forged atomic.Int32
+}
+
+func newReceiver(t *testing.T, secret []byte) *receiver {
+	r := &receiver{}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		if webhooksig.Verify(secret, req.Header.Get(webhooksig.Header), body, time.Now(), 0) != nil {
+			r.forged.Add(1)
+			w.WriteHeader(401)
+			return
+		}
+		if r.down.Load() || r.fail.Add(-1) >= 0 {
+			w.WriteHeader(500)
+			return
+		}
+		var e events.Event
+		if err := json.Unmarshal(body, &e); err != nil || req.Header.Get("Anchor-Event-Id") != fmt.Sprint(e.ID) {
+			w.WriteHeader(400)
+			return
+		}
+		r.mu.Lock()
+		r.got = append(r.got, e)
+		r.mu.Unlock()
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *receiver) events() []events.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]events.Event(nil), r.got...)
+}
+
+func run(t *testing.T, d *events.Dispatcher) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// TestWebhookDelivery: every event reaches the webhook signed, each subject's in order, through
+// a receiver that fails at first (retried with backoff); an endpoint failing past the retry
+// period leaves dead letters, which hold back nothing and are delivered when redelivered; events
+// delivered and old are pruned.
+func TestWebhookDelivery(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	f := newFixture(t, events.Endpoint{Name: "bank"}, events.Endpoint{Name: "flaky"})
+	bank, flaky := newReceiver(t, secret), newReceiver(t, secret)
+	bank.fail.Store(3)
+	flaky.down.Store(true)
+	d := &events.Dispatcher{Store: f.st, Client: http.DefaultClient, BaseDelay: 5 * time.Millisecond, RetryFor: 300 * time.Millisecond,
+		Targets: map[string]events.Target{"bank": {URL: bank.URL, Secret: secret}, "flaky": {URL: flaky.URL, Secret: secret}}}
+	run(t, d)
+	f.deposit(t)
+	f.deposit(t) // a second deposit of the same customer
+	waitFor(t, func() bool { return len(bank.events()) == 7 })
+	last := map[string]int{}
+	for _, e := range bank.events() {
+		if e.Seq != last[e.Subject]+1 {
+			t.Fatalf("%s seq %d after %d: out of order", e.Subject, e.Seq, last[e.Subject])
+		}
+		last[e.Subject] = e.Seq
+	}
+	if bank.forged.Load() != 0 {
+		t.Fatal("a delivery's signature did not verify")
+	}
+	// flaky was down past the retry period: dead letters, one per event (none holds back the next).
+	waitFor(t, func() bool { failed, _ := f.st.FailedDeliveries(context.Background()); return len(failed) == 7 })
+	flaky.down.Store(false)
+	if n, err := f.st.Redeliver(context.Background(), 0, time.Now()); err != nil || n != 7 {
+		t.Fatalf("redeliver: %d %v", n, err)
+	}
+	waitFor(t, func() bool { return len(flaky.events()) == 7 })
+	if n, err := f.st.PruneEvents(context.Background(), time.Now().Add(time.Hour)); err != nil || n != 7 {
+		t.Fatalf("prune: %d %v", n, err)
+	}
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+	}
+}

@@ -1,0 +1,263 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/anchorkit/anchor/internal/events"
+)
+
+var _ events.Store = (*Bolt)(nil)
+
+var (
+	bucketEventLog      = []byte("events_log")        // id (8 bytes) → events.Event JSON
+	bucketEventSubjects = []byte("events_subjects")   // subject → its last seq (8 bytes)
+	bucketDeliveries    = []byte("events_deliveries") // endpoint \x00 subject \x00 seq (8 bytes) → events.Delivery JSON
+)
+
+// SetEvents makes the store record the events of its transfer, KYC and treasury transactions
+// (nil: none).
+func (s *Bolt) SetEvents(r *events.Recorder) { s.events = r }
+
+func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+func deliveryKey(endpoint, subject string, seq int) []byte {
+	return append([]byte(endpoint+"\x00"+subject+"\x00"), u64(uint64(seq))...)
+}
+
+// emit implements events.Sink for every transaction type of the bbolt store.
+func emit(tx *bolt.Tx, e *events.Event, endpoints []string) error {
+	subjects := tx.Bucket(bucketEventSubjects)
+	var seq uint64 = 1
+	if raw := subjects.Get([]byte(e.Subject)); len(raw) == 8 {
+		seq = binary.BigEndian.Uint64(raw) + 1
+	}
+	if err := subjects.Put([]byte(e.Subject), u64(seq)); err != nil {
+		return err
+	}
+	log := tx.Bucket(bucketEventLog)
+	id, err := log.NextSequence()
+	if err != nil {
+		return err
+	}
+	e.ID, e.Seq = id, int(seq)
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if err := log.Put(u64(id), raw); err != nil {
+		return err
+	}
+	for _, ep := range endpoints {
+		d := events.Delivery{Endpoint: ep, Subject: e.Subject, Seq: e.Seq, EventID: id, Type: e.Type, Created: e.At, Due: e.At}
+		if err := putDelivery(tx, &d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func putDelivery(tx *bolt.Tx, d *events.Delivery) error {
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketDeliveries).Put(deliveryKey(d.Endpoint, d.Subject, d.Seq), raw)
+}
+
+func (t transferTx) Emit(e *events.Event, endpoints []string) error { return emit(t.tx, e, endpoints) }
+func (t kycTx) Emit(e *events.Event, endpoints []string) error      { return emit(t.tx, e, endpoints) }
+func (t opTx) Emit(e *events.Event, endpoints []string) error       { return emit(t.tx, e, endpoints) }
+
+// DueDeliveries implements events.Store.
+func (s *Bolt) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]events.Delivery, error) {
+	var out []events.Delivery
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var group []byte // endpoint \x00 subject \x00 of the current head
+		done := false
+		return tx.Bucket(bucketDeliveries).ForEach(func(k, v []byte) error {
+			if len(out) >= limit {
+				return nil
+			}
+			g := k[:len(k)-8]
+			if done && bytes.Equal(g, group) {
+				return nil // behind its subject's head
+			}
+			var d events.Delivery
+			if err := decode(bucketDeliveries, k, v, &d); err != nil {
+				return err
+			}
+			if d.Failed {
+				return nil // a dead letter holds nothing back
+			}
+			group, done = bytes.Clone(g), true
+			if !d.Due.After(now) && !d.Claim.After(now) {
+				out = append(out, d)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// deliveryUnchanged reports whether d is still stored as it was read.
+func deliveryUnchanged(tx *bolt.Tx, d events.Delivery) (bool, error) {
+	k := deliveryKey(d.Endpoint, d.Subject, d.Seq)
+	raw := tx.Bucket(bucketDeliveries).Get(k)
+	if raw == nil {
+		return false, nil
+	}
+	var cur events.Delivery
+	if err := decode(bucketDeliveries, k, raw, &cur); err != nil {
+		return false, err
+	}
+	return cur.Attempt == d.Attempt && cur.Due.Equal(d.Due) && cur.Failed == d.Failed, nil
+}
+
+// ClaimDelivery implements events.Store. One process holds a bbolt file, and its dispatcher
+// hands each delivery it read to one worker: there is nobody to claim against (FinishDelivery
+// still checks that the delivery is as it was read).
+func (s *Bolt) ClaimDelivery(ctx context.Context, d events.Delivery, now, until time.Time) (bool, error) {
+	return true, nil
+}
+
+// FinishDelivery implements events.Store; concurrent deliveries' records share a commit.
+func (s *Bolt) FinishDelivery(ctx context.Context, d events.Delivery, next *events.Delivery) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		same, err := deliveryUnchanged(tx, d)
+		if err != nil || !same {
+			return err // redelivered or changed meanwhile: kept as it is now
+		}
+		if next == nil {
+			return tx.Bucket(bucketDeliveries).Delete(deliveryKey(d.Endpoint, d.Subject, d.Seq))
+		}
+		return putDelivery(tx, next)
+	})
+}
+
+// EventJSON implements events.Store: the record is the event as delivered.
+func (s *Bolt) EventJSON(ctx context.Context, id uint64) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucketEventLog).Get(u64(id))
+		if raw == nil {
+			return events.ErrNotFound
+		}
+		out = bytes.Clone(raw)
+		return nil
+	})
+	return out, err
+}
+
+// EventsAfter implements events.Store: one writer commits at a time, so ids are in commit order.
+func (s *Bolt) EventsAfter(ctx context.Context, after uint64, limit int) ([]events.Event, error) {
+	out := []events.Event{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketEventLog).Cursor()
+		for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+			var e events.Event
+			if err := decode(bucketEventLog, k, v, &e); err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// FailedDeliveries implements events.Store.
+func (s *Bolt) FailedDeliveries(ctx context.Context) ([]events.Delivery, error) {
+	out := []events.Delivery{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketDeliveries).ForEach(func(k, v []byte) error {
+			var d events.Delivery
+			if err := decode(bucketDeliveries, k, v, &d); err != nil {
+				return err
+			}
+			if d.Failed {
+				out = append(out, d)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Redeliver implements events.Store.
+func (s *Bolt) Redeliver(ctx context.Context, eventID uint64, now time.Time) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		n = 0
+		var again []events.Delivery
+		err := tx.Bucket(bucketDeliveries).ForEach(func(k, v []byte) error {
+			var d events.Delivery
+			if err := decode(bucketDeliveries, k, v, &d); err != nil {
+				return err
+			}
+			if d.Failed && (eventID == 0 || d.EventID == eventID) {
+				d.Failed, d.Attempt, d.Due, d.Claim, d.LastError = false, 0, now, time.Time{}, ""
+				again = append(again, d)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for i := range again {
+			if err := putDelivery(tx, &again[i]); err != nil {
+				return err
+			}
+		}
+		n = len(again)
+		return nil
+	})
+	return n, err
+}
+
+// PruneEvents implements events.Store.
+func (s *Bolt) PruneEvents(ctx context.Context, before time.Time) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		n = 0
+		waiting := map[uint64]bool{}
+		if err := tx.Bucket(bucketDeliveries).ForEach(func(k, v []byte) error {
+			var d events.Delivery
+			if err := decode(bucketDeliveries, k, v, &d); err != nil {
+				return err
+			}
+			waiting[d.EventID] = true
+			return nil
+		}); err != nil {
+			return err
+		}
+		log := tx.Bucket(bucketEventLog)
+		var old [][]byte
+		c := log.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			var e events.Event
+			if err := decode(bucketEventLog, k, v, &e); err != nil {
+				return err
+			}
+			if !e.At.Before(before) {
+				break // ids follow time
+			}
+			if !waiting[e.ID] {
+				old = append(old, bytes.Clone(k))
+			}
+		}
+		for _, k := range old {
+			if err := log.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(old)
+		return nil
+	})
+	return n, err
+}
