@@ -21,6 +21,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/events"
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/horizon/standin"
 	"github.com/anchorkit/anchor/internal/kyc"
@@ -301,7 +302,11 @@ func (l localCrediter) Reconcile(ctx context.Context) (*treasury.Report, error) 
 	if l.cfg.HorizonURL == "" {
 		return nil, errors.New("horizon_url is not set")
 	}
-	return treasury.Reconcile(ctx, l.st, &transfer.Service{Store: l.st, Config: l.cfg}, l.cfg, horizon.NewLedger(l.cfg.HorizonURL, l.cfg.HorizonTimeout))
+	rep, err := treasury.Reconcile(ctx, l.st, &transfer.Service{Store: l.st, Config: l.cfg}, l.cfg, horizon.NewLedger(l.cfg.HorizonURL, l.cfg.HorizonTimeout))
+	if err == nil {
+		err = events.RecordReconcile(ctx, l.st, rep)
+	}
+	return rep, err
 }
 
 func (l localCrediter) ReturnPayment(ctx context.Context, id, by string, dryRun bool) (*treasury.Op, error) {

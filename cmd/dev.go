@@ -109,7 +109,7 @@ servers on it, the clients spread over them.`,
 		},
 	}
 	cmd.Flags().DurationVar(&duration, "duration", 10*time.Second, "length of each run")
-	cmd.Flags().StringSliceVar(&modes, "modes", []string{"challenge", "round", "kyc-put", "deposit"}, "what to drive (challenge, round, kyc-put, deposit, kyc-erase, kyc-upload, interactive, flow-page)")
+	cmd.Flags().StringSliceVar(&modes, "modes", []string{"challenge", "round", "kyc-put", "deposit"}, "what to drive (challenge, round, kyc-put, deposit, kyc-erase, kyc-upload, interactive, flow-page, price, quote)")
 	cmd.Flags().IntSliceVar(&clients, "clients", []int{8, 64}, "concurrent clients of each run")
 	cmd.Flags().StringVar(&logFile, "server-log", "", "write the server's log to FILE (default: discarded after writing)")
 	cmd.Flags().StringVar(&databaseURL, "database-url", "", "run on this PostgreSQL database (an empty one) instead of a bbolt file")

@@ -43,17 +43,17 @@ func newBusiness(t *testing.T, secret []byte) *business {
 		body, _ := io.ReadAll(r.Body)
 		if err := webhooksig.Verify(secret, r.Header.Get(webhooksig.Header), body, time.Now(), 0); err != nil {
 			b.forged.Add(1)
-			http.Error(w, err.Error(), 401)
+			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
 		if b.down.Load() {
 			b.failed.Add(1)
-			http.Error(w, "down for maintenance", 500)
+			http.Error(w, "down for maintenance", http.StatusInternalServerError)
 			return
 		}
 		var e map[string]any
 		if err := json.Unmarshal(body, &e); err != nil {
-			http.Error(w, "not JSON", 400)
+			http.Error(w, "not JSON", http.StatusBadRequest)
 			return
 		}
 		b.mu.Lock()
@@ -77,6 +77,19 @@ func (b *business) of(subject string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// wait returns a subject's events once ok holds for them (each subject is delivered on its own).
+func (b *business) wait(t *testing.T, subject string, ok func([]map[string]any) bool) []map[string]any {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if es := b.of(subject); ok(es) {
+			return es
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the business got, for %s: %v", subject, b.of(subject))
+		}
+	}
 }
 
 // TestE2EEventsToTheBusiness: a whole deposit — the wallet through SEP-10, SEP-12 and SEP-6,
@@ -187,17 +200,61 @@ func TestE2EEventsToTheBusiness(t *testing.T) {
 		t.Fatalf("no payment.sent among the deposit's events: %v", chain)
 	}
 	t.Logf("the deposit's events: %v", chain)
-	cust := biz.of("customer:" + customer)
-	if len(cust) < 2 || cust[0]["type"] != "customer.submitted" || cust[len(cust)-1]["status"] != "ACCEPTED" {
+	cust := biz.wait(t, "customer:"+customer, func(es []map[string]any) bool { return len(es) >= 3 })
+	if cust[0]["type"] != "customer.submitted" || cust[len(cust)-1]["status"] != "ACCEPTED" {
 		t.Fatalf("the customer's events: %v", cust)
 	}
 	if biz.forged.Load() != 0 {
 		t.Fatal("a delivery's signature did not verify")
 	}
-	credit := biz.of("action:credit/" + id)
-	if len(credit) == 0 || credit[len(credit)-1]["type"] != "treasury.action_confirmed" {
-		t.Fatalf("the credit action's events: %v", credit)
+	biz.wait(t, "action:credit/"+id, func(es []map[string]any) bool {
+		return len(es) > 0 && es[len(es)-1]["type"] == "treasury.action_confirmed"
+	})
+	// A withdrawal likewise: the user pays on-chain, the watcher finds it, the back office pays
+	// out the fiat.
+	put = w.putJSON(map[string]string{"type": "sep6-withdraw", "bank_account_number": "12345678", "bank_number": "021000021"})
+	if put.Status != 202 {
+		t.Fatalf("PUT /customer (bank): %d %s", put.Status, put.Body)
 	}
+	if r := compliance.call("POST", "/v1/kyc/customers/"+customer+"/decisions", `{"action":"approve"}`); r.Status != 200 {
+		t.Fatalf("approve the bank details: %d %s", r.Status, r.Body)
+	}
+	wd := w.sep6("/withdraw", url.Values{"asset_code": {"USDX"}, "amount": {"12"}})
+	if wd.Status != 200 {
+		t.Fatalf("withdraw: %d %s", wd.Status, wd.Body)
+	}
+	wid, memo := wd.JSON(t)["id"].(string), wd.JSON(t)["memo"].(string)
+	payMemo(t, tf, user, "12", memo)
+	for deadline := time.Now().Add(20 * time.Second); w.tx(wid)["status"] != "pending_anchor"; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the watcher did not find the payment: %v", w.tx(wid)["status"])
+		}
+	}
+	if r := ops.call("POST", "/v1/tx/"+wid+"/actions", `{"name":"paid","external_id":"OUT-1"}`, "Idempotency-Key", "out-1"); r.Status != 200 || r.JSON(t)["status"] != "completed" {
+		t.Fatalf("withdraw paid: %d %s", r.Status, r.Body)
+	}
+	var wEvents []map[string]any
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		wEvents = biz.of("transaction:" + wid)
+		if n := len(wEvents); n > 0 && wEvents[n-1]["status"] == "completed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the business got, for the withdrawal: %v", wEvents)
+		}
+	}
+	var wchain []string
+	for i, e := range wEvents {
+		if e["seq"] != float64(i+1) {
+			t.Fatalf("withdrawal event %d has seq %v", i+1, e["seq"])
+		}
+		wchain = append(wchain, fmt.Sprint(e["type"], " ", e["status"]))
+	}
+	if !strings.Contains(fmt.Sprint(wchain), "payment.received pending_anchor") {
+		t.Fatalf("no payment.received among the withdrawal's events: %v", wchain)
+	}
+	t.Logf("the withdrawal's events: %v", wchain)
+
 	// The pull API has them too, in order.
 	r := treasurer.call("GET", "/v1/events?after=0&limit=1000", "")
 	var pulled []map[string]any

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -193,9 +194,20 @@ func TestE2EOperatorAPI(t *testing.T) {
 	if r := vendor.call("GET", "/v1/kyc/customers", ""); r.Status != 401 || !strings.Contains(string(r.Body), "revoked") {
 		t.Fatalf("a revoked key: %d %s", r.Status, r.Body)
 	}
+	// Expired: refused, saying so.
+	shortKey, _ := cli("apikey", "create", "--name", "temp", "--role", "read-only", "--expires", "1s")
+	temp := operatorClient{t, base, strings.TrimSpace(shortKey)}
+	if r := temp.call("GET", "/v1/tx", ""); r.Status != 200 {
+		t.Fatalf("a fresh key: %d %s", r.Status, r.Body)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if r := temp.call("GET", "/v1/tx", ""); r.Status != 401 || !strings.Contains(string(r.Body), "expired") {
+		t.Fatalf("an expired key: %d %s", r.Status, r.Body)
+	}
+	cli("apikey", "revoke", "temp")
 	out, _ := cli("apikey", "list", "--json")
 	var keys []map[string]any
-	if err := json.Unmarshal([]byte(out), &keys); err != nil || len(keys) != 4 || keys[3]["state"] != "revoked" || strings.Contains(out, "hash") {
+	if err := json.Unmarshal([]byte(out), &keys); err != nil || len(keys) != 5 || keys[4]["state"] != "revoked" || strings.Contains(out, "hash") {
 		t.Fatalf("apikey list --json: %s", out)
 	}
 

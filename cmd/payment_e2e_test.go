@@ -63,6 +63,10 @@ func TestE2EPayments(t *testing.T) {
 	if out, _, code := cli("reconcile"); code != 1 || !strings.Contains(out, "unsettled payment "+noMemo) || !strings.Contains(out, "balanced") {
 		t.Fatalf("reconcile with open payments: %d %s", code, out)
 	}
+	// The payments and the reconcile's finding are events.
+	if out, _, code := cli("events", "list", "--limit", "1000"); code != 0 || strings.Count(out, "payment.unmatched") != 2 || !strings.Contains(out, "reconcile.differences_found") {
+		t.Fatalf("events: %d\n%s", code, out)
+	}
 	returns := func() int {
 		n := 0
 		for _, p := range hz.Payments() {

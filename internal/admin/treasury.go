@@ -17,6 +17,7 @@ import (
 	"github.com/stellar/go-stellar-sdk/txnbuild"
 
 	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/events"
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/httpx"
 	"github.com/anchorkit/anchor/internal/transfer"
@@ -178,6 +179,9 @@ func MountTreasury(life context.Context, mux mux, mk TreasuryFactory, transfers 
 		rep, err := treasury.Reconcile(r.Context(), t.Store, transfers, t.Config, t.Horizon.(horizon.Ledger))
 		if err == nil && t.Reconciled != nil {
 			t.Reconciled(rep)
+		}
+		if err == nil {
+			err = events.RecordReconcile(r.Context(), t.Store, rep)
 		}
 		return rep, err
 	})

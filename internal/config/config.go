@@ -81,6 +81,7 @@ type Config struct {
 	SEP24                  SEP24         `mapstructure:"sep24"`
 	Pages                  Pages         `mapstructure:"pages"`
 	Events                 Events        `mapstructure:"events"`
+	Quotes                 Quotes        `mapstructure:"quotes"`
 	Admin                  Admin         `mapstructure:"admin"`
 	Treasury               Treasury      `mapstructure:"treasury"`
 
@@ -268,6 +269,44 @@ func flattenTexts(prefix string, v any, out map[string]string) error {
 	return nil
 }
 
+// Quotes configures SEP-38: the off-chain assets offered in exchange for the anchor's tokens,
+// and the prices (docs/quotes.md).
+type Quotes struct {
+	// Expiry is a firm quote's lifetime unless the wallet asks for a later expire_after, up to
+	// MaxExpiry.
+	Expiry    time.Duration `mapstructure:"expiry"`
+	MaxExpiry time.Duration `mapstructure:"max_expiry"`
+	Assets    []QuoteAsset  `mapstructure:"assets"`
+	Pairs     []QuotePair   `mapstructure:"pairs"`
+}
+
+// QuoteAsset is an off-chain asset (iso4217:EUR) with its decimals, countries and the methods
+// that deliver it (SEP-6 funding methods).
+type QuoteAsset struct {
+	Asset               string           `mapstructure:"asset"`
+	Decimals            int              `mapstructure:"decimals"`
+	CountryCodes        []string         `mapstructure:"country_codes"`
+	SellDeliveryMethods []DeliveryMethod `mapstructure:"sell_delivery_methods"`
+	BuyDeliveryMethods  []DeliveryMethod `mapstructure:"buy_delivery_methods"`
+}
+
+// DeliveryMethod is a way to deliver or receive an off-chain asset.
+type DeliveryMethod struct {
+	Name        string `mapstructure:"name" json:"name"`
+	Description string `mapstructure:"description" json:"description"`
+}
+
+// QuotePair prices one off-chain asset against one of the anchor's assets (static source):
+// Price is the mid price of one token in the off-chain asset (EUR per USDX); each side pays
+// SpreadPercent above it, and Fee (in the off-chain asset) is charged on each exchange.
+type QuotePair struct {
+	Offchain      string `mapstructure:"offchain"`
+	Asset         string `mapstructure:"asset"`
+	Price         string `mapstructure:"price"`
+	SpreadPercent string `mapstructure:"spread_percent"`
+	Fee           string `mapstructure:"fee"`
+}
+
 // Events configures the business events and their webhooks (docs/integration.md).
 type Events struct {
 	// RetryFor is how long a delivery is retried before it becomes a dead letter.
@@ -368,6 +407,15 @@ func (c *Config) TransferServerSEP24() string {
 		return ""
 	}
 	return c.BaseURL() + "/sep24"
+}
+
+// QuoteServer is the SEP-38 base URL published as ANCHOR_QUOTE_SERVER (empty when no quotes
+// are configured).
+func (c *Config) QuoteServer() string {
+	if len(c.Quotes.Pairs) == 0 {
+		return ""
+	}
+	return c.BaseURL() + "/sep38"
 }
 
 // KYCServer is the SEP-12 base URL published as KYC_SERVER.

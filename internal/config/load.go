@@ -95,6 +95,8 @@ var Keys = []Key{
 	{"pages.text_color", "", false, "text colour (#rrggbb); it must read on the background and the cards (contrast 4.5:1)"},
 	{"events.retry_for", "72h", false, "how long a webhook delivery is retried (backing off up to an hour) before it is a dead letter (anchor events list --failed)"},
 	{"events.retention", "168h", false, "how long delivered events stay listed (GET /v1/events, anchor events list)"},
+	{"quotes.expiry", "10m", false, "lifetime of a SEP-38 firm quote unless the wallet asks for a later expire_after"},
+	{"quotes.max_expiry", "24h", false, "latest expire_after a SEP-38 quote may be given (later: 400)"},
 	{"sep6.transfer_expiry", "24h", false, "how long a SEP-6 transaction may wait for the user before it expires"},
 	{"sep6.legacy_kyc_responses", false, false, "answer the deprecated 403 KYC responses instead of creating the transaction"},
 	{"sep6.max_open_transactions", 100, false, "most unfinished SEP-6 transactions one account may have (429 beyond); 0 disables the limit"},
@@ -625,6 +627,6 @@ func KeysMarkdown() string {
 		}
 		b.WriteString("`" + k + "`")
 	}
-	b.WriteString(".\n\n`principals`, `assets`, `kyc.types`, `treasury.approval_threshold`, `treasury.low_balance`, `pages.texts` and `events.webhooks` are lists and maps, set in `anchor.yaml` only.\n")
+	b.WriteString(".\n\n`principals`, `assets`, `kyc.types`, `treasury.approval_threshold`, `treasury.low_balance`, `pages.texts`, `events.webhooks`, `quotes.assets` and `quotes.pairs` are lists and maps, set in `anchor.yaml` only.\n")
 	return b.String()
 }

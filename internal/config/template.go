@@ -250,6 +250,22 @@ events:
   retention: 168h
   webhooks: []
 
+# SEP-38 quotes (ANCHOR_QUOTE_SERVER, docs/quotes.md): off-chain assets offered in exchange for
+# the tokens above, priced here (static). Off until a pair is listed. For example:
+#   assets:
+#     - asset: iso4217:EUR
+#       decimals: 2
+#       country_codes: [DE, FR]
+#       sell_delivery_methods: [{name: SEPA, description: "Send euros by SEPA transfer"}]
+#       buy_delivery_methods: [{name: SEPA, description: "Receive euros by SEPA transfer"}]
+#   pairs:
+#     - {offchain: iso4217:EUR, asset: USDX, price: "0.92", spread_percent: "0.5", fee: "1.00"}
+quotes:
+  expiry: 10m
+  max_expiry: 24h
+  assets: []
+  pairs: []
+
 sep6:
   transfer_expiry: 24h
   legacy_kyc_responses: false

@@ -128,6 +128,7 @@ func (c *Config) validate(add func(error)) {
 	if _, err := c.PageTexts(); err != nil {
 		add(err)
 	}
+	c.validateQuotes(add)
 	names := map[string]bool{}
 	for i, w := range c.Events.Webhooks {
 		key := fmt.Sprintf("events.webhooks[%d]", i)
@@ -503,4 +504,84 @@ func checkURL(raw string, httpsOnly bool) error {
 		return fmt.Errorf("%q must use https", raw)
 	}
 	return nil
+}
+
+var (
+	fiatRE    = regexp.MustCompile(`^iso4217:[A-Z]{3}$`)
+	countryRE = regexp.MustCompile(`^[A-Z]{2}(-[A-Z0-9]{1,3})?$`)
+	decimalRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+	methodRE  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+)
+
+func decimalPlaces(s string) int {
+	if _, frac, ok := strings.Cut(s, "."); ok {
+		return len(frac)
+	}
+	return 0
+}
+
+func (c *Config) validateQuotes(add func(error)) {
+	q := c.Quotes
+	if q.Expiry <= 0 {
+		add(keyErr("quotes.expiry", "give a positive duration such as 10m"))
+	}
+	if q.MaxExpiry < q.Expiry {
+		add(keyErr("quotes.max_expiry", "%s is shorter than quotes.expiry %s", q.MaxExpiry, q.Expiry))
+	}
+	offchain := map[string]QuoteAsset{}
+	for i, a := range q.Assets {
+		key := fmt.Sprintf("quotes.assets[%d]", i)
+		switch {
+		case !fiatRE.MatchString(a.Asset):
+			add(keyErr(key+".asset", "%q is not an off-chain asset such as iso4217:EUR", a.Asset))
+		case offchain[a.Asset].Asset != "":
+			add(keyErr(key+".asset", "%s is listed twice", a.Asset))
+		case a.Decimals < 0 || a.Decimals > 7:
+			add(keyErr(key+".decimals", "%d: give 0 to 7", a.Decimals))
+		}
+		for j, cc := range a.CountryCodes {
+			if !countryRE.MatchString(cc) {
+				add(keyErr(fmt.Sprintf("%s.country_codes[%d]", key, j), "%q is not an ISO 3166 code such as DE or BR-SP", cc))
+			}
+		}
+		for side, ms := range map[string][]DeliveryMethod{"sell_delivery_methods": a.SellDeliveryMethods, "buy_delivery_methods": a.BuyDeliveryMethods} {
+			seen := map[string]bool{}
+			for j, m := range ms {
+				if !methodRE.MatchString(m.Name) || seen[m.Name] {
+					add(keyErr(fmt.Sprintf("%s.%s[%d].name", key, side, j), "%q: give a unique name of letters, digits, - or _ (such as SEPA)", m.Name))
+				}
+				seen[m.Name] = true
+			}
+		}
+		offchain[a.Asset] = a
+	}
+	codes := map[string]bool{}
+	for _, a := range c.Assets {
+		codes[a.Code] = true
+	}
+	pairs := map[string]bool{}
+	for i, p := range q.Pairs {
+		key := fmt.Sprintf("quotes.pairs[%d]", i)
+		fa, known := offchain[p.Offchain]
+		switch {
+		case !known:
+			add(keyErr(key+".offchain", "%q is not one of quotes.assets", p.Offchain))
+		case !codes[p.Asset]:
+			add(keyErr(key+".asset", "%q is not the code of one of assets", p.Asset))
+		case pairs[p.Offchain+"/"+p.Asset]:
+			add(keyErr(key, "%s/%s is priced twice", p.Offchain, p.Asset))
+		case !decimalRE.MatchString(p.Price) || strings.Trim(p.Price, "0.") == "":
+			add(keyErr(key+".price", "%q is not a positive decimal (the price of one %s in %s)", p.Price, p.Asset, p.Offchain))
+		case p.SpreadPercent != "" && (!decimalRE.MatchString(p.SpreadPercent) || !lessThan100(p.SpreadPercent)):
+			add(keyErr(key+".spread_percent", "%q: give a percentage from 0 to less than 100", p.SpreadPercent))
+		case p.Fee != "" && (!decimalRE.MatchString(p.Fee) || decimalPlaces(p.Fee) > fa.Decimals):
+			add(keyErr(key+".fee", "%q: give an amount of %s with at most %d decimals", p.Fee, p.Offchain, fa.Decimals))
+		}
+		pairs[p.Offchain+"/"+p.Asset] = true
+	}
+}
+
+func lessThan100(s string) bool {
+	whole, _, _ := strings.Cut(s, ".")
+	return len(strings.TrimLeft(whole, "0")) <= 2 // below 100
 }

@@ -12,6 +12,7 @@
 package events
 
 import (
+	"context"
 	"encoding/json"
 
 	"github.com/anchorkit/anchor/internal/config"
@@ -55,7 +56,7 @@ const (
 
 // Types lists every event type, for configuration checks and docs.
 var Types = []string{TransactionCreated, TransactionStatusChanged, CustomerSubmitted, CustomerStatusChanged,
-	PaymentSent, PaymentReceived, PaymentUnmatched, ActionProposed, ActionSubmitted, ActionConfirmed, ActionFailed}
+	PaymentSent, PaymentReceived, PaymentUnmatched, ActionProposed, ActionSubmitted, ActionConfirmed, ActionFailed, ReconcileDifferences}
 
 // ValidPattern reports whether p names event types: a type, or a glob such as transaction.*
 // or * matching at least one.
@@ -119,3 +120,20 @@ func (r *Recorder) emit(s Sink, typ, subject string, view any, prev, status stri
 
 // Marshal is an event's JSON as delivered and listed.
 func Marshal(e *Event) ([]byte, error) { return json.Marshal(e) }
+
+// ReconcileDifferences is the event of a reconcile that found differences.
+const ReconcileDifferences = "reconcile.differences_found"
+
+// Recording is a store that records an event on its own (a change that is not a store write:
+// a reconcile's finding).
+type Recording interface {
+	RecordEvent(ctx context.Context, typ, subject string, view any) error
+}
+
+// Record is the event of a change made outside the services' store transactions.
+func (r *Recorder) Record(s Sink, typ, subject string, view any) error {
+	if r == nil {
+		return nil
+	}
+	return r.emit(s, typ, subject, view, "", "")
+}

@@ -218,3 +218,34 @@ func waitFor(t *testing.T, ok func() bool) {
 		}
 	}
 }
+
+// TestSlowWebhook: a receiver that does not answer within the client's timeout is retried, and
+// gets the event once it answers in time.
+func TestSlowWebhook(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	f := newFixture(t, events.Endpoint{Name: "slow", Types: []string{"transaction.created"}})
+	var calls atomic.Int32
+	got := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			time.Sleep(500 * time.Millisecond) // past the client's timeout
+			return
+		}
+		select {
+		case got <- struct{}{}:
+		default:
+		}
+	}))
+	defer srv.Close()
+	run(t, &events.Dispatcher{Store: f.st, Client: &http.Client{Timeout: 100 * time.Millisecond}, BaseDelay: 10 * time.Millisecond,
+		Targets: map[string]events.Target{"slow": {URL: srv.URL, Secret: secret}}})
+	f.deposit(t)
+	select {
+	case <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the event never arrived after the timeout")
+	}
+	if calls.Load() < 2 {
+		t.Fatalf("%d calls", calls.Load())
+	}
+}

@@ -99,6 +99,20 @@ func Bench(ctx context.Context, o BenchOptions) ([]*Result, error) {
 	if logw == nil {
 		logw = io.Discard
 	}
+	// Quotes for the price and quote modes: euros against the first asset.
+	{
+		cfgPath := filepath.Join(dir, "anchor.yaml")
+		raw, err := os.ReadFile(cfgPath)
+		if err != nil {
+			return nil, err
+		}
+		quotes := "  assets:\n    - {asset: iso4217:EUR, decimals: 2, sell_delivery_methods: [{name: SEPA, description: SEPA}], buy_delivery_methods: [{name: SEPA, description: SEPA}]}\n" +
+			"  pairs:\n    - {offchain: iso4217:EUR, asset: USDX, price: \"0.92\", spread_percent: \"0.5\", fee: \"1.00\"}\n"
+		raw = bytes.Replace(raw, []byte("  assets: []\n  pairs: []\n"), []byte(quotes), 1)
+		if err := os.WriteFile(cfgPath, raw, 0o600); err != nil {
+			return nil, err
+		}
+	}
 	var sink *eventSink
 	if o.Webhook {
 		sink = &eventSink{}

@@ -116,7 +116,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			errs := 0
 			var firstErr string
 			var put func(n int) error
-			if o.Mode == "kyc-put" || o.Mode == "deposit" || o.Mode == "kyc-erase" || o.Mode == "kyc-upload" || o.Mode == "interactive" || o.Mode == "flow-page" {
+			if o.Mode == "price" {
+				put = func(int) error { return getPrice(ctx, hc, t, u) }
+			}
+			if o.Mode == "kyc-put" || o.Mode == "deposit" || o.Mode == "kyc-erase" || o.Mode == "kyc-upload" || o.Mode == "interactive" || o.Mode == "flow-page" || o.Mode == "quote" {
 				token, err := client.Authenticate(ctx, kp.Address(), nil, kp)
 				if err != nil {
 					mu.Lock()
@@ -131,6 +134,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				}
 				if o.Mode == "interactive" {
 					put = func(int) error { _, err := startInteractive(ctx, hc, t.TransferServerSEP0024, u, token); return err }
+				}
+				if o.Mode == "quote" {
+					put = func(int) error { return postQuote(ctx, hc, t, u, token) }
 				}
 				if o.Mode == "flow-page" {
 					page, err := openFlow(ctx, hc, t.TransferServerSEP0024, u, token)
@@ -156,7 +162,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				switch o.Mode {
 				case "round":
 					_, err = client.Authenticate(ctx, kp.Address(), nil, kp)
-				case "kyc-put", "deposit", "kyc-erase", "kyc-upload", "interactive", "flow-page":
+				case "kyc-put", "deposit", "kyc-erase", "kyc-upload", "interactive", "flow-page", "price", "quote":
 					err = put(n)
 				default:
 					_, err = client.Challenge(ctx, kp.Address(), nil, "")
@@ -199,6 +205,40 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// firstToken is the SEP-38 id of the toml's first currency.
+func firstToken(t *stellartoml.StellarTOML) string {
+	if len(t.Currencies) == 0 {
+		return ""
+	}
+	return "stellar:" + t.Currencies[0].Code + ":" + t.Currencies[0].Issuer
+}
+
+// getPrice asks SEP-38 for the indicative price of 100 EUR in the first token (no token: GET
+// /price is public).
+func getPrice(ctx context.Context, hc *http.Client, t *stellartoml.StellarTOML, base *url.URL) error {
+	q := url.Values{"sell_asset": {"iso4217:EUR"}, "buy_asset": {firstToken(t)}, "sell_amount": {"100"}, "context": {"sep6"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, at(t.AnchorQuoteServer, base)+"/price?"+q.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /price: %s", resp.Status)
+	}
+	return nil
+}
+
+// postQuote asks SEP-38 for a firm quote (stored before it is answered).
+func postQuote(ctx context.Context, hc *http.Client, t *stellartoml.StellarTOML, base *url.URL, token string) error {
+	body := `{"sell_asset":"iso4217:EUR","buy_asset":"` + firstToken(t) + `","sell_amount":"100","sell_delivery_method":"SEPA","context":"sep6"}`
+	return send(ctx, hc, http.MethodPost, at(t.AnchorQuoteServer, base)+"/quote", "application/json", token, strings.NewReader(body), http.StatusCreated)
 }
 
 // putCustomer sends PUT /customer with 10 SEP-9 fields as JSON; n changes one value, so that

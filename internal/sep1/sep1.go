@@ -25,6 +25,7 @@ func Model(cfg *config.Config) (*stellartoml.StellarTOML, error) {
 		WebAuthEndpoint:       cfg.WebAuthEndpoint(),
 		TransferServer:        cfg.TransferServer(),
 		TransferServerSEP0024: cfg.TransferServerSEP24(),
+		AnchorQuoteServer:     cfg.QuoteServer(),
 		KYCServer:             cfg.KYCServer(),
 		HorizonURL:            cfg.HorizonURL,
 	}

@@ -21,10 +21,12 @@ import (
 	"github.com/anchorkit/anchor/internal/httpx"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/metrics"
+	"github.com/anchorkit/anchor/internal/quotes"
 	"github.com/anchorkit/anchor/internal/sep1"
 	"github.com/anchorkit/anchor/internal/sep10"
 	"github.com/anchorkit/anchor/internal/sep12"
 	"github.com/anchorkit/anchor/internal/sep24"
+	"github.com/anchorkit/anchor/internal/sep38"
 	"github.com/anchorkit/anchor/internal/sep6"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
@@ -61,6 +63,8 @@ type Deps struct {
 	// SEP24, when set (sep24.enabled), serves TRANSFER_SERVER_SEP0024, and Flow its
 	// interactive pages.
 	SEP24 *sep24.Handlers
+	// SEP38, when set (quotes.pairs), serves ANCHOR_QUOTE_SERVER.
+	SEP38 *sep38.Handlers
 	Flow  *web.Flow
 }
 
@@ -118,6 +122,10 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 		}
 		sep24Handlers = &sep24.Handlers{Service: transfers, Config: cfg, Links: links, Info: info24}
 	}
+	var sep38Handlers *sep38.Handlers
+	if qs := quotes.NewService(cfg, st); qs.Enabled() {
+		sep38Handlers = &sep38.Handlers{Service: qs}
+	}
 	var proxies Proxies
 	for _, s := range cfg.TrustedProxies {
 		p, err := config.ParseCIDR(s)
@@ -128,7 +136,7 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 	}
 	return &Deps{
 		Config: cfg, Logger: logger, Store: st, TOML: toml, KYC: svc, Callbacks: callbacks, Transfers: transfers, SEP6Info: info, Advancer: advancer, Proxies: proxies,
-		Pages: pages, SEP24: sep24Handlers, Flow: flow,
+		Pages: pages, SEP24: sep24Handlers, Flow: flow, SEP38: sep38Handlers,
 		Limiter:      sep10.NewRateLimiter(cfg.AuthRateLimit, cfg.AuthRateBurst),
 		WriteLimiter: sep10.NewRateLimiter(cfg.WriteRateLimit, cfg.WriteRateBurst),
 		SEP10: &sep10.Deps{
@@ -176,6 +184,11 @@ func NewHandler(d *Deps) http.Handler {
 	}
 	if d.SEP24 != nil {
 		for _, route := range d.SEP24.Routes("/sep24", limited(d.SEP10.Tokens.Middleware(sep24.RejectAuth))) {
+			rt.handle(route.Method, route.Path, route.Handler)
+		}
+	}
+	if d.SEP38 != nil {
+		for _, route := range d.SEP38.Routes("/sep38", limited(d.SEP10.Tokens.Middleware(sep38.RejectAuth))) {
 			rt.handle(route.Method, route.Path, route.Handler)
 		}
 	}

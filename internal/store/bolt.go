@@ -21,7 +21,7 @@ import (
 const FileName = "anchor.db"
 
 // SchemaVersion is the schema this build writes. Bump it and append to migrations together.
-const SchemaVersion = 16
+const SchemaVersion = 17
 
 var (
 	bucketMeta       = []byte("meta")
@@ -73,6 +73,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	},
 	14: createBuckets(bucketAPIKeys, bucketIdem),
 	15: createBuckets(bucketEventLog, bucketEventSubjects, bucketDeliveries),
+	16: createBuckets(bucketQuotes),
 	2:  createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos),
 }
 

@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"github.com/anchorkit/anchor/internal/apikey"
+	"github.com/anchorkit/anchor/internal/events"
 	"slices"
 	"strings"
 
 	"github.com/anchorkit/anchor/internal/callback"
 	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/quotes"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/treasury"
 )
@@ -29,6 +31,7 @@ var CopyKinds = []string{
 	"transfers", "memos", "callbacks",
 	"treasury_ops", "cursors", "unmatched", "proposals",
 	"account_modes", "challenges", "api_keys",
+	"biz_events", "deliveries", "quotes",
 }
 
 // Record is one stored record in a backend-neutral form.
@@ -73,6 +76,12 @@ func Canonical(kind string, raw []byte) ([]byte, error) {
 		v = &treasury.Proposal{}
 	case "api_keys":
 		v = &apikey.Key{}
+	case "biz_events":
+		v = &events.Event{}
+	case "deliveries":
+		v = &events.Delivery{}
+	case "quotes":
+		v = &quotes.Quote{}
 	default:
 		return raw, nil // a plain value
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"github.com/anchorkit/anchor/internal/apikey"
+	"github.com/anchorkit/anchor/internal/events"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/stellar/go-stellar-sdk/keypair"
 
 	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/quotes"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/store/pgtest"
 	"github.com/anchorkit/anchor/internal/store/postgres"
@@ -85,6 +87,11 @@ func fillEveryKind(t *testing.T, st store.Backend) {
 	if _, err := st.UseChallenge(ctx, sha256.Sum256([]byte("c")), now.Add(time.Hour), alice, true); err != nil {
 		t.Fatal(err)
 	}
+	must(st.PutQuote(ctx, &quotes.Quote{V: 1, ID: "quote-1", SellAsset: "iso4217:EUR", SellAmount: "10.00", BuyAsset: "stellar:USDX:GA", BuyAmount: "9.0000000", Account: alice, ExpiresAt: now.Add(time.Hour)}))
+	// An event with a delivery waiting.
+	st.SetEvents(&events.Recorder{Endpoints: []events.Endpoint{{Name: "bank"}}})
+	must(st.(events.Recording).RecordEvent(ctx, events.ReconcileDifferences, "reconcile", map[string]bool{"ok": false}))
+	st.SetEvents(nil)
 	must(st.APIKeyUpdate(ctx, func(tx apikey.Tx) error {
 		return tx.PutKey(&apikey.Key{V: 1, ID: "0123456789abcdef", Name: "bank", Role: apikey.Treasury, Hash: "00", CreatedAt: now})
 	}))

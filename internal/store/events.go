@@ -74,6 +74,11 @@ func (t transferTx) Emit(e *events.Event, endpoints []string) error { return emi
 func (t kycTx) Emit(e *events.Event, endpoints []string) error      { return emit(t.tx, e, endpoints) }
 func (t opTx) Emit(e *events.Event, endpoints []string) error       { return emit(t.tx, e, endpoints) }
 
+// RecordEvent implements events.Recording.
+func (s *Bolt) RecordEvent(ctx context.Context, typ, subject string, view any) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return s.events.Record(opTx{tx}, typ, subject, view) })
+}
+
 // DueDeliveries implements events.Store.
 func (s *Bolt) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]events.Delivery, error) {
 	var out []events.Delivery

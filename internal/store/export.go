@@ -101,6 +101,20 @@ func (s *Bolt) Export(ctx context.Context, kind string, fn func(Record) error) e
 			return each(bucketTreasuryProposals, canonical)
 		case "api_keys":
 			return each(bucketAPIKeys, canonical)
+		case "quotes":
+			return each(bucketQuotes, canonical)
+		case "biz_events":
+			return each(bucketEventLog, func(k, v []byte) (Record, error) {
+				r, err := canonical(k, v)
+				r.Key = eventKey(binary.BigEndian.Uint64(k))
+				return r, err
+			})
+		case "deliveries":
+			return each(bucketDeliveries, func(k, v []byte) (Record, error) {
+				r, err := canonical(k, v)
+				r.Key = strings.Replace(string(k[:len(k)-8]), "\x00", PairSep, -1) + strconv.FormatUint(binary.BigEndian.Uint64(k[len(k)-8:]), 10)
+				return r, err
+			})
 		case "account_modes":
 			return each(bucketAccountModes, value)
 		case "challenges":

@@ -12,6 +12,7 @@ import (
 	"github.com/anchorkit/anchor/internal/callback"
 	"github.com/anchorkit/anchor/internal/events"
 	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/quotes"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/treasury"
 )
@@ -65,6 +66,7 @@ type Store interface {
 	kyc.Store
 	transfer.Store
 	callback.Queue
+	quotes.Store
 	// SchemaVersion is the schema version of the open database.
 	SchemaVersion(ctx context.Context) (int, error)
 	Close() error

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/anchorkit/anchor/internal/apikey"
+	"github.com/anchorkit/anchor/internal/events"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -38,6 +39,9 @@ var exports = map[string]string{
 	"account_modes": "SELECT account, CASE WHEN shared THEN 's' ELSE 'n' END, NULL::bytea FROM account_modes",
 	"challenges":    "SELECT encode(hash, 'hex'), extract(epoch FROM expires)::bigint::text, NULL::bytea FROM used_challenges",
 	"api_keys":      "SELECT id, body::text, NULL::bytea FROM api_keys",
+	"quotes":        "SELECT id, body::text, NULL::bytea FROM quotes",
+	"biz_events":    "SELECT lpad(id::text, 20, '0'), body::text, convert_to(seq::text, 'UTF8') FROM events",
+	"deliveries":    "SELECT endpoint || chr(31) || subject || chr(31) || seq::text, body::text, NULL::bytea FROM event_deliveries",
 }
 
 // Export implements store.Exporter, in one snapshot per kind.
@@ -66,6 +70,11 @@ func (s *Store) Export(ctx context.Context, kind string, fn func(store.Record) e
 				}
 			case "kyc_changed":
 				r.Body, r.Data = data, nil
+			case "biz_events":
+				if r.Body, err = withEventID(r.Body, key, string(data)); err != nil {
+					return fmt.Errorf("%s %q: %w", kind, key, err)
+				}
+				r.Data = nil
 			case "files":
 			default:
 				r.Data = nil
@@ -91,6 +100,9 @@ func (s *Store) Import(ctx context.Context, kind string, recs []store.Record) er
 		}
 		if kind == "events" {
 			return b.exec("SELECT setval(pg_get_serial_sequence('kyc_events', 'seq'), greatest((SELECT max(seq) FROM kyc_events), 1))")
+		}
+		if kind == "biz_events" {
+			return b.exec("SELECT setval(pg_get_serial_sequence('events', 'id'), greatest((SELECT max(id) FROM events), 1))")
 		}
 		return nil
 	})
@@ -179,6 +191,35 @@ func importOne(b base, kind string, r store.Record) error {
 	case "account_modes":
 		return b.exec(`INSERT INTO account_modes (account, shared) VALUES ($1, $2)
 			ON CONFLICT (account) DO UPDATE SET shared = excluded.shared`, r.Key, string(r.Body) == "s")
+	case "quotes":
+		return b.exec("INSERT INTO quotes (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = excluded.body", r.Key, string(r.Body))
+	case "biz_events":
+		e, err := decodeAs[events.Event](r)
+		if err != nil {
+			return err
+		}
+		raw, err := body(e)
+		if err != nil {
+			return err
+		}
+		if err := b.exec(`INSERT INTO event_subjects (subject, seq) VALUES ($1, $2)
+			ON CONFLICT (subject) DO UPDATE SET seq = greatest(event_subjects.seq, excluded.seq)`, e.Subject, e.Seq); err != nil {
+			return err
+		}
+		return b.exec(`INSERT INTO events (id, subject, seq, at_ns, body) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
+			e.ID, e.Subject, e.Seq, ns(e.At), raw)
+	case "deliveries":
+		d, err := decodeAs[events.Delivery](r)
+		if err != nil {
+			return err
+		}
+		raw, err := body(d)
+		if err != nil {
+			return err
+		}
+		return b.exec(`INSERT INTO event_deliveries (endpoint, subject, seq, event_id, due_ns, failed, body) VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (endpoint, subject, seq) DO UPDATE SET due_ns = excluded.due_ns, failed = excluded.failed, body = excluded.body`,
+			d.Endpoint, d.Subject, d.Seq, d.EventID, ns(d.Due), d.Failed, raw)
 	case "challenges":
 		return b.exec(`INSERT INTO used_challenges (hash, expires) VALUES (decode($1, 'hex'), to_timestamp($2::bigint))
 			ON CONFLICT (hash) DO NOTHING`, r.Key, string(r.Body))
@@ -188,7 +229,7 @@ func importOne(b base, kind string, r store.Record) error {
 
 // copyTables are the tables a copy fills; a target holding rows in any is not empty.
 var copyTables = []string{"kyc_customers", "kyc_files", "kyc_events", "kyc_tombstones", "transfers", "transfer_memos",
-	"callbacks", "treasury_ops", "treasury_unmatched", "treasury_proposals", "account_modes", "used_challenges", "api_keys"}
+	"callbacks", "treasury_ops", "treasury_unmatched", "treasury_proposals", "account_modes", "used_challenges", "api_keys", "events", "event_deliveries", "quotes"}
 
 // Empty reports whether the database holds no record yet (store copy refuses to copy over
 // one without --force).

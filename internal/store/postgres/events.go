@@ -51,6 +51,29 @@ func withID(raw []byte, id uint64, seq int) (events.Event, error) {
 	return e, nil
 }
 
+// RecordEvent implements events.Recording.
+func (s *Store) RecordEvent(ctx context.Context, typ, subject string, view any) error {
+	return s.update(ctx, func(b base) error { return s.events.Record(opTx{b}, typ, subject, view) })
+}
+
+// withEventID puts an exported event's id (its key) and seq into its body.
+func withEventID(raw []byte, key, seqText string) ([]byte, error) {
+	id, err := strconv.ParseUint(key, 10, 64)
+	if err != nil {
+		return nil, err
+	}
+	seq, err := strconv.Atoi(seqText)
+	if err != nil {
+		return nil, err
+	}
+	var e events.Event
+	if err := decode("events", key, raw, &e); err != nil {
+		return nil, err
+	}
+	e.ID, e.Seq = id, seq
+	return events.Marshal(&e)
+}
+
 // DueDeliveries implements events.Store.
 func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]events.Delivery, error) {
 	var out []events.Delivery

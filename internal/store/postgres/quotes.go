@@ -1,0 +1,32 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/anchorkit/anchor/internal/quotes"
+)
+
+var _ quotes.Store = (*Store)(nil)
+
+// PutQuote implements quotes.Store.
+func (s *Store) PutQuote(ctx context.Context, q *quotes.Quote) error {
+	raw, err := body(q)
+	if err != nil {
+		return err
+	}
+	return s.update(ctx, func(b base) error {
+		return b.exec("INSERT INTO quotes (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = excluded.body", q.ID, raw)
+	})
+}
+
+// Quote implements quotes.Store.
+func (s *Store) Quote(ctx context.Context, id string) (*quotes.Quote, error) {
+	var q quotes.Quote
+	err := s.view(ctx, func(b base) error {
+		return b.getJSON("quotes", id, &q, quotes.ErrNotFound, "SELECT body FROM quotes WHERE id = $1", id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &q, nil
+}
