@@ -219,20 +219,7 @@ func firstToken(t *stellartoml.StellarTOML) string {
 // /price is public).
 func getPrice(ctx context.Context, hc *http.Client, t *stellartoml.StellarTOML, base *url.URL) error {
 	q := url.Values{"sell_asset": {"iso4217:EUR"}, "buy_asset": {firstToken(t)}, "sell_amount": {"100"}, "context": {"sep6"}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, at(t.AnchorQuoteServer, base)+"/price?"+q.Encode(), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET /price: %s", resp.Status)
-	}
-	return nil
+	return send(ctx, hc, http.MethodGet, at(t.AnchorQuoteServer, base)+"/price?"+q.Encode(), "", "", nil, http.StatusOK)
 }
 
 // postQuote asks SEP-38 for a firm quote (stored before it is answered).
@@ -260,14 +247,19 @@ func at(endpoint string, base *url.URL) string {
 	return u.String()
 }
 
-// send makes one authenticated request and checks its status, discarding the body.
+// send makes one request (authenticated when token is set) and checks its status, discarding
+// the body.
 func send(ctx context.Context, hc *http.Client, method, target, ctype, token string, body io.Reader, want int) error {
 	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", ctype)
-	req.Header.Set("Authorization", "Bearer "+token)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return err

@@ -331,7 +331,10 @@ func checkContext(c string) error {
 }
 
 // Price answers GET /price.
-func (s *Service) Price(r Request) (*Price, error) {
+func (s *Service) Price(r Request) (*Price, error) { return s.price(&r, false) }
+
+// price checks a pair's request (firm: the delivery method required or filled in) and prices it.
+func (s *Service) price(r *Request, firm bool) (*Price, error) {
 	if r.SellAsset == "" || r.BuyAsset == "" {
 		return nil, bad("give sell_asset and buy_asset")
 	}
@@ -342,10 +345,10 @@ func (s *Service) Price(r Request) (*Price, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.checkMethods(&r, false); err != nil {
+	if err := p.checkMethods(r, firm); err != nil {
 		return nil, err
 	}
-	return p.compute(&r)
+	return p.compute(r)
 }
 
 // PricesAsset is one asset of GET /prices.
@@ -398,20 +401,7 @@ type Owner struct{ Account, Memo string }
 
 // Create makes a firm quote for owner, stored before it is answered.
 func (s *Service) Create(ctx context.Context, o Owner, r Request) (*Quote, error) {
-	if r.SellAsset == "" || r.BuyAsset == "" {
-		return nil, bad("give sell_asset and buy_asset")
-	}
-	if err := checkContext(r.Context); err != nil {
-		return nil, err
-	}
-	p, err := s.find(r.SellAsset, r.BuyAsset)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.checkMethods(&r, true); err != nil {
-		return nil, err
-	}
-	pr, err := p.compute(&r)
+	pr, err := s.price(&r, true)
 	if err != nil {
 		return nil, err
 	}
