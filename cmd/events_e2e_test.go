@@ -373,3 +373,25 @@ func TestE2EEventOutlivesKill9(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EWebhookSecretOnlyForServe: a webhook's secret file is read by anchor serve, which
+// refuses to start without it (one line naming the key); other commands, run by users who may
+// not read it, work.
+func TestE2EWebhookSecretOnlyForServe(t *testing.T) {
+	dir, port := initAnchor(t)
+	path := filepath.Join(dir, "anchor.yaml")
+	raw, _ := os.ReadFile(path)
+	raw = bytes.Replace(raw, []byte("  webhooks: []\n"), []byte("  webhooks:\n    - name: bank\n      url: https://bank.example/events\n      secret_file: missing.secret\n"), 1)
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCLI(t, context.Background(), nil, "kyc", "list", "--config", path); code != 0 {
+		t.Fatalf("kyc list without the webhook's secret: %d %s", code, stderr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, stderr, code := runCLI(t, ctx, map[string]string{"ANCHOR_HORIZON_URL": "none"}, "serve", "--config", path, "--listen", fmt.Sprintf("127.0.0.1:%d", port))
+	if code == 0 || !strings.Contains(stderr, "config: events.webhooks[0].secret_file: ") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Fatalf("serve without the secret: %d %q", code, stderr)
+	}
+}

@@ -91,6 +91,9 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if err := cfg.Require("anchor serve", "signing_secret", "jwt_secret"); err != nil {
 		return err
 	}
+	if err := cfg.WebhookSecrets(); err != nil {
+		return err
+	}
 	// The live heap of the server is a few MB, so at the runtime's default GOGC=100 it collects
 	// very often; 200 cut CPU per SEP-10 round by about 12% for about 4 MB more RSS (see
 	// docs/benchmarks.md). An operator's GOGC wins.

@@ -3,6 +3,7 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"net/url"
 	"strings"
@@ -328,8 +329,20 @@ type Webhook struct {
 	secret     []byte
 }
 
-// Secret is the webhook's signing key, read from SecretFile at load.
+// Secret is the webhook's signing key, read from SecretFile at load (nil when this user could
+// not read it: only anchor serve needs it, and checks it with WebhookSecrets).
 func (w Webhook) Secret() []byte { return w.secret }
+
+// WebhookSecrets checks that every webhook's secret was read (at least 16 bytes), naming the
+// key of the first that was not.
+func (c *Config) WebhookSecrets() error {
+	for i, w := range c.Events.Webhooks {
+		if len(w.secret) < 16 {
+			return keyErr(fmt.Sprintf("events.webhooks[%d].secret_file", i), "%s is missing, unreadable by this user or shorter than 16 bytes", w.SecretFile)
+		}
+	}
+	return nil
+}
 
 // SEP6 configures the transfer server.
 type SEP6 struct {
