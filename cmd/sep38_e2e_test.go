@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,20 +17,7 @@ import (
 // never by another account (404); bad requests are 400 with {"error"}.
 func TestE2ESEP38(t *testing.T) {
 	dir, port := initAnchor(t)
-	path := filepath.Join(dir, "anchor.yaml")
-	raw, _ := os.ReadFile(path)
-	raw = bytes.Replace(raw, []byte("  assets: []\n  pairs: []\n"), []byte(`  assets:
-    - asset: iso4217:EUR
-      decimals: 2
-      country_codes: [DE, FR]
-      sell_delivery_methods: [{name: SEPA, description: "Send euros by SEPA transfer"}]
-      buy_delivery_methods: [{name: SEPA, description: "Receive euros by SEPA transfer"}]
-  pairs:
-    - {offchain: iso4217:EUR, asset: USDX, price: "0.92", spread_percent: "0.5", fee: "1.00"}
-`), 1)
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	configureQuotes(t, dir)
 	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none"})
 	d := discover(t, s)
 	if d.toml.AnchorQuoteServer != s.URL+"/sep38" {
@@ -80,5 +68,46 @@ func TestE2ESEP38(t *testing.T) {
 	other := newWallet(t, s, nil)
 	if r := do(t, "GET", base+"/quote/"+id, "", nil, "Authorization", "Bearer "+other.token); r.Status != 404 {
 		t.Fatalf("another account's quote: %d %s", r.Status, r.Body)
+	}
+}
+
+// configureQuotes offers euros against USDX in the anchor of dir.
+func configureQuotes(t *testing.T, dir string) {
+	t.Helper()
+	path := filepath.Join(dir, "anchor.yaml")
+	raw, _ := os.ReadFile(path)
+	raw = bytes.Replace(raw, []byte("  assets: []\n  pairs: []\n"), []byte(`  assets:
+    - asset: iso4217:EUR
+      decimals: 2
+      country_codes: [DE, FR]
+      sell_delivery_methods: [{name: SEPA, description: "Send euros by SEPA transfer"}]
+      buy_delivery_methods: [{name: SEPA, description: "Receive euros by SEPA transfer"}]
+  pairs:
+    - {offchain: iso4217:EUR, asset: USDX, price: "0.92", spread_percent: "0.5", fee: "1.00"}
+`), 1)
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestE2ESEP38PricingDown: with the business's pricing endpoint as the source, an endpoint that
+// does not answer makes GET /price a 503 with Retry-After, never a price of anchor's own.
+func TestE2ESEP38PricingDown(t *testing.T) {
+	dir, port := initAnchor(t)
+	if err := os.WriteFile(filepath.Join(dir, "pricing.secret"), []byte("0123456789abcdef0123456789abcdef"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	configureQuotes(t, dir)
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_QUOTES_SOURCE": "url",
+		"ANCHOR_QUOTES_URL": fmt.Sprintf("http://127.0.0.1:%d/price", freePort(t)), "ANCHOR_QUOTES_URL_SECRET_FILE": "pricing.secret"})
+	base := discover(t, s).toml.AnchorQuoteServer
+	var info struct {
+		Assets []map[string]any `json:"assets"`
+	}
+	json.Unmarshal(do(t, "GET", base+"/info", "", nil).Body, &info)
+	q := url.Values{"sell_asset": {"iso4217:EUR"}, "buy_asset": {info.Assets[0]["asset"].(string)}, "sell_amount": {"100"}, "context": {"sep6"}}
+	r := do(t, "GET", base+"/price?"+q.Encode(), "", nil)
+	if r.Status != 503 || r.Header.Get("Retry-After") == "" || r.JSON(t)["error"] == nil || strings.Contains(string(r.Body), "price\"") {
+		t.Fatalf("/price with the pricing endpoint down: %d %s", r.Status, r.Body)
 	}
 }

@@ -94,6 +94,9 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if err := cfg.WebhookSecrets(); err != nil {
 		return err
 	}
+	if err := cfg.PricingSecret(); err != nil {
+		return err
+	}
 	// The live heap of the server is a few MB, so at the runtime's default GOGC=100 it collects
 	// very often; 200 cut CPU per SEP-10 round by about 12% for about 4 MB more RSS (see
 	// docs/benchmarks.md). An operator's GOGC wins.

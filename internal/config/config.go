@@ -277,8 +277,15 @@ type Quotes struct {
 	// MaxExpiry.
 	Expiry    time.Duration `mapstructure:"expiry"`
 	MaxExpiry time.Duration `mapstructure:"max_expiry"`
-	Assets    []QuoteAsset  `mapstructure:"assets"`
-	Pairs     []QuotePair   `mapstructure:"pairs"`
+	// Source is static (the pairs' prices) or url (the business's pricing endpoint, asked for
+	// each price with a signed request; docs/quotes.md).
+	Source        string        `mapstructure:"source"`
+	URL           string        `mapstructure:"url"`
+	URLSecretFile string        `mapstructure:"url_secret_file"`
+	URLTimeout    time.Duration `mapstructure:"url_timeout"`
+	urlSecret     []byte
+	Assets        []QuoteAsset `mapstructure:"assets"`
+	Pairs         []QuotePair  `mapstructure:"pairs"`
 }
 
 // QuoteAsset is an off-chain asset (iso4217:EUR) with its decimals, countries and the methods
@@ -332,6 +339,18 @@ type Webhook struct {
 // Secret is the webhook's signing key, read from SecretFile at load (nil when this user could
 // not read it: only anchor serve needs it, and checks it with WebhookSecrets).
 func (w Webhook) Secret() []byte { return w.secret }
+
+// QuotesURLSecret is the key the pricing requests are signed with (read from
+// quotes.url_secret_file at load; anchor serve checks it with PricingSecret).
+func (c *Config) QuotesURLSecret() []byte { return c.Quotes.urlSecret }
+
+// PricingSecret checks that the pricing URL's secret was read, when the source is url.
+func (c *Config) PricingSecret() error {
+	if c.Quotes.Source == "url" && len(c.Quotes.urlSecret) < 16 {
+		return keyErr("quotes.url_secret_file", "%s is missing, unreadable by this user or shorter than 16 bytes", c.Quotes.URLSecretFile)
+	}
+	return nil
+}
 
 // WebhookSecrets checks that every webhook's secret was read (at least 16 bytes), naming the
 // key of the first that was not.

@@ -97,6 +97,10 @@ var Keys = []Key{
 	{"events.retention", "168h", false, "how long delivered events stay listed (GET /v1/events, anchor events list)"},
 	{"quotes.expiry", "10m", false, "lifetime of a SEP-38 firm quote unless the wallet asks for a later expire_after"},
 	{"quotes.max_expiry", "24h", false, "latest expire_after a SEP-38 quote may be given (later: 400)"},
+	{"quotes.source", "static", false, "static (quotes.pairs' prices) or url (the business's pricing endpoint, quotes.url)"},
+	{"quotes.url", "", false, "the business's pricing endpoint (https), asked with a signed POST for each price (docs/quotes.md)"},
+	{"quotes.url_secret_file", "", false, "file holding the key the pricing requests are signed with (HMAC-SHA256), relative to the config file"},
+	{"quotes.url_timeout", "2s", false, "how long the pricing endpoint may take; slower is 503 to the wallet"},
 	{"sep6.transfer_expiry", "24h", false, "how long a SEP-6 transaction may wait for the user before it expires"},
 	{"sep6.legacy_kyc_responses", false, false, "answer the deprecated 403 KYC responses instead of creating the transaction"},
 	{"sep6.max_open_transactions", 100, false, "most unfinished SEP-6 transactions one account may have (429 beyond); 0 disables the limit"},
@@ -331,6 +335,12 @@ func Read(opts LoadOptions) (*Config, error) {
 	for _, p := range []*string{&cfg.TLSCertFile, &cfg.TLSKeyFile, &cfg.BackupDir, &cfg.Pages.Logo} {
 		if *p != "" {
 			*p = resolve(baseDir, *p)
+		}
+	}
+	if f := cfg.Quotes.URLSecretFile; f != "" {
+		cfg.Quotes.URLSecretFile = resolve(baseDir, f)
+		if b, err := os.ReadFile(cfg.Quotes.URLSecretFile); err == nil {
+			cfg.Quotes.urlSecret = bytes.TrimSpace(b)
 		}
 	}
 	for i := range cfg.Events.Webhooks {

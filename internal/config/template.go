@@ -263,6 +263,12 @@ events:
 quotes:
   expiry: 10m
   max_expiry: 24h
+  # static: the pairs' prices below; url: the business's pricing endpoint, asked for each price
+  # with a signed POST (docs/quotes.md; url_secret_file holds the signing key).
+  source: static
+  url: ""
+  url_secret_file: ""
+  url_timeout: 2s
   assets: []
   pairs: []
 

@@ -526,6 +526,23 @@ func (c *Config) validateQuotes(add func(error)) {
 	if q.MaxExpiry < q.Expiry {
 		add(keyErr("quotes.max_expiry", "%s is shorter than quotes.expiry %s", q.MaxExpiry, q.Expiry))
 	}
+	switch q.Source {
+	case "static":
+	case "url":
+		u, err := url.Parse(q.URL)
+		switch {
+		case q.URL == "" || err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+			add(keyErr("quotes.url", "%q is not an https URL of the business's pricing endpoint", q.URL))
+		case u.Scheme == "http" && !c.Development() && !isLoopbackHost(u.Hostname()):
+			add(keyErr("quotes.url", "%q: prices are asked over https (http only to loopback, or in development mode)", q.URL))
+		case q.URLSecretFile == "":
+			add(keyErr("quotes.url_secret_file", "give the file that holds the key the pricing requests are signed with"))
+		case q.URLTimeout <= 0:
+			add(keyErr("quotes.url_timeout", "give a positive duration such as 2s"))
+		}
+	default:
+		add(keyErr("quotes.source", "%q: give static or url", q.Source))
+	}
 	offchain := map[string]QuoteAsset{}
 	for i, a := range q.Assets {
 		key := fmt.Sprintf("quotes.assets[%d]", i)
@@ -568,7 +585,7 @@ func (c *Config) validateQuotes(add func(error)) {
 			add(keyErr(key+".asset", "%q is not the code of one of assets", p.Asset))
 		case pairs[p.Offchain+"/"+p.Asset]:
 			add(keyErr(key, "%s/%s is priced twice", p.Offchain, p.Asset))
-		case !decimalRE.MatchString(p.Price) || strings.Trim(p.Price, "0.") == "":
+		case q.Source != "url" && (!decimalRE.MatchString(p.Price) || strings.Trim(p.Price, "0.") == ""):
 			add(keyErr(key+".price", "%q is not a positive decimal (the price of one %s in %s)", p.Price, p.Asset, p.Offchain))
 		case p.SpreadPercent != "" && (!decimalRE.MatchString(p.SpreadPercent) || !lessThan100(p.SpreadPercent)):
 			add(keyErr(key+".spread_percent", "%q: give a percentage from 0 to less than 100", p.SpreadPercent))

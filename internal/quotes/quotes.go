@@ -98,6 +98,8 @@ type pair struct {
 type Service struct {
 	Config *config.Config
 	Store  Store
+	// Source prices the requests; nil: the pairs' static prices.
+	Source Source
 	Now    func() time.Time
 	pairs  []pair
 	tokens map[string]bool // stellar:CODE:ISSUER of the priced assets
@@ -278,7 +280,8 @@ func Format(r *big.Rat, dec int) string { return r.FloatString(dec) }
 const PriceDecimals = 7
 
 // compute prices a request on p: the amounts, the fee and both prices.
-func (p *pair) compute(r *Request) (*Price, error) {
+func (p *pair) compute(r *Request, o *Offer) (*Price, error) {
+	price, fee := o.Price, o.Fee
 	haveSell, haveBuy := r.SellAmount != "", r.BuyAmount != ""
 	if haveSell == haveBuy {
 		return nil, bad("give sell_amount or buy_amount, not both")
@@ -290,31 +293,31 @@ func (p *pair) compute(r *Request) (*Price, error) {
 			return nil, err
 		}
 		if p.feeInSell { // sell - fee = price × buy
-			net := new(big.Rat).Sub(sell, p.fee)
-			buy = round(new(big.Rat).Quo(net, p.price), p.buyDec, false)
+			net := new(big.Rat).Sub(sell, fee)
+			buy = round(new(big.Rat).Quo(net, price), p.buyDec, false)
 		} else { // sell = price × (buy + fee)
-			buy = round(new(big.Rat).Sub(new(big.Rat).Quo(sell, p.price), p.fee), p.buyDec, false)
+			buy = round(new(big.Rat).Sub(new(big.Rat).Quo(sell, price), fee), p.buyDec, false)
 		}
 		if buy.Sign() <= 0 {
-			return nil, bad("sell_amount %s does not cover the fee of %s %s", r.SellAmount, Format(p.fee, p.offchain.Decimals), p.offchain.Asset)
+			return nil, bad("sell_amount %s does not cover the fee of %s %s", r.SellAmount, Format(fee, p.offchain.Decimals), p.offchain.Asset)
 		}
 	} else {
 		if buy, err = amount("buy_amount", r.BuyAmount, p.buyDec); err != nil {
 			return nil, err
 		}
 		if p.feeInSell {
-			sell = round(new(big.Rat).Add(new(big.Rat).Mul(p.price, buy), p.fee), p.sellDec, true)
+			sell = round(new(big.Rat).Add(new(big.Rat).Mul(price, buy), fee), p.sellDec, true)
 		} else {
-			sell = round(new(big.Rat).Mul(p.price, new(big.Rat).Add(buy, p.fee)), p.sellDec, true)
+			sell = round(new(big.Rat).Mul(price, new(big.Rat).Add(buy, fee)), p.sellDec, true)
 		}
 	}
 	total := new(big.Rat).Quo(sell, buy)
 	return &Price{
 		TotalPrice: Format(round(total, PriceDecimals, true), PriceDecimals),
-		Price:      Format(round(p.price, PriceDecimals, true), PriceDecimals),
+		Price:      Format(round(price, PriceDecimals, true), PriceDecimals),
 		SellAmount: Format(sell, p.sellDec),
 		BuyAmount:  Format(buy, p.buyDec),
-		Fee:        Fee{Total: Format(p.fee, p.offchain.Decimals), Asset: p.offchain.Asset},
+		Fee:        Fee{Total: Format(fee, p.offchain.Decimals), Asset: p.offchain.Asset, Details: o.Details},
 	}, nil
 }
 
@@ -331,24 +334,57 @@ func checkContext(c string) error {
 }
 
 // Price answers GET /price.
-func (s *Service) Price(r Request) (*Price, error) { return s.price(&r, false) }
+func (s *Service) Price(ctx context.Context, r Request) (*Price, error) {
+	pr, _, err := s.price(ctx, &r, false)
+	return pr, err
+}
 
-// price checks a pair's request (firm: the delivery method required or filled in) and prices it.
-func (s *Service) price(r *Request, firm bool) (*Price, error) {
+// price checks a pair's request (firm: the delivery method required or filled in) and prices it
+// with the source's offer.
+func (s *Service) price(ctx context.Context, r *Request, firm bool) (*Price, *Offer, error) {
 	if r.SellAsset == "" || r.BuyAsset == "" {
-		return nil, bad("give sell_asset and buy_asset")
+		return nil, nil, bad("give sell_asset and buy_asset")
 	}
 	if err := checkContext(r.Context); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p, err := s.find(r.SellAsset, r.BuyAsset)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := p.checkMethods(r, firm); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return p.compute(r)
+	if err := p.checkAmount(r); err != nil {
+		return nil, nil, err
+	}
+	o, err := s.offer(ctx, p, r, firm)
+	if err != nil {
+		return nil, nil, err
+	}
+	pr, err := p.compute(r, o)
+	return pr, o, err
+}
+
+// offer asks the source for the pair's price.
+func (s *Service) offer(ctx context.Context, p *pair, r *Request, firm bool) (*Offer, error) {
+	if s.Source == nil {
+		return &Offer{Price: p.price, Fee: p.fee}, nil
+	}
+	return s.Source.Offer(ctx, Ask{Request: *r, Offchain: p.offchain.Asset, Decimals: p.offchain.Decimals, Firm: firm})
+}
+
+// checkAmount refuses a request without exactly one well-formed amount before a source is asked.
+func (p *pair) checkAmount(r *Request) error {
+	switch {
+	case (r.SellAmount != "") == (r.BuyAmount != ""):
+		return bad("give sell_amount or buy_amount, not both")
+	case r.SellAmount != "":
+		_, err := amount("sell_amount", r.SellAmount, p.sellDec)
+		return err
+	}
+	_, err := amount("buy_amount", r.BuyAmount, p.buyDec)
+	return err
 }
 
 // PricesAsset is one asset of GET /prices.
@@ -360,7 +396,7 @@ type PricesAsset struct {
 
 // Prices answers GET /prices: the assets the given one exchanges for, each at its price for
 // the amount (the fee included: the total price).
-func (s *Service) Prices(r Request) (buyAssets, sellAssets []PricesAsset, err error) {
+func (s *Service) Prices(ctx context.Context, r Request) (buyAssets, sellAssets []PricesAsset, err error) {
 	switch {
 	case (r.SellAsset == "") == (r.BuyAsset == ""):
 		return nil, nil, bad("give sell_asset with sell_amount, or buy_asset with buy_amount")
@@ -383,7 +419,14 @@ func (s *Service) Prices(r Request) (buyAssets, sellAssets []PricesAsset, err er
 		if err := p.checkMethods(&req, false); err != nil {
 			return nil, nil, err
 		}
-		pr, err := p.compute(&req)
+		if err := p.checkAmount(&req); err != nil {
+			return nil, nil, err
+		}
+		o, err := s.offer(ctx, p, &req, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		pr, err := p.compute(&req, o)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -401,17 +444,23 @@ type Owner struct{ Account, Memo string }
 
 // Create makes a firm quote for owner, stored before it is answered.
 func (s *Service) Create(ctx context.Context, o Owner, r Request) (*Quote, error) {
-	pr, err := s.price(&r, true)
+	pr, offer, err := s.price(ctx, &r, true)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now().UTC()
 	expires := now.Add(s.Config.Quotes.Expiry)
+	if !offer.Expires.IsZero() {
+		expires = offer.Expires // the source's, checked against the bounds
+	}
 	if !r.ExpireAfter.IsZero() {
 		if r.ExpireAfter.After(now.Add(s.Config.Quotes.MaxExpiry)) {
 			return nil, bad("expire_after %s: quotes last at most %s", r.ExpireAfter.UTC().Format(time.RFC3339), s.Config.Quotes.MaxExpiry)
 		}
 		if r.ExpireAfter.After(expires) {
+			if !offer.Expires.IsZero() {
+				return nil, bad("expire_after %s: the price holds until %s", r.ExpireAfter.UTC().Format(time.RFC3339), expires.Format(time.RFC3339))
+			}
 			expires = r.ExpireAfter.UTC()
 		}
 	}

@@ -51,7 +51,7 @@ func TestPriceFormulas(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p, err := s.Price(c.req)
+			p, err := s.Price(context.Background(), c.req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,11 +89,11 @@ func TestPriceRefusals(t *testing.T) {
 		q := base
 		mod(&q)
 		var ie *quotes.InputError
-		if _, err := s.Price(q); !errors.As(err, &ie) {
+		if _, err := s.Price(context.Background(), q); !errors.As(err, &ie) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if _, err := s.Price(quotes.Request{SellAsset: "iso4217:EUR", BuyAsset: usdx, SellAmount: "100", Context: "sep6", CountryCode: "DE", SellDeliveryMethod: "cash"}); err != nil {
+	if _, err := s.Price(context.Background(), quotes.Request{SellAsset: "iso4217:EUR", BuyAsset: usdx, SellAmount: "100", Context: "sep6", CountryCode: "DE", SellDeliveryMethod: "cash"}); err != nil {
 		t.Fatalf("a served country and method: %v", err)
 	}
 }

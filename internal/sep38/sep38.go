@@ -77,6 +77,12 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		httpx.Error(w, http.StatusBadRequest, ie.Msg)
 	case errors.Is(err, quotes.ErrNotFound):
 		httpx.Error(w, http.StatusNotFound, "quote not found")
+	case errors.Is(err, quotes.ErrUnavailable):
+		// The business's pricing failed: say so, never price on our own; the operator's log
+		// says why (the wallet is not told the endpoint's address or answer).
+		httpx.Logger(r.Context()).Warn("pricing endpoint", "err", err)
+		w.Header().Set("Retry-After", "5")
+		httpx.Error(w, http.StatusServiceUnavailable, "prices are unavailable at the moment; try again shortly")
 	default:
 		httpx.Internal(w, r, err)
 	}
@@ -88,7 +94,7 @@ func (h *Handlers) prices(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	buy, sell, err := h.Service.Prices(req)
+	buy, sell, err := h.Service.Prices(r.Context(), req)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -106,7 +112,7 @@ func (h *Handlers) price(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	p, err := h.Service.Price(req)
+	p, err := h.Service.Price(r.Context(), req)
 	if err != nil {
 		writeError(w, r, err)
 		return

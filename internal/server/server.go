@@ -124,6 +124,10 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 	}
 	var sep38Handlers *sep38.Handlers
 	if qs := quotes.NewService(cfg, st); qs.Enabled() {
+		if cfg.Quotes.Source == "url" {
+			qs.Source = &quotes.URLSource{URL: cfg.Quotes.URL, Secret: cfg.QuotesURLSecret(), MaxLife: cfg.Quotes.MaxExpiry,
+				Client: &http.Client{Timeout: cfg.Quotes.URLTimeout}}
+		}
 		sep38Handlers = &sep38.Handlers{Service: qs}
 	}
 	var proxies Proxies
