@@ -195,12 +195,12 @@ func TestE2EOperatorAPI(t *testing.T) {
 		t.Fatalf("a revoked key: %d %s", r.Status, r.Body)
 	}
 	// Expired: refused, saying so.
-	shortKey, _ := cli("apikey", "create", "--name", "temp", "--role", "read-only", "--expires", "1s")
+	shortKey, _ := cli("apikey", "create", "--name", "temp", "--role", "read-only", "--expires", "3s")
 	temp := operatorClient{t, base, strings.TrimSpace(shortKey)}
 	if r := temp.call("GET", "/v1/tx", ""); r.Status != 200 {
 		t.Fatalf("a fresh key: %d %s", r.Status, r.Body)
 	}
-	time.Sleep(1100 * time.Millisecond)
+	time.Sleep(3100 * time.Millisecond)
 	if r := temp.call("GET", "/v1/tx", ""); r.Status != 401 || !strings.Contains(string(r.Body), "expired") {
 		t.Fatalf("an expired key: %d %s", r.Status, r.Body)
 	}

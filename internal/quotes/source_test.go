@@ -55,7 +55,7 @@ func TestURLSource(t *testing.T) {
 	secret := []byte("pricing-secret-0123456789abcdef")
 	biz := newPricing(t, secret)
 	s := service(t)
-	s.Source = &quotes.URLSource{URL: biz.URL, Secret: secret, Client: &http.Client{Timeout: 200 * time.Millisecond}, MaxLife: time.Hour}
+	s.Source = &quotes.URLSource{URL: biz.URL, Secret: secret, Client: &http.Client{Timeout: time.Second}, MaxLife: time.Hour}
 	ctx := context.Background()
 	req := quotes.Request{SellAsset: "iso4217:EUR", BuyAsset: usdx, BuyAmount: "100", Context: "sep6"}
 
@@ -88,7 +88,7 @@ func TestURLSource(t *testing.T) {
 		firm   bool
 	}{
 		"a 500":                 {500, 0, `{"error":"down"}`, false},
-		"too slow":              {200, 400 * time.Millisecond, `{"price": "0.95"}`, false},
+		"too slow":              {200, 1500 * time.Millisecond, `{"price": "0.95"}`, false},
 		"not JSON":              {200, 0, `<html>`, false},
 		"no price":              {200, 0, `{}`, false},
 		"a negative price":      {200, 0, `{"price": "-1"}`, false},
