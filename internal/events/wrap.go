@@ -206,15 +206,15 @@ func (w *opTx) PutOp(op *treasury.Op) error {
 }
 
 func (w *opTx) Unmatched(token string) (*treasury.Unmatched, error) {
-	u, err := w.OpTx.Unmatched(token)
-	if err == nil {
-		w.unmatched[u.Account+"/"+u.PagingToken] = true
-	}
-	return u, err
+	return w.recorded(w.OpTx.Unmatched(token))
 }
 
 func (w *opTx) UnmatchedAt(account, token string) (*treasury.Unmatched, error) {
-	u, err := w.OpTx.UnmatchedAt(account, token)
+	return w.recorded(w.OpTx.UnmatchedAt(account, token))
+}
+
+// recorded notes a payment read as already recorded: writing it again is a settlement.
+func (w *opTx) recorded(u *treasury.Unmatched, err error) (*treasury.Unmatched, error) {
 	if err == nil {
 		w.unmatched[u.Account+"/"+u.PagingToken] = true
 	}

@@ -171,7 +171,7 @@ func (h *handler) idempotent(w http.ResponseWriter, r *http.Request, key *apikey
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	rec := &recorder{ResponseWriter: w}
+	rec := &recorder{statusWriter: statusWriter{ResponseWriter: w}}
 	finished := false
 	defer func() {
 		if !finished {
@@ -222,39 +222,18 @@ func (s *statusWriter) code() int {
 // Unwrap lets http.ResponseController reach the connection (flushes, write deadlines).
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// recorder writes through and keeps a copy of the answer (up to maxIdemBody).
+// recorder is a statusWriter that also keeps a copy of the answer (up to maxIdemBody).
 type recorder struct {
-	http.ResponseWriter
-	status   int
+	statusWriter
 	buf      bytes.Buffer
 	overflow bool
 }
 
-func (rc *recorder) WriteHeader(code int) {
-	if rc.status == 0 {
-		rc.status = code
-	}
-	rc.ResponseWriter.WriteHeader(code)
-}
-
 func (rc *recorder) Write(b []byte) (int, error) {
-	if rc.status == 0 {
-		rc.status = http.StatusOK
-	}
 	if rc.buf.Len()+len(b) > maxIdemBody {
 		rc.overflow = true
 	} else if !rc.overflow {
 		rc.buf.Write(b)
 	}
-	return rc.ResponseWriter.Write(b)
+	return rc.statusWriter.Write(b)
 }
-
-func (rc *recorder) code() int {
-	if rc.status == 0 {
-		return http.StatusOK
-	}
-	return rc.status
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (rc *recorder) Unwrap() http.ResponseWriter { return rc.ResponseWriter }
