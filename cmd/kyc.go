@@ -21,6 +21,7 @@ import (
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/iostreams"
 	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/quotes"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/views"
@@ -38,7 +39,7 @@ func (f *Factory) backends(ctx context.Context) (admin.KYC, admin.Transfers, fun
 		return c, c, func() error { return nil }, nil
 	}
 	k := &kyc.Service{Store: st, Config: cfg.KYC}
-	return k, &transfer.Service{Store: st, Config: cfg, KYC: k}, st.Close, nil
+	return k, &transfer.Service{Store: st, Config: cfg, KYC: k, Quotes: quotes.ForConfig(cfg, st)}, st.Close, nil
 }
 
 // reach returns the running server's admin client when one answers on the data dir's socket,

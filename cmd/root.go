@@ -224,6 +224,7 @@ Configuration comes from flags, then ANCHOR_* environment variables, then the co
 		newAccountCmd(f),
 		newAPIKeyCmd(f),
 		newEventsCmd(f),
+		newQuoteCmd(f),
 		newDevCmd(f),
 	)
 	strictGroups(root)

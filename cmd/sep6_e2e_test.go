@@ -84,13 +84,23 @@ func TestE2ESEP6Deposit(t *testing.T) {
 	if r := do(t, "GET", s.URL+"/sep6/deposit?asset_code=USDX", "", nil); r.Status != 403 || r.JSON(t)["type"] != "authentication_required" {
 		t.Fatalf("deposit without a token: %d %s", r.Status, r.Body)
 	}
+	w := newWallet(t, s, nil)
+	// Without quotes the exchange endpoints are not advertised, and answer 400.
+	if strings.Contains(string(r.Body), "exchange") {
+		t.Fatalf("/info advertises exchanges without quotes: %s", r.Body)
+	}
 	for _, ex := range []string{"/deposit-exchange", "/withdraw-exchange"} {
-		if r := do(t, "GET", s.URL+"/sep6"+ex, "", nil); r.Status != 400 || !strings.Contains(string(r.Body), "SEP-38") {
+		q := url.Values{"destination_asset": {"USDX"}, "source_asset": {"USDX"}, "amount": {"10"}}
+		if ex == "/deposit-exchange" {
+			q.Set("source_asset", "iso4217:EUR")
+		} else {
+			q.Set("destination_asset", "iso4217:EUR")
+		}
+		if r := w.sep6(ex, q); r.Status != 400 || !strings.Contains(string(r.Body), "SEP-38") {
 			t.Fatalf("%s: %d %s", ex, r.Status, r.Body)
 		}
 	}
 
-	w := newWallet(t, s, nil)
 	r = w.sep6("/deposit", url.Values{"asset_code": {"USDX"}, "amount": {"100"}, "lang": {"en"}, "on_change_callback": {rcv.URL}, "email_address": {"j@example.com"}})
 	if r.Status != 200 {
 		t.Fatalf("deposit: %d %s", r.Status, r.Body)

@@ -191,7 +191,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, ctx := errgroup.WithContext(ctx)
-	api := admin.API{KYC: deps.KYC, Transfers: deps.Transfers, Maintenance: st, Keys: keys, Events: st,
+	api := admin.API{KYC: deps.KYC, Transfers: deps.Transfers, Maintenance: st, Keys: keys, Events: st, Quotes: admin.LocalQuotes{Store: st, Transfers: deps.Transfers},
 		Treasury: func(by string) (*treasury.Treasury, *keypair.Full, error) {
 			t, err := NewTreasury(cfg, st, by)
 			if err != nil {

@@ -72,6 +72,7 @@ while anchor serve runs (through its admin socket) and when it does not.`,
 		newTxActionCmd(opts, "hold", transfer.ActHold, "Put a transaction on hold for review", true),
 		newTxActionCmd(opts, "release", transfer.ActRelease, "Release a held transaction to where it was", false),
 		newTxActionCmd(opts, "fail", transfer.ActFail, "Move a transaction to error (the reason is shown to the wallet)", true),
+		newTxActionCmd(opts, "price", transfer.ActPrice, "Price an exchange whose money arrived while no price could be had (at the current rate)", false),
 		newTxRefundCmd(opts))
 	return cmd
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/httpx"
 	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/quotes"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/views"
 )
@@ -80,6 +81,8 @@ type API struct {
 	Keys *apikey.Service
 	// Events lists the business events and their dead letters.
 	Events events.Store
+	// Quotes lists SEP-38 firm quotes.
+	Quotes Quotes
 }
 
 // NewHandler returns the admin API on the socket: every request is authorized by its
@@ -134,16 +137,15 @@ func mount(life context.Context, mux mux, a API) {
 	if a.Events != nil {
 		mountEvents(mux, a.Events)
 	}
+	if a.Quotes != nil {
+		mountQuotes(mux, a.Quotes)
+	}
 	mux.HandleFunc("GET /v1/tx", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		f := transfer.OpsFilter{Status: transfer.Status(q.Get("status")), Kind: transfer.Kind(q.Get("kind")), Account: q.Get("account"), Reference: q.Get("reference")}
-		if l := q.Get("limit"); l != "" {
-			n, err := strconv.Atoi(l)
-			if err != nil || n < 0 {
-				httpx.Error(w, http.StatusBadRequest, "limit "+strconv.Quote(l)+" is not a number")
-				return
-			}
-			f.Limit = n
+		var ok bool
+		if f.Limit, ok = limitParam(w, q); !ok {
+			return
 		}
 		if d := q.Get("stuck_for"); d != "" {
 			v, err := time.ParseDuration(d)
@@ -226,6 +228,20 @@ func mount(life context.Context, mux mux, a API) {
 		st, err := svc.Decide(r.Context(), r.PathValue("id"), d)
 		reply(w, r, map[string]kyc.Status{"status": st}, err)
 	})
+}
+
+// limitParam reads the limit parameter of a list (0 when absent); false: it answered a 400.
+func limitParam(w http.ResponseWriter, q url.Values) (int, bool) {
+	l := q.Get("limit")
+	if l == "" {
+		return 0, true
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 0 {
+		httpx.Error(w, http.StatusBadRequest, "limit "+strconv.Quote(l)+" is not a number")
+		return 0, false
+	}
+	return n, true
 }
 
 // streamArray answers with a JSON array written as each emits its elements (read from the
@@ -323,8 +339,10 @@ func reply(w http.ResponseWriter, r *http.Request, v any, err error) {
 		httpx.Error(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, transfer.ErrIllegalMove):
 		httpx.Error(w, http.StatusConflict, err.Error())
-	case errors.Is(err, kyc.ErrNotFound), errors.Is(err, transfer.ErrNotFound), errors.Is(err, apikey.ErrNotFound):
+	case errors.Is(err, kyc.ErrNotFound), errors.Is(err, transfer.ErrNotFound), errors.Is(err, apikey.ErrNotFound), errors.Is(err, quotes.ErrNotFound):
 		httpx.Error(w, http.StatusNotFound, "not found")
+	case errors.Is(err, quotes.ErrUnavailable):
+		httpx.Error(w, http.StatusServiceUnavailable, err.Error())
 	default:
 		httpx.Internal(w, r, err)
 	}

@@ -54,3 +54,12 @@ func JSONNumber(s string) json.Number {
 	}
 	return json.Number(s)
 }
+
+// Decimals counts the places of a decimal string that matter (trailing zeros do not).
+func Decimals(s string) int {
+	_, frac, ok := strings.Cut(s, ".")
+	if !ok {
+		return 0
+	}
+	return len(strings.TrimRight(frac, "0"))
+}

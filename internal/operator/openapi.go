@@ -56,7 +56,9 @@ var docs = map[string]doc{
 	"GET /v1/tx": {Summary: "Transactions, newest first (streamed)", Query: []param{{"status", "string", "SEP-6/24 status"}, {"kind", "string", "deposit or withdrawal"},
 		{"account", "string", "the owner's account"}, {"reference", "string", "a deposit's reference"}, {"stuck_for", "string", "only those unchanged for this long (30m, 2h)"}, {"limit", "integer", "at most this many"}}, Answer: []views.Tx{}},
 	"GET /v1/tx/{id}":               {Summary: "A transaction with its history", Answer: views.TxDetail{}},
-	"POST /v1/tx/{id}/actions":      {Summary: "Move a transaction: hold, release, fail, refund, deposit received, withdraw received or paid", Body: transfer.Action{}, Answer: views.Tx{}},
+	"GET /v1/quotes":                {Summary: "SEP-38 firm quotes, newest first", Query: []param{{"account", "string", "only this account's"}, {"limit", "integer", "at most this many"}}, Answer: []views.Quote{}},
+	"GET /v1/quotes/{id}":           {Summary: "A firm quote, with the transaction that used it", Answer: views.Quote{}},
+	"POST /v1/tx/{id}/actions":      {Summary: "Move a transaction: hold, release, fail, refund, deposit received, withdraw received or paid, or price an exchange", Body: transfer.Action{}, Answer: views.Tx{}},
 	"GET /v1/tx-ids":                {Summary: "Transaction ids that start with a prefix", Query: []param{{"prefix", "string", "the start of the id"}, {"limit", "integer", "at most this many (200)"}}, Answer: []string{}},
 	"GET /v1/tx-ids/{prefix}":       {Summary: "The transaction id a unique prefix names", Answer: map[string]string{}},
 	"GET /v1/backup":                {Summary: "A consistent snapshot of the store (bbolt; PostgreSQL has backups of its own)", Media: "application/x-tar"},
@@ -87,7 +89,7 @@ type Envelope struct {
 // (the description does not depend on what a server has configured).
 func allRoutes() []string {
 	var st *store.Bolt // only its type: nothing is called while the routes are mounted
-	api := admin.API{Treasury: func(string) (*treasury.Treasury, *keypair.Full, error) { return nil, nil, nil }, Maintenance: st, Events: st}
+	api := admin.API{Treasury: func(string) (*treasury.Treasury, *keypair.Full, error) { return nil, nil, nil }, Maintenance: st, Events: st, Quotes: admin.LocalQuotes{}}
 	return admin.Routes(context.Background(), api)
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -135,12 +136,16 @@ func NewService(cfg *config.Config, st Store) *Service {
 		spread := new(big.Rat).Add(big.NewRat(1, 1), new(big.Rat).Quo(rat(p.SpreadPercent), hundred))
 		mid := rat(p.Price)
 		fee := rat(p.Fee)
+		inv := new(big.Rat) // a url source's pairs have no price of their own
+		if mid.Sign() > 0 {
+			inv.Inv(mid)
+		}
 		// Selling the off-chain asset for tokens: the price of a token in it, spread added.
 		s.pairs = append(s.pairs, pair{sell: p.Offchain, buy: token, sellDec: fa.Decimals, buyDec: TokenDecimals,
 			price: new(big.Rat).Mul(mid, spread), fee: fee, feeInSell: true, offchain: fa})
 		// Selling tokens for the off-chain asset: the price of one unit of it in tokens.
 		s.pairs = append(s.pairs, pair{sell: token, buy: p.Offchain, sellDec: TokenDecimals, buyDec: fa.Decimals,
-			price: new(big.Rat).Mul(new(big.Rat).Inv(mid), spread), fee: fee, feeInSell: false, offchain: fa})
+			price: new(big.Rat).Mul(inv, spread), fee: fee, feeInSell: false, offchain: fa})
 	}
 	return s
 }
@@ -487,4 +492,89 @@ func (s *Service) Get(ctx context.Context, o Owner, id string) (*Quote, error) {
 		return nil, ErrNotFound
 	}
 	return q, nil
+}
+
+// Convert prices an exchange now as firmly as a quote (a url source is asked with firm set) but
+// keeps no quote: the rate a transaction without a usable quote gets when its money arrives.
+func (s *Service) Convert(ctx context.Context, r Request) (*Price, error) {
+	pr, _, err := s.price(ctx, &r, true)
+	return pr, err
+}
+
+// Exchange describes the off-chain side of an offered pair for SEP-6 and SEP-24.
+type Exchange struct {
+	// Methods deliver the off-chain asset: the ways the anchor receives it when the user sells
+	// it (a deposit), or pays it out when the user buys it (a withdrawal). Empty: not named.
+	Methods  []string
+	Decimals int
+}
+
+// Exchange reports whether offchain is exchanged for token (stellar:CODE:ISSUER) in the
+// direction sell (the user sells offchain: a deposit), and how.
+func (s *Service) Exchange(offchain, token string, sell bool) (Exchange, bool) {
+	for _, p := range s.pairs {
+		if p.feeInSell != sell || p.offchain.Asset != offchain || (sell && p.buy != token) || (!sell && p.sell != token) {
+			continue
+		}
+		ms := p.offchain.BuyDeliveryMethods
+		if sell {
+			ms = p.offchain.SellDeliveryMethods
+		}
+		ex := Exchange{Decimals: p.offchain.Decimals}
+		for _, m := range ms {
+			ex.Methods = append(ex.Methods, m.Name)
+		}
+		return ex, true
+	}
+	return Exchange{}, false
+}
+
+// Offchains lists the off-chain assets token is exchanged with, in configuration order.
+func (s *Service) Offchains(token string) []string {
+	var out []string
+	for _, p := range s.pairs {
+		if p.feeInSell && p.buy == token {
+			out = append(out, p.sell)
+		}
+	}
+	return out
+}
+
+// ForConfig is the quotes service of a configuration: its pairs, priced by the business's URL
+// when quotes.source is url.
+func ForConfig(cfg *config.Config, st Store) *Service {
+	s := NewService(cfg, st)
+	if cfg.Quotes.Source == "url" {
+		s.Source = &URLSource{URL: cfg.Quotes.URL, Secret: cfg.QuotesURLSecret(), MaxLife: cfg.Quotes.MaxExpiry,
+			Client: &http.Client{Timeout: cfg.Quotes.URLTimeout}}
+	}
+	return s
+}
+
+// Lister lists the stored quotes (both backends), in no particular order, until fn returns
+// false.
+type Lister interface {
+	EachQuote(ctx context.Context, fn func(*Quote) bool) error
+}
+
+// Filter selects quotes for `anchor quote list`.
+type Filter struct {
+	Account string
+	Limit   int
+}
+
+// List returns the quotes matching f, newest first (at most f.Limit; 0: all).
+func List(ctx context.Context, l Lister, f Filter) ([]*Quote, error) {
+	out := []*Quote{}
+	err := l.EachQuote(ctx, func(q *Quote) bool {
+		if f.Account == "" || q.Account == f.Account {
+			out = append(out, q)
+		}
+		return true
+	})
+	slices.SortFunc(out, func(a, b *Quote) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, err
 }

@@ -130,3 +130,14 @@ func TestFirmQuotes(t *testing.T) {
 		t.Fatal("an expiry past quotes.max_expiry was accepted")
 	}
 }
+
+// TestURLSourcePairsNeedNoPrice: with quotes.source url a pair names no price (the business
+// gives it), and building the service must not divide by it.
+func TestURLSourcePairsNeedNoPrice(t *testing.T) {
+	cfg := &config.Config{Assets: []config.Asset{{Code: "USDX", Issuer: "GISSUER"}},
+		Quotes: config.Quotes{Source: "url", Assets: []config.QuoteAsset{{Asset: "iso4217:EUR", Decimals: 2}},
+			Pairs: []config.QuotePair{{Offchain: "iso4217:EUR", Asset: "USDX"}}}}
+	if s := quotes.NewService(cfg, nil); !s.Enabled() {
+		t.Fatal("no pair")
+	}
+}

@@ -180,15 +180,15 @@ func (h *Handlers) interactive(kind transfer.Kind) http.HandlerFunc {
 			httpx.Error(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		if ps["quote_id"] != "" {
-			httpx.Error(w, http.StatusBadRequest, "quotes (SEP-38) are not supported by this anchor; leave out quote_id")
-			return
+		// An exchange: the off-chain asset the user sends (deposit: source_asset) or gets
+		// (withdrawal: destination_asset), or a quote that names it.
+		offchain, other := "source_asset", "destination_asset"
+		if kind == transfer.Withdrawal {
+			offchain, other = other, offchain
 		}
-		for _, k := range []string{"source_asset", "destination_asset"} {
-			if ps[k] != "" {
-				httpx.Error(w, http.StatusBadRequest, "asset exchanges need quotes (SEP-38), which this anchor does not offer; leave out "+k)
-				return
-			}
+		if ps[other] != "" {
+			httpx.Error(w, http.StatusBadRequest, other+" is not a parameter of this request; the off-chain asset is "+offchain)
+			return
 		}
 		if strings.HasPrefix(ps["account"], "C") {
 			httpx.Error(w, http.StatusBadRequest, "account: contract accounts (C...) are not supported; use a G... or M... account")
@@ -220,7 +220,7 @@ func (h *Handlers) interactive(kind transfer.Kind) http.HandlerFunc {
 		}
 		req := transfer.Request{Kind: kind, Prefill: prefill, AssetCode: ps["asset_code"], Account: ps["account"], MemoType: ps["memo_type"],
 			Memo: ps["memo"], Amount: ps["amount"], Lang: ps["lang"], ClaimableBalanceSupported: ps["claimable_balance_supported"],
-			CustomerID: ps["customer_id"], Email: ps["email_address"]}
+			CustomerID: ps["customer_id"], Email: ps["email_address"], Offchain: ps[offchain], QuoteID: ps["quote_id"]}
 		if kind == transfer.Withdrawal {
 			req.RefundMemo, req.RefundMemoType = ps["refund_memo"], ps["refund_memo_type"]
 		}

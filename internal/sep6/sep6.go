@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/anchorkit/anchor/internal/config"
@@ -47,16 +48,13 @@ func RejectAuth(w http.ResponseWriter, r *http.Request, msg string) {
 
 // Routes returns the endpoints under prefix; auth guards all but /info.
 func (h *Handlers) Routes(prefix string, auth func(http.Handler) http.Handler) []Route {
-	notSupported := func(w http.ResponseWriter, r *http.Request) {
-		httpx.Error(w, http.StatusBadRequest, "quotes (SEP-38) are not supported by this anchor, so "+strings.TrimPrefix(r.URL.Path, prefix)+" is not available; use /deposit or /withdraw")
-	}
 	a := func(fn http.HandlerFunc) http.Handler { return auth(fn) }
 	return []Route{
 		{"GET", prefix + "/info", http.HandlerFunc(h.getInfo)},
 		{"GET", prefix + "/deposit", a(h.deposit)},
 		{"GET", prefix + "/withdraw", a(h.withdraw)},
-		{"GET", prefix + "/deposit-exchange", http.HandlerFunc(notSupported)},
-		{"GET", prefix + "/withdraw-exchange", http.HandlerFunc(notSupported)},
+		{"GET", prefix + "/deposit-exchange", a(h.exchange(transfer.Deposit))},
+		{"GET", prefix + "/withdraw-exchange", a(h.exchange(transfer.Withdrawal))},
 		{"GET", prefix + "/transactions", a(h.transactions)},
 		{"GET", prefix + "/transaction", a(h.transaction)},
 		{"PATCH", prefix + "/transactions/{id}", a(h.patch)},
@@ -144,7 +142,7 @@ func (h *Handlers) buildInfo() map[string]any {
 		}
 		withdraw[a.Code] = wd
 	}
-	return map[string]any{
+	info := map[string]any{
 		"deposit":      deposit,
 		"withdraw":     withdraw,
 		"fee":          map[string]any{"enabled": false, "description": "Fixed and percentage fees are listed per asset."},
@@ -152,6 +150,53 @@ func (h *Handlers) buildInfo() map[string]any {
 		"transaction":  map[string]any{"enabled": true, "authentication_required": true},
 		"features":     map[string]any{"account_creation": h.accountCreation(), "claimable_balances": true},
 	}
+	// The exchange endpoints are advertised only when quotes price a pair (SEP-38).
+	if dx, wx := h.exchanges(); len(dx)+len(wx) > 0 {
+		info["deposit-exchange"], info["withdraw-exchange"] = dx, wx
+	}
+	return info
+}
+
+// exchanges are /info's deposit-exchange and withdraw-exchange: the assets quotes pair with an
+// off-chain asset, their limits (in the token), and the off-chain assets' delivery methods as
+// funding methods (the direction's own when the off-chain asset names none).
+func (h *Handlers) exchanges() (deposit, withdraw map[string]assetInfo) {
+	deposit, withdraw = map[string]assetInfo{}, map[string]assetInfo{}
+	offchain := map[string]config.QuoteAsset{}
+	for _, a := range h.Config.Quotes.Assets {
+		offchain[a.Asset] = a
+	}
+	add := func(to map[string]assetInfo, code string, d config.Direction, ms []config.DeliveryMethod) {
+		if !d.Enabled {
+			return
+		}
+		info, ok := to[code]
+		if !ok {
+			info = assetInfo{Enabled: true, AuthenticationRequired: true, MinAmount: number(d.MinAmount), MaxAmount: number(d.MaxAmount)}
+		}
+		for _, m := range ms {
+			if !slices.Contains(info.FundingMethods, m.Name) {
+				info.FundingMethods = append(info.FundingMethods, m.Name)
+			}
+		}
+		if len(ms) == 0 {
+			for _, m := range d.FundingMethods {
+				if !slices.Contains(info.FundingMethods, m) {
+					info.FundingMethods = append(info.FundingMethods, m)
+				}
+			}
+		}
+		to[code] = info
+	}
+	for _, p := range h.Config.Quotes.Pairs {
+		for _, a := range h.Config.Assets {
+			if a.Code == p.Asset {
+				add(deposit, a.Code, a.Deposit, offchain[p.Offchain].SellDeliveryMethods)
+				add(withdraw, a.Code, a.Withdraw, offchain[p.Offchain].BuyDeliveryMethods)
+			}
+		}
+	}
+	return deposit, withdraw
 }
 
 func (h *Handlers) accountCreation() bool {
@@ -181,10 +226,11 @@ func request(r *http.Request, kind transfer.Kind) transfer.Request {
 		Dest: q.Get("dest"), DestExtra: q.Get("dest_extra")}
 }
 
-// terms adds min/max/fees (exact numbers) to a deposit or withdraw response.
-func terms(out map[string]any, d *config.Direction) {
+// terms adds min/max/fees (exact numbers) to a deposit or withdraw response; an exchange's fee
+// is its quote's or price's, in the off-chain asset, not the token's.
+func terms(out map[string]any, d *config.Direction, t *transfer.Transaction) {
 	for k, v := range map[string]string{"min_amount": d.MinAmount, "max_amount": d.MaxAmount, "fee_fixed": d.FeeFixed, "fee_percent": d.FeePercent} {
-		if v != "" {
+		if v != "" && !(t.Exchange() && strings.HasPrefix(k, "fee")) {
 			out[k] = number(v)
 		}
 	}
@@ -193,15 +239,61 @@ func terms(out map[string]any, d *config.Direction) {
 	}
 }
 
+// exchangeRequest reads GET /deposit-exchange and /withdraw-exchange: the token is
+// destination_asset of a deposit and source_asset of a withdrawal, the other one the off-chain
+// asset (SEP-38 Asset Identification Format). amount is required (SEP-6 marks it so) unless a
+// quote fixes it.
+func exchangeRequest(r *http.Request, kind transfer.Kind) (transfer.Request, error) {
+	q := r.URL.Query()
+	req := request(r, kind)
+	token, offchain, obj := "destination_asset", "source_asset", "deposit-exchange"
+	if kind == transfer.Withdrawal {
+		token, offchain, obj = offchain, token, "withdraw-exchange"
+	}
+	req.AssetCode, req.Offchain, req.QuoteID, req.Exchange = q.Get(token), q.Get(offchain), q.Get("quote_id"), true
+	switch {
+	case req.AssetCode == "":
+		return req, &transfer.InputError{Msg: token + " is required (the code of one of the assets in /info's " + obj + ")"}
+	case req.Amount == "" && req.QuoteID == "":
+		return req, &transfer.InputError{Msg: "amount is required (of " + offchain + "), or a quote_id"}
+	}
+	return req, nil
+}
+
+// exchange serves GET /deposit-exchange and /withdraw-exchange.
+func (h *Handlers) exchange(kind transfer.Kind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		req, err := exchangeRequest(r, kind)
+		if err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		h.create(w, r, req)
+	}
+}
+
 func (h *Handlers) deposit(w http.ResponseWriter, r *http.Request) {
-	t, err := h.Service.Create(r.Context(), principal(r), request(r, transfer.Deposit))
+	h.create(w, r, request(r, transfer.Deposit))
+}
+
+func (h *Handlers) withdraw(w http.ResponseWriter, r *http.Request) {
+	h.create(w, r, request(r, transfer.Withdrawal))
+}
+
+// create answers a deposit or withdrawal request (plain or exchange) as SEP-6 does.
+func (h *Handlers) create(w http.ResponseWriter, r *http.Request, req transfer.Request) {
+	if req.Kind == transfer.Withdrawal {
+		h.createWithdrawal(w, r, req)
+		return
+	}
+	t, err := h.Service.Create(r.Context(), principal(r), req)
 	if err != nil {
 		writeErr(w, r, err)
 		return
 	}
 	_, dir, _ := h.Service.Asset(t.AssetCode, transfer.Deposit)
 	out := map[string]any{"id": t.ID}
-	terms(out, dir)
+	terms(out, dir, t)
 	if t.Status == transfer.PendingUserTransferStart {
 		ins := h.Service.Instructions(t)
 		out["instructions"] = ins
@@ -232,15 +324,15 @@ func how(ins map[string]config.Instruction) string {
 	return "Make a bank transfer. " + strings.Join(parts, "; ") + ". "
 }
 
-func (h *Handlers) withdraw(w http.ResponseWriter, r *http.Request) {
-	t, err := h.Service.Create(r.Context(), principal(r), request(r, transfer.Withdrawal))
+func (h *Handlers) createWithdrawal(w http.ResponseWriter, r *http.Request, req transfer.Request) {
+	t, err := h.Service.Create(r.Context(), principal(r), req)
 	if err != nil {
 		writeErr(w, r, err)
 		return
 	}
 	_, dir, _ := h.Service.Asset(t.AssetCode, transfer.Withdrawal)
 	out := map[string]any{"id": t.ID}
-	terms(out, dir)
+	terms(out, dir, t)
 	if t.Status == transfer.PendingUserTransferStart {
 		out["account_id"] = t.WithdrawAnchorAccount
 		out["memo_type"] = t.WithdrawMemoType

@@ -123,11 +123,8 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 		sep24Handlers = &sep24.Handlers{Service: transfers, Config: cfg, Links: links, Info: info24}
 	}
 	var sep38Handlers *sep38.Handlers
-	if qs := quotes.NewService(cfg, st); qs.Enabled() {
-		if cfg.Quotes.Source == "url" {
-			qs.Source = &quotes.URLSource{URL: cfg.Quotes.URL, Secret: cfg.QuotesURLSecret(), MaxLife: cfg.Quotes.MaxExpiry,
-				Client: &http.Client{Timeout: cfg.Quotes.URLTimeout}}
-		}
+	if qs := quotes.ForConfig(cfg, st); qs.Enabled() {
+		transfers.Quotes = qs
 		sep38Handlers = &sep38.Handlers{Service: qs}
 	}
 	var proxies Proxies

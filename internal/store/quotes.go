@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -29,4 +30,21 @@ func (s *Bolt) Quote(ctx context.Context, id string) (*quotes.Quote, error) {
 		return nil, err
 	}
 	return &q, nil
+}
+
+// EachQuote implements quotes.Lister.
+func (s *Bolt) EachQuote(ctx context.Context, fn func(*quotes.Quote) bool) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketQuotes).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			var q quotes.Quote
+			if err := json.Unmarshal(v, &q); err != nil {
+				return fmt.Errorf("quote %s: %w", k, err)
+			}
+			if !fn(&q) {
+				return nil
+			}
+		}
+		return nil
+	})
 }

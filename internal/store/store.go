@@ -67,6 +67,7 @@ type Store interface {
 	transfer.Store
 	callback.Queue
 	quotes.Store
+	quotes.Lister
 	// SchemaVersion is the schema version of the open database.
 	SchemaVersion(ctx context.Context) (int, error)
 	Close() error

@@ -34,6 +34,9 @@ func (s *Service) ConfirmInteractive(ctx context.Context, id, amount string) (*T
 		}
 		if amount != "" {
 			r := Request{Amount: amount, FundingMethod: t.FundingMethod}
+			if err := s.exchangeAmount(t, &r); err != nil {
+				return err
+			}
 			amt, _, err := s.checkRequest(&r, dir)
 			if err != nil {
 				return err

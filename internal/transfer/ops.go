@@ -10,6 +10,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/money"
+	"github.com/anchorkit/anchor/internal/quotes"
 )
 
 // Action is an operator's move on a transaction.
@@ -24,6 +25,12 @@ type Action struct {
 	// OperationID is the paging token of the payment operation (withdraw-received by the watcher).
 	OperationID string `json:"operation_id,omitempty"`
 	PaymentID   string `json:"payment_id,omitempty"` // refund: payment reference
+	// ReceivedAt is when the money arrived (the watcher: the Stellar transaction's time); zero:
+	// now. A firm quote holds for money received before it expires.
+	ReceivedAt time.Time `json:"-"`
+
+	priced   *conversion // PriceReceipt's price of an exchange
+	priceErr error       // why PriceReceipt found none
 }
 
 // Operator actions.
@@ -35,12 +42,27 @@ const (
 	ActRelease          = "release"
 	ActFail             = "fail"
 	ActRefund           = "refund"
+	// ActPrice prices an exchange whose money arrived when no price could be had.
+	ActPrice = "price"
 )
 
 // Act applies an operator action through the state machine, in one store transaction.
 func (s *Service) Act(ctx context.Context, id string, a Action) (*Transaction, error) {
 	if strings.TrimSpace(a.By) == "" {
 		return nil, inputErr("the action needs an operator (--by)")
+	}
+	if a.Name == ActReceived || a.Name == ActWithdrawReceived || a.Name == ActPrice {
+		// An exchange is priced before the store transaction (the source may be a network call).
+		if t, err := s.ShowTx(ctx, id); err == nil && t.Exchange() {
+			a = s.PriceReceipt(ctx, t, a)
+			var ie *quotes.InputError
+			switch {
+			case errors.As(a.priceErr, &ie):
+				return nil, inputErr("%s", ie.Msg) // e.g. more decimals than the off-chain asset has
+			case a.Name == ActPrice && a.priceErr != nil:
+				return nil, fmt.Errorf("price %s: %w", t.ID, a.priceErr)
+			}
+		}
 	}
 	now := s.now()
 	var out *Transaction
@@ -122,15 +144,11 @@ func (s *Service) apply(tx Tx, t *Transaction, a Action, now time.Time) error {
 			dir = asset.Withdraw
 		}
 		t.AmountIn = &v
-		if dir.MinAmount != "" {
-			if min, _ := ParseAmount(dir.MinAmount); v < min {
-				return t.MoveTo(TooSmall, a.By, "received "+FormatAmount(v)+", below the minimum "+dir.MinAmount, now)
-			}
+		if t.Exchange() {
+			return s.exchangeReceived(tx, t, a, v, &dir, now)
 		}
-		if dir.MaxAmount != "" {
-			if max, _ := ParseAmount(dir.MaxAmount); v > max {
-				return t.MoveTo(TooLarge, a.By, "received "+FormatAmount(v)+", above the maximum "+dir.MaxAmount, now)
-			}
+		if st, why := limits(&dir, v); st != "" {
+			return t.MoveTo(st, a.By, "received "+why, now)
 		}
 		fee, err := s.fee(t, v)
 		if err != nil {
@@ -152,6 +170,9 @@ func (s *Service) apply(tx Tx, t *Transaction, a Action, now time.Time) error {
 		}
 		if err := RequireAccepted(tx, s.Config, t); err != nil {
 			return err
+		}
+		if t.Exchange() && t.AmountOut == nil {
+			return inputErr("withdrawal %s is not priced yet, so what to pay is unknown: anchor tx price %s", t.ID, t.ID)
 		}
 		t.ExternalTransactionID = a.ExternalID
 		return t.MoveTo(Completed, a.By, nonEmpty(a.Reason, "funds sent to the customer"), now)
@@ -176,6 +197,8 @@ func (s *Service) apply(tx Tx, t *Transaction, a Action, now time.Time) error {
 			return inputErr("the refund payment's id is required")
 		}
 		return s.refund(t, a, now)
+	case ActPrice:
+		return s.priceLater(t, a, now)
 	}
 	return inputErr("unknown action %q", a.Name)
 }
@@ -272,6 +295,10 @@ func (s *Service) refund(t *Transaction, a Action, now time.Time) error {
 	}
 	if t.AmountIn != nil && done+amt+fee > in {
 		return inputErr("refund %s plus fee %s exceed the %s received and not yet refunded", FormatAmount(amt), FormatAmount(fee), FormatAmount(in-done))
+	}
+	if t.Exchange() && t.AmountIn != nil && done+amt+fee != in {
+		// What is left to pay out would need pricing again: refund all of it, or none.
+		return inputErr("%s is an exchange: refund all that is left (%s, fee included), not a part", t.ID, FormatAmount(in-done))
 	}
 	idType := "external"
 	if t.Kind == Withdrawal {

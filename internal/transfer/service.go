@@ -18,6 +18,8 @@ import (
 
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/money"
+	"github.com/anchorkit/anchor/internal/quotes"
 	"github.com/anchorkit/anchor/internal/sep9"
 )
 
@@ -41,6 +43,8 @@ type Service struct {
 	Wake func()
 	// MoreInfoURL, when set, gives a transaction's status page for people (more_info_url).
 	MoreInfoURL func(id, lang string) string
+	// Quotes prices exchanges (SEP-38); nil or without pairs: no exchange is offered.
+	Quotes *quotes.Service
 }
 
 func (s *Service) now() time.Time {
@@ -91,6 +95,18 @@ type Request struct {
 	Email, Amount, CountryCode, ClaimableBalanceSupported string
 	OnChangeCallback, Lang, CustomerID, LocationID        string
 	RefundMemo, RefundMemoType, Dest, DestExtra           string
+	// Offchain (SEP-6 source_asset of a deposit-exchange, destination_asset of a
+	// withdrawal-exchange) and QuoteID make the request an exchange; Exchange makes it one
+	// however they are (SEP-6's exchange endpoints).
+	Offchain, QuoteID string
+	Exchange          bool
+
+	// Set by prepareExchange for checkRequest: the funding methods of the off-chain asset
+	// (nil: the direction's), and, for a deposit-exchange, the decimals of its amount (which is
+	// in the off-chain asset, so the token's limits do not apply to it).
+	methods          []string
+	offchainDecimals int
+	offchainAmount   bool
 }
 
 // Asset returns the configured asset enabled for kind, or a 400.
@@ -174,18 +190,22 @@ func (s *Service) checkRequest(r *Request, dir *config.Direction) (*int64, strin
 			return nil, "", err
 		}
 	}
+	methods := dir.FundingMethods
+	if len(r.methods) > 0 {
+		methods = r.methods
+	}
 	method := r.FundingMethod
 	if method == "" {
-		method = dir.FundingMethods[0]
+		method = methods[0]
 	}
 	ok := false
-	for _, m := range dir.FundingMethods {
+	for _, m := range methods {
 		if strings.EqualFold(m, method) {
 			method, ok = m, true
 		}
 	}
 	if !ok {
-		return nil, "", inputErr("funding_method %q is not supported; use one of %s", method, strings.Join(dir.FundingMethods, ", "))
+		return nil, "", inputErr("funding_method %q is not supported; use one of %s", method, strings.Join(methods, ", "))
 	}
 	var amt *int64
 	if r.Amount != "" {
@@ -193,7 +213,11 @@ func (s *Service) checkRequest(r *Request, dir *config.Direction) (*int64, strin
 		if err != nil {
 			return nil, "", inputErr("amount: %v", err)
 		}
-		if dir.MinAmount != "" {
+		if r.offchainAmount {
+			if money.Decimals(r.Amount) > r.offchainDecimals {
+				return nil, "", inputErr("amount %s has more than the %d decimals of %s", r.Amount, r.offchainDecimals, r.Offchain)
+			}
+		} else if dir.MinAmount != "" {
 			if min, _ := ParseAmount(dir.MinAmount); v < min {
 				return nil, "", inputErr("amount %s is below the minimum %s", r.Amount, dir.MinAmount)
 			}
@@ -242,7 +266,7 @@ func (s *Service) checkCallback(r *Request) error {
 // pending_customer_info_update until the customer's KYC is ACCEPTED, else ready for the user's
 // transfer (SEP-6 v4). With sep6.legacy_kyc_responses it answers the deprecated 403 instead.
 func (s *Service) Create(ctx context.Context, p Principal, r Request) (*Transaction, error) {
-	t, asset, status, missing, err := s.prepare(ctx, p, r)
+	t, asset, status, missing, err := s.prepare(ctx, p, r, "")
 	if err != nil {
 		return nil, err
 	}
@@ -276,6 +300,9 @@ func (s *Service) Create(ctx context.Context, p Principal, r Request) (*Transact
 	t.History = []Move{{To: initial, At: now, Actor: p.Account, Reason: reason}}
 	err = s.Store.TransferUpdate(ctx, func(tx Tx) error {
 		if err := s.openLimit(tx, p.Account); err != nil {
+			return err
+		}
+		if err := claimQuote(tx, t); err != nil {
 			return err
 		}
 		if err := s.allocate(tx, t, asset); err != nil {
@@ -314,10 +341,16 @@ func (s *Service) claimedCustomer(ctx context.Context, given, own string) (strin
 // prepare checks a request (asset, parameters, the customer_id the wallet gave) and drafts its
 // transaction, before its status; it returns the owner's KYC status and missing fields for the
 // transaction's customer type.
-func (s *Service) prepare(ctx context.Context, p Principal, r Request) (*Transaction, *config.Asset, kyc.Status, []string, error) {
+func (s *Service) prepare(ctx context.Context, p Principal, r Request, protocol string) (*Transaction, *config.Asset, kyc.Status, []string, error) {
 	asset, dir, err := s.Asset(r.AssetCode, r.Kind)
 	if err != nil {
 		return nil, nil, "", nil, err
+	}
+	var terms *QuoteTerms
+	if r.Offchain != "" || r.QuoteID != "" || r.Exchange {
+		if terms, err = s.prepareExchange(ctx, p, &r, asset, dir, protocol); err != nil {
+			return nil, nil, "", nil, err
+		}
 	}
 	amt, method, err := s.checkRequest(&r, dir)
 	if err != nil {
@@ -335,7 +368,9 @@ func (s *Service) prepare(ctx context.Context, p Principal, r Request) (*Transac
 	if err != nil {
 		return nil, nil, "", nil, err
 	}
-	return s.draft(p, r, asset, amt, method, kycType, customerID, claimed, s.now()), asset, status, missing, nil
+	t := s.draft(p, r, asset, amt, method, kycType, customerID, claimed, s.now())
+	t.Offchain, t.Quote, t.Protocol = r.Offchain, terms, protocol
+	return t, asset, status, missing, nil
 }
 
 // openLimit refuses a new transaction of an account with sep6.max_open_transactions unfinished.
@@ -388,14 +423,17 @@ const ProtocolSEP24 = "sep24"
 // the incomplete status until the user has provided the anchor all information necessary").
 // No reference or memo is reserved yet. It expires as any transaction waiting for its user.
 func (s *Service) CreateInteractive(ctx context.Context, p Principal, r Request) (*Transaction, error) {
-	t, _, _, _, err := s.prepare(ctx, p, r)
+	t, _, _, _, err := s.prepare(ctx, p, r, ProtocolSEP24)
 	if err != nil {
 		return nil, err
 	}
-	t.Protocol, t.Status, t.Prefill = ProtocolSEP24, Incomplete, r.Prefill
+	t.Status, t.Prefill = Incomplete, r.Prefill
 	t.History = []Move{{To: Incomplete, At: t.StartedAt, Actor: p.Account, Reason: "interactive flow started"}}
 	err = s.Store.TransferUpdate(ctx, func(tx Tx) error {
 		if err := s.openLimit(tx, p.Account); err != nil {
+			return err
+		}
+		if err := claimQuote(tx, t); err != nil {
 			return err
 		}
 		return tx.Put(t)
@@ -532,7 +570,7 @@ func (s *Service) List(ctx context.Context, p Principal, q ListQuery) ([]*Transa
 		if q.AssetCode != "" && t.AssetCode != q.AssetCode {
 			return true
 		}
-		if len(q.Kinds) > 0 && !containsKind(q.Kinds, t.Kind) {
+		if len(q.Kinds) > 0 && !containsKind(q.Kinds, t.WireKind()) {
 			return true
 		}
 		if t.Protocol != q.Protocol {

@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/anchorkit/anchor/internal/money"
+	"github.com/anchorkit/anchor/internal/quotes"
 )
 
 // Kind of transaction.
 type Kind string
 
-// Kinds served by SEP-6 (the -exchange kinds need SEP-38 quotes, not yet supported).
+// Kinds of transaction. An exchange (SEP-6 deposit-exchange / withdrawal-exchange) is a deposit
+// or withdrawal with Offchain set: the state machine, treasury and watcher treat it as its kind.
 const (
 	Deposit    Kind = "deposit"
 	Withdrawal Kind = "withdrawal"
@@ -172,6 +174,18 @@ type Transaction struct {
 	AmountIn  *int64 `json:"amount_in,omitempty"`
 	AmountOut *int64 `json:"amount_out,omitempty"`
 	AmountFee *int64 `json:"amount_fee,omitempty"`
+
+	// Offchain is, for an exchange, the SEP-38 off-chain asset (iso4217:EUR) the user pays in
+	// (deposit) or is paid in (withdrawal); the token stays AssetCode. AmountIn of a deposit,
+	// AmountOut of a withdrawal, AmountFee and RequestedAmount of a deposit are then in it
+	// (at most 7 decimals, so stroops hold them exactly).
+	Offchain string `json:"offchain,omitempty"`
+	// Quote is the firm quote the transaction was created with (used by no other).
+	Quote *QuoteTerms `json:"quote,omitempty"`
+	// Price is what the exchange was priced at (units sold per unit bought), and FeeDetails the
+	// fee's parts: the quote's, or the price source's when the money arrived.
+	Price      string             `json:"price,omitempty"`
+	FeeDetails []quotes.FeeDetail `json:"fee_details,omitempty"`
 
 	StellarTransactionID string `json:"stellar_transaction_id,omitempty"`
 	// StellarOperationID is the paging token of the payment operation that paid a withdrawal:

@@ -7,6 +7,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/callback"
 	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/quotes"
 )
 
 // View is a transaction as SEP-6 shows it (GET /transaction(s), on_change_callback).
@@ -15,9 +16,13 @@ type View struct {
 	Kind                        Kind                          `json:"kind"`
 	Status                      Status                        `json:"status"`
 	AmountIn                    string                        `json:"amount_in,omitempty"`
+	AmountInAsset               string                        `json:"amount_in_asset,omitempty"`
 	AmountOut                   string                        `json:"amount_out,omitempty"`
+	AmountOutAsset              string                        `json:"amount_out_asset,omitempty"`
 	AmountFee                   string                        `json:"amount_fee,omitempty"`
+	AmountFeeAsset              string                        `json:"amount_fee_asset,omitempty"`
 	FeeDetails                  *FeeDetails                   `json:"fee_details,omitempty"`
+	QuoteID                     string                        `json:"quote_id,omitempty"`
 	From                        string                        `json:"from,omitempty"`
 	To                          string                        `json:"to,omitempty"`
 	DepositMemo                 string                        `json:"deposit_memo,omitempty"`
@@ -41,10 +46,11 @@ type View struct {
 	MoreInfoURL                 string                        `json:"more_info_url,omitempty"`
 }
 
-// FeeDetails is SEP-6's fee_details.
+// FeeDetails is SEP-6's fee_details (a quote's fee object, for an exchange with one).
 type FeeDetails struct {
-	Total string `json:"total"`
-	Asset string `json:"asset"`
+	Total   string             `json:"total"`
+	Asset   string             `json:"asset"`
+	Details []quotes.FeeDetail `json:"details,omitempty"`
 }
 
 // RefundsView is SEP-6's refunds object with decimal strings.
@@ -96,7 +102,10 @@ func (s *Service) View(ctx context.Context, t *Transaction) *View {
 	if s.MoreInfoURL != nil {
 		v.MoreInfoURL = s.MoreInfoURL(t.ID, t.Lang)
 	}
-	if t.AmountIn == nil && t.RequestedAmount != nil {
+	switch {
+	case t.Exchange():
+		s.exchangeView(t, v)
+	case t.AmountIn == nil && t.RequestedAmount != nil:
 		// Known before it arrives: what the user is to send, and what follows from it (SEP-6
 		// "amount_in: the amount expected in the Stellar payment" for a withdrawal).
 		if fee, err := s.fee(t, *t.RequestedAmount); err == nil {
@@ -104,7 +113,7 @@ func (s *Service) View(ctx context.Context, t *Transaction) *View {
 			v.AmountIn, v.AmountFee, v.AmountOut = FormatAmount(*t.RequestedAmount), FormatAmount(fee), FormatAmount(out)
 		}
 	}
-	if v.AmountFee != "" {
+	if v.AmountFee != "" && v.FeeDetails == nil {
 		v.FeeDetails = &FeeDetails{Total: v.AmountFee, Asset: "stellar:" + t.AssetCode + ":" + t.AssetIssuer}
 	}
 	if t.CompletedAt != nil {
@@ -142,6 +151,30 @@ func (s *Service) View(ctx context.Context, t *Transaction) *View {
 		}
 	}
 	return v
+}
+
+// exchangeView adds an exchange's assets, quote and fee (SEP-6: amount_in_asset,
+// amount_out_asset and amount_fee_asset "must be present if the deposit/withdraw was made using
+// quotes"; fee_details "should match the referenced quote's fee object"). Before the money
+// arrives, a quote's amounts are what the user is to send and get.
+func (s *Service) exchangeView(t *Transaction, v *View) {
+	v.Kind = t.WireKind()
+	v.AmountInAsset, v.AmountOutAsset, v.AmountFeeAsset = t.Assets()
+	details := t.FeeDetails
+	switch {
+	case t.AmountIn == nil && t.Quote != nil:
+		q := t.Quote
+		v.AmountIn, v.AmountFee, v.AmountOut = FormatAmount(q.SellAmount), FormatAmount(q.Fee), FormatAmount(q.BuyAmount)
+		details = q.FeeDetails
+	case t.AmountIn == nil && t.RequestedAmount != nil:
+		v.AmountIn = FormatAmount(*t.RequestedAmount)
+	}
+	if t.Quote != nil {
+		v.QuoteID = t.Quote.ID
+	}
+	if v.AmountFee != "" {
+		v.FeeDetails = &FeeDetails{Total: v.AmountFee, Asset: v.AmountFeeAsset, Details: details}
+	}
 }
 
 // CallbackKind is the callback queue kind of SEP-6 transactions.

@@ -136,6 +136,13 @@ func (w *Watcher) Poll(ctx context.Context) (matched, unmatched int, err error) 
 func (w *Watcher) handle(ctx context.Context, account string, rec horizon.PaymentRecord) (matched, unmatched int, err error) {
 	now := w.now()
 	var moved bool
+	// An exchange is priced before the store transaction (its price source may be a network
+	// call); the quote holds for a payment made before it expired (its ledger time).
+	paid := transfer.Action{Name: transfer.ActWithdrawReceived, By: "anchor", Amount: rec.Amount,
+		StellarID: rec.TxHash, OperationID: rec.PagingToken, Reason: "payment received on Stellar (" + rec.Kind + ")", ReceivedAt: rec.At}
+	if rec.MemoType == "id" && rec.Successful && rec.To == account {
+		paid = w.Transfers.PricePayment(ctx, transfer.WithdrawMemoNamespace(account), rec.Memo, paid)
+	}
 	err = w.Store.TreasuryUpdate(ctx, func(o OpTx, trs transfer.Tx) error {
 		matched, unmatched, moved = 0, 0, false
 		if err := o.PutCursor(account, rec.PagingToken); err != nil {
@@ -198,8 +205,7 @@ func (w *Watcher) handle(ctx context.Context, account string, rec horizon.Paymen
 			return miss(fmt.Sprintf("%s amount: received %s, the withdrawal asked for %s", kind, rec.Amount, transfer.FormatAmount(*t.RequestedAmount)), id)
 		}
 		before := t.Status
-		err = w.Transfers.ApplyInTx(trs, t, transfer.Action{Name: transfer.ActWithdrawReceived, By: "anchor", Amount: rec.Amount,
-			StellarID: rec.TxHash, OperationID: rec.PagingToken, Reason: "payment received on Stellar (" + rec.Kind + ")"}, now)
+		err = w.Transfers.ApplyInTx(trs, t, paid, now)
 		if err != nil {
 			return err
 		}

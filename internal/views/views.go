@@ -19,6 +19,7 @@ import (
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/money"
+	"github.com/anchorkit/anchor/internal/quotes"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/treasury"
 )
@@ -60,6 +61,12 @@ type Tx struct {
 	AmountIn                  *string  `json:"amount_in"`
 	AmountFee                 *string  `json:"amount_fee"`
 	AmountOut                 *string  `json:"amount_out"`
+	AmountInAsset             string   `json:"amount_in_asset"`
+	AmountOutAsset            string   `json:"amount_out_asset"`
+	AmountFeeAsset            string   `json:"amount_fee_asset"`
+	QuoteID                   string   `json:"quote_id"`
+	QuoteExpiresAt            *string  `json:"quote_expires_at"`
+	Price                     string   `json:"price"`
 	To                        string   `json:"to"`
 	DepositMemo               string   `json:"deposit_memo"`
 	DepositMemoType           string   `json:"deposit_memo_type"`
@@ -119,7 +126,7 @@ type TxMove struct {
 // NewTx renders t.
 func NewTx(t *transfer.Transaction) Tx {
 	v := Tx{
-		ID: t.ID, Kind: string(t.Kind), Status: string(t.Status), HeldFrom: string(t.HeldFrom),
+		ID: t.ID, Kind: string(t.WireKind()), Status: string(t.Status), HeldFrom: string(t.HeldFrom),
 		AssetCode: t.AssetCode, AssetIssuer: t.AssetIssuer, Account: t.Account, Memo: t.Memo,
 		CustomerID: t.CustomerID, ClaimedCustomerID: t.ClaimedCustomerID, KYCType: t.KYCType,
 		FundingMethod: t.FundingMethod, RequestedAmount: amountPtr(t.RequestedAmount),
@@ -135,6 +142,11 @@ func NewTx(t *transfer.Transaction) Tx {
 		StartedAt: Time(t.StartedAt), UpdatedAt: Time(t.UpdatedAt), CompletedAt: timePtr(t.CompletedAt),
 		FundsReceivedAt: timePtr(t.FundsReceivedAt), UserActionRequiredBy: timePtr(t.UserActionRequiredBy),
 		History: make([]TxMove, 0, len(t.History)),
+	}
+	v.AmountInAsset, v.AmountOutAsset, v.AmountFeeAsset = t.Assets()
+	v.Price = t.Price
+	if q := t.Quote; q != nil {
+		v.QuoteID, v.QuoteExpiresAt = q.ID, timePtr(&q.ExpiresAt)
 	}
 	if r := t.Refunds; r != nil {
 		v.Refunds = &Refunds{AmountRefunded: money.Format(r.AmountRefunded), AmountFee: money.Format(r.AmountFee), Payments: make([]RefundPayment, 0, len(r.Payments))}
@@ -599,6 +611,14 @@ func Of(v any, now time.Time) any {
 		return NewProposals(v, now)
 	case *treasury.Op:
 		return NewOp(v)
+	case *quotes.Quote:
+		return NewQuote(v)
+	case []*quotes.Quote:
+		out := make([]Quote, 0, len(v))
+		for _, q := range v {
+			out = append(out, NewQuote(q))
+		}
+		return out
 	case []*treasury.Op:
 		out := make([]Op, 0, len(v))
 		for _, o := range v {
@@ -607,4 +627,47 @@ func Of(v any, now time.Time) any {
 		return out
 	}
 	return v
+}
+
+// Quote is a SEP-38 firm quote as `quote list --json` and `quote show --json` print it: whose
+// it is, and the transaction that used it (used_by; empty while unused).
+type Quote struct {
+	ID                 string   `json:"id"`
+	Account            string   `json:"account"`
+	Memo               string   `json:"memo"`
+	Context            string   `json:"context"`
+	SellAsset          string   `json:"sell_asset"`
+	SellAmount         string   `json:"sell_amount"`
+	SellDeliveryMethod string   `json:"sell_delivery_method"`
+	BuyAsset           string   `json:"buy_asset"`
+	BuyAmount          string   `json:"buy_amount"`
+	BuyDeliveryMethod  string   `json:"buy_delivery_method"`
+	Price              string   `json:"price"`
+	TotalPrice         string   `json:"total_price"`
+	Fee                QuoteFee `json:"fee"`
+	CreatedAt          string   `json:"created_at"`
+	ExpiresAt          string   `json:"expires_at"`
+	UsedBy             string   `json:"used_by"`
+}
+
+// QuoteFee is a quote's fee.
+type QuoteFee struct {
+	Total   string             `json:"total"`
+	Asset   string             `json:"asset"`
+	Details []quotes.FeeDetail `json:"details"`
+}
+
+// NewQuote renders q.
+func NewQuote(q *quotes.Quote) Quote {
+	return Quote{ID: q.ID, Account: q.Account, Memo: q.Memo, Context: q.Context, SellAsset: q.SellAsset, SellAmount: q.SellAmount,
+		SellDeliveryMethod: q.SellDeliveryMethod, BuyAsset: q.BuyAsset, BuyAmount: q.BuyAmount, BuyDeliveryMethod: q.BuyDeliveryMethod,
+		Price: q.Price, TotalPrice: q.TotalPrice, Fee: QuoteFee{Total: q.Fee.Total, Asset: q.Fee.Asset, Details: nonNilDetails(q.Fee.Details)},
+		CreatedAt: Time(q.CreatedAt), ExpiresAt: Time(q.ExpiresAt), UsedBy: q.TransferID}
+}
+
+func nonNilDetails(d []quotes.FeeDetail) []quotes.FeeDetail {
+	if d == nil {
+		return []quotes.FeeDetail{}
+	}
+	return d
 }

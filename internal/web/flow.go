@@ -215,7 +215,9 @@ func (f *Flow) step(w http.ResponseWriter, r *http.Request, t *transfer.Transact
 		if v, ok := entered["amount"]; ok {
 			d.Amount = v
 		}
-		if _, dir, err := f.Transfers.Asset(t.AssetCode, t.Kind); err == nil {
+		if t.Exchange() {
+			f.exchangeTerms(d, t, tr)
+		} else if _, dir, err := f.Transfers.Asset(t.AssetCode, t.Kind); err == nil {
 			if dir.MinAmount != "" && dir.MaxAmount != "" {
 				d.Limits = tr("flow.limits", dir.MinAmount, dir.MaxAmount)
 			}
@@ -374,4 +376,28 @@ func (f *Flow) postConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.step(w, r, t2, sess, lang, "", nil)
+}
+
+// code is an asset's code for people: EUR for iso4217:EUR, USDX for stellar:USDX:G...
+func code(asset string) string {
+	parts := strings.Split(asset, ":")
+	if len(parts) > 1 {
+		return parts[1]
+	}
+	return asset
+}
+
+// exchangeTerms shows an exchange on the amount page: the amount is in the asset the user sends;
+// a firm quote fixes it and says what the user gets, until when; without one, the rate is
+// the day's when the money arrives.
+func (f *Flow) exchangeTerms(d *data, t *transfer.Transaction, tr func(string, ...any) string) {
+	in, out, feeAsset := t.Assets()
+	d.Asset = code(in)
+	if q := t.Quote; q != nil {
+		d.Amount, d.Fixed = transfer.FormatAmount(q.SellAmount), true
+		d.Quote = tr("flow.quote", transfer.FormatAmount(q.SellAmount)+" "+code(in), transfer.FormatAmount(q.BuyAmount)+" "+code(out),
+			transfer.FormatAmount(q.Fee)+" "+code(feeAsset), q.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC"))
+		return
+	}
+	d.Quote = tr("flow.exchange", code(in), code(out))
 }

@@ -115,6 +115,9 @@ type data struct {
 	Text string
 	// The interactive flow.
 	Action, CSRF, Refresh, Amount, Limits, Fees string
+	// Quote is an exchange's terms; Fixed: its amount cannot change (a firm quote).
+	Quote string
+	Fixed bool
 	// Notify is the transaction JSON posted to the wallet (SEP-24 callback=postMessage); the
 	// page then loads notify.js, the only script any page runs.
 	Notify string

@@ -30,3 +30,19 @@ func (s *Store) Quote(ctx context.Context, id string) (*quotes.Quote, error) {
 	}
 	return &q, nil
 }
+
+// EachQuote implements quotes.Lister.
+func (s *Store) EachQuote(ctx context.Context, fn func(*quotes.Quote) bool) error {
+	var list []*quotes.Quote
+	err := s.view(ctx, func(b base) error {
+		var err error
+		list, err = listJSON[quotes.Quote](b, "quotes", "SELECT body, id FROM quotes")
+		return err
+	})
+	for _, q := range list {
+		if !fn(q) {
+			break
+		}
+	}
+	return err
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/callback"
 	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/quotes"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/treasury"
@@ -243,5 +244,32 @@ func Records(t *testing.T, open func(t *testing.T) (a, b store.Backend)) {
 			}
 			return nil
 		})
+	})
+	t.Run("quotes are kept whole and listed once each", func(t *testing.T) {
+		a, b := open(t)
+		now := time.Now().UTC().Truncate(time.Second)
+		for i := range 30 {
+			q := &quotes.Quote{V: 1, ID: fmt.Sprintf("q-%02d", i), SellAsset: "iso4217:EUR", SellAmount: "10.00", BuyAsset: "stellar:USDX:GA",
+				BuyAmount: "9.0000000", Account: "GA", Fee: quotes.Fee{Total: "1.00", Asset: "iso4217:EUR", Details: []quotes.FeeDetail{{Name: "FX", Amount: "1.00"}}},
+				CreatedAt: now.Add(time.Duration(i) * time.Second), ExpiresAt: now.Add(time.Hour)}
+			if err := a.PutQuote(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := quotes.List(ctx, b, quotes.Filter{Limit: 5})
+		if err != nil || len(got) != 5 || got[0].ID != "q-29" || got[4].ID != "q-25" {
+			t.Fatalf("newest five: %v %v", got, err)
+		}
+		q, err := b.Quote(ctx, "q-07")
+		if err != nil || q.Fee.Details[0].Name != "FX" || !q.ExpiresAt.Equal(now.Add(time.Hour)) {
+			t.Fatalf("read back: %+v %v", q, err)
+		}
+		if _, err := b.Quote(ctx, "nope"); err != quotes.ErrNotFound {
+			t.Fatalf("an unknown quote: %v", err)
+		}
+		n := 0
+		if err := b.EachQuote(ctx, func(*quotes.Quote) bool { n++; return n < 3 }); err != nil || n != 3 {
+			t.Fatalf("EachQuote stops when told: %d %v", n, err)
+		}
 	})
 }
