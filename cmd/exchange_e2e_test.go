@@ -276,10 +276,14 @@ func TestE2ESEP24Exchange(t *testing.T) {
 	if code, _, page := br.do("POST", s.URL+"/flow/"+id+"/confirm", url.Values{"csrf": {csrf}, "amount": {"90"}}); code != 400 || !strings.Contains(page, "conflicts with quote") {
 		t.Fatalf("another amount: %d\n%s", code, page)
 	}
-	code, path, _ := br.do("POST", s.URL+"/flow/"+id+"/confirm", url.Values{"csrf": {csrf}, "amount": {"100.0000000"}})
+	code, path, page := br.do("POST", s.URL+"/flow/"+id+"/confirm", url.Values{"csrf": {csrf}, "amount": {"100.0000000"}})
 	tx = w.sep24("GET", "/transaction?id="+id, "", nil).JSON(t)["transaction"].(map[string]any)
 	if code != 200 || path != "/tx/"+id || tx["status"] != "pending_user_transfer_start" {
 		t.Fatalf("confirmed: %d %s %v", code, path, tx)
+	}
+	// The status page names each amount's asset.
+	if !strings.Contains(page, `id="amount_in">100.0000000 EUR<`) || !strings.Contains(page, `id="amount_out">107.0733290 USDX<`) || !strings.Contains(page, `id="amount_fee">1.0000000 EUR<`) {
+		t.Fatalf("the status page of an exchange:\n%s", page)
 	}
 
 	r = w.sep24("POST", "/transactions/withdraw/interactive", "application/json", []byte(`{"asset_code":"USDX","destination_asset":"iso4217:EUR"}`))

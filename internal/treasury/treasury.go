@@ -345,6 +345,9 @@ func (t *Treasury) build(ctx context.Context, tr *transfer.Transaction) error {
 		}
 		return inputErr("deposit %s is %s; credit needs pending_anchor (record the fiat with anchor deposit received)", tr.ID, tr.Status)
 	}
+	if tr.AmountOut == nil && tr.Exchange() {
+		return inputErr("deposit %s is an exchange not priced yet, so its tokens are unknown: anchor tx price %s", tr.ID, tr.ID)
+	}
 	if tr.AmountOut == nil || *tr.AmountOut <= 0 {
 		return inputErr("deposit %s has no amount_out", tr.ID)
 	}

@@ -106,11 +106,13 @@ type data struct {
 	Brand               *Brand
 	tr                  func(key string, args ...any) string
 	// Transaction pages.
-	View         *transfer.View
-	Asset        string
-	StatusLabel  string
-	Instructions []config.Instruction
-	History      []historyRow
+	View  *transfer.View
+	Asset string
+	// The assets of the amounts (an exchange's differ: EUR in, USDX out).
+	InAsset, OutAsset, FeeAsset string
+	StatusLabel                 string
+	Instructions                []config.Instruction
+	History                     []historyRow
 	// Error pages, and a form's problem.
 	Text string
 	// The interactive flow.
@@ -182,7 +184,8 @@ func (p *Pages) transaction(w http.ResponseWriter, r *http.Request) {
 	}
 	t := p.translator(lang)
 	v := p.Transfers.View(r.Context(), tx)
-	d := &data{Lang: lang, tr: t, Static: "/static", View: v, Asset: tx.AssetCode,
+	in, out, fee := tx.Assets()
+	d := &data{Lang: lang, tr: t, Static: "/static", View: v, Asset: tx.AssetCode, InAsset: code(in), OutAsset: code(out), FeeAsset: code(fee),
 		Title: t("title."+string(tx.Kind), tx.AssetCode), StatusLabel: t("status." + string(tx.Status))}
 	keys := make([]string, 0, len(v.Instructions))
 	for k := range v.Instructions {
