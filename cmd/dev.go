@@ -75,9 +75,10 @@ func newDevBenchCmd(f *Factory) *cobra.Command {
 	var clients []int
 	var replicas int
 	var webhook bool
+	var webhookBatch int
 	var cpuProfile string
 	cmd := &cobra.Command{
-		Use:   "bench [--duration D] [--modes M,...] [--clients N,...] [--server-log FILE] [--database-url URL [--replicas N]] [--webhook]",
+		Use:   "bench [--duration D] [--modes M,...] [--clients N,...] [--server-log FILE] [--database-url URL [--replicas N]] [--webhook [--webhook-batch N]]",
 		Short: "Benchmark anchor serve: drive SEP-10, SEP-12 and SEP-6 at 8 and 64 clients",
 		Long: `Start anchor serve on a fresh configuration (rate limits off, no Horizon) and drive each mode
 at each client count, printing requests per second, latency, and the server's CPU per request
@@ -103,7 +104,7 @@ servers on it, the clients spread over them.`,
 			}
 			_, err = loadtest.Bench(cmd.Context(), loadtest.BenchOptions{
 				Exe: exe, Duration: duration, Clients: clients, Modes: modes,
-				Out: f.IO.Out, Log: logw, DatabaseURL: databaseURL, Replicas: replicas, Webhook: webhook, CPUProfile: cpuProfile,
+				Out: f.IO.Out, Log: logw, DatabaseURL: databaseURL, Replicas: replicas, Webhook: webhook || webhookBatch > 1, WebhookBatch: webhookBatch, CPUProfile: cpuProfile,
 			})
 			return err
 		},
@@ -116,6 +117,7 @@ servers on it, the clients spread over them.`,
 	cmd.Flags().IntVar(&replicas, "replicas", 1, "servers on the database, the clients spread over them (PostgreSQL only)")
 	cmd.Flags().StringVar(&cpuProfile, "server-cpu-profile", "", "have the server write a CPU profile of the runs to FILE (for tuning)")
 	cmd.Flags().BoolVar(&webhook, "webhook", false, "send every event to a webhook receiver on loopback, and report the delivery rate")
+	cmd.Flags().IntVar(&webhookBatch, "webhook-batch", 1, "events per webhook POST (above 1: arrays; implies --webhook)")
 	return cmd
 }
 

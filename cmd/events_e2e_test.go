@@ -395,3 +395,21 @@ func TestE2EWebhookSecretOnlyForServe(t *testing.T) {
 		t.Fatalf("serve without the secret: %d %q", code, stderr)
 	}
 }
+
+// TestE2EWebhookBatchRefused: events.webhooks[].batch beyond its bounds is a config error naming
+// the key, on one line.
+func TestE2EWebhookBatchRefused(t *testing.T) {
+	for _, batch := range []string{"-1", "501"} {
+		dir, _ := initAnchor(t)
+		path := filepath.Join(dir, "anchor.yaml")
+		raw, _ := os.ReadFile(path)
+		raw = bytes.Replace(raw, []byte("  webhooks: []\n"), []byte("  webhooks:\n    - name: bank\n      url: https://bank.example/events\n      secret_file: bank.secret\n      batch: "+batch+"\n"), 1)
+		if err := os.WriteFile(path, raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, stderr, code := runCLI(t, context.Background(), nil, "config", "show", "--config", path)
+		if code == 0 || !strings.Contains(stderr, "events.webhooks[0].batch: "+batch) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Fatalf("batch %s: %d %q", batch, code, stderr)
+		}
+	}
+}

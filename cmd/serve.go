@@ -242,7 +242,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if len(cfg.Events.Webhooks) > 0 {
 		targets := map[string]events.Target{}
 		for _, w := range cfg.Events.Webhooks {
-			targets[w.Name] = events.Target{URL: w.URL, Secret: w.Secret()}
+			targets[w.Name] = events.Target{URL: w.URL, Secret: w.Secret(), Batch: w.Batch}
 		}
 		disp := &events.Dispatcher{Store: st, Targets: targets, Client: events.NewClient(), Logger: logger, RetryFor: cfg.Events.RetryFor}
 		if m := deps.Metrics; m != nil {

@@ -333,7 +333,10 @@ type Webhook struct {
 	// SecretFile holds the key its deliveries are signed with (HMAC-SHA256), relative to the
 	// config file; never the config file itself.
 	SecretFile string `mapstructure:"secret_file"`
-	secret     []byte
+	// Batch is how many events one POST may carry: 1 (the default) posts each event as it is;
+	// more posts a JSON array of up to Batch events (at most one per subject, in order).
+	Batch  int `mapstructure:"batch"`
+	secret []byte
 }
 
 // Secret is the webhook's signing key, read from SecretFile at load (nil when this user could

@@ -245,6 +245,7 @@ pages:
 #       url: https://bank.example/anchor-events
 #       types: [transaction.*, payment.*]     # empty: every type
 #       secret_file: webhook-bank.secret      # openssl rand -hex 32 > webhook-bank.secret
+#       batch: 1                              # events per POST; more: a JSON array of up to that many
 events:
   retry_for: 72h
   retention: 168h

@@ -144,6 +144,8 @@ func (c *Config) validate(add func(error)) {
 			add(keyErr(key+".url", "%q: events go over https (http only to loopback, or in development mode)", w.URL))
 		case w.SecretFile == "":
 			add(keyErr(key+".secret_file", "give the file that holds the key its deliveries are signed with (openssl rand -hex 32 > FILE)"))
+		case w.Batch < 0 || w.Batch > MaxWebhookBatch:
+			add(keyErr(key+".batch", "%d: give 1 (one event per POST) to %d (a JSON array of up to that many)", w.Batch, MaxWebhookBatch))
 		}
 		names[w.Name] = true
 	}
@@ -595,6 +597,9 @@ func (c *Config) validateQuotes(add func(error)) {
 		pairs[p.Offchain+"/"+p.Asset] = true
 	}
 }
+
+// MaxWebhookBatch bounds events.webhooks[].batch.
+const MaxWebhookBatch = 500
 
 func lessThan100(s string) bool {
 	whole, _, _ := strings.Cut(s, ".")

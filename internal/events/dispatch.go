@@ -44,6 +44,9 @@ func NewClient() *http.Client {
 type Target struct {
 	URL    string
 	Secret []byte
+	// Batch > 1 posts up to Batch events at once, as a JSON array (Anchor-Event-Count says how
+	// many); 0 or 1 posts each event as it is.
+	Batch int
 }
 
 // Dispatcher delivers events to the webhooks: the head of each endpoint's and subject's queue,
@@ -133,7 +136,7 @@ func (d *Dispatcher) pass(ctx context.Context) int {
 	var mu sync.Mutex
 	delivered := 0
 	slots := make(chan struct{}, d.Workers)
-	for _, dl := range due {
+	for _, group := range d.groups(due) {
 		if ctx.Err() != nil {
 			break
 		}
@@ -141,38 +144,93 @@ func (d *Dispatcher) pass(ctx context.Context) int {
 		wg.Add(1)
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			if d.deliver(ctx, dl) {
-				mu.Lock()
-				delivered++
-				mu.Unlock()
-			}
+			n := d.deliver(ctx, group)
+			mu.Lock()
+			delivered += n
+			mu.Unlock()
 		}()
 	}
 	wg.Wait()
 	return delivered
 }
 
-func (d *Dispatcher) deliver(ctx context.Context, dl Delivery) bool {
-	now := d.Now()
-	claimed, err := d.Store.ClaimDelivery(ctx, dl, now, now.Add(d.ClaimFor))
-	if err != nil || !claimed {
-		if err != nil && ctx.Err() == nil {
-			d.Logger.Warn("claim an event delivery", "endpoint", dl.Endpoint, "event", dl.EventID, "err", err)
+// groups splits the due deliveries into POSTs: one each, or up to its Batch for a webhook that
+// takes arrays. DueDeliveries gives at most one delivery per subject (its next), so a batch
+// never holds two events of one subject and their order holds.
+func (d *Dispatcher) groups(due []Delivery) [][]Delivery {
+	var out [][]Delivery
+	open := map[string]int{} // endpoint → index of its batch being filled
+	for _, dl := range due {
+		size := d.Targets[dl.Endpoint].Batch
+		if size <= 1 {
+			out = append(out, []Delivery{dl})
+			continue
 		}
-		return false
+		i, ok := open[dl.Endpoint]
+		if !ok || len(out[i]) >= size {
+			out = append(out, nil)
+			i = len(out) - 1
+			open[dl.Endpoint] = i
+		}
+		out[i] = append(out[i], dl)
 	}
-	body, err := d.Store.EventJSON(ctx, dl.EventID)
-	if err == nil {
-		target, ok := d.Targets[dl.Endpoint]
-		if !ok {
-			err = errors.New("the webhook " + dl.Endpoint + " is no longer configured")
-		} else {
-			err = d.post(ctx, target, dl, body)
+	return out
+}
+
+// deliver claims a POST's deliveries, sends their events, and records the outcome of each:
+// removed when the webhook took them, else retried with backoff or kept as dead letters. It
+// returns how many were delivered.
+func (d *Dispatcher) deliver(ctx context.Context, group []Delivery) int {
+	now := d.Now()
+	var claimed []Delivery
+	var bodies [][]byte
+	for _, dl := range group {
+		ok, cerr := d.Store.ClaimDelivery(ctx, dl, now, now.Add(d.ClaimFor))
+		if cerr != nil || !ok {
+			if cerr != nil && ctx.Err() == nil {
+				d.Logger.Warn("claim an event delivery", "endpoint", dl.Endpoint, "event", dl.EventID, "err", cerr)
+			}
+			continue
 		}
+		body, berr := d.Store.EventJSON(ctx, dl.EventID)
+		if berr != nil {
+			if ctx.Err() == nil {
+				d.finish(ctx, dl, berr) // this one alone: the others go on
+			}
+			continue
+		}
+		claimed, bodies = append(claimed, dl), append(bodies, body)
+	}
+	if len(claimed) == 0 {
+		return 0
+	}
+	endpoint := claimed[0].Endpoint
+	target, ok := d.Targets[endpoint]
+	err := errors.New("the webhook " + endpoint + " is no longer configured")
+	if ok {
+		err = d.post(ctx, target, claimed, bodies)
 	}
 	if ctx.Err() != nil {
-		return false // shutting down: the claim lapses and another pass delivers it
+		return 0 // shutting down: the claims lapse and another pass delivers them
 	}
+	var wg sync.WaitGroup
+	for _, dl := range claimed {
+		wg.Add(1)
+		go func() { // concurrent finishes share the store's commits
+			defer wg.Done()
+			d.finish(ctx, dl, err)
+		}()
+	}
+	wg.Wait()
+	if err != nil {
+		return 0
+	}
+	return len(claimed)
+}
+
+// finish records one delivery's outcome: removed (err nil), or retried with backoff until the
+// retry period ends, then a dead letter.
+func (d *Dispatcher) finish(ctx context.Context, dl Delivery, err error) {
 	observe := func(result string) {
 		if d.Observe != nil {
 			d.Observe(dl.Endpoint, result)
@@ -183,7 +241,7 @@ func (d *Dispatcher) deliver(ctx context.Context, dl Delivery) bool {
 			d.Logger.Warn("record an event delivery", "endpoint", dl.Endpoint, "event", dl.EventID, "err", ferr)
 		}
 		observe("delivered")
-		return true
+		return
 	}
 	next := dl
 	next.Attempt++
@@ -206,19 +264,28 @@ func (d *Dispatcher) deliver(ctx context.Context, dl Delivery) bool {
 	if ferr := d.Store.FinishDelivery(ctx, dl, &next); ferr != nil {
 		d.Logger.Warn("record an event delivery", "endpoint", dl.Endpoint, "event", dl.EventID, "err", ferr)
 	}
-	return false
 }
 
-func (d *Dispatcher) post(ctx context.Context, t Target, dl Delivery, body []byte) error {
+// post sends one event as it is, or (a webhook with Batch > 1) an array of events.
+func (d *Dispatcher) post(ctx context.Context, t Target, dls []Delivery, bodies [][]byte) error {
+	body := bodies[0]
+	if t.Batch > 1 {
+		body = append(append([]byte("["), bytes.Join(bodies, []byte(","))...), ']')
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.URL, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "anchor-events/1")
-	req.Header.Set("Anchor-Event-Id", strconv.FormatUint(dl.EventID, 10))
-	req.Header.Set("Anchor-Event-Type", dl.Type)
-	req.Header.Set("Anchor-Event-Subject", dl.Subject)
+	if t.Batch > 1 {
+		req.Header.Set("Anchor-Event-Count", strconv.Itoa(len(dls)))
+	} else {
+		dl := dls[0]
+		req.Header.Set("Anchor-Event-Id", strconv.FormatUint(dl.EventID, 10))
+		req.Header.Set("Anchor-Event-Type", dl.Type)
+		req.Header.Set("Anchor-Event-Subject", dl.Subject)
+	}
 	req.Header.Set(webhooksig.Header, webhooksig.Sign(t.Secret, body, d.Now()))
 	resp, err := d.Client.Do(req)
 	if err != nil {

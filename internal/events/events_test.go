@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -131,6 +132,8 @@ type receiver struct {
 	fail   atomic.Int32 // answer 500 to this many more requests
 	down   atomic.Bool
 	forged atomic.Int32
+	posts  []int       // events per POST
+	twice  atomic.Bool // a batch held two events of one subject
 }
 
 func newReceiver(t *testing.T, secret []byte) *receiver {
@@ -146,6 +149,25 @@ func newReceiver(t *testing.T, secret []byte) *receiver {
 			w.WriteHeader(500)
 			return
 		}
+		if n := req.Header.Get("Anchor-Event-Count"); n != "" { // a batch
+			var es []events.Event
+			if err := json.Unmarshal(body, &es); err != nil || n != fmt.Sprint(len(es)) {
+				w.WriteHeader(400)
+				return
+			}
+			subjects := map[string]bool{}
+			for _, e := range es {
+				if subjects[e.Subject] {
+					r.twice.Store(true)
+				}
+				subjects[e.Subject] = true
+			}
+			r.mu.Lock()
+			r.got = append(r.got, es...)
+			r.posts = append(r.posts, len(es))
+			r.mu.Unlock()
+			return
+		}
 		var e events.Event
 		if err := json.Unmarshal(body, &e); err != nil || req.Header.Get("Anchor-Event-Id") != fmt.Sprint(e.ID) {
 			w.WriteHeader(400)
@@ -153,6 +175,7 @@ func newReceiver(t *testing.T, secret []byte) *receiver {
 		}
 		r.mu.Lock()
 		r.got = append(r.got, e)
+		r.posts = append(r.posts, 1)
 		r.mu.Unlock()
 	}))
 	t.Cleanup(r.Close)
@@ -260,5 +283,43 @@ func TestSlowWebhook(t *testing.T) {
 	}
 	if calls.Load() < 2 {
 		t.Fatalf("%d calls", calls.Load())
+	}
+}
+
+// TestWebhookBatches: a webhook with batch set gets arrays of events (Anchor-Event-Count), each
+// signed, never more than its batch, never two of one subject in one array, each subject's in
+// order, every event once even when the first POSTs fail.
+func TestWebhookBatches(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	f := newFixture(t, events.Endpoint{Name: "bank"})
+	for range 12 {
+		f.deposit(t) // 1 customer subject, 12 transaction subjects
+	}
+	bank := newReceiver(t, secret)
+	bank.fail.Store(2)
+	run(t, &events.Dispatcher{Store: f.st, Client: http.DefaultClient, BaseDelay: 5 * time.Millisecond, RetryFor: time.Minute,
+		Targets: map[string]events.Target{"bank": {URL: bank.URL, Secret: secret, Batch: 5}}})
+	all, err := f.st.EventsAfter(context.Background(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(bank.events()) == len(all) })
+	time.Sleep(50 * time.Millisecond) // no more than once each
+	got, seen, last := bank.events(), map[uint64]bool{}, map[string]int{}
+	for _, e := range got {
+		if seen[e.ID] {
+			t.Fatalf("event %d delivered twice", e.ID)
+		}
+		seen[e.ID] = true
+		if e.Seq != last[e.Subject]+1 {
+			t.Fatalf("%s seq %d after %d: out of order", e.Subject, e.Seq, last[e.Subject])
+		}
+		last[e.Subject] = e.Seq
+	}
+	bank.mu.Lock()
+	posts := append([]int(nil), bank.posts...)
+	bank.mu.Unlock()
+	if len(got) != len(all) || bank.forged.Load() != 0 || bank.twice.Load() || slices.Max(posts) > 5 || slices.Max(posts) < 2 || len(posts) >= len(all) {
+		t.Fatalf("%d of %d events in POSTs of %v (forged %d)", len(got), len(all), posts, bank.forged.Load())
 	}
 }

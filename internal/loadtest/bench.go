@@ -35,6 +35,8 @@ type BenchOptions struct {
 	// Webhook sends every event to a receiver on loopback (events.webhooks), and reports how
 	// fast the events were delivered.
 	Webhook bool
+	// WebhookBatch, above 1, has the webhook take arrays of up to this many events.
+	WebhookBatch int
 	// CPUProfile, when set, has the (first) server write a CPU profile of the runs there.
 	CPUProfile string
 }
@@ -50,7 +52,11 @@ func (s *eventSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UnixNano()
 	s.first.CompareAndSwap(0, now)
 	s.last.Store(now)
-	s.n.Add(1)
+	n, err := strconv.Atoi(r.Header.Get("Anchor-Event-Count")) // a batch
+	if err != nil {
+		n = 1
+	}
+	s.n.Add(int64(n))
 }
 
 // drained waits until no delivery has come for quiet, and reports the deliveries' rate.
@@ -131,7 +137,7 @@ func Bench(ctx context.Context, o BenchOptions) ([]*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		hook := fmt.Sprintf("  webhooks:\n    - name: bench\n      url: http://%s/events\n      secret_file: webhook.secret\n", ln.Addr())
+		hook := fmt.Sprintf("  webhooks:\n    - name: bench\n      url: http://%s/events\n      secret_file: webhook.secret\n      batch: %d\n", ln.Addr(), max(o.WebhookBatch, 1))
 		if raw = bytes.Replace(raw, []byte("  webhooks: []\n"), []byte(hook), 1); !bytes.Contains(raw, []byte("name: bench")) {
 			return nil, fmt.Errorf("anchor.yaml has no events.webhooks to set")
 		}
