@@ -43,7 +43,7 @@ type BenchOptions struct {
 
 // eventSink is a webhook receiver that counts deliveries and when they came.
 type eventSink struct {
-	n           atomic.Int64
+	n, posts    atomic.Int64
 	first, last atomic.Int64 // unix ns
 }
 
@@ -57,6 +57,7 @@ func (s *eventSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n = 1
 	}
 	s.n.Add(int64(n))
+	s.posts.Add(1)
 }
 
 // drained waits until no delivery has come for quiet, and reports the deliveries' rate.
@@ -73,7 +74,7 @@ func (s *eventSink) drained(ctx context.Context, quiet time.Duration) string {
 		}
 	}
 	n, span := s.n.Load(), time.Duration(s.last.Load()-s.first.Load())
-	return fmt.Sprintf("webhook: %d events delivered in %s, %.0f/s (first to last delivery)", n, span.Round(time.Millisecond), float64(n)/max(span.Seconds(), 0.001))
+	return fmt.Sprintf("webhook: %d events delivered in %d POSTs in %s, %.0f/s (first to last delivery)", n, s.posts.Load(), span.Round(time.Millisecond), float64(n)/max(span.Seconds(), 0.001))
 }
 
 // Bench starts `anchor serve` on a fresh config in a temp dir (rate limit off, no Horizon, so

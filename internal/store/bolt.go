@@ -21,7 +21,7 @@ import (
 const FileName = "anchor.db"
 
 // SchemaVersion is the schema this build writes. Bump it and append to migrations together.
-const SchemaVersion = 17
+const SchemaVersion = 18
 
 var (
 	bucketMeta       = []byte("meta")
@@ -74,6 +74,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	14: createBuckets(bucketAPIKeys, bucketIdem),
 	15: createBuckets(bucketEventLog, bucketEventSubjects, bucketDeliveries),
 	16: createBuckets(bucketQuotes),
+	17: rekeyDeliveries,
 	2:  createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos),
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/anchorkit/anchor/internal/events"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/treasury"
@@ -500,4 +502,43 @@ func downgrade(t *testing.T, s *Bolt, dir string, version uint64, buckets ...[]b
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestMigrationRekeysDeliveries: the event deliveries of a schema-17 store (keyed by endpoint,
+// subject and seq) are keyed by event id after open, and still come due a subject at a time.
+func TestMigrationRekeysDeliveries(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	old := []events.Delivery{
+		{Endpoint: "bank", Subject: "transaction:b", Seq: 1, EventID: 7, Type: "transaction.created", Created: now, Due: now},
+		{Endpoint: "bank", Subject: "transaction:a", Seq: 1, EventID: 5, Type: "transaction.created", Created: now, Due: now},
+		{Endpoint: "bank", Subject: "transaction:a", Seq: 2, EventID: 9, Type: "transaction.status_changed", Created: now, Due: now},
+	}
+	s.db.Update(func(tx *bolt.Tx) error {
+		for _, d := range old {
+			raw, _ := json.Marshal(d)
+			k := append([]byte(d.Endpoint+"\x00"+d.Subject+"\x00"), binary.BigEndian.AppendUint64(nil, uint64(d.Seq))...)
+			tx.Bucket(bucketDeliveries).Put(k, raw)
+		}
+		return tx.Bucket(bucketMeta).Put(keySchemaVersion, binary.BigEndian.AppendUint64(nil, 17))
+	})
+	s.Close()
+	if s, err = Open(dir, Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	due, err := s.DueDeliveries(context.Background(), now.Add(time.Second), 10)
+	if err != nil || len(due) != 2 || due[0].EventID != 5 || due[1].EventID != 7 {
+		t.Fatalf("due after the migration: %+v %v", due, err)
+	}
+	if err := s.FinishDelivery(context.Background(), due[0], nil); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ = s.DueDeliveries(context.Background(), now.Add(time.Second), 10); len(due) != 2 || due[0].EventID != 7 || due[1].EventID != 9 {
+		t.Fatalf("due after the first: %+v", due)
+	}
 }

@@ -17,7 +17,7 @@ var _ events.Store = (*Bolt)(nil)
 var (
 	bucketEventLog      = []byte("events_log")        // id (8 bytes) → events.Event JSON
 	bucketEventSubjects = []byte("events_subjects")   // subject → its last seq (8 bytes)
-	bucketDeliveries    = []byte("events_deliveries") // endpoint \x00 subject \x00 seq (8 bytes) → events.Delivery JSON
+	bucketDeliveries    = []byte("events_deliveries") // endpoint \x00 event id (8 bytes) → events.Delivery JSON
 )
 
 // SetEvents makes the store record the events of its transfer, KYC and treasury transactions
@@ -26,8 +26,12 @@ func (s *Bolt) SetEvents(r *events.Recorder) { s.events = r }
 
 func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 
-func deliveryKey(endpoint, subject string, seq int) []byte {
-	return append([]byte(endpoint+"\x00"+subject+"\x00"), u64(uint64(seq))...)
+// deliveryKey orders an endpoint's deliveries by event id: new ones append at the B+tree's right
+// edge and delivered ones leave from its left (a key by subject, a random id, would dirty a page
+// of its own for each). Event ids follow each subject's seq, so a subject's deliveries keep their
+// order.
+func deliveryKey(d *events.Delivery) []byte {
+	return append([]byte(d.Endpoint+"\x00"), u64(d.EventID)...)
 }
 
 // emit implements events.Sink for every transaction type of the bbolt store.
@@ -67,7 +71,7 @@ func putDelivery(tx *bolt.Tx, d *events.Delivery) error {
 	if err != nil {
 		return err
 	}
-	return tx.Bucket(bucketDeliveries).Put(deliveryKey(d.Endpoint, d.Subject, d.Seq), raw)
+	return tx.Bucket(bucketDeliveries).Put(deliveryKey(d), raw)
 }
 
 func (t transferTx) Emit(e *events.Event, endpoints []string) error { return emit(t.tx, e, endpoints) }
@@ -83,36 +87,33 @@ func (s *Bolt) RecordEvent(ctx context.Context, typ, subject string, view any) e
 func (s *Bolt) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]events.Delivery, error) {
 	var out []events.Delivery
 	err := s.db.View(func(tx *bolt.Tx) error {
-		var group []byte // endpoint \x00 subject \x00 of the current head
-		done := false
-		return tx.Bucket(bucketDeliveries).ForEach(func(k, v []byte) error {
-			if len(out) >= limit {
-				return nil
-			}
-			g := k[:len(k)-8]
-			if done && bytes.Equal(g, group) {
-				return nil // behind its subject's head
-			}
+		held := map[string]bool{} // endpoint \x00 subject with an earlier delivery waiting
+		c := tx.Bucket(bucketDeliveries).Cursor()
+		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
 			var d events.Delivery
 			if err := decode(bucketDeliveries, k, v, &d); err != nil {
 				return err
 			}
 			if d.Failed {
-				return nil // a dead letter holds nothing back
+				continue // a dead letter holds nothing back
 			}
-			group, done = bytes.Clone(g), true
+			g := d.Endpoint + "\x00" + d.Subject
+			if held[g] {
+				continue // behind its subject's head
+			}
+			held[g] = true
 			if !d.Due.After(now) && !d.Claim.After(now) {
 				out = append(out, d)
 			}
-			return nil
-		})
+		}
+		return nil
 	})
 	return out, err
 }
 
 // deliveryUnchanged reports whether d is still stored as it was read.
 func deliveryUnchanged(tx *bolt.Tx, d events.Delivery) (bool, error) {
-	k := deliveryKey(d.Endpoint, d.Subject, d.Seq)
+	k := deliveryKey(&d)
 	raw := tx.Bucket(bucketDeliveries).Get(k)
 	if raw == nil {
 		return false, nil
@@ -139,7 +140,7 @@ func (s *Bolt) FinishDelivery(ctx context.Context, d events.Delivery, next *even
 			return err // redelivered or changed meanwhile: kept as it is now
 		}
 		if next == nil {
-			return tx.Bucket(bucketDeliveries).Delete(deliveryKey(d.Endpoint, d.Subject, d.Seq))
+			return tx.Bucket(bucketDeliveries).Delete(deliveryKey(&d))
 		}
 		return putDelivery(tx, next)
 	})
@@ -265,4 +266,33 @@ func (s *Bolt) PruneEvents(ctx context.Context, before time.Time) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// rekeyDeliveries moves the deliveries of a store of schema 17 (keyed by endpoint, subject and
+// seq) to their keys by event id.
+func rekeyDeliveries(tx *bolt.Tx) error {
+	b := tx.Bucket(bucketDeliveries)
+	var old [][]byte
+	var all []events.Delivery
+	if err := b.ForEach(func(k, v []byte) error {
+		var d events.Delivery
+		if err := decode(bucketDeliveries, k, v, &d); err != nil {
+			return err
+		}
+		old, all = append(old, bytes.Clone(k)), append(all, d)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range old {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	for i := range all {
+		if err := putDelivery(tx, &all[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

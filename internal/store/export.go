@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/anchorkit/anchor/internal/events"
 )
 
 var _ Exporter = (*Bolt)(nil)
@@ -112,7 +115,11 @@ func (s *Bolt) Export(ctx context.Context, kind string, fn func(Record) error) e
 		case "deliveries":
 			return each(bucketDeliveries, func(k, v []byte) (Record, error) {
 				r, err := canonical(k, v)
-				r.Key = strings.Replace(string(k[:len(k)-8]), "\x00", PairSep, -1) + strconv.FormatUint(binary.BigEndian.Uint64(k[len(k)-8:]), 10)
+				var d events.Delivery
+				if err == nil {
+					err = json.Unmarshal(v, &d)
+				}
+				r.Key = d.Endpoint + PairSep + d.Subject + PairSep + strconv.Itoa(d.Seq)
 				return r, err
 			})
 		case "account_modes":
