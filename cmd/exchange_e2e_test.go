@@ -190,6 +190,17 @@ func TestE2EExchange(t *testing.T) {
 		t.Fatalf("withdraw paid: %d %s %s", code, out, stderr)
 	}
 
+	// The operator's views of exchanges: the kind, each amount's asset, the quote and price.
+	if out, _, code := cli("tx", "list", "--kind", "deposit-exchange"); code != 0 || strings.Count(out, "deposit-exchange") != 2 || !strings.Contains(out, "100.0000000 EUR") {
+		t.Fatalf("tx list --kind deposit-exchange: %d %s", code, out)
+	}
+	if out, _, code := cli("tx", "list", "--kind", "withdrawal"); code != 0 || !strings.Contains(out, "withdrawal-exchange") {
+		t.Fatalf("tx list --kind withdrawal: %d %s", code, out)
+	}
+	if out, _, code := cli("tx", "show", dep); code != 0 || !strings.Contains(out, "amount_in: 100.0000000 EUR") || !strings.Contains(out, "amount_out: 107.0733290 USDX") || !strings.Contains(out, "quote:     "+qid) {
+		t.Fatalf("tx show of an exchange: %d %s", code, out)
+	}
+
 	// The operator's view of the quotes.
 	if out, _, code := cli("quote", "show", qid); code != 0 || !strings.Contains(out, dep) || !strings.Contains(out, "107.0733290") {
 		t.Fatalf("quote show: %d %s", code, out)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -83,7 +84,7 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 	var unmatched bool
 	var pg page
 	cmd := &cobra.Command{
-		Use:     "list [--status S] [--kind deposit|withdrawal] [--account G..] [--reference REF] [--stuck-for 24h] [--limit N | --all] [--unmatched] [--json]",
+		Use:     "list [--status S] [--kind deposit|withdrawal|deposit-exchange|withdrawal-exchange] [--account G..] [--reference REF] [--stuck-for 24h] [--limit N | --all] [--unmatched] [--json]",
 		Short:   "List transactions, newest first (the newest 50 unless --limit or --all)",
 		Example: "  anchor tx list --status pending_anchor\n  anchor tx list --reference 4811930273381907001\n  anchor tx list --stuck-for 24h --json",
 		Args:    cobra.NoArgs,
@@ -112,8 +113,8 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 			if status != "" && !validStatus(transfer.Status(status)) {
 				return usageError{fmt.Errorf("--status %q is not a SEP-6 status", status)}
 			}
-			if kind != "" && kind != "deposit" && kind != "withdrawal" {
-				return usageError{fmt.Errorf("--kind %q is not deposit or withdrawal", kind)}
+			if kind != "" && kind != "deposit" && kind != "withdrawal" && kind != "deposit-exchange" && kind != "withdrawal-exchange" {
+				return usageError{fmt.Errorf("--kind %q is not deposit, withdrawal, deposit-exchange or withdrawal-exchange", kind)}
 			}
 			limit, err := pg.max()
 			if err != nil {
@@ -140,7 +141,11 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 					if t.AmountIn != nil {
 						in = transfer.FormatAmount(*t.AmountIn)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Kind, t.Status, t.AssetCode, in, safe(t.Account), t.UpdatedAt.UTC().Format(time.RFC3339))
+					if in != "" && t.Exchange() {
+						a, _, _ := t.Assets()
+						in += " " + assetCode(a)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.WireKind(), t.Status, t.AssetCode, in, safe(t.Account), t.UpdatedAt.UTC().Format(time.RFC3339))
 					return true
 				})
 				if err != nil {
@@ -154,7 +159,7 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 	}
 	addPageFlags(cmd, &pg, "transaction")
 	cmd.Flags().StringVar(&status, "status", "", "only this status")
-	cmd.Flags().StringVar(&kind, "kind", "", "deposit or withdrawal")
+	cmd.Flags().StringVar(&kind, "kind", "", "deposit or withdrawal (exchanges included), or deposit-exchange or withdrawal-exchange")
 	cmd.Flags().StringVar(&account, "account", "", "only this account")
 	cmd.Flags().StringVar(&reference, "reference", "", "the deposit a bank transfer's reference names, or the transaction with this external id")
 	cmd.Flags().DurationVar(&stuck, "stuck-for", 0, "only unfinished transactions unchanged for at least this long")
@@ -198,12 +203,21 @@ func newTxShowCmd(opts *TxOptions) *cobra.Command {
 
 func printTx(opts *TxOptions, d transfer.Detail) {
 	t, w := d.Transaction, opts.IO.Out
-	fmt.Fprintf(w, "id:        %s\nkind:      %s\nstatus:    %s\nasset:     %s:%s\naccount:   %s", t.ID, t.Kind, t.Status, t.AssetCode, t.AssetIssuer, safe(t.Account))
+	fmt.Fprintf(w, "id:        %s\nkind:      %s\nstatus:    %s\nasset:     %s:%s\naccount:   %s", t.ID, t.WireKind(), t.Status, t.AssetCode, t.AssetIssuer, safe(t.Account))
 	if t.Memo != "" {
 		fmt.Fprintf(w, " (memo %s)", safe(t.Memo))
 	}
 	fmt.Fprintln(w)
-	for _, kv := range [][2]string{{"amount_in", amt(t.AmountIn)}, {"amount_fee", amt(t.AmountFee)}, {"amount_out", amt(t.AmountOut)},
+	in, fee, out := amt(t.AmountIn), amt(t.AmountFee), amt(t.AmountOut)
+	var quote string
+	if t.Exchange() { // amounts in different assets: say which
+		ia, oa, fa := t.Assets()
+		in, out, fee = withAsset(in, ia), withAsset(out, oa), withAsset(fee, fa)
+		if q := t.Quote; q != nil {
+			quote = q.ID + " (until " + q.ExpiresAt.UTC().Format(time.RFC3339) + ")"
+		}
+	}
+	for _, kv := range [][2]string{{"amount_in", in}, {"amount_fee", fee}, {"amount_out", out}, {"quote", quote}, {"price", t.Price},
 		{"reference", t.Reference}, {"withdraw_memo", t.WithdrawMemo}, {"external_id", t.ExternalTransactionID},
 		{"stellar_tx", t.StellarTransactionID}, {"message", t.Message}, {"claimed_customer", t.ClaimedCustomerID}, {"waiting", d.Waiting}} {
 		if kv[1] != "" {
@@ -230,6 +244,21 @@ func printTx(opts *TxOptions, d transfer.Detail) {
 		fmt.Fprint(w, " ", s)
 	}
 	fmt.Fprintln(w)
+}
+
+// assetCode is an asset's code for people: EUR for iso4217:EUR, USDX for stellar:USDX:G...
+func assetCode(asset string) string {
+	if parts := strings.Split(asset, ":"); len(parts) > 1 {
+		return parts[1]
+	}
+	return asset
+}
+
+func withAsset(amount, asset string) string {
+	if amount == "" {
+		return ""
+	}
+	return amount + " " + assetCode(asset)
 }
 
 func amt(v *int64) string {

@@ -53,7 +53,7 @@ var docs = map[string]doc{
 	"GET /v1/kyc/ids":                       {Summary: "Customer ids that start with a prefix", Query: []param{{"prefix", "string", "the start of the id"}, {"limit", "integer", "at most this many (200)"}}, Answer: []string{}},
 	"GET /v1/kyc/ids/{prefix}":              {Summary: "The customer id a unique prefix names", Answer: map[string]string{}},
 	"POST /v1/kyc/customers/{id}/decisions": {Summary: "Approve, reject or ask a customer for more information", Body: kyc.Decision{}, Answer: map[string]string{}},
-	"GET /v1/tx": {Summary: "Transactions, newest first (streamed)", Query: []param{{"status", "string", "SEP-6/24 status"}, {"kind", "string", "deposit or withdrawal"},
+	"GET /v1/tx": {Summary: "Transactions, newest first (streamed)", Query: []param{{"status", "string", "SEP-6/24 status"}, {"kind", "string", "deposit or withdrawal (exchanges included), deposit-exchange or withdrawal-exchange"},
 		{"account", "string", "the owner's account"}, {"reference", "string", "a deposit's reference"}, {"stuck_for", "string", "only those unchanged for this long (30m, 2h)"}, {"limit", "integer", "at most this many"}}, Answer: []views.Tx{}},
 	"GET /v1/tx/{id}":               {Summary: "A transaction with its history", Answer: views.TxDetail{}},
 	"GET /v1/quotes":                {Summary: "SEP-38 firm quotes, newest first", Query: []param{{"account", "string", "only this account's"}, {"limit", "integer", "at most this many"}}, Answer: []views.Quote{}},

@@ -543,10 +543,12 @@ type OpsFilter struct {
 	Status Status
 	// AnyStatus, when set, matches transactions in any of these statuses.
 	AnyStatus []Status
-	Kind      Kind
-	Account   string
-	StuckFor  time.Duration
-	Limit     int
+	// Kind is deposit or withdrawal (exchanges included), or deposit-exchange or
+	// withdrawal-exchange (exchanges only).
+	Kind     Kind
+	Account  string
+	StuckFor time.Duration
+	Limit    int
 	// Reference finds, through the indexes, the deposit whose reference it is (what the user's
 	// bank wire names) and the transaction recorded with it as external id.
 	Reference string
@@ -619,7 +621,7 @@ func (s *Service) byReference(ctx context.Context, f OpsFilter, now time.Time) (
 
 // matches reports whether t passes every filter but Reference and Limit.
 func (f OpsFilter) matches(t *Transaction, now time.Time) bool {
-	if (f.Status != "" && t.Status != f.Status) || (f.Kind != "" && t.Kind != f.Kind) || (f.Account != "" && t.Account != f.Account) {
+	if (f.Status != "" && t.Status != f.Status) || (f.Kind != "" && t.Kind != f.Kind && t.WireKind() != f.Kind) || (f.Account != "" && t.Account != f.Account) {
 		return false
 	}
 	if len(f.AnyStatus) > 0 && !slices.Contains(f.AnyStatus, t.Status) {
