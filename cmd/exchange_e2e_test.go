@@ -189,12 +189,23 @@ func TestE2EExchange(t *testing.T) {
 	if out, stderr, code := cli("withdraw", "paid", wid, "--external-id", "SEPA-OUT-1"); code != 0 || !strings.Contains(out, "completed") {
 		t.Fatalf("withdraw paid: %d %s %s", code, out, stderr)
 	}
+	// Without a quote, the watcher prices the payment at the current rate as it records it.
+	r = w.sep6("/withdraw-exchange", url.Values{"source_asset": {"USDX"}, "destination_asset": {"iso4217:EUR"}, "amount": {"10"}})
+	if r.Status != 200 {
+		t.Fatalf("withdraw-exchange without a quote: %d %s", r.Status, r.Body)
+	}
+	wd2 := r.JSON(t)
+	wprice := do(t, "GET", qbase+"/price?"+url.Values{"sell_asset": {usdx}, "buy_asset": {"iso4217:EUR"}, "sell_amount": {"10"}, "context": {"sep6"}}.Encode(), "", nil).JSON(t)
+	payMemo(t, tf, u, "10", wd2["memo"].(string))
+	if tx := w.waitStatus(wd2["id"].(string), "pending_anchor"); tx["amount_out"] != wprice["buy_amount"].(string)+"00000" || tx["amount_fee"] != "1.0000000" {
+		t.Fatalf("withdrawal-exchange priced by the watcher: %v, /price %v", tx, wprice)
+	}
 
 	// The operator's views of exchanges: the kind, each amount's asset, the quote and price.
 	if out, _, code := cli("tx", "list", "--kind", "deposit-exchange"); code != 0 || strings.Count(out, "deposit-exchange") != 2 || !strings.Contains(out, "100.0000000 EUR") {
 		t.Fatalf("tx list --kind deposit-exchange: %d %s", code, out)
 	}
-	if out, _, code := cli("tx", "list", "--kind", "withdrawal"); code != 0 || !strings.Contains(out, "withdrawal-exchange") {
+	if out, _, code := cli("tx", "list", "--kind", "withdrawal"); code != 0 || strings.Count(out, "withdrawal-exchange") != 2 {
 		t.Fatalf("tx list --kind withdrawal: %d %s", code, out)
 	}
 	if out, _, code := cli("tx", "show", dep); code != 0 || !strings.Contains(out, "amount_in: 100.0000000 EUR") || !strings.Contains(out, "amount_out: 107.0733290 USDX") || !strings.Contains(out, "quote:     "+qid) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/iostreams"
 	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/quotes"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/treasury"
 	"github.com/anchorkit/anchor/internal/views"
@@ -143,7 +143,7 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 					}
 					if in != "" && t.Exchange() {
 						a, _, _ := t.Assets()
-						in += " " + assetCode(a)
+						in += " " + quotes.Code(a)
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.WireKind(), t.Status, t.AssetCode, in, safe(t.Account), t.UpdatedAt.UTC().Format(time.RFC3339))
 					return true
@@ -246,19 +246,11 @@ func printTx(opts *TxOptions, d transfer.Detail) {
 	fmt.Fprintln(w)
 }
 
-// assetCode is an asset's code for people: EUR for iso4217:EUR, USDX for stellar:USDX:G...
-func assetCode(asset string) string {
-	if parts := strings.Split(asset, ":"); len(parts) > 1 {
-		return parts[1]
-	}
-	return asset
-}
-
 func withAsset(amount, asset string) string {
 	if amount == "" {
 		return ""
 	}
-	return amount + " " + assetCode(asset)
+	return amount + " " + quotes.Code(asset)
 }
 
 func amt(v *int64) string {

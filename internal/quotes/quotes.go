@@ -114,6 +114,14 @@ func rat(s string) *big.Rat {
 	return r
 }
 
+// Code is an asset's code for people: EUR for iso4217:EUR, USDX for stellar:USDX:G...
+func Code(asset string) string {
+	if parts := strings.Split(asset, ":"); len(parts) > 1 {
+		return parts[1]
+	}
+	return asset
+}
+
 // StellarAsset is a token in SEP-38's Asset Identification Format.
 func StellarAsset(code, issuer string) string { return "stellar:" + code + ":" + issuer }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/httpx"
 	"github.com/anchorkit/anchor/internal/kyc"
+	"github.com/anchorkit/anchor/internal/quotes"
 	"github.com/anchorkit/anchor/internal/sep9"
 	"github.com/anchorkit/anchor/internal/transfer"
 )
@@ -378,26 +379,17 @@ func (f *Flow) postConfirm(w http.ResponseWriter, r *http.Request) {
 	f.step(w, r, t2, sess, lang, "", nil)
 }
 
-// code is an asset's code for people: EUR for iso4217:EUR, USDX for stellar:USDX:G...
-func code(asset string) string {
-	parts := strings.Split(asset, ":")
-	if len(parts) > 1 {
-		return parts[1]
-	}
-	return asset
-}
-
 // exchangeTerms shows an exchange on the amount page: the amount is in the asset the user sends;
 // a firm quote fixes it and says what the user gets, until when; without one, the rate is
 // the day's when the money arrives.
 func (f *Flow) exchangeTerms(d *data, t *transfer.Transaction, tr func(string, ...any) string) {
 	in, out, feeAsset := t.Assets()
-	d.Asset = code(in)
+	d.Asset = quotes.Code(in)
 	if q := t.Quote; q != nil {
 		d.Amount, d.Fixed = transfer.FormatAmount(q.SellAmount), true
-		d.Quote = tr("flow.quote", transfer.FormatAmount(q.SellAmount)+" "+code(in), transfer.FormatAmount(q.BuyAmount)+" "+code(out),
-			transfer.FormatAmount(q.Fee)+" "+code(feeAsset), q.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC"))
+		d.Quote = tr("flow.quote", transfer.FormatAmount(q.SellAmount)+" "+quotes.Code(in), transfer.FormatAmount(q.BuyAmount)+" "+quotes.Code(out),
+			transfer.FormatAmount(q.Fee)+" "+quotes.Code(feeAsset), q.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC"))
 		return
 	}
-	d.Quote = tr("flow.exchange", code(in), code(out))
+	d.Quote = tr("flow.exchange", quotes.Code(in), quotes.Code(out))
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/httpx"
+	"github.com/anchorkit/anchor/internal/quotes"
 	"github.com/anchorkit/anchor/internal/transfer"
 )
 
@@ -185,7 +186,7 @@ func (p *Pages) transaction(w http.ResponseWriter, r *http.Request) {
 	t := p.translator(lang)
 	v := p.Transfers.View(r.Context(), tx)
 	in, out, fee := tx.Assets()
-	d := &data{Lang: lang, tr: t, Static: "/static", View: v, Asset: tx.AssetCode, InAsset: code(in), OutAsset: code(out), FeeAsset: code(fee),
+	d := &data{Lang: lang, tr: t, Static: "/static", View: v, Asset: tx.AssetCode, InAsset: quotes.Code(in), OutAsset: quotes.Code(out), FeeAsset: quotes.Code(fee),
 		Title: t("title."+string(tx.Kind), tx.AssetCode), StatusLabel: t("status." + string(tx.Status))}
 	keys := make([]string, 0, len(v.Instructions))
 	for k := range v.Instructions {
