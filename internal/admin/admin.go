@@ -21,6 +21,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/apikey"
 	"github.com/anchorkit/anchor/internal/events"
+	"github.com/anchorkit/anchor/internal/fault"
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/httpx"
 	"github.com/anchorkit/anchor/internal/kyc"
@@ -322,24 +323,18 @@ func present(r *http.Request, v any) any {
 }
 
 func reply(w http.ResponseWriter, r *http.Request, v any, err error) {
-	var ie *kyc.InputError
-	var te *transfer.InputError
-	var ae *apikey.InputError
+	var ie *fault.InputError // every service's
 	switch {
 	case err == nil:
 		httpx.WriteJSON(w, http.StatusOK, present(r, v))
 	case errors.As(err, &ie):
 		httpx.Error(w, http.StatusBadRequest, ie.Msg)
-	case errors.As(err, &ae):
-		httpx.Error(w, http.StatusBadRequest, ae.Msg)
-	case errors.As(err, &te):
-		httpx.Error(w, http.StatusBadRequest, te.Msg)
 	case errors.As(err, new(*kyc.BlockedError)), errors.As(err, new(*transfer.ComplianceError)), errors.As(err, new(*transfer.LimitError)):
 		// Refusals the operator must read.
 		httpx.Error(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, transfer.ErrIllegalMove):
 		httpx.Error(w, http.StatusConflict, err.Error())
-	case errors.Is(err, kyc.ErrNotFound), errors.Is(err, transfer.ErrNotFound), errors.Is(err, apikey.ErrNotFound), errors.Is(err, quotes.ErrNotFound):
+	case errors.Is(err, fault.ErrNotFound): // every service's
 		httpx.Error(w, http.StatusNotFound, "not found")
 	case errors.Is(err, quotes.ErrUnavailable):
 		httpx.Error(w, http.StatusServiceUnavailable, err.Error())

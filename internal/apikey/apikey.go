@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/anchorkit/anchor/internal/fault"
 )
 
 // Role is what a key may do.
@@ -102,15 +104,13 @@ type Store interface {
 
 var (
 	// ErrNotFound: no such key (or record).
-	ErrNotFound = errors.New("no such API key")
+	ErrNotFound = fault.NotFound("no such API key")
 	// ErrUnauthorized: the presented key is malformed, unknown, revoked or expired.
 	ErrUnauthorized = errors.New("invalid API key")
 )
 
-// InputError is a refused request (400 / exit 2).
-type InputError struct{ Msg string }
-
-func (e *InputError) Error() string { return e.Msg }
+// InputError is a refused request (400 / exit 2; the shared fault type).
+type InputError = fault.InputError
 
 func inputErr(format string, args ...any) error {
 	return &InputError{Msg: fmt.Sprintf(format, args...)}

@@ -2,8 +2,9 @@ package events
 
 import (
 	"context"
-	"errors"
 	"time"
+
+	"github.com/anchorkit/anchor/internal/fault"
 )
 
 // Delivery is an event on its way to one webhook.
@@ -26,7 +27,7 @@ type Delivery struct {
 }
 
 // ErrNotFound: no such event.
-var ErrNotFound = errors.New("no such event")
+var ErrNotFound = fault.NotFound("no such event")
 
 // Store keeps events and their deliveries (both backends).
 type Store interface {

@@ -7,13 +7,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"time"
 
 	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/fault"
 	"github.com/anchorkit/anchor/internal/sep9"
 )
 
@@ -247,13 +247,11 @@ func NewID() string {
 
 // Errors the HTTP layer maps to statuses.
 var (
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = fault.NotFound("not found")
 )
 
-// InputError is a bad request (400) naming what is wrong.
-type InputError struct{ Msg string }
-
-func (e *InputError) Error() string { return e.Msg }
+// InputError is a bad request (400) naming what is wrong (the shared fault type).
+type InputError = fault.InputError
 
 func inputErr(format string, args ...any) error {
 	return &InputError{Msg: fmt.Sprintf(format, args...)}

@@ -6,7 +6,6 @@ package quotes
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/fault"
 	"github.com/anchorkit/anchor/internal/kyc"
 )
 
@@ -76,12 +76,10 @@ type Store interface {
 }
 
 // ErrNotFound: no such quote (or not the caller's).
-var ErrNotFound = errors.New("quote not found")
+var ErrNotFound = fault.NotFound("quote not found")
 
-// InputError is a refused request (400), its message for the wallet.
-type InputError struct{ Msg string }
-
-func (e *InputError) Error() string { return e.Msg }
+// InputError is a refused request (400), its message for the wallet (the shared fault type).
+type InputError = fault.InputError
 
 func bad(format string, args ...any) error { return &InputError{Msg: fmt.Sprintf(format, args...)} }
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/money"
-	"github.com/anchorkit/anchor/internal/quotes"
 )
 
 // Action is an operator's move on a transaction.
@@ -55,10 +54,10 @@ func (s *Service) Act(ctx context.Context, id string, a Action) (*Transaction, e
 		// An exchange is priced before the store transaction (the source may be a network call).
 		if t, err := s.ShowTx(ctx, id); err == nil && t.Exchange() {
 			a = s.PriceReceipt(ctx, t, a)
-			var ie *quotes.InputError
+			var ie *InputError
 			switch {
 			case errors.As(a.priceErr, &ie):
-				return nil, inputErr("%s", ie.Msg) // e.g. more decimals than the off-chain asset has
+				return nil, ie // e.g. more decimals than the off-chain asset has
 			case a.Name == ActPrice && a.priceErr != nil:
 				return nil, fmt.Errorf("price %s: %w", t.ID, a.priceErr)
 			}

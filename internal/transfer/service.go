@@ -17,6 +17,7 @@ import (
 	"github.com/stellar/go-stellar-sdk/strkey"
 
 	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/fault"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/money"
 	"github.com/anchorkit/anchor/internal/quotes"
@@ -63,10 +64,8 @@ func (s *Service) wake() {
 // Principal is the authenticated owner (JWT sub).
 type Principal struct{ Account, Memo string }
 
-// InputError is a bad request (400).
-type InputError struct{ Msg string }
-
-func (e *InputError) Error() string { return e.Msg }
+// InputError is a bad request (400; the shared fault type).
+type InputError = fault.InputError
 
 func inputErr(format string, args ...any) error {
 	return &InputError{Msg: fmt.Sprintf(format, args...)}

@@ -2,14 +2,14 @@ package transfer
 
 import (
 	"context"
-	"errors"
 	"time"
 
+	"github.com/anchorkit/anchor/internal/fault"
 	"github.com/anchorkit/anchor/internal/kyc"
 )
 
 // ErrNotFound: no such transaction (or not the caller's).
-var ErrNotFound = errors.New("transaction not found")
+var ErrNotFound = fault.NotFound("transaction not found")
 
 // Tx is what Service needs from the store inside one transaction.
 type Tx interface {

@@ -16,6 +16,7 @@ import (
 	"github.com/stellar/go-stellar-sdk/txnbuild"
 
 	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/fault"
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/transfer"
 )
@@ -71,7 +72,7 @@ type Op struct {
 }
 
 // ErrNotFound: no such action.
-var ErrNotFound = errors.New("treasury action not found")
+var ErrNotFound = fault.NotFound("treasury action not found")
 
 // OpTx reads and writes actions (and the withdrawal watcher's state) inside a store transaction.
 type OpTx interface {
@@ -234,10 +235,8 @@ func (t *Treasury) now() time.Time {
 	return time.Now().UTC()
 }
 
-// InputError is a request that cannot be carried out as asked.
-type InputError struct{ Msg string }
-
-func (e *InputError) Error() string { return e.Msg }
+// InputError is a request that cannot be carried out as asked (the shared fault type).
+type InputError = fault.InputError
 
 func inputErr(format string, args ...any) error {
 	return &InputError{Msg: fmt.Sprintf(format, args...)}

@@ -1,0 +1,32 @@
+// Package fault is the error family the services share: a caller's mistake (InputError: 400 on
+// HTTP, exit 2 in the CLI) and a missing record (every service's not-found error is
+// ErrNotFound by errors.Is: 404, exit 1), so that transports map them without knowing which
+// service answered.
+package fault
+
+import (
+	"errors"
+	"fmt"
+)
+
+// InputError is a request refused as asked, its message for the caller.
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+// Input is an InputError with a formatted message.
+func Input(format string, args ...any) error {
+	return &InputError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// ErrNotFound is what every service's not-found error is, by errors.Is.
+var ErrNotFound = errors.New("not found")
+
+// NotFound is a service's own not-found error (its own message and identity) that is also
+// ErrNotFound.
+func NotFound(msg string) error { return &notFound{msg} }
+
+type notFound struct{ msg string }
+
+func (e *notFound) Error() string        { return e.msg }
+func (e *notFound) Is(target error) bool { return target == ErrNotFound }
