@@ -15,7 +15,7 @@ trap cleanup EXIT
 $as "$bin/initdb" -D "$dir/data" -U anchor -A trust -E UTF8 >/dev/null
 $as "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -o "-k $dir -c listen_addresses='' -c max_connections=300 -c shared_buffers=256MB" -w start >/dev/null
 sleep 1 # challenges issued in the second PostgreSQL started are refused (IssuedNotBefore)
-for replicas in 1 2; do
+for replicas in ${BENCH_REPLICAS:-1 2}; do
 	db="bench_r$replicas"
 	$as "$bin/createdb" -h "$dir" -U anchor "$db"
 	./bin/anchor dev bench --database-url "postgres:///$db?host=$dir&user=anchor" --replicas "$replicas" "$@"

@@ -265,11 +265,12 @@ func (s *Service) checkCallback(r *Request) error {
 // pending_customer_info_update until the customer's KYC is ACCEPTED, else ready for the user's
 // transfer (SEP-6 v4). With sep6.legacy_kyc_responses it answers the deprecated 403 instead.
 func (s *Service) Create(ctx context.Context, p Principal, r Request) (*Transaction, error) {
-	t, asset, status, missing, err := s.prepare(ctx, p, r, "")
+	legacy := s.Config.SEP6.LegacyKYCResponses
+	t, asset, status, missing, err := s.prepare(ctx, p, r, "", legacy)
 	if err != nil {
 		return nil, err
 	}
-	if s.Config.SEP6.LegacyKYCResponses && status != kyc.Accepted {
+	if legacy && status != kyc.Accepted {
 		switch status {
 		case kyc.NeedsInfo:
 			return nil, &LegacyKYCError{Type: "non_interactive_customer_info_needed", Fields: missing}
@@ -279,25 +280,18 @@ func (s *Service) Create(ctx context.Context, p Principal, r Request) (*Transact
 			return nil, &LegacyKYCError{Type: "customer_info_status", Status: "pending"}
 		}
 	}
-	now := t.StartedAt
-	kycType := t.KYCType
-	initial := PendingCustomerInfoUpdate
-	reason := "waiting for the customer's information (" + kycType + ")"
-	switch status {
-	case kyc.Accepted:
-		initial, reason = PendingUserTransferStart, "customer information accepted"
-	case kyc.Rejected:
-		initial, reason = Error, "the customer's information was rejected"
-		t.Message = reason
-		t.UserActionRequiredBy = nil
-	case kyc.Processing:
-		// The user did their part; time in the anchor's review never expires a transaction.
-		reason = "waiting for the anchor's review of the customer's information (" + kycType + ")"
-		t.UserActionRequiredBy = nil
-	}
-	t.Status = initial
-	t.History = []Move{{To: initial, At: now, Actor: p.Account, Reason: reason}}
+	by := t.UserActionRequiredBy
 	err = s.Store.TransferUpdate(ctx, func(tx Tx) error {
+		// The customer's KYC is read in this write (no read transaction of its own): the
+		// status the transaction starts in is the one its customer has as it is stored.
+		status, c, err := Compliance(tx, s.Config, t)
+		if err != nil {
+			return err
+		}
+		if c != nil {
+			t.CustomerID = c.ID
+		}
+		s.initial(t, status, p.Account, by)
 		if err := s.openLimit(tx, p.Account); err != nil {
 			return err
 		}
@@ -307,7 +301,7 @@ func (s *Service) Create(ctx context.Context, p Principal, r Request) (*Transact
 		if err := s.allocate(tx, t, asset); err != nil {
 			return err
 		}
-		if initial == PendingUserTransferStart {
+		if t.Status == PendingUserTransferStart {
 			s.release(t, asset)
 		}
 		return tx.Put(t)
@@ -316,6 +310,29 @@ func (s *Service) Create(ctx context.Context, p Principal, r Request) (*Transact
 		return nil, err
 	}
 	return t, nil
+}
+
+// initial sets a new transaction's first status from its customer's KYC status: waiting in
+// pending_customer_info_update until ACCEPTED (SEP-6 v4), error when REJECTED; time in the
+// anchor's review never counts against the user. by is the user's deadline.
+func (s *Service) initial(t *Transaction, status kyc.Status, actor string, by *time.Time) {
+	kycType := t.KYCType
+	initial := PendingCustomerInfoUpdate
+	reason := "waiting for the customer's information (" + kycType + ")"
+	t.Message, t.UserActionRequiredBy = "", by
+	switch status {
+	case kyc.Accepted:
+		initial, reason = PendingUserTransferStart, "customer information accepted"
+	case kyc.Rejected:
+		initial, reason = Error, "the customer's information was rejected"
+		t.Message = reason
+		t.UserActionRequiredBy = nil
+	case kyc.Processing:
+		reason = "waiting for the anchor's review of the customer's information (" + kycType + ")"
+		t.UserActionRequiredBy = nil
+	}
+	t.Status = initial
+	t.History = []Move{{To: initial, At: t.StartedAt, Actor: actor, Reason: reason}}
 }
 
 // claimedCustomer checks a customer_id the wallet gave that is not the account's own customer.
@@ -340,7 +357,9 @@ func (s *Service) claimedCustomer(ctx context.Context, given, own string) (strin
 // prepare checks a request (asset, parameters, the customer_id the wallet gave) and drafts its
 // transaction, before its status; it returns the owner's KYC status and missing fields for the
 // transaction's customer type.
-func (s *Service) prepare(ctx context.Context, p Principal, r Request, protocol string) (*Transaction, *config.Asset, kyc.Status, []string, error) {
+// With readKYC (or a customer_id given) it reads the owner's KYC first; else the caller reads
+// it in its write.
+func (s *Service) prepare(ctx context.Context, p Principal, r Request, protocol string, readKYC bool) (*Transaction, *config.Asset, kyc.Status, []string, error) {
 	asset, dir, err := s.Asset(r.AssetCode, r.Kind)
 	if err != nil {
 		return nil, nil, "", nil, err
@@ -359,9 +378,13 @@ func (s *Service) prepare(ctx context.Context, p Principal, r Request, protocol 
 	if r.Kind == Withdrawal {
 		kycType = s.Config.SEP6.WithdrawKYCType
 	}
-	status, missing, customerID, err := s.KYC.CustomerStatus(ctx, p.Account, p.Memo, kycType)
-	if err != nil {
-		return nil, nil, "", nil, err
+	var status kyc.Status
+	var missing []string
+	var customerID string
+	if readKYC || r.CustomerID != "" {
+		if status, missing, customerID, err = s.KYC.CustomerStatus(ctx, p.Account, p.Memo, kycType); err != nil {
+			return nil, nil, "", nil, err
+		}
 	}
 	claimed, err := s.claimedCustomer(ctx, r.CustomerID, customerID)
 	if err != nil {
@@ -422,13 +445,20 @@ const ProtocolSEP24 = "sep24"
 // the incomplete status until the user has provided the anchor all information necessary").
 // No reference or memo is reserved yet. It expires as any transaction waiting for its user.
 func (s *Service) CreateInteractive(ctx context.Context, p Principal, r Request) (*Transaction, error) {
-	t, _, _, _, err := s.prepare(ctx, p, r, ProtocolSEP24)
+	t, _, _, _, err := s.prepare(ctx, p, r, ProtocolSEP24, false)
 	if err != nil {
 		return nil, err
 	}
 	t.Status, t.Prefill = Incomplete, r.Prefill
 	t.History = []Move{{To: Incomplete, At: t.StartedAt, Actor: p.Account, Reason: "interactive flow started"}}
 	err = s.Store.TransferUpdate(ctx, func(tx Tx) error {
+		c, err := tx.Customer(p.Account, p.Memo)
+		if err != nil {
+			return err
+		}
+		if c != nil {
+			t.CustomerID = c.ID
+		}
 		if err := s.openLimit(tx, p.Account); err != nil {
 			return err
 		}
