@@ -50,6 +50,8 @@ type Store struct {
 	modesMu sync.Mutex
 	modes   map[string]bool
 	events  *events.Recorder
+	// markGroup sends the marks of concurrent rounds in one statement (marks.go).
+	markGroup markGroup
 }
 
 // maxModes bounds the modes cache (it starts again empty when full).
@@ -275,8 +277,7 @@ func (s *Store) UseChallenge(ctx context.Context, hash [32]byte, expires time.Ti
 		if known != shared {
 			return false, store.ErrSharedMismatch
 		}
-		tag, err := s.marks.Exec(ctx, "INSERT INTO used_challenges (hash, expires) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING", hash[:], expires)
-		return tag.RowsAffected() == 1, classify(err)
+		return s.mark(hash[:], expires)
 	}
 	for attempt := 0; ; attempt++ {
 		var mode *bool

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -46,6 +47,33 @@ func ChallengeStore(t *testing.T, open func(t *testing.T) store.ChallengeStore) 
 		wg.Wait()
 		if wins.Load() != 1 {
 			t.Fatalf("%d first uses of one challenge", wins.Load())
+		}
+	})
+	t.Run("many at once: each challenge once, each caller its own answer", func(t *testing.T) {
+		s := open(t)
+		if _, err := s.UseChallenge(ctx, sha256.Sum256([]byte("known")), exp, "GE", false); err != nil {
+			t.Fatal(err) // the account's mode is known: its marks take the fast path
+		}
+		var firsts [40]atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 200 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n := i % len(firsts) // every challenge five times, the uses interleaved
+				first, err := s.UseChallenge(ctx, sha256.Sum256([]byte(fmt.Sprint("many-", n))), exp, "GE", false)
+				if err != nil {
+					t.Error(err)
+				} else if first {
+					firsts[n].Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		for n := range firsts {
+			if got := firsts[n].Load(); got != 1 {
+				t.Fatalf("challenge %d had %d first uses", n, got)
+			}
 		}
 	})
 	t.Run("shared or not, never both", func(t *testing.T) {
