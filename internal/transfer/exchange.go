@@ -152,7 +152,7 @@ func (s *Service) prepareExchange(ctx context.Context, p Principal, r *Request, 
 	}
 	if sell { // the token's limits apply to the tokens the quote buys
 		if st, why := limits(dir, terms.BuyAmount); st != "" {
-			return nil, inputErr("quote %s buys %s: %s", q.ID, FormatAmount(terms.BuyAmount), why)
+			return nil, inputErr("quote %s buys %s %s, %s", q.ID, FormatAmount(terms.BuyAmount), asset.Code, why)
 		}
 	}
 	return terms, nil
@@ -174,16 +174,16 @@ func claimQuote(tx Tx, t *Transaction) error {
 }
 
 // limits checks an amount of tokens against a direction's minimum and maximum: too_small or
-// too_large with why, or "".
+// too_large with why ("below the minimum 1"), or "".
 func limits(dir *config.Direction, tokens int64) (Status, string) {
 	if dir.MinAmount != "" {
 		if min, _ := ParseAmount(dir.MinAmount); tokens < min {
-			return TooSmall, FormatAmount(tokens) + " is below the minimum " + dir.MinAmount
+			return TooSmall, "below the minimum " + dir.MinAmount
 		}
 	}
 	if dir.MaxAmount != "" {
 		if max, _ := ParseAmount(dir.MaxAmount); tokens > max {
-			return TooLarge, FormatAmount(tokens) + " is above the maximum " + dir.MaxAmount
+			return TooLarge, "above the maximum " + dir.MaxAmount
 		}
 	}
 	return "", ""
@@ -341,7 +341,8 @@ func (s *Service) exchangeReceived(tx Tx, t *Transaction, a Action, v int64, dir
 			tokens = v
 		}
 		if st, why := limits(dir, tokens); st != "" {
-			return t.MoveTo(st, a.By, "received "+FormatAmount(v)+" "+t.Offchain+": "+why, now)
+			in, _, _ := t.Assets()
+			return t.MoveTo(st, a.By, "received "+FormatAmount(v)+" "+quotes.Code(in)+" for "+FormatAmount(tokens)+" "+t.AssetCode+", "+why, now)
 		}
 	}
 	if t.Kind == Withdrawal {

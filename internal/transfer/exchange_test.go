@@ -141,6 +141,12 @@ func TestExchangeQuoteHoldsUntilExpiry(t *testing.T) {
 	if amt(tx.AmountOut) != "80.0000000" || !strings.Contains(lastReason(tx), "not the 11.0000000 of quote") {
 		t.Fatalf("another amount: out %s %q", amt(tx.AmountOut), lastReason(tx))
 	}
+	// The token's limits apply to the tokens bought: 1.20 EUR buys 0.8 USDX, below the minimum 1.
+	small := x.deposit(t, transfer.Request{Amount: "1.20"})
+	if tx = x.act(t, small.ID, transfer.Action{Name: transfer.ActReceived, Amount: "1.20", ExternalID: "E4"}); tx.Status != transfer.TooSmall ||
+		lastReason(tx) != "received 1.2000000 EUR for 0.8000000 USDX, below the minimum 1" {
+		t.Fatalf("too small: %s %q", tx.Status, lastReason(tx))
+	}
 }
 
 // TestExchangeQuoteRules: a quote is used once (also by two requests racing), never after it

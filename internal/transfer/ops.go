@@ -147,7 +147,7 @@ func (s *Service) apply(tx Tx, t *Transaction, a Action, now time.Time) error {
 			return s.exchangeReceived(tx, t, a, v, &dir, now)
 		}
 		if st, why := limits(&dir, v); st != "" {
-			return t.MoveTo(st, a.By, "received "+why, now)
+			return t.MoveTo(st, a.By, "received "+FormatAmount(v)+", "+why, now)
 		}
 		fee, err := s.fee(t, v)
 		if err != nil {
