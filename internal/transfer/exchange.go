@@ -140,15 +140,8 @@ func (s *Service) prepareExchange(ctx context.Context, p Principal, r *Request, 
 		return nil, nil
 	}
 	terms := &QuoteTerms{ID: q.ID, ExpiresAt: q.ExpiresAt, Price: q.Price, FeeDetails: q.Fee.Details}
-	for _, f := range []struct {
-		to *int64
-		v  string
-	}{{&terms.SellAmount, q.SellAmount}, {&terms.BuyAmount, q.BuyAmount}, {&terms.Fee, q.Fee.Total}} {
-		v, err := money.Parse(f.v)
-		if err != nil {
-			return nil, fmt.Errorf("quote %s: amount %q: %w", q.ID, f.v, err)
-		}
-		*f.to = v
+	if err := parseAmounts("quote "+q.ID, amountInto{&terms.SellAmount, q.SellAmount}, amountInto{&terms.BuyAmount, q.BuyAmount}, amountInto{&terms.Fee, q.Fee.Total}); err != nil {
+		return nil, err
 	}
 	if sell { // the token's limits apply to the tokens the quote buys
 		if st, why := limits(dir, terms.BuyAmount); st != "" {
@@ -234,15 +227,28 @@ func (s *Service) market(ctx context.Context, t *Transaction, v int64) (*convers
 		return nil, err
 	}
 	c := &conversion{id: t.ID, in: v, price: pr.Price, details: pr.Fee.Details}
-	for _, f := range []struct {
-		to *int64
-		v  string
-	}{{&c.fee, pr.Fee.Total}, {&c.out, pr.BuyAmount}} {
-		if *f.to, err = money.Parse(f.v); err != nil {
-			return nil, fmt.Errorf("price of %s: amount %q: %w", t.ID, f.v, err)
-		}
+	if err := parseAmounts("price of "+t.ID, amountInto{&c.fee, pr.Fee.Total}, amountInto{&c.out, pr.BuyAmount}); err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+// amountInto is a decimal amount (a quote's or a price's) and the stroops it is read into.
+type amountInto struct {
+	to *int64
+	v  string
+}
+
+// parseAmounts reads each amount into its place; what names their source in an error.
+func parseAmounts(what string, amounts ...amountInto) error {
+	for _, a := range amounts {
+		v, err := money.Parse(a.v)
+		if err != nil {
+			return fmt.Errorf("%s: amount %q: %w", what, a.v, err)
+		}
+		*a.to = v
+	}
+	return nil
 }
 
 // PriceReceipt prices, before the store transaction that records it, the money an action
@@ -265,11 +271,7 @@ func (s *Service) PriceReceipt(ctx context.Context, t *Transaction, a Action) Ac
 		if v, err = ParseAmount(a.Amount); err != nil {
 			return a
 		}
-		at := a.ReceivedAt
-		if at.IsZero() {
-			at = s.now()
-		}
-		if c, _ := quoted(t, v, at); c != nil {
+		if c, _ := quoted(t, v, a.receivedAt(s.now())); c != nil {
 			a.priced = c
 			return a
 		}
@@ -299,6 +301,14 @@ func (s *Service) PricePayment(ctx context.Context, namespace, memo string, a Ac
 	return s.PriceReceipt(ctx, t, a)
 }
 
+// receivedAt is when the action's money arrived: ReceivedAt, or now when it is not given.
+func (a Action) receivedAt(now time.Time) time.Time {
+	if a.ReceivedAt.IsZero() {
+		return now
+	}
+	return a.ReceivedAt
+}
+
 func setConversion(t *Transaction, c *conversion) {
 	fee, out := c.fee, c.out
 	t.AmountFee, t.AmountOut, t.Price, t.FeeDetails = &fee, &out, c.price, c.details
@@ -309,12 +319,8 @@ func setConversion(t *Transaction, c *conversion) {
 // receipt is still recorded (the money did arrive) with no amount_out, which nothing pays out
 // until `anchor tx price` prices it.
 func (s *Service) exchangeReceived(tx Tx, t *Transaction, a Action, v int64, dir *config.Direction, now time.Time) error {
-	at := a.ReceivedAt
-	if at.IsZero() {
-		at = now
-	}
 	reason := nonEmpty(a.Reason, "funds received")
-	c, why := quoted(t, v, at)
+	c, why := quoted(t, v, a.receivedAt(now))
 	if c == nil && a.priced != nil && a.priced.id == t.ID && a.priced.in == v {
 		c = a.priced
 	}
