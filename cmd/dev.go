@@ -77,14 +77,17 @@ func newDevBenchCmd(f *Factory) *cobra.Command {
 	var webhook bool
 	var webhookBatch int
 	var cpuProfile string
+	var rateLimit float64
 	cmd := &cobra.Command{
-		Use:   "bench [--duration D] [--modes M,...] [--clients N,...] [--server-log FILE] [--database-url URL [--replicas N]] [--webhook [--webhook-batch N]]",
+		Use:   "bench [--duration D] [--modes M,...] [--clients N,...] [--rate R] [--server-log FILE] [--database-url URL [--replicas N]] [--webhook [--webhook-batch N]]",
 		Short: "Benchmark anchor serve: drive SEP-10, SEP-12 and SEP-6 at 8 and 64 clients",
 		Long: `Start anchor serve on a fresh configuration (rate limits off, no Horizon) and drive each mode
 at each client count, printing requests per second, latency, and the server's CPU per request
 and peak memory. By default the store is a bbolt file; with --database-url it is that
 PostgreSQL database (use an empty one: its schema is created), and --replicas runs several
-servers on it, the clients spread over them.`,
+servers on it, the clients spread over them. --rate offers the same load to runs that compare
+two configurations (e.g. webhooks off and on), so that the server's CPU per request compares
+the work each request costs rather than how well its writes batched at different rates.`,
 		Example: `  anchor dev bench --duration 10s
   anchor dev bench --database-url postgres://anchor@/bench?host=/run/postgresql --replicas 2 --modes kyc-put,deposit --clients 64`,
 		Args: cobra.NoArgs,
@@ -104,7 +107,7 @@ servers on it, the clients spread over them.`,
 			}
 			_, err = loadtest.Bench(cmd.Context(), loadtest.BenchOptions{
 				Exe: exe, Duration: duration, Clients: clients, Modes: modes,
-				Out: f.IO.Out, Log: logw, DatabaseURL: databaseURL, Replicas: replicas, Webhook: webhook || webhookBatch > 1, WebhookBatch: webhookBatch, CPUProfile: cpuProfile,
+				Out: f.IO.Out, Log: logw, DatabaseURL: databaseURL, Replicas: replicas, Webhook: webhook || webhookBatch > 1, WebhookBatch: webhookBatch, CPUProfile: cpuProfile, Rate: rateLimit,
 			})
 			return err
 		},
@@ -112,6 +115,7 @@ servers on it, the clients spread over them.`,
 	cmd.Flags().DurationVar(&duration, "duration", 10*time.Second, "length of each run")
 	cmd.Flags().StringSliceVar(&modes, "modes", []string{"challenge", "round", "kyc-put", "deposit"}, "what to drive (challenge, round, kyc-put, deposit, kyc-erase, kyc-upload, interactive, flow-page, price, quote)")
 	cmd.Flags().IntSliceVar(&clients, "clients", []int{8, 64}, "concurrent clients of each run")
+	cmd.Flags().Float64Var(&rateLimit, "rate", 0, "pace each run's clients together to R requests per second (0: as fast as they can)")
 	cmd.Flags().StringVar(&logFile, "server-log", "", "write the server's log to FILE (default: discarded after writing)")
 	cmd.Flags().StringVar(&databaseURL, "database-url", "", "run on this PostgreSQL database (an empty one) instead of a bbolt file")
 	cmd.Flags().IntVar(&replicas, "replicas", 1, "servers on the database, the clients spread over them (PostgreSQL only)")

@@ -238,13 +238,17 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		})
 	}
 	g.Go(func() error { pruneChallenges(ctx, st, keys, cfg.Events.Retention, logger); return nil })
-	// Events to the business's webhooks, from every replica (each delivery is claimed).
+	// Events to the business's webhooks: the feeds on one replica at a time, the retries from
+	// every replica (each is claimed).
 	if len(cfg.Events.Webhooks) > 0 {
 		targets := map[string]events.Target{}
 		for _, w := range cfg.Events.Webhooks {
-			targets[w.Name] = events.Target{URL: w.URL, Secret: w.Secret(), Batch: w.Batch}
+			targets[w.Name] = events.Target{URL: w.URL, Secret: w.Secret(), Batch: w.Batch, Types: w.Types}
 		}
-		disp := &events.Dispatcher{Store: st, Targets: targets, Client: events.NewClient(), Logger: logger, RetryFor: cfg.Events.RetryFor}
+		disp := &events.Dispatcher{Store: st, Targets: targets, Client: events.NewClient(), Logger: logger, RetryFor: cfg.Events.RetryFor,
+			Exclusive: func(ctx context.Context, run func(ctx context.Context)) {
+				exclusive(ctx, st, "event-feeds", logger, nil, run)
+			}}
 		if m := deps.Metrics; m != nil {
 			disp.Observe = func(endpoint, result string) { m.Callbacks.WithLabelValues("event:"+endpoint, result).Inc() }
 		}

@@ -33,6 +33,9 @@ func openStore(ctx context.Context, cfg *config.Config) (store.Backend, error) {
 		return nil, err
 	}
 	// Every change the services make through it, from the server or the CLI, is an event.
-	st.SetEvents(rec)
+	if err := st.SetEvents(rec); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("events: start the webhooks' feeds: %w", err)
+	}
 	return st, nil
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -47,12 +49,17 @@ type Target struct {
 	// Batch > 1 posts up to Batch events at once, as a JSON array (Anchor-Event-Count says how
 	// many); 0 or 1 posts each event as it is.
 	Batch int
+	// Types are the event types the webhook takes (globs; none: every type).
+	Types []string
 }
 
-// Dispatcher delivers events to the webhooks: the head of each endpoint's and subject's queue,
-// several at once, never on a request's path. A failure is retried with exponential backoff
-// (BaseDelay doubling, at most an hour) until RetryFor after the event, then kept as a dead
-// letter; later events of the subject then go on.
+// Dispatcher delivers events to the webhooks, never on a request's path. Each webhook's feed
+// reads the event log after its cursor, posts the new events (several POSTs at once) and moves
+// the cursor past them, so that an event costs the request that made it nothing more than its
+// place in the log. An event whose POST failed becomes a delivery record, retried with
+// exponential backoff (BaseDelay doubling, at most an hour) until RetryFor after the event,
+// then kept as a dead letter; its subject's later events queue behind it as records until it is
+// delivered or dead.
 type Dispatcher struct {
 	Store     Store
 	Targets   map[string]Target
@@ -67,13 +74,17 @@ type Dispatcher struct {
 	Now      func() time.Time
 	// Observe, when set, is told each delivery's result: delivered, retry or failed.
 	Observe func(endpoint, result string)
-	wake    chan struct{}
-	once    sync.Once
+	// Exclusive, when set, runs the feeds: on PostgreSQL on one replica at a time (every
+	// replica retries the records).
+	Exclusive func(ctx context.Context, run func(ctx context.Context))
+	wake      chan struct{}
+	feedWake  chan struct{}
+	once      sync.Once
 }
 
 func (d *Dispatcher) init() {
 	d.once.Do(func() {
-		d.wake = make(chan struct{}, 1)
+		d.wake, d.feedWake = make(chan struct{}, 1), make(chan struct{}, 1)
 		if d.Now == nil {
 			d.Now = time.Now
 		}
@@ -95,31 +106,145 @@ func (d *Dispatcher) init() {
 	})
 }
 
-// Wake makes Run look at the queue now.
+// Wake makes Run look at the feeds and the records now.
 func (d *Dispatcher) Wake() {
 	d.init()
-	select {
-	case d.wake <- struct{}{}:
-	default:
+	for _, c := range []chan struct{}{d.wake, d.feedWake} {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
 	}
 }
 
 // Run delivers until ctx ends, and returns once the deliveries it started have ended.
 func (d *Dispatcher) Run(ctx context.Context) {
 	d.init()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		feeds := func(ctx context.Context) { d.loop(ctx, d.feedWake, d.feedPass) }
+		if d.Exclusive != nil {
+			d.Exclusive(ctx, feeds)
+		} else {
+			feeds(ctx)
+		}
+	})
+	d.loop(ctx, d.wake, func(ctx context.Context) bool { return d.pass(ctx) > 0 })
+	wg.Wait()
+}
+
+// loop runs pass until ctx ends: again at once while it says more may be there, else when
+// woken or polling.
+func (d *Dispatcher) loop(ctx context.Context, wake chan struct{}, pass func(ctx context.Context) bool) {
 	poll := min(time.Second, max(d.BaseDelay/2, 20*time.Millisecond))
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
-		if n := d.pass(ctx); n > 0 {
-			continue // more may be due (the queue's next heads)
+		if pass(ctx) {
+			continue
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-d.wake:
+		case <-wake:
 		case <-t.C:
 		}
+	}
+}
+
+// feedPass moves each webhook's feed once, and says whether any may have more to read.
+func (d *Dispatcher) feedPass(ctx context.Context) bool {
+	more := false
+	for _, name := range slices.Sorted(maps.Keys(d.Targets)) {
+		if ctx.Err() != nil {
+			return false
+		}
+		if d.feed(ctx, name) {
+			more = true
+		}
+	}
+	return more
+}
+
+// feed reads a webhook's next events, posts them (up to Workers POSTs at once), and moves its
+// cursor past them, writing a record for each whose POST failed (and each whose subject has a
+// record waiting). A subject's second event ends the page (the next read starts at it), so that
+// the POSTs of one page never hold two events of a subject and its order holds. It says whether
+// the feed may have more to read.
+func (d *Dispatcher) feed(ctx context.Context, name string) bool {
+	limit := 16 * d.Workers
+	page, err := d.Store.ReadFeed(ctx, name, limit)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.Logger.Warn("read the events of a webhook", "endpoint", name, "err", err)
+		}
+		return false
+	}
+	if len(page.Events) == 0 {
+		return false
+	}
+	target := d.Targets[name]
+	more := len(page.Events) == limit
+	to := page.Cursor
+	var fresh, queued []Delivery
+	var bodies [][]byte
+	seen := map[string]bool{}
+	for _, e := range page.Events {
+		if !Takes(target.Types, e.Type) {
+			to = e.Cursor
+			continue
+		}
+		if seen[e.Subject] {
+			more = true
+			break
+		}
+		seen[e.Subject], to = true, e.Cursor
+		dl := Delivery{Endpoint: name, Subject: e.Subject, Seq: e.Seq, EventID: e.ID, Type: e.Type, Created: e.At, Due: e.At}
+		if page.Held[e.Subject] {
+			queued = append(queued, dl)
+			continue
+		}
+		fresh, bodies = append(fresh, dl), append(bodies, e.JSON)
+	}
+	size := max(target.Batch, 1)
+	errs := make([]error, (len(fresh)+size-1)/size)
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, d.Workers)
+	for i := range errs {
+		lo, hi := i*size, min((i+1)*size, len(fresh))
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			errs[i] = d.post(ctx, target, fresh[lo:hi], bodies[lo:hi])
+		})
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return false // shutting down: the cursor stays, and the next run sends them again
+	}
+	for i, dl := range fresh {
+		if err := errs[i/size]; err != nil {
+			queued = append(queued, d.retried(dl, err))
+		} else {
+			d.observe(name, "delivered")
+		}
+	}
+	ok, err := d.Store.AdvanceFeed(ctx, name, page.Cursor, to, queued)
+	if err != nil || !ok {
+		if err == nil {
+			err = errors.New("another replica moved it")
+		}
+		if ctx.Err() == nil {
+			d.Logger.Warn("move the feed of a webhook (its events are sent again)", "endpoint", name, "err", err)
+		}
+		return false
+	}
+	return more
+}
+
+func (d *Dispatcher) observe(endpoint, result string) {
+	if d.Observe != nil {
+		d.Observe(endpoint, result)
 	}
 }
 
@@ -231,18 +356,22 @@ func (d *Dispatcher) deliver(ctx context.Context, group []Delivery) int {
 // finish records one delivery's outcome: removed (err nil), or retried with backoff until the
 // retry period ends, then a dead letter.
 func (d *Dispatcher) finish(ctx context.Context, dl Delivery, err error) {
-	observe := func(result string) {
-		if d.Observe != nil {
-			d.Observe(dl.Endpoint, result)
-		}
+	var next *Delivery
+	if err != nil {
+		r := d.retried(dl, err)
+		next = &r
+	}
+	if ferr := d.Store.FinishDelivery(ctx, dl, next); ferr != nil {
+		d.Logger.Warn("record an event delivery", "endpoint", dl.Endpoint, "event", dl.EventID, "err", ferr)
 	}
 	if err == nil {
-		if ferr := d.Store.FinishDelivery(ctx, dl, nil); ferr != nil {
-			d.Logger.Warn("record an event delivery", "endpoint", dl.Endpoint, "event", dl.EventID, "err", ferr)
-		}
-		observe("delivered")
-		return
+		d.observe(dl.Endpoint, "delivered")
 	}
+}
+
+// retried is dl after a failed try: due again after a backoff, or a dead letter once the retry
+// period since the event has passed (or the event is gone).
+func (d *Dispatcher) retried(dl Delivery, err error) Delivery {
 	next := dl
 	next.Attempt++
 	next.Claim = time.Time{}
@@ -250,7 +379,7 @@ func (d *Dispatcher) finish(ctx context.Context, dl Delivery, err error) {
 	at := d.Now()
 	if at.Sub(dl.Created) >= d.RetryFor || errors.Is(err, ErrNotFound) {
 		next.Failed = true
-		observe("failed")
+		d.observe(dl.Endpoint, "failed")
 		d.Logger.Warn("event delivery failed for good: a dead letter (anchor events list --failed)", "endpoint", dl.Endpoint, "event", dl.EventID, "attempts", next.Attempt, "err", err)
 	} else {
 		delay := d.BaseDelay << min(next.Attempt-1, 20)
@@ -258,19 +387,25 @@ func (d *Dispatcher) finish(ctx context.Context, dl Delivery, err error) {
 			delay = time.Hour
 		}
 		next.Due = at.Add(delay)
-		observe("retry")
+		d.observe(dl.Endpoint, "retry")
 		d.Logger.Info("event delivery failed; will retry", "endpoint", dl.Endpoint, "event", dl.EventID, "attempt", next.Attempt, "retry_in", delay.String(), "err", err)
 	}
-	if ferr := d.Store.FinishDelivery(ctx, dl, &next); ferr != nil {
-		d.Logger.Warn("record an event delivery", "endpoint", dl.Endpoint, "event", dl.EventID, "err", ferr)
-	}
+	return next
 }
 
 // post sends one event as it is, or (a webhook with Batch > 1) an array of events.
 func (d *Dispatcher) post(ctx context.Context, t Target, dls []Delivery, bodies [][]byte) error {
 	body := bodies[0]
 	if t.Batch > 1 {
-		body = append(append([]byte("["), bytes.Join(bodies, []byte(","))...), ']')
+		n := len(bodies) + 1
+		for _, b := range bodies {
+			n += len(b)
+		}
+		body = make([]byte, 0, n) // one copy of the events, and one allocation
+		for i, b := range bodies {
+			body = append(append(body, "[,"[min(i, 1)]), b...)
+		}
+		body = append(body, ']')
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.URL, bytes.NewReader(body))
 	if err != nil {

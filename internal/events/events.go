@@ -66,8 +66,9 @@ func ValidPattern(p string) bool {
 
 // Sink is where a store transaction writes events: the backends' transactions implement it.
 type Sink interface {
-	// Emit stores e, assigning its ID and Seq, and queues a delivery of it to each endpoint.
-	Emit(e *Event, endpoints []string) error
+	// Emit stores e in the event log, assigning its ID and Seq (the webhooks' feeds read it
+	// from there).
+	Emit(e *Event) error
 }
 
 // Endpoint is a webhook's name and the event types it takes (globs; none: every type).
@@ -91,22 +92,25 @@ func (r *Recorder) now() time.Time {
 	return time.Now()
 }
 
-// endpoints are the webhooks that take events of typ.
-func (r *Recorder) endpoints(typ string) []string {
-	var out []string
-	for _, e := range r.Endpoints {
-		if len(e.Types) == 0 {
-			out = append(out, e.Name)
-			continue
-		}
-		for _, p := range e.Types {
-			if ok, _ := path.Match(p, typ); ok {
-				out = append(out, e.Name)
-				break
-			}
-		}
+// Names are the webhooks' names: each has a feed in the store from when it was first configured.
+func (r *Recorder) Names() []string {
+	if r == nil {
+		return nil
+	}
+	out := make([]string, len(r.Endpoints))
+	for i, e := range r.Endpoints {
+		out[i] = e.Name
 	}
 	return out
+}
+
+// Takes reports whether a webhook of these type patterns takes events of typ (no patterns:
+// every type).
+func Takes(patterns []string, typ string) bool {
+	if len(patterns) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(patterns, func(p string) bool { ok, _ := path.Match(p, typ); return ok })
 }
 
 func (r *Recorder) emit(s Sink, typ, subject string, view any, prev, status string) error {
@@ -115,7 +119,7 @@ func (r *Recorder) emit(s Sink, typ, subject string, view any, prev, status stri
 		return err
 	}
 	e := &Event{V: 1, Type: typ, Subject: subject, At: r.now().UTC(), PreviousStatus: prev, Status: status, Data: data}
-	return s.Emit(e, r.endpoints(typ))
+	return s.Emit(e)
 }
 
 // Marshal is an event's JSON as delivered and listed.

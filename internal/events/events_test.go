@@ -42,7 +42,9 @@ func newFixture(t *testing.T, endpoints ...events.Endpoint) *fixture {
 		Assets: []config.Asset{{Code: "USDX", Issuer: keypair.MustRandom().Address(), DistributionAccount: keypair.MustRandom().Address(),
 			Deposit: config.Direction{Enabled: true, FundingMethods: []string{"WIRE"}}, Withdraw: config.Direction{Enabled: true, FundingMethods: []string{"WIRE"}}}},
 	}
-	st.SetEvents(&events.Recorder{Endpoints: endpoints, KYCTypes: cfg.KYC.Types})
+	if err := st.SetEvents(&events.Recorder{Endpoints: endpoints, KYCTypes: cfg.KYC.Types}); err != nil {
+		t.Fatal(err)
+	}
 	ks := &kyc.Service{Store: st, Config: cfg.KYC}
 	return &fixture{st: st, ks: ks, ts: &transfer.Service{Store: st, Config: cfg, KYC: ks}, who: kyc.Principal{Account: keypair.MustRandom().Address()}}
 }
@@ -109,18 +111,88 @@ func TestEventsOfChanges(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("events\n got %v\nwant %v", got, want)
 	}
-	due, err := f.st.DueDeliveries(context.Background(), time.Now().Add(time.Minute), 100)
+	// The request's transaction wrote the events only: the webhooks' feeds read them from the log.
+	if due, err := f.st.DueDeliveries(context.Background(), time.Now().Add(time.Minute), 100); err != nil || len(due) != 0 {
+		t.Fatalf("delivery records written with the events: %+v %v", due, err)
+	}
+	for _, ep := range []string{"all", "tx"} {
+		page, err := f.st.ReadFeed(context.Background(), ep, 100)
+		if err != nil || len(page.Events) != len(want) {
+			t.Fatalf("%s's feed read %d events (%v), want %d", ep, len(page.Events), err, len(want))
+		}
+		for i, e := range page.Events {
+			var got events.Event
+			if err := json.Unmarshal(e.JSON, &got); err != nil || got.ID != evs[i].ID || got.Seq != evs[i].Seq || e.ID != got.ID ||
+				e.Type != got.Type || e.Subject != got.Subject || e.Seq != got.Seq || !e.At.Equal(got.At) {
+				t.Fatalf("feed event %d: %+v, JSON %s (%v)", i, e, e.JSON, err)
+			}
+		}
+	}
+}
+
+// TestFeeds: the store's side of the webhooks' feeds (both backends): a webhook takes the events
+// from when a store with it configured is opened; its cursor moves only from where it was read;
+// the records queued with a move hold their subjects; events are pruned only once every feed
+// moved lately has passed them.
+func TestFeeds(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, events.Endpoint{Name: "bank"})
+	past := func() time.Time { return time.Now().Add(-2 * time.Hour) } // events old enough to prune
+	if err := f.st.SetEvents(&events.Recorder{Endpoints: []events.Endpoint{{Name: "bank"}}, KYCTypes: config.DefaultCustomerTypes(), Now: past}); err != nil {
+		t.Fatal(err)
+	}
+	f.deposit(t)
+	before, err := f.st.EventsAfter(ctx, 0, 100)
+	if err != nil || len(before) == 0 {
+		t.Fatal(len(before), err)
+	}
+	// A webhook configured now starts after them.
+	if err := f.st.SetEvents(&events.Recorder{Endpoints: []events.Endpoint{{Name: "bank"}, {Name: "late"}}, KYCTypes: config.DefaultCustomerTypes(), Now: past}); err != nil {
+		t.Fatal(err)
+	}
+	if page, err := f.st.ReadFeed(ctx, "late", 100); err != nil || len(page.Events) != 0 {
+		t.Fatalf("late's feed read %d events before it was configured (%v)", len(page.Events), err)
+	}
+	if page, err := f.st.ReadFeed(ctx, "unknown", 100); err != nil || len(page.Events) != 0 {
+		t.Fatalf("a webhook never configured read %d events (%v)", len(page.Events), err)
+	}
+	f.deposit(t)
+	bank, err := f.st.ReadFeed(ctx, "bank", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The head of each endpoint's subject: all/customer, all/transaction, tx/transaction.
-	if len(due) != 3 {
-		t.Fatalf("%d heads due: %+v", len(due), due)
+	late, err := f.st.ReadFeed(ctx, "late", 100)
+	if err != nil || len(late.Events) == 0 || len(bank.Events) != len(before)+len(late.Events) {
+		t.Fatalf("bank read %d, late %d (%v); %d before", len(bank.Events), len(late.Events), err, len(before))
 	}
-	for _, d := range due {
-		if d.Seq != 1 {
-			t.Errorf("a head that is not its subject's first: %+v", d)
-		}
+	// bank moves past the first event, queueing it as a record (a failed POST).
+	first := bank.Events[0]
+	rec := events.Delivery{Endpoint: "bank", Subject: first.Subject, Seq: first.Seq, EventID: first.ID, Type: first.Type,
+		Created: first.At, Attempt: 1, Due: time.Now().Add(time.Hour)}
+	if ok, err := f.st.AdvanceFeed(ctx, "bank", bank.Cursor, first.Cursor, []events.Delivery{rec}); err != nil || !ok {
+		t.Fatalf("advance: %v %v", ok, err)
+	}
+	// A second move from the same place is refused, and writes nothing.
+	other := rec
+	other.EventID, other.Seq = bank.Events[1].ID, bank.Events[1].Seq
+	if ok, err := f.st.AdvanceFeed(ctx, "bank", bank.Cursor, bank.Events[1].Cursor, []events.Delivery{other}); err != nil || ok {
+		t.Fatalf("a stale move: %v %v", ok, err)
+	}
+	next, err := f.st.ReadFeed(ctx, "bank", 100)
+	if err != nil || len(next.Events) != len(bank.Events)-1 || next.Events[0].ID != bank.Events[1].ID {
+		t.Fatalf("after the move: %d events (%v)", len(next.Events), err)
+	}
+	if !next.Held[first.Subject] || len(next.Held) != 1 {
+		t.Fatalf("held %v, want %s only", next.Held, first.Subject)
+	}
+	// Pruning: the record's event and what the feeds have not passed stay.
+	n, err := f.st.PruneEvents(ctx, time.Now().Add(-time.Hour)) // feeds moved since: they hold
+	if err != nil || n != 0 {
+		t.Fatalf("pruned %d (%v) of events the feeds have not passed", n, err)
+	}
+	n, err = f.st.PruneEvents(ctx, time.Now().Add(time.Hour)) // feeds left still since: they do not
+	if err != nil || n != len(bank.Events)-1 {
+		t.Fatalf("pruned %d (%v), want all but the record's %d", n, err, len(bank.Events)-1)
 	}
 }
 

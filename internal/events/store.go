@@ -29,8 +29,46 @@ type Delivery struct {
 // ErrNotFound: no such event.
 var ErrNotFound = fault.NotFound("no such event")
 
-// Store keeps events and their deliveries (both backends).
+// Cursor is where a webhook's feed stands in the event log: the last event it passed. Pos is
+// that event's place in the backend's commit order (PostgreSQL: its transaction's id; bbolt:
+// empty, ids are in commit order).
+type Cursor struct {
+	ID  uint64
+	Pos string
+}
+
+// FeedEvent is an event as a feed reads it: what routes it, its cursor, and its JSON as
+// delivered (Marshal's).
+type FeedEvent struct {
+	Cursor
+	Seq     int
+	Type    string
+	Subject string
+	At      time.Time
+	JSON    []byte
+}
+
+// FeedPage is what a feed reads at once.
+type FeedPage struct {
+	// Cursor is where the feed stood; Events come after it, in commit order.
+	Cursor Cursor
+	Events []FeedEvent
+	// Held are the Events' subjects with a delivery record of the endpoint waiting (not a dead
+	// letter): their next events queue behind it.
+	Held map[string]bool
+}
+
+// Store keeps events and their deliveries (both backends). A webhook's events reach it by its
+// feed — a cursor in the event log, moved past what was sent — and a failed one by a delivery
+// record, retried on its own (DueDeliveries, ClaimDelivery, FinishDelivery).
 type Store interface {
+	// ReadFeed reads up to limit events after the endpoint's cursor. An endpoint has a cursor
+	// from when a store with it configured was opened (SetEvents); without one, nothing.
+	ReadFeed(ctx context.Context, endpoint string, limit int) (FeedPage, error)
+	// AdvanceFeed moves the endpoint's cursor from from (where ReadFeed found it) to to, and
+	// writes queued as delivery records, at once; false (and nothing written) when the cursor
+	// was no longer at from.
+	AdvanceFeed(ctx context.Context, endpoint string, from, to Cursor, queued []Delivery) (bool, error)
 	// DueDeliveries returns up to limit deliveries due at now: of each endpoint and subject,
 	// the first not failed, unless another process claims it.
 	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
@@ -49,6 +87,7 @@ type Store interface {
 	// Redeliver queues the dead letters of an event (0: every dead letter) again at now, and
 	// says how many.
 	Redeliver(ctx context.Context, eventID uint64, now time.Time) (int, error)
-	// PruneEvents forgets events older than before that no delivery waits for.
+	// PruneEvents forgets events older than before that no delivery record waits for and that
+	// every feed moved since before has passed.
 	PruneEvents(ctx context.Context, before time.Time) (int, error)
 }

@@ -39,6 +39,8 @@ type BenchOptions struct {
 	WebhookBatch int
 	// CPUProfile, when set, has the (first) server write a CPU profile of the runs there.
 	CPUProfile string
+	// Rate paces each run's clients together (Options.Rate).
+	Rate float64
 }
 
 // eventSink is a webhook receiver that counts deliveries and when they came.
@@ -183,7 +185,7 @@ func Bench(ctx context.Context, o BenchOptions) ([]*Result, error) {
 	var results []*Result
 	for _, mode := range o.Modes {
 		for _, c := range o.Clients {
-			r, err := Run(ctx, Options{BaseURL: bases[0], Mode: mode, Clients: c, Duration: o.Duration, ServerPID: pids[0], Replicas: bases[1:], ReplicaPIDs: pids[1:]})
+			r, err := Run(ctx, Options{BaseURL: bases[0], Mode: mode, Clients: c, Duration: o.Duration, ServerPID: pids[0], Replicas: bases[1:], ReplicaPIDs: pids[1:], Rate: o.Rate})
 			if err != nil {
 				return results, err
 			}

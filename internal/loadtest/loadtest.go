@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/stellar/go-stellar-sdk/keypair"
+	"golang.org/x/time/rate"
 
 	"github.com/anchorkit/anchor/pkg/sep10"
 	"github.com/anchorkit/anchor/pkg/stellartoml"
@@ -38,6 +39,9 @@ type Options struct {
 	Replicas []string
 	// ReplicaPIDs are the replicas' processes, measured with ServerPID.
 	ReplicaPIDs []int
+	// Rate, when above 0, paces the clients together to this many requests per second (an
+	// offered load the same in runs that compare two configurations); 0: as fast as they can.
+	Rate float64
 }
 
 // Result of a run.
@@ -104,6 +108,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var mu sync.Mutex
 	var lat []time.Duration
 	res := &Result{Mode: o.Mode, Clients: o.Clients}
+	var pace *rate.Limiter
+	if o.Rate > 0 {
+		pace = rate.NewLimiter(rate.Limit(o.Rate), 1)
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := 0; i < o.Clients; i++ {
@@ -157,6 +165,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				}
 			}
 			for n := 0; ctx.Err() == nil; n++ {
+				if pace != nil && pace.Wait(ctx) != nil {
+					break
+				}
 				t0 := time.Now()
 				var err error
 				switch o.Mode {

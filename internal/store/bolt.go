@@ -21,7 +21,7 @@ import (
 const FileName = "anchor.db"
 
 // SchemaVersion is the schema this build writes. Bump it and append to migrations together.
-const SchemaVersion = 18
+const SchemaVersion = 19
 
 var (
 	bucketMeta       = []byte("meta")
@@ -75,6 +75,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	15: createBuckets(bucketEventLog, bucketEventSubjects, bucketDeliveries),
 	16: createBuckets(bucketQuotes),
 	17: rekeyDeliveries,
+	18: createBuckets(bucketEventFeeds),
 	2:  createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos),
 }
 

@@ -31,7 +31,7 @@ var CopyKinds = []string{
 	"transfers", "memos", "callbacks",
 	"treasury_ops", "cursors", "unmatched", "proposals",
 	"account_modes", "challenges", "api_keys",
-	"biz_events", "deliveries", "quotes",
+	"biz_events", "deliveries", "feeds", "quotes",
 }
 
 // Record is one stored record in a backend-neutral form.

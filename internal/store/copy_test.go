@@ -88,10 +88,21 @@ func fillEveryKind(t *testing.T, st store.Backend) {
 		t.Fatal(err)
 	}
 	must(st.PutQuote(ctx, &quotes.Quote{V: 1, ID: "quote-1", SellAsset: "iso4217:EUR", SellAmount: "10.00", BuyAsset: "stellar:USDX:GA", BuyAmount: "9.0000000", Account: alice, ExpiresAt: now.Add(time.Hour)}))
-	// An event with a delivery waiting.
-	st.SetEvents(&events.Recorder{Endpoints: []events.Endpoint{{Name: "bank"}}})
+	// An event, a webhook's feed past it, and its delivery waiting to be retried.
+	must(st.SetEvents(&events.Recorder{Endpoints: []events.Endpoint{{Name: "bank"}}}))
 	must(st.(events.Recording).RecordEvent(ctx, events.ReconcileDifferences, "reconcile", map[string]bool{"ok": false}))
-	st.SetEvents(nil)
+	page, err := st.ReadFeed(ctx, "bank", 10)
+	must(err)
+	if len(page.Events) != 1 {
+		t.Fatalf("the feed read %d events, want 1", len(page.Events))
+	}
+	e := page.Events[0]
+	retry := events.Delivery{Endpoint: "bank", Subject: e.Subject, Seq: e.Seq, EventID: e.ID, Type: e.Type, Created: e.At,
+		Attempt: 1, Due: e.At.Add(time.Minute), LastError: "the webhook answered 500 Internal Server Error"}
+	if ok, err := st.AdvanceFeed(ctx, "bank", page.Cursor, e.Cursor, []events.Delivery{retry}); err != nil || !ok {
+		t.Fatalf("advance the feed: %v %v", ok, err)
+	}
+	must(st.SetEvents(nil))
 	must(st.APIKeyUpdate(ctx, func(tx apikey.Tx) error {
 		return tx.PutKey(&apikey.Key{V: 1, ID: "0123456789abcdef", Name: "bank", Role: apikey.Treasury, Hash: "00", CreatedAt: now})
 	}))

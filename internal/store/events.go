@@ -5,6 +5,11 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -18,11 +23,41 @@ var (
 	bucketEventLog      = []byte("events_log")        // id (8 bytes) → events.Event JSON
 	bucketEventSubjects = []byte("events_subjects")   // subject → its last seq (8 bytes)
 	bucketDeliveries    = []byte("events_deliveries") // endpoint \x00 event id (8 bytes) → events.Delivery JSON
+	bucketEventFeeds    = []byte("events_feeds")      // endpoint → cursor (8 bytes) and when it moved (8 bytes, Unix ns)
 )
 
-// SetEvents makes the store record the events of its transfer, KYC and treasury transactions
-// (nil: none).
-func (s *Bolt) SetEvents(r *events.Recorder) { s.events = r }
+// SetEvents implements Backend.
+func (s *Bolt) SetEvents(r *events.Recorder) error {
+	s.events = r
+	names := r.Names()
+	missing := false
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		feeds := tx.Bucket(bucketEventFeeds)
+		missing = slices.ContainsFunc(names, func(n string) bool { return feeds.Get([]byte(n)) == nil })
+		return nil
+	}); err != nil || !missing {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		feeds := tx.Bucket(bucketEventFeeds)
+		var last uint64
+		if k, _ := tx.Bucket(bucketEventLog).Cursor().Last(); k != nil {
+			last = binary.BigEndian.Uint64(k)
+		}
+		for _, n := range names {
+			if feeds.Get([]byte(n)) == nil {
+				if err := feeds.Put([]byte(n), feedValue(last, time.Now())); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func feedValue(cursor uint64, at time.Time) []byte {
+	return binary.BigEndian.AppendUint64(u64(cursor), uint64(at.UnixNano()))
+}
 
 func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 
@@ -35,7 +70,7 @@ func deliveryKey(d *events.Delivery) []byte {
 }
 
 // emit implements events.Sink for every transaction type of the bbolt store.
-func emit(tx *bolt.Tx, e *events.Event, endpoints []string) error {
+func emit(tx *bolt.Tx, e *events.Event) error {
 	subjects := tx.Bucket(bucketEventSubjects)
 	var seq uint64 = 1
 	if raw := subjects.Get([]byte(e.Subject)); len(raw) == 8 {
@@ -54,16 +89,7 @@ func emit(tx *bolt.Tx, e *events.Event, endpoints []string) error {
 	if err != nil {
 		return err
 	}
-	if err := log.Put(u64(id), raw); err != nil {
-		return err
-	}
-	for _, ep := range endpoints {
-		d := events.Delivery{Endpoint: ep, Subject: e.Subject, Seq: e.Seq, EventID: id, Type: e.Type, Created: e.At, Due: e.At}
-		if err := putDelivery(tx, &d); err != nil {
-			return err
-		}
-	}
-	return nil
+	return log.Put(u64(id), raw)
 }
 
 func putDelivery(tx *bolt.Tx, d *events.Delivery) error {
@@ -74,9 +100,160 @@ func putDelivery(tx *bolt.Tx, d *events.Delivery) error {
 	return tx.Bucket(bucketDeliveries).Put(deliveryKey(d), raw)
 }
 
-func (t transferTx) Emit(e *events.Event, endpoints []string) error { return emit(t.tx, e, endpoints) }
-func (t kycTx) Emit(e *events.Event, endpoints []string) error      { return emit(t.tx, e, endpoints) }
-func (t opTx) Emit(e *events.Event, endpoints []string) error       { return emit(t.tx, e, endpoints) }
+func (t transferTx) Emit(e *events.Event) error { return emit(t.tx, e) }
+func (t kycTx) Emit(e *events.Event) error      { return emit(t.tx, e) }
+func (t opTx) Emit(e *events.Event) error       { return emit(t.tx, e) }
+
+// ReadFeed implements events.Store.
+func (s *Bolt) ReadFeed(ctx context.Context, endpoint string, limit int) (events.FeedPage, error) {
+	var p events.FeedPage
+	err := s.db.View(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucketEventFeeds).Get([]byte(endpoint))
+		if len(raw) < 8 {
+			return nil // not configured when the store was opened
+		}
+		p.Cursor.ID = binary.BigEndian.Uint64(raw)
+		c := tx.Bucket(bucketEventLog).Cursor()
+		for k, v := c.Seek(u64(p.Cursor.ID + 1)); k != nil && len(p.Events) < limit; k, v = c.Next() {
+			h, err := eventHeader(v)
+			if err != nil {
+				return fmt.Errorf("%w: %s %x: %v", ErrCorrupt, bucketEventLog, k, err)
+			}
+			h.ID, h.JSON = binary.BigEndian.Uint64(k), bytes.Clone(v)
+			p.Events = append(p.Events, h)
+		}
+		if len(p.Events) == 0 {
+			return nil
+		}
+		// The subjects with a record waiting: records are few (failed POSTs), and an endpoint's
+		// are together.
+		prefix := []byte(endpoint + "\x00")
+		dc := tx.Bucket(bucketDeliveries).Cursor()
+		for k, v := dc.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = dc.Next() {
+			var d events.Delivery
+			if err := decode(bucketDeliveries, k, v, &d); err != nil {
+				return err
+			}
+			if !d.Failed {
+				if p.Held == nil {
+					p.Held = map[string]bool{}
+				}
+				p.Held[d.Subject] = true
+			}
+		}
+		return nil
+	})
+	return p, err
+}
+
+// eventHeader reads what routes an event from its JSON: the fields before its data, without
+// reading the data (a whole decode of each event was most of a feed's CPU). The fields are
+// where events.Marshal writes them; anything else takes the slower, general way.
+func eventHeader(raw []byte) (h events.FeedEvent, err error) {
+	if h, ok := marshalledHeader(raw); ok {
+		return h, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return h, fmt.Errorf("not a JSON object (%v)", err)
+	}
+	for found := 0; found < 4 && dec.More(); {
+		t, err := dec.Token()
+		if err != nil {
+			return h, err
+		}
+		var v any
+		switch t {
+		case "type":
+			v = &h.Type
+		case "subject":
+			v = &h.Subject
+		case "seq":
+			v = &h.Seq
+		case "at":
+			v = &h.At
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return h, err
+			}
+			continue
+		}
+		if err := dec.Decode(v); err != nil {
+			return h, fmt.Errorf("%s: %v", t, err)
+		}
+		found++
+	}
+	if h.Type == "" || h.Subject == "" || h.Seq == 0 || h.At.IsZero() {
+		return h, errors.New("an event without its type, subject, seq or time")
+	}
+	return h, nil
+}
+
+// marshalledHeader reads the header of an event as events.Marshal writes it:
+// {"v":1,"id":1,"type":"...","subject":"...","seq":1,"at":"...",... with no escapes in them.
+func marshalledHeader(raw []byte) (h events.FeedEvent, ok bool) {
+	rest := raw
+	str := func(key string) (string, bool) {
+		i := bytes.Index(rest, []byte(`,"`+key+`":"`))
+		if i < 0 {
+			return "", false
+		}
+		rest = rest[i+len(key)+5:]
+		j := bytes.IndexByte(rest, '"')
+		if j < 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
+			return "", false
+		}
+		v := string(rest[:j])
+		rest = rest[j+1:]
+		return v, true
+	}
+	if h.Type, ok = str("type"); !ok {
+		return h, false
+	}
+	if h.Subject, ok = str("subject"); !ok || !bytes.HasPrefix(rest, []byte(`,"seq":`)) {
+		return h, false
+	}
+	rest = rest[len(`,"seq":`):]
+	j := bytes.IndexByte(rest, ',')
+	if j < 0 {
+		return h, false
+	}
+	seq, err := strconv.Atoi(string(rest[:j]))
+	if err != nil || seq <= 0 {
+		return h, false
+	}
+	h.Seq, rest = seq, rest[j:]
+	at, ok := str("at")
+	if !ok || rest[0] != ',' && rest[0] != '}' {
+		return h, false
+	}
+	if h.At, err = time.Parse(time.RFC3339Nano, at); err != nil {
+		return h, false
+	}
+	return h, h.Type != "" && h.Subject != ""
+}
+
+// AdvanceFeed implements events.Store; it shares the commits of concurrent writes.
+func (s *Bolt) AdvanceFeed(ctx context.Context, endpoint string, from, to events.Cursor, queued []events.Delivery) (bool, error) {
+	ok := false
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		ok = false
+		feeds := tx.Bucket(bucketEventFeeds)
+		raw := feeds.Get([]byte(endpoint))
+		if len(raw) < 8 || binary.BigEndian.Uint64(raw) != from.ID {
+			return nil
+		}
+		for i := range queued {
+			if err := putDelivery(tx, &queued[i]); err != nil {
+				return err
+			}
+		}
+		ok = true
+		return feeds.Put([]byte(endpoint), feedValue(to.ID, time.Now()))
+	})
+	return ok, err
+}
 
 // RecordEvent implements events.Recording.
 func (s *Bolt) RecordEvent(ctx context.Context, typ, subject string, view any) error {
@@ -242,10 +419,21 @@ func (s *Bolt) PruneEvents(ctx context.Context, before time.Time) (int, error) {
 		}); err != nil {
 			return err
 		}
+		// Nor what a feed moved since before has yet to pass (a feed left still longer, of a
+		// webhook no longer configured, holds nothing back).
+		keep := uint64(math.MaxUint64)
+		if err := tx.Bucket(bucketEventFeeds).ForEach(func(k, v []byte) error {
+			if len(v) == 16 && int64(binary.BigEndian.Uint64(v[8:])) >= before.UnixNano() {
+				keep = min(keep, binary.BigEndian.Uint64(v))
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
 		log := tx.Bucket(bucketEventLog)
 		var old [][]byte
 		c := log.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
+		for k, v := c.First(); k != nil && binary.BigEndian.Uint64(k) <= keep; k, v = c.Next() {
 			var e events.Event
 			if err := decode(bucketEventLog, k, v, &e); err != nil {
 				return err

@@ -122,6 +122,13 @@ func (s *Bolt) Export(ctx context.Context, kind string, fn func(Record) error) e
 				r.Key = d.Endpoint + PairSep + d.Subject + PairSep + strconv.Itoa(d.Seq)
 				return r, err
 			})
+		case "feeds":
+			return each(bucketEventFeeds, func(k, v []byte) (Record, error) {
+				if len(v) < 8 {
+					return Record{}, fmt.Errorf("%w: a feed of %d bytes", ErrCorrupt, len(v))
+				}
+				return Record{Key: string(k), Body: []byte(strconv.FormatUint(binary.BigEndian.Uint64(v), 10))}, nil
+			})
 		case "account_modes":
 			return each(bucketAccountModes, value)
 		case "challenges":

@@ -81,8 +81,9 @@ type Backend interface {
 	apikey.Store
 	events.Store
 	// SetEvents makes the store record the events of its transfer, KYC and treasury
-	// transactions (package events); nil: none.
-	SetEvents(r *events.Recorder)
+	// transactions (package events); nil: none. A webhook of r without a feed gets one, at the
+	// end of the event log: it takes the events from now on.
+	SetEvents(r *events.Recorder) error
 	// Ping proves the store writable (readiness).
 	Ping(ctx context.Context) error
 	// Backup writes a consistent snapshot (bbolt); a backend with backups of its own (PostgreSQL:

@@ -4,13 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/anchorkit/anchor/internal/apikey"
-	"github.com/anchorkit/anchor/internal/events"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/anchorkit/anchor/internal/apikey"
 	"github.com/anchorkit/anchor/internal/callback"
+	"github.com/anchorkit/anchor/internal/events"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/transfer"
@@ -42,6 +44,7 @@ var exports = map[string]string{
 	"quotes":        "SELECT id, body::text, NULL::bytea FROM quotes",
 	"biz_events":    "SELECT lpad(id::text, 20, '0'), body::text, convert_to(seq::text, 'UTF8') FROM events",
 	"deliveries":    "SELECT endpoint || chr(31) || subject || chr(31) || seq::text, body::text, NULL::bytea FROM event_deliveries",
+	"feeds":         "SELECT endpoint, id::text, NULL::bytea FROM event_feeds",
 }
 
 // Export implements store.Exporter, in one snapshot per kind.
@@ -213,13 +216,17 @@ func importOne(b base, kind string, r store.Record) error {
 		if err != nil {
 			return err
 		}
-		raw, err := body(d)
+		return insertDelivery(b, d)
+	case "feeds":
+		// The cursor's position is that of its event as copied (or of the last before it).
+		id, err := strconv.ParseUint(string(r.Body), 10, 64)
 		if err != nil {
-			return err
+			return fmt.Errorf("%w: feed %s: %v", store.ErrCorrupt, r.Key, err)
 		}
-		return b.exec(`INSERT INTO event_deliveries (endpoint, subject, seq, event_id, due_ns, failed, body) VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (endpoint, subject, seq) DO UPDATE SET due_ns = excluded.due_ns, failed = excluded.failed, body = excluded.body`,
-			d.Endpoint, d.Subject, d.Seq, d.EventID, ns(d.Due), d.Failed, raw)
+		return b.exec(`INSERT INTO event_feeds (endpoint, xid, id, at_ns)
+			VALUES ($1, coalesce((SELECT xid FROM events WHERE id <= $2 ORDER BY id DESC LIMIT 1), '0'::xid8), $2, $3)
+			ON CONFLICT (endpoint) DO UPDATE SET xid = excluded.xid, id = excluded.id, at_ns = excluded.at_ns`,
+			r.Key, id, time.Now().UnixNano())
 	case "challenges":
 		return b.exec(`INSERT INTO used_challenges (hash, expires) VALUES (decode($1, 'hex'), to_timestamp($2::bigint))
 			ON CONFLICT (hash) DO NOTHING`, r.Key, string(r.Body))

@@ -13,33 +13,131 @@ import (
 
 var _ events.Store = (*Store)(nil)
 
-// SetEvents makes the store record the events of its transfer, KYC and treasury transactions
-// (nil: none).
-func (s *Store) SetEvents(r *events.Recorder) { s.events = r }
+// SetEvents implements store.Backend: a webhook without a feed gets one at the last event every
+// reader sees (every event committed after it comes after that position).
+func (s *Store) SetEvents(r *events.Recorder) error {
+	s.events = r
+	names := r.Names()
+	if len(names) == 0 {
+		return nil
+	}
+	_, err := s.pool.Exec(context.Background(), `INSERT INTO event_feeds (endpoint, xid, id, at_ns)
+		SELECT ep, coalesce(last.xid, '0'::xid8), coalesce(last.id, 0), $2
+		FROM unnest($1::text[]) AS ep
+		LEFT JOIN (SELECT xid, id FROM events WHERE xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid DESC, id DESC LIMIT 1) AS last ON true
+		WHERE NOT EXISTS (SELECT 1 FROM event_feeds f WHERE f.endpoint = ep)
+		ON CONFLICT (endpoint) DO NOTHING`, names, time.Now().UnixNano())
+	return classify(err)
+}
 
 // emit implements events.Sink: one statement (queued with the transaction's other writes) that
-// numbers the event in its subject, stores it and queues its deliveries.
-func (b base) emit(e *events.Event, endpoints []string) error {
+// numbers the event in its subject and stores it.
+func (b base) emit(e *events.Event) error {
 	raw, err := body(e)
 	if err != nil {
 		return err
 	}
-	if endpoints == nil {
-		endpoints = []string{}
-	}
 	return b.exec(`WITH s AS (
 			INSERT INTO event_subjects (subject, seq) VALUES ($1, 1)
-			ON CONFLICT (subject) DO UPDATE SET seq = event_subjects.seq + 1 RETURNING seq),
-		e AS (INSERT INTO events (subject, seq, at_ns, body) SELECT $1, s.seq, $2, $3 FROM s RETURNING id, seq)
-		INSERT INTO event_deliveries (endpoint, subject, seq, event_id, due_ns, body)
-		SELECT ep, $1, e.seq, e.id, $2, json_build_object('endpoint', ep, 'subject', $1::text, 'seq', e.seq, 'event_id', e.id, 'type', $6::text, 'created', $4::text, 'attempt', 0, 'due', $4::text)
-		FROM e, unnest($5::text[]) AS ep`,
-		e.Subject, ns(e.At), raw, e.At.UTC().Format(time.RFC3339Nano), endpoints, e.Type)
+			ON CONFLICT (subject) DO UPDATE SET seq = event_subjects.seq + 1 RETURNING seq)
+		INSERT INTO events (subject, seq, at_ns, body) SELECT $1, s.seq, $2, $3 FROM s`,
+		e.Subject, ns(e.At), raw)
 }
 
-func (t transferTx) Emit(e *events.Event, endpoints []string) error { return t.base.emit(e, endpoints) }
-func (t kycTx) Emit(e *events.Event, endpoints []string) error      { return t.base.emit(e, endpoints) }
-func (t opTx) Emit(e *events.Event, endpoints []string) error       { return t.base.emit(e, endpoints) }
+func (t transferTx) Emit(e *events.Event) error { return t.base.emit(e) }
+func (t kycTx) Emit(e *events.Event) error      { return t.base.emit(e) }
+func (t opTx) Emit(e *events.Event) error       { return t.base.emit(e) }
+
+// ReadFeed implements events.Store, in commit order as EventsAfter.
+func (s *Store) ReadFeed(ctx context.Context, endpoint string, limit int) (events.FeedPage, error) {
+	var p events.FeedPage
+	err := s.view(ctx, func(b base) error {
+		p = events.FeedPage{}
+		if err := b.queryRow("SELECT xid::text, id FROM event_feeds WHERE endpoint = $1", endpoint).Scan(&p.Cursor.Pos, &p.Cursor.ID); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil // not configured when the store was opened
+			}
+			return err
+		}
+		rows, err := b.query(`SELECT id, seq, xid::text, body::text FROM events
+			WHERE (xid, id) > ($1::text::xid8, $2) AND xid < pg_snapshot_xmin(pg_current_snapshot())
+			ORDER BY xid, id LIMIT $3`, p.Cursor.Pos, p.Cursor.ID, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var subjects []string
+		for rows.Next() {
+			var id uint64
+			var seq int
+			var xid, raw string
+			if err := rows.Scan(&id, &seq, &xid, &raw); err != nil {
+				return err
+			}
+			e, err := withID([]byte(raw), id, seq)
+			if err != nil {
+				return err
+			}
+			out, err := events.Marshal(&e)
+			if err != nil {
+				return err
+			}
+			p.Events = append(p.Events, events.FeedEvent{Cursor: events.Cursor{ID: id, Pos: xid}, Seq: seq, Type: e.Type, Subject: e.Subject, At: e.At, JSON: out})
+			subjects = append(subjects, e.Subject)
+		}
+		if err := rows.Err(); err != nil || len(subjects) == 0 {
+			return err
+		}
+		rows.Close()
+		held, err := b.query("SELECT DISTINCT subject FROM event_deliveries WHERE endpoint = $1 AND NOT failed AND subject = ANY($2)", endpoint, subjects)
+		if err != nil {
+			return err
+		}
+		defer held.Close()
+		for held.Next() {
+			var subject string
+			if err := held.Scan(&subject); err != nil {
+				return err
+			}
+			if p.Held == nil {
+				p.Held = map[string]bool{}
+			}
+			p.Held[subject] = true
+		}
+		return held.Err()
+	})
+	return p, err
+}
+
+// AdvanceFeed implements events.Store.
+func (s *Store) AdvanceFeed(ctx context.Context, endpoint string, from, to events.Cursor, queued []events.Delivery) (bool, error) {
+	ok := false
+	err := s.update(ctx, func(b base) error {
+		tag, err := b.execNow("UPDATE event_feeds SET xid = $3::text::xid8, id = $4, at_ns = $5 WHERE endpoint = $1 AND id = $2",
+			endpoint, from.ID, to.Pos, to.ID, time.Now().UnixNano())
+		if ok = err == nil && tag.RowsAffected() == 1; !ok {
+			return err
+		}
+		for i := range queued {
+			if err := insertDelivery(b, &queued[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return ok, err
+}
+
+// insertDelivery writes a delivery record, or replaces the one of its event.
+func insertDelivery(b base, d *events.Delivery) error {
+	raw, err := body(d)
+	if err != nil {
+		return err
+	}
+	return b.exec(`INSERT INTO event_deliveries (endpoint, subject, seq, event_id, due_ns, failed, body) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (endpoint, subject, seq) DO UPDATE SET due_ns = excluded.due_ns, failed = excluded.failed, body = excluded.body`,
+		d.Endpoint, d.Subject, d.Seq, d.EventID, ns(d.Due), d.Failed, raw)
+}
 
 // withID puts the columns' id and seq into an event's body.
 func withID(raw []byte, id uint64, seq int) (events.Event, error) {
@@ -215,7 +313,8 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int, error) 
 	n := 0
 	err := s.update(ctx, func(b base) error {
 		tag, err := b.execNow(`DELETE FROM events WHERE at_ns < $1
-			AND NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = events.id)`, ns(before))
+			AND NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = events.id)
+			AND NOT EXISTS (SELECT 1 FROM event_feeds f WHERE f.at_ns >= $1 AND (events.xid, events.id) > (f.xid, f.id))`, ns(before))
 		n = int(tag.RowsAffected())
 		return err
 	})
