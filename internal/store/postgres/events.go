@@ -1,14 +1,17 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/anchorkit/anchor/internal/events"
+	"github.com/anchorkit/anchor/internal/store"
 )
 
 var _ events.Store = (*Store)(nil)
@@ -74,16 +77,17 @@ func (s *Store) ReadFeed(ctx context.Context, endpoint string, limit int) (event
 			if err := rows.Scan(&id, &seq, &xid, &raw); err != nil {
 				return err
 			}
-			e, err := withID([]byte(raw), id, seq)
+			out, err := deliveredJSON([]byte(raw), id, seq)
 			if err != nil {
 				return err
 			}
-			out, err := events.Marshal(&e)
+			h, err := events.ReadHeader(out)
 			if err != nil {
-				return err
+				return fmt.Errorf("%w: events %d: %v", store.ErrCorrupt, id, err)
 			}
-			p.Events = append(p.Events, events.FeedEvent{Cursor: events.Cursor{ID: id, Pos: xid}, Seq: seq, Type: e.Type, Subject: e.Subject, At: e.At, JSON: out})
-			subjects = append(subjects, e.Subject)
+			h.Cursor, h.JSON = events.Cursor{ID: id, Pos: xid}, out
+			p.Events = append(p.Events, h)
+			subjects = append(subjects, h.Subject)
 		}
 		if err := rows.Err(); err != nil || len(subjects) == 0 {
 			return err
@@ -107,6 +111,27 @@ func (s *Store) ReadFeed(ctx context.Context, endpoint string, limit int) (event
 		return held.Err()
 	})
 	return p, err
+}
+
+// deliveredJSON is an event as delivered: its stored body with the columns' id and seq. A body
+// as emit writes it (id and seq 0, where events.Marshal puts them) takes them in place; any
+// other is decoded and encoded again.
+func deliveredJSON(raw []byte, id uint64, seq int) ([]byte, error) {
+	const head, seqZero = `{"v":1,"id":0,`, `,"seq":0,`
+	if bytes.HasPrefix(raw, []byte(head)) {
+		if i := bytes.Index(raw, []byte(seqZero)); i > 0 {
+			out := make([]byte, 0, len(raw)+40)
+			out = strconv.AppendUint(append(out, `{"v":1,"id":`...), id, 10)
+			out = append(out, raw[len(head)-1:i]...)
+			out = strconv.AppendInt(append(out, `,"seq":`...), int64(seq), 10)
+			return append(out, raw[i+len(seqZero)-1:]...), nil
+		}
+	}
+	e, err := withID(raw, id, seq)
+	if err != nil {
+		return nil, err
+	}
+	return events.Marshal(&e)
 }
 
 // AdvanceFeed implements events.Store.
