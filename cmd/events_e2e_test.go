@@ -35,6 +35,9 @@ type business struct {
 	down   atomic.Bool
 	forged atomic.Int32
 	failed atomic.Int32
+	// hang holds each POST unanswered until its sender goes away; hung counts them.
+	hang atomic.Bool
+	hung atomic.Int32
 }
 
 func newBusiness(t *testing.T, secret []byte) *business {
@@ -44,6 +47,11 @@ func newBusiness(t *testing.T, secret []byte) *business {
 		if err := webhooksig.Verify(secret, r.Header.Get(webhooksig.Header), body, time.Now(), 0); err != nil {
 			b.forged.Add(1)
 			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		if b.hang.Load() {
+			b.hung.Add(1)
+			<-r.Context().Done()
 			return
 		}
 		if b.down.Load() {
@@ -298,15 +306,24 @@ func TestE2EEventsToTheBusiness(t *testing.T) {
 }
 
 // TestE2EEventOutlivesKill9: anchor serve is killed (SIGKILL) after a change and before its
-// event reached the business (which was down); the next start delivers it, with the same id.
+// event reached the business — which was down (the event waits as a delivery record), or held
+// the POST unanswered (the feed had not moved past it) —; the next start delivers it, with the
+// same id.
 func TestE2EEventOutlivesKill9(t *testing.T) {
+	for _, hang := range []bool{false, true} {
+		t.Run(map[bool]string{false: "business down", true: "POST in flight"}[hang], func(t *testing.T) { eventOutlivesKill9(t, hang) })
+	}
+}
+
+func eventOutlivesKill9(t *testing.T, hang bool) {
 	dir, port := initAnchor(t)
 	secret := []byte("6f1c2a9e0b7d4c3a8e5f1b2d9c0a7e6f")
 	if err := os.WriteFile(filepath.Join(dir, "hook.secret"), secret, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	biz := newBusiness(t, secret)
-	biz.down.Store(true)
+	biz.down.Store(!hang)
+	biz.hang.Store(hang)
 	path := filepath.Join(dir, "anchor.yaml")
 	raw, _ := os.ReadFile(path)
 	raw = bytes.Replace(raw, []byte("  webhooks: []\n"), []byte("  webhooks:\n    - name: bank\n      url: "+biz.URL+"\n      types: [transaction.*]\n      secret_file: hook.secret\n"), 1)
@@ -339,7 +356,7 @@ func TestE2EEventOutlivesKill9(t *testing.T) {
 		t.Fatalf("deposit: %d %s", dep.Status, dep.Body)
 	}
 	id := dep.JSON(t)["id"].(string)
-	for deadline := time.Now().Add(10 * time.Second); biz.failed.Load() == 0; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); biz.failed.Load() == 0 && biz.hung.Load() == 0; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("no delivery was tried")
 		}
@@ -361,6 +378,7 @@ func TestE2EEventOutlivesKill9(t *testing.T) {
 	first.Process.Signal(syscall.SIGKILL)
 	first.Wait()
 	biz.down.Store(false)
+	biz.hang.Store(false)
 	start()
 	for deadline := time.Now().Add(20 * time.Second); len(biz.of("transaction:"+id)) < len(ids); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
