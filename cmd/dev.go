@@ -92,6 +92,9 @@ the work each request costs rather than how well its writes batched at different
   anchor dev bench --database-url postgres://anchor@/bench?host=/run/postgresql --replicas 2 --modes kyc-put,deposit --clients 64`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if rateLimit < 0 {
+				return fmt.Errorf("--rate %g: give requests per second above 0, or 0 for as fast as the clients can", rateLimit)
+			}
 			exe, err := os.Executable()
 			if err != nil {
 				return err
