@@ -1,11 +1,13 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -41,8 +43,8 @@ func scrape(t *testing.T, u string) (map[string]float64, string) {
 }
 
 // TestMetricsMoveWithEvents: a real anchor serve with metrics_listen; each family moves when
-// its event happens (a request, a deposit created, a callback failing, a watcher payment, the
-// distribution balance), the wallet-facing port does not serve /metrics, and no label holds an
+// its event happens (a request, a deposit created, a callback failing, a webhook failing, a
+// watcher payment, the distribution balance), the wallet-facing port does not serve /metrics, and no label holds an
 // account, a transaction id or a memo.
 func TestMetricsMoveWithEvents(t *testing.T) {
 	tf := newTreasuryFixture(t, "10000")
@@ -52,13 +54,23 @@ func TestMetricsMoveWithEvents(t *testing.T) {
 	submitTx(t, tf.hc, tf.dist, &txnbuild.Payment{Destination: u.Address(), Amount: "50", Asset: tf.asset})
 	mport := freePort(t)
 	env := map[string]string{"ANCHOR_HORIZON_URL": tf.hz.URL(), "ANCHOR_METRICS_LISTEN": "127.0.0.1:" + strconv.Itoa(mport), "ANCHOR_METRICS_REFRESH": "1s"}
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
+	defer failing.Close()
+	// A webhook that answers 500: its events become deliveries retried.
+	cfgPath := filepath.Join(tf.dir, "anchor.yaml")
+	raw, _ := os.ReadFile(cfgPath)
+	raw = bytes.Replace(raw, []byte("  webhooks: []\n"), []byte("  webhooks:\n    - name: bank\n      url: "+failing.URL+"\n      secret_file: hook.secret\n"), 1)
+	if err := os.WriteFile(filepath.Join(tf.dir, "hook.secret"), []byte("6f1c2a9e0b7d4c3a8e5f1b2d9c0a7e6f"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	s := startServe(t, tf.dir, tf.port, env)
 	murl := "http://127.0.0.1:" + strconv.Itoa(mport) + "/metrics"
 	if r := do(t, "GET", s.URL+"/metrics", "", nil); r.Status != 404 {
 		t.Fatalf("/metrics on the wallet-facing port: %d", r.Status)
 	}
-	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
-	defer failing.Close()
 	w := signedInWallet(t, s, u)
 	w.putJSON(map[string]string{"first_name": "J", "last_name": "D", "email_address": "j@example.com"})
 	r := w.sep6("/deposit", url.Values{"asset_code": {"USDX"}, "on_change_callback": {failing.URL}})
@@ -106,6 +118,10 @@ func TestMetricsMoveWithEvents(t *testing.T) {
 		`anchor_unsettled_payments`:                                                     func(v float64) bool { return v == 1 },
 		`anchor_distribution_balance{asset="USDX"}`:                                     func(v float64) bool { return v == 9951 },
 		`anchor_horizon_requests_total{outcome="ok"}`:                                   func(v float64) bool { return v >= 1 },
+		`anchor_webhook_deliveries{endpoint="bank",state="retrying"}`:                   func(v float64) bool { return v >= 1 },
+		`anchor_webhook_deliveries{endpoint="bank",state="dead"}`:                       func(v float64) bool { return v == 0 },
+		`anchor_webhook_events_behind{endpoint="bank"}`:                                 func(v float64) bool { return v >= 0 },
+		`anchor_webhook_lag_seconds{endpoint="bank"}`:                                   func(v float64) bool { return v >= 0 },
 	}
 	var got map[string]float64
 	var text string

@@ -185,6 +185,22 @@ func TestFeeds(t *testing.T) {
 	if !next.Held[first.Subject] || len(next.Held) != 1 {
 		t.Fatalf("held %v, want %s only", next.Held, first.Subject)
 	}
+	// Its backlog: the events after the cursor, from the second on; one record retrying.
+	st, err := f.st.FeedStats(ctx, "bank")
+	if err != nil || st.Behind != len(bank.Events)-1 || !st.Oldest.Equal(bank.Events[1].At) || st.Retrying != 1 || st.Dead != 0 {
+		t.Fatalf("bank's backlog %+v (%v), want %d behind since %s, 1 retrying", st, err, len(bank.Events)-1, bank.Events[1].At)
+	}
+	dead := rec
+	dead.Failed = true
+	if err := f.st.FinishDelivery(ctx, rec, &dead); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := f.st.FeedStats(ctx, "bank"); err != nil || st.Retrying != 0 || st.Dead != 1 {
+		t.Fatalf("after its dead letter: %+v (%v)", st, err)
+	}
+	if st, err := f.st.FeedStats(ctx, "unknown"); err != nil || st != (events.FeedStats{}) {
+		t.Fatalf("a webhook never configured: %+v (%v)", st, err)
+	}
 	// Pruning: the record's event and what the feeds have not passed stay.
 	n, err := f.st.PruneEvents(ctx, time.Now().Add(-time.Hour)) // feeds moved since: they hold
 	if err != nil || n != 0 {

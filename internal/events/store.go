@@ -58,6 +58,17 @@ type FeedPage struct {
 	Held map[string]bool
 }
 
+// FeedStats is a webhook's backlog (metrics).
+type FeedStats struct {
+	// Behind counts the events after its feed's cursor; Oldest is the first one's time (zero:
+	// none).
+	Behind int
+	Oldest time.Time
+	// Retrying counts its delivery records waiting (retried, or queued behind one); Dead its
+	// dead letters.
+	Retrying, Dead int
+}
+
 // Store keeps events and their deliveries (both backends). A webhook's events reach it by its
 // feed — a cursor in the event log, moved past what was sent — and a failed one by a delivery
 // record, retried on its own (DueDeliveries, ClaimDelivery, FinishDelivery).
@@ -65,6 +76,8 @@ type Store interface {
 	// ReadFeed reads up to limit events after the endpoint's cursor. An endpoint has a cursor
 	// from when a store with it configured was opened (SetEvents); without one, nothing.
 	ReadFeed(ctx context.Context, endpoint string, limit int) (FeedPage, error)
+	// FeedStats reads an endpoint's backlog.
+	FeedStats(ctx context.Context, endpoint string) (FeedStats, error)
 	// AdvanceFeed moves the endpoint's cursor from from (where ReadFeed found it) to to, and
 	// writes queued as delivery records, at once; false (and nothing written) when the cursor
 	// was no longer at from.

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/anchorkit/anchor/internal/events"
 	"github.com/anchorkit/anchor/internal/httpx"
 )
 
@@ -50,7 +51,13 @@ type Metrics struct {
 	TreasuryActions  *prometheus.GaugeVec // state
 	UnsettledPayment prometheus.Gauge
 	Distribution     *prometheus.GaugeVec // asset: the distribution account's balance
-	RefreshedAt      prometheus.Gauge
+	// WebhookBehind, WebhookLag and WebhookDeliveries are each webhook's backlog: the events
+	// its feed has yet to read, how old the oldest of them is, and its delivery records by
+	// state (retrying, dead).
+	WebhookBehind     *prometheus.GaugeVec // endpoint
+	WebhookLag        *prometheus.GaugeVec // endpoint
+	WebhookDeliveries *prometheus.GaugeVec // endpoint, state
+	RefreshedAt       prometheus.Gauge
 	// ReconcileLast and ReconcileDifferences are the last treasury reconcile run through the
 	// server (anchor reconcile while it runs): when, and how many differences it found.
 	ReconcileLast        prometheus.Gauge
@@ -95,6 +102,12 @@ func New(version string) *Metrics {
 			Help: "Payments into the withdrawal accounts that matched nothing and are not settled (reconcile is red while > 0)."}),
 		Distribution: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_distribution_balance",
 			Help: "The distribution account's balance of each asset (refreshed in the background)."}, []string{"asset"}),
+		WebhookBehind: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_webhook_events_behind",
+			Help: "Events a webhook's feed has yet to read."}, []string{"endpoint"}),
+		WebhookLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_webhook_lag_seconds",
+			Help: "Age of the oldest event a webhook's feed has yet to read (0 when it has read them all)."}, []string{"endpoint"}),
+		WebhookDeliveries: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_webhook_deliveries",
+			Help: "A webhook's events whose POST failed, by state: retrying (or queued behind one), dead (dead letters)."}, []string{"endpoint", "state"}),
 		RefreshedAt: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_metrics_refreshed_timestamp_seconds",
 			Help: "When the store-derived gauges were last refreshed (unix time)."}),
 		ReconcileLast: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_reconcile_last_timestamp_seconds",
@@ -109,7 +122,7 @@ func New(version string) *Metrics {
 	build.WithLabelValues(version, runtime.Version()).Set(1)
 	r.MustRegister(m.requests, m.latency, m.SEP10, m.WatcherPayments, m.WatcherCaughtUp, m.Callbacks, m.Horizon, m.HorizonLatency,
 		m.Transactions, m.OldestWaiting, m.Customers, m.CallbacksQueued, m.CallbackOldest, m.TreasuryActions,
-		m.UnsettledPayment, m.Distribution, m.RefreshedAt, m.ReconcileLast, m.ReconcileDifferences, build,
+		m.UnsettledPayment, m.Distribution, m.WebhookBehind, m.WebhookLag, m.WebhookDeliveries, m.RefreshedAt, m.ReconcileLast, m.ReconcileDifferences, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -171,6 +184,7 @@ type Snapshot struct {
 	TreasuryActions map[string]int
 	Unsettled       int
 	Distribution    map[string]float64 // asset → balance; nil when Horizon could not be read
+	Webhooks        map[string]events.FeedStats
 }
 
 // Refresher reads a Snapshot; anchor serve's reads the store and Horizon.
@@ -207,6 +221,19 @@ func (m *Metrics) Apply(s *Snapshot, now time.Time) {
 		for a, v := range s.Distribution {
 			m.Distribution.WithLabelValues(a).Set(v)
 		}
+	}
+	m.WebhookBehind.Reset()
+	m.WebhookLag.Reset()
+	m.WebhookDeliveries.Reset()
+	for ep, st := range s.Webhooks {
+		m.WebhookBehind.WithLabelValues(ep).Set(float64(st.Behind))
+		lag := 0.0
+		if !st.Oldest.IsZero() {
+			lag = max(now.Sub(st.Oldest).Seconds(), 0)
+		}
+		m.WebhookLag.WithLabelValues(ep).Set(lag)
+		m.WebhookDeliveries.WithLabelValues(ep, "retrying").Set(float64(st.Retrying))
+		m.WebhookDeliveries.WithLabelValues(ep, "dead").Set(float64(st.Dead))
 	}
 	m.RefreshedAt.Set(float64(now.Unix()))
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/callback"
 	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/events"
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/transfer"
@@ -23,6 +24,7 @@ type Source interface {
 	Ops(ctx context.Context) ([]treasury.Op, error)
 	Proposals(ctx context.Context) ([]treasury.Proposal, error)
 	EachUnmatched(ctx context.Context, fn func(*treasury.Unmatched) bool) error
+	FeedStats(ctx context.Context, endpoint string) (events.FeedStats, error)
 }
 
 func final(s transfer.Status) bool {
@@ -66,6 +68,14 @@ func StoreRefresher(cfg *config.Config, src Source, ledger horizon.Client) Refre
 			return true
 		}); err != nil {
 			return nil, err
+		}
+		s.Webhooks = map[string]events.FeedStats{}
+		for _, w := range cfg.Events.Webhooks {
+			st, err := src.FeedStats(ctx, w.Name)
+			if err != nil {
+				return nil, err
+			}
+			s.Webhooks[w.Name] = st
 		}
 		queued, err := src.DueCallbacks(ctx, now.Add(100*365*24*time.Hour), math.MaxInt)
 		if err != nil {

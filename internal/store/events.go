@@ -123,25 +123,60 @@ func (s *Bolt) ReadFeed(ctx context.Context, endpoint string, limit int) (events
 		if len(p.Events) == 0 {
 			return nil
 		}
-		// The subjects with a record waiting: records are few (failed POSTs), and an endpoint's
-		// are together.
-		prefix := []byte(endpoint + "\x00")
-		dc := tx.Bucket(bucketDeliveries).Cursor()
-		for k, v := dc.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = dc.Next() {
-			var d events.Delivery
-			if err := decode(bucketDeliveries, k, v, &d); err != nil {
-				return err
-			}
+		// The subjects with a record waiting: records are few (failed POSTs).
+		return endpointRecords(tx, endpoint, func(d *events.Delivery) {
 			if !d.Failed {
 				if p.Held == nil {
 					p.Held = map[string]bool{}
 				}
 				p.Held[d.Subject] = true
 			}
-		}
-		return nil
+		})
 	})
 	return p, err
+}
+
+// FeedStats implements events.Store.
+func (s *Bolt) FeedStats(ctx context.Context, endpoint string) (events.FeedStats, error) {
+	var st events.FeedStats
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if raw := tx.Bucket(bucketEventFeeds).Get([]byte(endpoint)); len(raw) >= 8 {
+			c := tx.Bucket(bucketEventLog).Cursor()
+			k, v := c.Seek(u64(binary.BigEndian.Uint64(raw) + 1))
+			if k != nil {
+				h, err := events.ReadHeader(v)
+				if err != nil {
+					return fmt.Errorf("%w: %s %x: %v", ErrCorrupt, bucketEventLog, k, err)
+				}
+				st.Oldest = h.At
+			}
+			for ; k != nil; k, _ = c.Next() {
+				st.Behind++
+			}
+		}
+		return endpointRecords(tx, endpoint, func(d *events.Delivery) {
+			if d.Failed {
+				st.Dead++
+			} else {
+				st.Retrying++
+			}
+		})
+	})
+	return st, err
+}
+
+// endpointRecords calls fn with each delivery record of an endpoint (its keys are together).
+func endpointRecords(tx *bolt.Tx, endpoint string, fn func(d *events.Delivery)) error {
+	prefix := []byte(endpoint + "\x00")
+	c := tx.Bucket(bucketDeliveries).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var d events.Delivery
+		if err := decode(bucketDeliveries, k, v, &d); err != nil {
+			return err
+		}
+		fn(&d)
+	}
+	return nil
 }
 
 // AdvanceFeed implements events.Store; it shares the commits of concurrent writes.

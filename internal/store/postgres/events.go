@@ -134,6 +134,24 @@ func deliveredJSON(raw []byte, id uint64, seq int) ([]byte, error) {
 	return events.Marshal(&e)
 }
 
+// FeedStats implements events.Store.
+func (s *Store) FeedStats(ctx context.Context, endpoint string) (events.FeedStats, error) {
+	var st events.FeedStats
+	err := s.view(ctx, func(b base) error {
+		var oldest *int64
+		if err := b.queryRow(`SELECT count(*), min(e.at_ns) FROM events e JOIN event_feeds f ON f.endpoint = $1
+			WHERE (e.xid, e.id) > (f.xid, f.id)`, endpoint).Scan(&st.Behind, &oldest); err != nil {
+			return err
+		}
+		if oldest != nil {
+			st.Oldest = time.Unix(0, *oldest)
+		}
+		return b.queryRow(`SELECT count(*) FILTER (WHERE NOT failed), count(*) FILTER (WHERE failed)
+			FROM event_deliveries WHERE endpoint = $1`, endpoint).Scan(&st.Retrying, &st.Dead)
+	})
+	return st, err
+}
+
 // AdvanceFeed implements events.Store.
 func (s *Store) AdvanceFeed(ctx context.Context, endpoint string, from, to events.Cursor, queued []events.Delivery) (bool, error) {
 	ok := false
