@@ -11,21 +11,33 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/anchorkit/anchor/internal/admin"
+	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/events"
 	"github.com/anchorkit/anchor/internal/views"
 )
 
 // withEvents runs fn on the running server's socket, or on the store when none runs.
 func withEvents(ctx context.Context, f *Factory, fn func(admin.Events) error) error {
-	_, c, st, err := f.reach(ctx)
+	return withEventsConfig(ctx, f, func(_ *config.Config, ev admin.Events) error { return fn(ev) })
+}
+
+// withEventsConfig is withEvents with the configuration read.
+func withEventsConfig(ctx context.Context, f *Factory, fn func(*config.Config, admin.Events) error) error {
+	cfg, c, st, err := f.reach(ctx)
 	switch {
 	case err != nil:
 		return err
 	case c != nil:
-		return fn(admin.EventsClient{Client: c})
+		return fn(cfg, admin.EventsClient{Client: c})
 	}
 	defer st.Close()
-	return fn(st)
+	return fn(cfg, st)
+}
+
+// WebhookState is a configured webhook's backlog, as anchor events webhooks --json prints it.
+type WebhookState struct {
+	Webhook string `json:"webhook"`
+	events.FeedStats
 }
 
 func eventLine(e events.Event) string {
@@ -60,19 +72,9 @@ with --failed and sent again with anchor events redeliver. docs/integration.md d
 					if err != nil {
 						return err
 					}
-					if jsonOut {
-						return writeJSON(f.IO.Out, ds)
-					}
-					if len(ds) == 0 {
-						fmt.Fprintln(f.IO.ErrOut, "No dead letters.")
-						return nil
-					}
-					tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-					fmt.Fprintln(tw, "EVENT\tWEBHOOK\tSUBJECT\tATTEMPTS\tLAST ERROR")
-					for _, d := range ds {
-						fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", d.EventID, d.Endpoint, d.Subject, d.Attempt, d.LastError)
-					}
-					return tw.Flush()
+					return printRows(f, jsonOut, ds, "No dead letters.", "EVENT\tWEBHOOK\tSUBJECT\tATTEMPTS\tLAST ERROR", func(d events.Delivery) string {
+						return fmt.Sprintf("%d\t%s\t%s\t%d\t%s", d.EventID, d.Endpoint, d.Subject, d.Attempt, d.LastError)
+					})
 				}
 				evs, err := ev.EventsAfter(cmd.Context(), after, limit)
 				if err != nil {
@@ -185,6 +187,36 @@ with --failed and sent again with anchor events redeliver. docs/integration.md d
 	}
 	tail.Flags().Uint64Var(&tailAfter, "after", 0, "start after this event id (default: from now)")
 	tail.Flags().BoolVar(&tailJSON, "json", false, "one JSON event per line")
-	cmd.AddCommand(list, redeliver, tail)
+	var hooksJSON bool
+	hooks := &cobra.Command{
+		Use:   "webhooks [--json]",
+		Short: "Each configured webhook's backlog: events not yet sent, since when, deliveries retrying, dead letters",
+		Long: `Each webhook in events.webhooks and how far it is behind: the events its feed has yet to send
+and how old the oldest of them is (a feed runs in anchor serve; one that falls behind means
+no server runs it, or it cannot read the store), its deliveries retrying after a failed POST
+(the receiver is down or refuses), and its dead letters (anchor events list --failed).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withEventsConfig(cmd.Context(), f, func(cfg *config.Config, ev admin.Events) error {
+				out := []WebhookState{}
+				for _, w := range cfg.Events.Webhooks {
+					st, err := ev.FeedStats(cmd.Context(), w.Name)
+					if err != nil {
+						return err
+					}
+					out = append(out, WebhookState{w.Name, st})
+				}
+				return printRows(f, hooksJSON, out, "No webhooks configured (events.webhooks).", "WEBHOOK\tNOT SENT\tOLDEST NOT SENT\tRETRYING\tDEAD", func(w WebhookState) string {
+					oldest := "-"
+					if !w.Oldest.IsZero() {
+						oldest = views.Time(w.Oldest) + " (" + time.Since(w.Oldest).Round(time.Second).String() + " ago)"
+					}
+					return fmt.Sprintf("%s\t%d\t%s\t%d\t%d", w.Webhook, w.Behind, oldest, w.Retrying, w.Dead)
+				})
+			})
+		},
+	}
+	hooks.Flags().BoolVar(&hooksJSON, "json", false, "print JSON")
+	cmd.AddCommand(list, redeliver, tail, hooks)
 	return cmd
 }

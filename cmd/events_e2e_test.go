@@ -375,6 +375,26 @@ func eventOutlivesKill9(t *testing.T, hang bool) {
 	if len(ids) == 0 {
 		t.Fatalf("no event of the deposit: %s", out)
 	}
+	if !hang {
+		// The failed POST left its events retrying: anchor events webhooks says so.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			out, stderr, code := runCLI(t, context.Background(), map[string]string{}, "events", "webhooks", "--json", "--config", path)
+			var hooks []map[string]any
+			if code != 0 || json.Unmarshal([]byte(out), &hooks) != nil || len(hooks) != 1 || hooks[0]["webhook"] != "bank" {
+				t.Fatalf("events webhooks: %d %s %s", code, out, stderr)
+			}
+			if hooks[0]["retrying"].(float64) >= 1 && hooks[0]["dead"].(float64) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no delivery retrying: %s", out)
+			}
+		}
+		if out, stderr, code := runCLI(t, context.Background(), map[string]string{}, "events", "webhooks", "--config", path); code != 0 ||
+			!strings.Contains(out, "RETRYING") || !strings.Contains(out, "bank") {
+			t.Fatalf("events webhooks: %d %s %s", code, out, stderr)
+		}
+	}
 	first.Process.Signal(syscall.SIGKILL)
 	first.Wait()
 	biz.down.Store(false)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -53,6 +54,24 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// printRows prints rows as JSON (asJSON), else as a table under header, one line each, or, when
+// there are none, says empty on stderr.
+func printRows[T any](f *Factory, asJSON bool, rows []T, empty, header string, line func(T) string) error {
+	if asJSON {
+		return writeJSON(f.IO.Out, rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(f.IO.ErrOut, empty)
+		return nil
+	}
+	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		fmt.Fprintln(tw, line(r))
+	}
+	return tw.Flush()
 }
 
 // page is the --limit N | --all pair of the list commands: the newest 50 rows by default.

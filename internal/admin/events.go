@@ -18,6 +18,7 @@ type Events interface {
 	EventsAfter(ctx context.Context, after uint64, limit int) ([]events.Event, error)
 	FailedDeliveries(ctx context.Context) ([]events.Delivery, error)
 	Redeliver(ctx context.Context, eventID uint64, now time.Time) (int, error)
+	FeedStats(ctx context.Context, endpoint string) (events.FeedStats, error)
 }
 
 var (
@@ -35,8 +36,13 @@ type RedeliverRequest struct {
 }
 
 // mountEvents adds GET /v1/events (after=ID, limit=N, wait=30s: a long poll that answers as
-// soon as there is an event), GET /v1/events/failed and POST /v1/events/redeliver.
+// soon as there is an event), GET /v1/events/failed, POST /v1/events/redeliver and GET
+// /v1/events/webhooks/{name} (a webhook's backlog).
 func mountEvents(mux mux, st events.Store) {
+	mux.HandleFunc("GET /v1/events/webhooks/{name}", func(w http.ResponseWriter, r *http.Request) {
+		out, err := st.FeedStats(r.Context(), r.PathValue("name"))
+		reply(w, r, out, err)
+	})
 	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		after, err := strconv.ParseUint(q.Get("after"), 10, 64)
@@ -105,6 +111,13 @@ func (c EventsClient) EventsAfter(ctx context.Context, after uint64, limit int) 
 func (c EventsClient) FailedDeliveries(ctx context.Context) ([]events.Delivery, error) {
 	var out []events.Delivery
 	err := c.do(ctx, "GET", "/v1/events/failed", nil, &out)
+	return out, err
+}
+
+// FeedStats implements Events.
+func (c EventsClient) FeedStats(ctx context.Context, endpoint string) (events.FeedStats, error) {
+	var out events.FeedStats
+	err := c.do(ctx, "GET", "/v1/events/webhooks/"+url.PathEscape(endpoint), nil, &out)
 	return out, err
 }
 

@@ -58,15 +58,16 @@ type FeedPage struct {
 	Held map[string]bool
 }
 
-// FeedStats is a webhook's backlog (metrics).
+// FeedStats is a webhook's backlog (metrics, anchor events webhooks).
 type FeedStats struct {
 	// Behind counts the events after its feed's cursor; Oldest is the first one's time (zero:
 	// none).
-	Behind int
-	Oldest time.Time
+	Behind int       `json:"behind"`
+	Oldest time.Time `json:"oldest_unsent,omitzero"`
 	// Retrying counts its delivery records waiting (retried, or queued behind one); Dead its
 	// dead letters.
-	Retrying, Dead int
+	Retrying int `json:"retrying"`
+	Dead     int `json:"dead"`
 }
 
 // Store keeps events and their deliveries (both backends). A webhook's events reach it by its
