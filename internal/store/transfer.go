@@ -423,6 +423,15 @@ func (t transferTx) ByExternalID(ref string) (string, error) {
 	return "", transfer.ErrNotFound
 }
 
+// ClaimFreshMemo implements transfer.Tx: a reservation (bbolt answers at once).
+func (t transferTx) ClaimFreshMemo(namespace, memo, txID string) error {
+	ok, err := t.ReserveMemo(namespace, memo, txID)
+	if err == nil && !ok {
+		err = transfer.ErrMemoTaken
+	}
+	return err
+}
+
 func (t transferTx) ReserveMemo(namespace, memo, txID string) (bool, error) {
 	b := t.tx.Bucket(bucketTransferMemos)
 	k := append(append([]byte(namespace), 0), memo...)

@@ -490,18 +490,19 @@ func (s *Service) allocate(tx Tx, t *Transaction, asset *config.Asset) error {
 			continue
 		}
 		memo := strconv.FormatUint(v, 10)
-		ok, err := tx.ReserveMemo(ns, memo, t.ID)
+		err := tx.ClaimFreshMemo(ns, memo, t.ID)
+		if errors.Is(err, ErrMemoTaken) {
+			continue
+		}
 		if err != nil {
 			return err
 		}
-		if ok {
-			if t.Kind == Deposit {
-				t.Reference = memo
-			} else {
-				t.WithdrawMemo = memo
-			}
-			return nil
+		if t.Kind == Deposit {
+			t.Reference = memo
+		} else {
+			t.WithdrawMemo = memo
 		}
+		return nil
 	}
 	return errors.New("could not allocate a unique memo")
 }

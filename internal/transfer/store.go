@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/anchorkit/anchor/internal/fault"
@@ -10,6 +11,9 @@ import (
 
 // ErrNotFound: no such transaction (or not the caller's).
 var ErrNotFound = fault.NotFound("transaction not found")
+
+// ErrMemoTaken: a freshly drawn memo is already someone's (ClaimFreshMemo); draw another.
+var ErrMemoTaken = errors.New("the memo is taken")
 
 // Tx is what Service needs from the store inside one transaction.
 type Tx interface {
@@ -20,6 +24,11 @@ type Tx interface {
 	ByExternalID(ref string) (string, error)
 	// ReserveMemo claims a memo or reference in a namespace for txID; false if it is taken.
 	ReserveMemo(namespace, memo, txID string) (bool, error)
+	// ClaimFreshMemo claims a freshly drawn random memo for txID without waiting to learn
+	// whether it was free: a taken one is ErrMemoTaken at once, or fails the whole store
+	// transaction, which the store runs again (PostgreSQL: a round trip fewer per transaction
+	// created). Never for a memo that may be taken in earnest (ReserveMemo).
+	ClaimFreshMemo(namespace, memo, txID string) error
 	// MemoOwner returns the transaction that reserved a memo (ErrNotFound if none).
 	MemoOwner(namespace, memo string) (string, error)
 	// Customer returns the SEP-12 customer of an owner (nil when there is none), so that a

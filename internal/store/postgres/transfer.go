@@ -187,6 +187,13 @@ func (t transferTx) ByExternalID(ref string) (string, error) {
 
 // ReserveMemo implements transfer.Tx: the primary key, not a prior look-up, makes it unique
 // across replicas.
+// ClaimFreshMemo implements transfer.Tx: queued with the transaction's other writes; a memo
+// already taken is a unique violation at the commit, and the transaction runs again (update)
+// with a new draw.
+func (t transferTx) ClaimFreshMemo(namespace, memo, txID string) error {
+	return t.exec("INSERT INTO transfer_memos (namespace, memo, id) VALUES ($1, $2, $3)", namespace, memo, txID)
+}
+
 func (t transferTx) ReserveMemo(namespace, memo, txID string) (bool, error) {
 	tag, err := t.execNow(`INSERT INTO transfer_memos (namespace, memo, id) VALUES ($1, $2, $3)
 		ON CONFLICT (namespace, memo) DO NOTHING`, namespace, memo, txID)

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,34 @@ func Records(t *testing.T, open func(t *testing.T) (a, b store.Backend)) {
 		wg.Wait()
 		if wins.Load() != 1 {
 			t.Fatalf("%d reservations of one memo", wins.Load())
+		}
+	})
+	t.Run("a fresh memo already taken is refused, and the first claim stands", func(t *testing.T) {
+		a, b := open(t)
+		if err := a.TransferUpdate(ctx, func(tx transfer.Tx) error { return tx.ClaimFreshMemo("ref", "F1", "tx1") }); err != nil {
+			t.Fatal(err)
+		}
+		// Taken: said at once (bbolt) or at the commit, which fails after its retries
+		// (PostgreSQL); either way the transaction writes nothing.
+		err := b.TransferUpdate(ctx, func(tx transfer.Tx) error {
+			if err := tx.ClaimFreshMemo("ref", "F1", "tx2"); err != nil {
+				return err
+			}
+			return tx.Put(&transfer.Transaction{ID: "tx2", Account: keypair.MustRandom().Address(), Status: transfer.PendingUserTransferStart, StartedAt: time.Now()})
+		})
+		if err == nil {
+			t.Fatal("a taken memo was claimed again")
+		}
+		if err := a.TransferView(ctx, func(tx transfer.Tx) error {
+			if owner, err := tx.MemoOwner("ref", "F1"); err != nil || owner != "tx1" {
+				t.Errorf("F1 belongs to %q (%v), want tx1", owner, err)
+			}
+			if _, err := tx.Get("tx2"); !errors.Is(err, transfer.ErrNotFound) {
+				t.Errorf("the refused transaction was written (%v)", err)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
 		}
 	})
 	t.Run("concurrent writers lose nothing", func(t *testing.T) {
