@@ -34,12 +34,6 @@ func withEventsConfig(ctx context.Context, f *Factory, fn func(*config.Config, a
 	return fn(cfg, st)
 }
 
-// WebhookState is a configured webhook's backlog, as anchor events webhooks --json prints it.
-type WebhookState struct {
-	Webhook string `json:"webhook"`
-	events.FeedStats
-}
-
 func eventLine(e events.Event) string {
 	change := e.Status
 	if e.PreviousStatus != "" {
@@ -198,20 +192,23 @@ no server runs it, or it cannot read the store), its deliveries retrying after a
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withEventsConfig(cmd.Context(), f, func(cfg *config.Config, ev admin.Events) error {
-				out := []WebhookState{}
+				out := []views.Webhook{}
 				for _, w := range cfg.Events.Webhooks {
 					st, err := ev.FeedStats(cmd.Context(), w.Name)
 					if err != nil {
 						return err
 					}
-					out = append(out, WebhookState{w.Name, st})
+					out = append(out, views.NewWebhook(w.Name, st.Behind, st.Oldest, st.Retrying, st.Dead))
 				}
-				return printRows(f, hooksJSON, out, "No webhooks configured (events.webhooks).", "WEBHOOK\tNOT SENT\tOLDEST NOT SENT\tRETRYING\tDEAD", func(w WebhookState) string {
+				return printRows(f, hooksJSON, out, "No webhooks configured (events.webhooks).", "WEBHOOK\tNOT SENT\tOLDEST NOT SENT\tRETRYING\tDEAD", func(w views.Webhook) string {
 					oldest := "-"
-					if !w.Oldest.IsZero() {
-						oldest = views.Time(w.Oldest) + " (" + time.Since(w.Oldest).Round(time.Second).String() + " ago)"
+					if w.OldestNotSent != nil {
+						oldest = *w.OldestNotSent
+						if at, err := time.Parse(time.RFC3339, oldest); err == nil {
+							oldest += " (" + time.Since(at).Round(time.Second).String() + " ago)"
+						}
 					}
-					return fmt.Sprintf("%s\t%d\t%s\t%d\t%d", w.Webhook, w.Behind, oldest, w.Retrying, w.Dead)
+					return fmt.Sprintf("%s\t%d\t%s\t%d\t%d", w.Webhook, w.NotSent, oldest, w.Retrying, w.Dead)
 				})
 			})
 		},

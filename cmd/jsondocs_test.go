@@ -44,7 +44,7 @@ func TestJSONDocsListEveryField(t *testing.T) {
 		"AccountFlags": views.AccountFlags{}, "Balance": views.Balance{}, "AccountSigner": views.AccountSigner{},
 		"ConfigShow": configShowJSON{}, "ConfigKey": configKeyJSON{}, "Finding": stellartoml.Finding{},
 		"LoadResult": loadtest.Result{}, "Proposal": views.Proposal{}, "Op": views.Op{}, "APIKey": views.APIKey{},
-		"Quote": views.Quote{},
+		"Quote": views.Quote{}, "Webhook": views.Webhook{},
 	}
 	for name, v := range types {
 		var fields []string

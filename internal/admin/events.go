@@ -10,6 +10,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/events"
 	"github.com/anchorkit/anchor/internal/httpx"
+	"github.com/anchorkit/anchor/internal/views"
 )
 
 // Events is what `anchor events` needs; an events.Store (the store) and *EventsClient
@@ -40,8 +41,9 @@ type RedeliverRequest struct {
 // /v1/events/webhooks/{name} (a webhook's backlog).
 func mountEvents(mux mux, st events.Store) {
 	mux.HandleFunc("GET /v1/events/webhooks/{name}", func(w http.ResponseWriter, r *http.Request) {
-		out, err := st.FeedStats(r.Context(), r.PathValue("name"))
-		reply(w, r, out, err)
+		name := r.PathValue("name")
+		s, err := st.FeedStats(r.Context(), name)
+		reply(w, r, views.NewWebhook(name, s.Behind, s.Oldest, s.Retrying, s.Dead), err)
 	})
 	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -114,11 +116,17 @@ func (c EventsClient) FailedDeliveries(ctx context.Context) ([]events.Delivery, 
 	return out, err
 }
 
-// FeedStats implements Events.
+// FeedStats implements Events (the oldest event's time to the second, as the view has it).
 func (c EventsClient) FeedStats(ctx context.Context, endpoint string) (events.FeedStats, error) {
-	var out events.FeedStats
-	err := c.do(ctx, "GET", "/v1/events/webhooks/"+url.PathEscape(endpoint), nil, &out)
-	return out, err
+	var v views.Webhook
+	if err := c.do(ctx, "GET", "/v1/events/webhooks/"+url.PathEscape(endpoint), nil, &v); err != nil {
+		return events.FeedStats{}, err
+	}
+	out := events.FeedStats{Behind: v.NotSent, Retrying: v.Retrying, Dead: v.Dead}
+	if v.OldestNotSent != nil {
+		out.Oldest, _ = time.Parse(time.RFC3339, *v.OldestNotSent)
+	}
+	return out, nil
 }
 
 // Redeliver implements Events.

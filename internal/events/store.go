@@ -62,12 +62,11 @@ type FeedPage struct {
 type FeedStats struct {
 	// Behind counts the events after its feed's cursor; Oldest is the first one's time (zero:
 	// none).
-	Behind int       `json:"behind"`
-	Oldest time.Time `json:"oldest_unsent,omitzero"`
+	Behind int
+	Oldest time.Time
 	// Retrying counts its delivery records waiting (retried, or queued behind one); Dead its
 	// dead letters.
-	Retrying int `json:"retrying"`
-	Dead     int `json:"dead"`
+	Retrying, Dead int
 }
 
 // Store keeps events and their deliveries (both backends). A webhook's events reach it by its

@@ -47,7 +47,7 @@ var docs = map[string]doc{
 		Query: []param{{"after", "integer", "the last event id you have (0: from the oldest kept)"}, {"limit", "integer", "at most this many (100, at most 1000)"}, {"wait", "string", "wait up to this long for an event (30s; at most 60s)"}}, Answer: []events.Event{}},
 	"GET /v1/events/failed":                 {Summary: "Dead letters: deliveries that failed for the whole retry period", Answer: []events.Delivery{}},
 	"POST /v1/events/redeliver":             {Summary: "Queue dead letters again: an event's, or all", Body: admin.RedeliverRequest{}, Answer: map[string]int{}},
-	"GET /v1/events/webhooks/{name}":        {Summary: "A webhook's backlog: events its feed has yet to send, the oldest of them, deliveries retrying and dead letters", Answer: events.FeedStats{}},
+	"GET /v1/events/webhooks/{name}":        {Summary: "A webhook's backlog: events its feed has yet to send, the oldest of them, deliveries retrying and dead letters", Answer: views.Webhook{}},
 	"GET /v1/kyc/customers":                 {Summary: "Customers, newest change first", Query: []param{{"status", "string", "ACCEPTED, PROCESSING, NEEDS_INFO or REJECTED"}, {"type", "string", "SEP-12 customer type"}, {"limit", "integer", "at most this many"}}, Answer: []views.CustomerRow{}},
 	"GET /v1/kyc/customers/{id}":            {Summary: "A customer with their data, files and audit trail", Answer: views.Customer{}},
 	"GET /v1/kyc/files/{id}":                {Summary: "A KYC file's contents (its metadata in the X-File header)", Media: "application/octet-stream"},

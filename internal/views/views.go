@@ -585,6 +585,26 @@ func NewAPIKey(k *apikey.Key, now time.Time) APIKey {
 	return v
 }
 
+// Webhook is a configured webhook's backlog (anchor events webhooks, GET
+// /v1/events/webhooks/{name}).
+type Webhook struct {
+	Webhook       string  `json:"webhook"`
+	NotSent       int     `json:"not_sent"`
+	OldestNotSent *string `json:"oldest_not_sent"`
+	Retrying      int     `json:"retrying"`
+	Dead          int     `json:"dead"`
+}
+
+// NewWebhook renders a webhook's backlog: the events its feed has yet to send and the oldest
+// one's time (zero: none), its deliveries retrying and its dead letters.
+func NewWebhook(name string, notSent int, oldest time.Time, retrying, dead int) Webhook {
+	v := Webhook{Webhook: name, NotSent: notSent, Retrying: retrying, Dead: dead}
+	if !oldest.IsZero() {
+		v.OldestNotSent = timePtr(&oldest)
+	}
+	return v
+}
+
 // Of is the view of a service's answer, for transports that answer in views (the operator
 // API): v itself when it has none (ids, statuses, store check reports).
 func Of(v any, now time.Time) any {
