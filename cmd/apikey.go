@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -131,28 +130,17 @@ it). --expires limits its life (90d, 36h); without it the key lives until revoke
 					return err
 				}
 				now := time.Now()
-				if listJSON {
-					out := make([]views.APIKey, 0, len(keys))
-					for i := range keys {
-						out = append(out, views.NewAPIKey(&keys[i], now))
-					}
-					return writeJSON(f.IO.Out, out)
-				}
-				if len(keys) == 0 {
-					fmt.Fprintln(f.IO.ErrOut, "No API keys (anchor apikey create --name NAME --role ROLE).")
-					return nil
-				}
-				tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tROLE\tSTATE\tID\tCREATED\tEXPIRES")
+				out := make([]views.APIKey, 0, len(keys))
 				for i := range keys {
-					v := views.NewAPIKey(&keys[i], now)
+					out = append(out, views.NewAPIKey(&keys[i], now))
+				}
+				return printRows(f, listJSON, out, "No API keys (anchor apikey create --name NAME --role ROLE).", "NAME\tROLE\tSTATE\tID\tCREATED\tEXPIRES", func(v views.APIKey) string {
 					exp := "-"
 					if v.ExpiresAt != nil {
 						exp = *v.ExpiresAt
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, v.Role, v.State, v.ID, v.CreatedAt, exp)
-				}
-				return tw.Flush()
+					return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", v.Name, v.Role, v.State, v.ID, v.CreatedAt, exp)
+				})
 			})
 		},
 	}
