@@ -207,12 +207,7 @@ func withEventID(raw []byte, key, seqText string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var e events.Event
-	if err := decode("events", key, raw, &e); err != nil {
-		return nil, err
-	}
-	e.ID, e.Seq = id, seq
-	return events.Marshal(&e)
+	return deliveredJSON(raw, id, seq)
 }
 
 // DueDeliveries implements events.Store.
@@ -282,11 +277,8 @@ func (s *Store) EventJSON(ctx context.Context, id uint64) ([]byte, error) {
 			}
 			return err
 		}
-		e, err := withID([]byte(raw), id, seq)
-		if err != nil {
-			return err
-		}
-		out, err = events.Marshal(&e)
+		var err error
+		out, err = deliveredJSON([]byte(raw), id, seq)
 		return err
 	})
 	return out, err
