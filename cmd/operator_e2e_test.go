@@ -130,6 +130,10 @@ func TestE2EOperatorAPI(t *testing.T) {
 	if deposits[0]["amount_in"] != "10.0000000" {
 		t.Fatalf("not the CLI's view (decimal amounts): %v", deposits[0])
 	}
+	// A webhook nobody configured: 404, in the SEP error shape.
+	if r := dash.call("GET", "/v1/events/webhooks/nobody", ""); r.Status != 404 || !strings.Contains(string(r.Body), `"error":"not found"`) {
+		t.Fatalf("an unknown webhook's backlog: %d %s", r.Status, r.Body)
+	}
 	id := deposits[0]["id"].(string)
 
 	// Roles.

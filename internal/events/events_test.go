@@ -3,6 +3,7 @@ package events_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/events"
+	"github.com/anchorkit/anchor/internal/fault"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/store/storetest"
@@ -198,8 +200,8 @@ func TestFeeds(t *testing.T) {
 	if st, err := f.st.FeedStats(ctx, "bank"); err != nil || st.Retrying != 0 || st.Dead != 1 {
 		t.Fatalf("after its dead letter: %+v (%v)", st, err)
 	}
-	if st, err := f.st.FeedStats(ctx, "unknown"); err != nil || st != (events.FeedStats{}) {
-		t.Fatalf("a webhook never configured: %+v (%v)", st, err)
+	if st, err := f.st.FeedStats(ctx, "unknown"); !errors.Is(err, events.ErrNoWebhook) || !errors.Is(err, fault.ErrNotFound) {
+		t.Fatalf("a webhook never configured: %+v (%v), want not found", st, err)
 	}
 	// Pruning: the record's event and what the feeds have not passed stay.
 	n, err := f.st.PruneEvents(ctx, time.Now().Add(-time.Hour)) // feeds moved since: they hold

@@ -29,6 +29,9 @@ type Delivery struct {
 // ErrNotFound: no such event.
 var ErrNotFound = fault.NotFound("no such event")
 
+// ErrNoWebhook: no webhook of that name has a feed (none was configured by that name).
+var ErrNoWebhook = fault.NotFound("no such webhook (events.webhooks names them)")
+
 // Cursor is where a webhook's feed stands in the event log: the last event it passed. Pos is
 // that event's place in the backend's commit order (PostgreSQL: its transaction's id; bbolt:
 // empty, ids are in commit order).
@@ -76,7 +79,7 @@ type Store interface {
 	// ReadFeed reads up to limit events after the endpoint's cursor. An endpoint has a cursor
 	// from when a store with it configured was opened (SetEvents); without one, nothing.
 	ReadFeed(ctx context.Context, endpoint string, limit int) (FeedPage, error)
-	// FeedStats reads an endpoint's backlog.
+	// FeedStats reads an endpoint's backlog; ErrNoWebhook when it has no feed.
 	FeedStats(ctx context.Context, endpoint string) (FeedStats, error)
 	// AdvanceFeed moves the endpoint's cursor from from (where ReadFeed found it) to to, and
 	// writes queued as delivery records, at once; false (and nothing written) when the cursor

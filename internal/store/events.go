@@ -140,19 +140,21 @@ func (s *Bolt) ReadFeed(ctx context.Context, endpoint string, limit int) (events
 func (s *Bolt) FeedStats(ctx context.Context, endpoint string) (events.FeedStats, error) {
 	var st events.FeedStats
 	err := s.db.View(func(tx *bolt.Tx) error {
-		if raw := tx.Bucket(bucketEventFeeds).Get([]byte(endpoint)); len(raw) >= 8 {
-			c := tx.Bucket(bucketEventLog).Cursor()
-			k, v := c.Seek(u64(binary.BigEndian.Uint64(raw) + 1))
-			if k != nil {
-				h, err := events.ReadHeader(v)
-				if err != nil {
-					return fmt.Errorf("%w: %s %x: %v", ErrCorrupt, bucketEventLog, k, err)
-				}
-				st.Oldest = h.At
+		raw := tx.Bucket(bucketEventFeeds).Get([]byte(endpoint))
+		if len(raw) < 8 {
+			return events.ErrNoWebhook
+		}
+		c := tx.Bucket(bucketEventLog).Cursor()
+		k, v := c.Seek(u64(binary.BigEndian.Uint64(raw) + 1))
+		if k != nil {
+			h, err := events.ReadHeader(v)
+			if err != nil {
+				return fmt.Errorf("%w: %s %x: %v", ErrCorrupt, bucketEventLog, k, err)
 			}
-			for ; k != nil; k, _ = c.Next() {
-				st.Behind++
-			}
+			st.Oldest = h.At
+		}
+		for ; k != nil; k, _ = c.Next() {
+			st.Behind++
 		}
 		return endpointRecords(tx, endpoint, func(d *events.Delivery) {
 			if d.Failed {

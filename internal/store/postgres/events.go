@@ -139,9 +139,13 @@ func (s *Store) FeedStats(ctx context.Context, endpoint string) (events.FeedStat
 	var st events.FeedStats
 	err := s.view(ctx, func(b base) error {
 		var oldest *int64
-		if err := b.queryRow(`SELECT count(*), min(e.at_ns) FROM events e JOIN event_feeds f ON f.endpoint = $1
-			WHERE (e.xid, e.id) > (f.xid, f.id)`, endpoint).Scan(&st.Behind, &oldest); err != nil {
+		var feeds int
+		if err := b.queryRow(`SELECT (SELECT count(*) FROM event_feeds WHERE endpoint = $1), count(e.id), min(e.at_ns)
+			FROM events e JOIN event_feeds f ON f.endpoint = $1 AND (e.xid, e.id) > (f.xid, f.id)`, endpoint).Scan(&feeds, &st.Behind, &oldest); err != nil {
 			return err
+		}
+		if feeds == 0 {
+			return events.ErrNoWebhook
 		}
 		if oldest != nil {
 			st.Oldest = time.Unix(0, *oldest)
