@@ -3,16 +3,23 @@ package horizon
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"reflect"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stellar/go-stellar-sdk/keypair"
+	hProtocol "github.com/stellar/go-stellar-sdk/protocols/horizon"
 
 	"github.com/anchorkit/anchor/internal/horizon/standin"
 )
@@ -74,27 +81,107 @@ func TestReadRetries(t *testing.T) {
 		{"Retry-After beyond the cap is not waited", 1, 429, "60", nil, ErrUnavailable, 1},
 		{"400 is not retried", 1, 400, "", nil, ErrUnavailable, 1},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, f, waits, id := newFlaky(t, tc.fail, tc.status, tc.retryAfter)
-			acct, err := c.Account(context.Background(), id)
-			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
-				t.Fatalf("err = %v, want %v", err, tc.wantErr)
-			}
-			if err == nil && acct.AccountID != id {
-				t.Fatalf("account %q, want %q", acct.AccountID, id)
-			}
-			if got := f.seen.Load(); got != tc.wantSeen {
-				t.Errorf("requests = %d, want %d", got, tc.wantSeen)
-			}
-			if len(*waits) != len(tc.wantWaits) {
-				t.Fatalf("waits = %v, want %v", *waits, tc.wantWaits)
-			}
-			for i := range tc.wantWaits {
-				if (*waits)[i] != tc.wantWaits[i] {
-					t.Errorf("wait %d = %v, want %v", i, (*waits)[i], tc.wantWaits[i])
+		for _, read := range accountReads {
+			t.Run(read.name+"/"+tc.name, func(t *testing.T) {
+				c, f, waits, id := newFlaky(t, tc.fail, tc.status, tc.retryAfter)
+				got, err := read.read(c, id)
+				if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
 				}
+				if err == nil && got != id {
+					t.Fatalf("account %q, want %q", got, id)
+				}
+				if got := f.seen.Load(); got != tc.wantSeen {
+					t.Errorf("requests = %d, want %d", got, tc.wantSeen)
+				}
+				if len(*waits) != len(tc.wantWaits) {
+					t.Fatalf("waits = %v, want %v", *waits, tc.wantWaits)
+				}
+				for i := range tc.wantWaits {
+					if (*waits)[i] != tc.wantWaits[i] {
+						t.Errorf("wait %d = %v, want %v", i, (*waits)[i], tc.wantWaits[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+// accountReads are the two reads of an account, each returning the id it read (Signers: its
+// master key's).
+var accountReads = []struct {
+	name string
+	read func(c *client, id string) (string, error)
+}{
+	{"Account", func(c *client, id string) (string, error) {
+		a, err := c.Account(context.Background(), id)
+		if err != nil {
+			return "", err
+		}
+		return a.AccountID, nil
+	}},
+	{"Signers", func(c *client, id string) (string, error) {
+		a, err := c.Signers(context.Background(), id)
+		if err != nil {
+			return "", err
+		}
+		for _, s := range a.Signers {
+			if s.Key == id {
+				return s.Key, nil
 			}
-		})
+		}
+		return "", fmt.Errorf("no master key among %v", a.Signers)
+	}},
+}
+
+// Signers reads the signers and thresholds as Account does.
+func TestSignersAsAccount(t *testing.T) {
+	s := standin.New()
+	t.Cleanup(s.Close)
+	c := newClient(s.URL()+"/", 5*time.Second)
+	id, other := keypair.MustRandom().Address(), keypair.MustRandom().Address()
+	s.CreateAccount(id, 0, [3]byte{1, 5, 9}, standin.Signer{Key: other, Weight: 7})
+	acct, err := c.Account(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Signers(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Thresholds != acct.Thresholds || got.Thresholds.MedThreshold != 5 {
+		t.Fatalf("thresholds %+v, want %+v (medium 5)", got.Thresholds, acct.Thresholds)
+	}
+	// The stand-in lists signers in no fixed order.
+	byKey := func(a, b hProtocol.Signer) int { return strings.Compare(a.Key, b.Key) }
+	slices.SortFunc(got.Signers, byKey)
+	slices.SortFunc(acct.Signers, byKey)
+	if !reflect.DeepEqual(got.Signers, acct.Signers) || len(got.Signers) != 2 {
+		t.Fatalf("signers %+v, want %+v", got.Signers, acct.Signers)
+	}
+}
+
+// An error answer that is not a problem document is still Horizon's status: retried when 5xx.
+func TestSignersPlainErrorRetried(t *testing.T) {
+	s := standin.New()
+	t.Cleanup(s.Close)
+	id := keypair.MustRandom().Address()
+	s.CreateAccount(id, 1, [3]byte{})
+	u, _ := url.Parse(s.URL())
+	var seen atomic.Int32
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if seen.Add(1) == 1 {
+			http.Error(w, "<html>bad gateway</html>", http.StatusBadGateway)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	c := newClient(ts.URL, 5*time.Second)
+	c.sleep = func(ctx context.Context, d time.Duration) error { return nil }
+	if _, err := c.Signers(context.Background(), id); err != nil || seen.Load() != 2 {
+		t.Fatalf("err = %v after %d requests, want the second to succeed", err, seen.Load())
 	}
 }
 
@@ -125,11 +212,14 @@ func TestNotFoundIsNotRetried(t *testing.T) {
 	if _, err := c.Account(context.Background(), keypair.MustRandom().Address()); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("err = %v, want ErrNotFound", err)
 	}
+	if _, err := c.Signers(context.Background(), keypair.MustRandom().Address()); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("signers err = %v, want ErrNotFound", err)
+	}
 	if _, err := c.Transaction(context.Background(), "00"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("transaction err = %v, want ErrNotFound", err)
 	}
-	if f.seen.Load() != 2 {
-		t.Fatalf("requests = %d, want 2", f.seen.Load())
+	if f.seen.Load() != 3 {
+		t.Fatalf("requests = %d, want 3", f.seen.Load())
 	}
 }
 
@@ -140,5 +230,50 @@ func TestSubmitIsNeverRetried(t *testing.T) {
 	}
 	if f.seen.Load() != 1 || len(*waits) != 0 {
 		t.Fatalf("submit made %d requests and waited %v; the caller decides about resubmitting", f.seen.Load(), *waits)
+	}
+}
+
+// Concurrent look-ups reuse their connections: a server with many wallets signing in at once
+// must not open (and, against a real Horizon, TLS-handshake) a connection per look-up.
+func TestConcurrentReadsReuseConnections(t *testing.T) {
+	s := standin.New()
+	t.Cleanup(s.Close)
+	u, _ := url.Parse(s.URL())
+	var opened atomic.Int32
+	ts := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(u))
+	ts.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	ts.Start()
+	t.Cleanup(ts.Close)
+	id := keypair.MustRandom().Address()
+	s.CreateAccount(id, 1, [3]byte{})
+	c := newClient(ts.URL, 5*time.Second)
+	const callers, each = 32, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				if _, err := c.Account(context.Background(), id); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// A look-up that finds no idle connection dials one, and may then take one that came back
+	// meanwhile: a few more than callers are opened, never one per look-up.
+	if n := opened.Load(); n > 2*callers {
+		t.Fatalf("%d look-ups by %d concurrent callers opened %d connections, want at most %d", callers*each, callers, n, 2*callers)
 	}
 }

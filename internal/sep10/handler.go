@@ -250,7 +250,7 @@ func (h *TokenHandler) account(r *http.Request, id string) (*sep10.Account, erro
 	if h.d.Horizon == nil {
 		return nil, nil
 	}
-	a, err := h.d.Horizon.Account(r.Context(), id)
+	a, err := h.d.Horizon.Signers(r.Context(), id)
 	if errors.Is(err, horizon.ErrNotFound) {
 		return nil, nil
 	}
