@@ -78,16 +78,19 @@ func newDevBenchCmd(f *Factory) *cobra.Command {
 	var webhookBatch int
 	var cpuProfile string
 	var rateLimit float64
+	var withHorizon bool
 	cmd := &cobra.Command{
-		Use:   "bench [--duration D] [--modes M,...] [--clients N,...] [--rate R] [--server-log FILE] [--database-url URL [--replicas N]] [--webhook [--webhook-batch N]]",
+		Use:   "bench [--duration D] [--modes M,...] [--clients N,...] [--rate R] [--server-log FILE] [--database-url URL [--replicas N]] [--webhook [--webhook-batch N]] [--horizon]",
 		Short: "Benchmark anchor serve: drive SEP-10, SEP-12 and SEP-6 at 8 and 64 clients",
-		Long: `Start anchor serve on a fresh configuration (rate limits off, no Horizon) and drive each mode
+		Long: `Start anchor serve on a fresh configuration (rate limits off, no Horizon unless --horizon) and drive each mode
 at each client count, printing requests per second, latency, and the server's CPU per request
 and peak memory. By default the store is a bbolt file; with --database-url it is that
 PostgreSQL database (use an empty one: its schema is created), and --replicas runs several
 servers on it, the clients spread over them. --rate offers the same load to runs that compare
 two configurations (e.g. webhooks off and on), so that the server's CPU per request compares
-the work each request costs rather than how well its writes batched at different rates.`,
+the work each request costs rather than how well its writes batched at different rates.
+--horizon gives the servers a Horizon stand-in on loopback holding each client's account, so
+that a SEP-10 round includes the look-up of the account's signers, as in production.`,
 		Example: `  anchor dev bench --duration 10s
   anchor dev bench --database-url postgres://anchor@/bench?host=/run/postgresql --replicas 2 --modes kyc-put,deposit --clients 64`,
 		Args: cobra.NoArgs,
@@ -110,7 +113,7 @@ the work each request costs rather than how well its writes batched at different
 			}
 			_, err = loadtest.Bench(cmd.Context(), loadtest.BenchOptions{
 				Exe: exe, Duration: duration, Clients: clients, Modes: modes,
-				Out: f.IO.Out, Log: logw, DatabaseURL: databaseURL, Replicas: replicas, Webhook: webhook || webhookBatch > 1, WebhookBatch: webhookBatch, CPUProfile: cpuProfile, Rate: rateLimit,
+				Out: f.IO.Out, Log: logw, DatabaseURL: databaseURL, Replicas: replicas, Webhook: webhook || webhookBatch > 1, WebhookBatch: webhookBatch, CPUProfile: cpuProfile, Rate: rateLimit, Horizon: withHorizon,
 			})
 			return err
 		},
@@ -124,6 +127,7 @@ the work each request costs rather than how well its writes batched at different
 	cmd.Flags().IntVar(&replicas, "replicas", 1, "servers on the database, the clients spread over them (PostgreSQL only)")
 	cmd.Flags().StringVar(&cpuProfile, "server-cpu-profile", "", "have the server write a CPU profile of the runs to FILE (for tuning)")
 	cmd.Flags().BoolVar(&webhook, "webhook", false, "send every event to a webhook receiver on loopback, and report the delivery rate")
+	cmd.Flags().BoolVar(&withHorizon, "horizon", false, "give the servers a Horizon stand-in on loopback holding the clients' accounts (SEP-10 rounds then look them up)")
 	cmd.Flags().IntVar(&webhookBatch, "webhook-batch", 1, "events per webhook POST (above 1: arrays; implies --webhook)")
 	return cmd
 }

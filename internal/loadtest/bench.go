@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/anchorkit/anchor/internal/horizon/standin"
 )
 
 // BenchOptions configure Bench.
@@ -41,6 +43,10 @@ type BenchOptions struct {
 	CPUProfile string
 	// Rate paces each run's clients together (Options.Rate).
 	Rate float64
+	// Horizon runs a Horizon stand-in on loopback (in this process) for the servers, with each
+	// client's account on it, so that a SEP-10 round includes the account's look-up; without
+	// it the servers have no Horizon and a round treats every account as new.
+	Horizon bool
 }
 
 // eventSink is a webhook receiver that counts deliveries and when they came.
@@ -148,6 +154,15 @@ func Bench(ctx context.Context, o BenchOptions) ([]*Result, error) {
 			return nil, err
 		}
 	}
+	horizonURL := "none"
+	var newAccount func(string)
+	var hz *standin.Server
+	if o.Horizon {
+		hz = standin.New()
+		defer hz.Close()
+		horizonURL = hz.URL()
+		newAccount = func(id string) { hz.CreateAccount(id, 1, [3]byte{}) }
+	}
 	var bases []string
 	var pids []int
 	for i, port := range ports {
@@ -157,7 +172,7 @@ func Bench(ctx context.Context, o BenchOptions) ([]*Result, error) {
 		}
 		srv := exec.CommandContext(ctx, o.Exe, args...)
 		// The per-client and per-account limits would measure themselves, not the server.
-		srv.Env = append(os.Environ(), "ANCHOR_AUTH_RATE_LIMIT=0", "ANCHOR_WRITE_RATE_LIMIT=0", "ANCHOR_SEP6_MAX_OPEN_TRANSACTIONS=0", "ANCHOR_HORIZON_URL=none",
+		srv.Env = append(os.Environ(), "ANCHOR_AUTH_RATE_LIMIT=0", "ANCHOR_WRITE_RATE_LIMIT=0", "ANCHOR_SEP6_MAX_OPEN_TRANSACTIONS=0", "ANCHOR_HORIZON_URL="+horizonURL,
 			"ANCHOR_DATA_DIR="+filepath.Join(dir, "data-"+strconv.Itoa(i)))
 		if o.DatabaseURL != "" {
 			srv.Env = append(srv.Env, "ANCHOR_DATABASE_URL="+o.DatabaseURL)
@@ -185,7 +200,7 @@ func Bench(ctx context.Context, o BenchOptions) ([]*Result, error) {
 	var results []*Result
 	for _, mode := range o.Modes {
 		for _, c := range o.Clients {
-			r, err := Run(ctx, Options{BaseURL: bases[0], Mode: mode, Clients: c, Duration: o.Duration, ServerPID: pids[0], Replicas: bases[1:], ReplicaPIDs: pids[1:], Rate: o.Rate})
+			r, err := Run(ctx, Options{BaseURL: bases[0], Mode: mode, Clients: c, Duration: o.Duration, ServerPID: pids[0], Replicas: bases[1:], ReplicaPIDs: pids[1:], Rate: o.Rate, NewAccount: newAccount})
 			if err != nil {
 				return results, err
 			}
@@ -195,6 +210,9 @@ func Bench(ctx context.Context, o BenchOptions) ([]*Result, error) {
 	}
 	if sink != nil {
 		fmt.Fprintln(o.Out, sink.drained(ctx, 2*time.Second))
+	}
+	if hz != nil {
+		fmt.Fprintf(o.Out, "horizon stand-in: %d requests\n", hz.Requests())
 	}
 	return results, nil
 }

@@ -42,6 +42,9 @@ type Options struct {
 	// Rate, when above 0, paces the clients together to this many requests per second (an
 	// offered load the same in runs that compare two configurations); 0: as fast as they can.
 	Rate float64
+	// NewAccount, when set, is called with each client's account before it starts (e.g. to
+	// create it on a Horizon stand-in, so that SEP-10 reads real signers).
+	NewAccount func(id string)
 }
 
 // Result of a run.
@@ -120,6 +123,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		go func() {
 			defer wg.Done()
 			kp := keypair.MustRandom()
+			if o.NewAccount != nil {
+				o.NewAccount(kp.Address())
+			}
 			local := make([]time.Duration, 0, 4096)
 			errs := 0
 			var firstErr string
