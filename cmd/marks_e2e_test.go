@@ -13,6 +13,7 @@ import (
 	"github.com/stellar/go-stellar-sdk/keypair"
 	"github.com/stellar/go-stellar-sdk/network"
 
+	"github.com/anchorkit/anchor/internal/horizon/standin"
 	"github.com/anchorkit/anchor/pkg/sep10"
 )
 
@@ -66,5 +67,45 @@ func TestKill9KeepsChallengesSingleUse(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond) // challenges of the restart's own second are refused too
 	if r := postJSON(t, base, signed()); r.Status != 200 {
 		t.Fatalf("a new challenge after the restart: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestRefusedChallengeCanBeSentAgain: a challenge refused for its signatures, or because
+// Horizon could not be read, is not spent: the wallet sends it again, signed as it should be,
+// and gets its token; then it is spent. On PostgreSQL a known account's challenge is marked
+// while the signatures are read and checked, and the mark is taken back when they fail.
+func TestRefusedChallengeCanBeSentAgain(t *testing.T) {
+	hz := standin.New()
+	defer hz.Close()
+	dir, port := initAnchor(t)
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": hz.URL(), "ANCHOR_MODE": "production"})
+	d := discover(t, s)
+	master, cosigner := keypair.MustRandom(), keypair.MustRandom()
+	hz.CreateAccount(master.Address(), 1, [3]byte{0, 2, 2}, standin.Signer{Key: cosigner.Address(), Weight: 1})
+	challenge := func() string {
+		r := getChallenge(t, s.URL, url.Values{"account": {master.Address()}})
+		if r.Status != 200 {
+			t.Fatalf("challenge: %d %s", r.Status, r.Body)
+		}
+		return r.JSON(t)["transaction"].(string)
+	}
+	// A first sign-in records the account (its mode): the next ones are marked early.
+	if r := postJSON(t, s.URL, walletSign(t, d, challenge(), master, cosigner)); r.Status != 200 {
+		t.Fatalf("first sign-in: %d %s", r.Status, r.Body)
+	}
+	tx := challenge()
+	if r := postJSON(t, s.URL, walletSign(t, d, tx, master)); r.Status != 400 || !strings.Contains(string(r.Body), "threshold") {
+		t.Fatalf("one key of two: %d %s", r.Status, r.Body)
+	}
+	hz.FailWith(http.StatusInternalServerError)
+	if r := postJSON(t, s.URL, walletSign(t, d, tx, master, cosigner)); r.Status != 503 {
+		t.Fatalf("Horizon failing: %d %s", r.Status, r.Body)
+	}
+	hz.FailWith(0)
+	if r := postJSON(t, s.URL, walletSign(t, d, tx, master, cosigner)); r.Status != 200 {
+		t.Fatalf("the same challenge signed by both keys: %d %s", r.Status, r.Body)
+	}
+	if r := postJSON(t, s.URL, walletSign(t, d, tx, master, cosigner)); r.Status != 400 || !strings.Contains(string(r.Body), "already been used") {
+		t.Fatalf("replayed: %d %s", r.Status, r.Body)
 	}
 }

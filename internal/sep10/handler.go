@@ -3,6 +3,7 @@
 package sep10
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -192,22 +193,35 @@ func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, http.StatusBadRequest, "challenge was issued before the server restarted; request a new one")
 		return
 	}
+	// SEP-12 Shared Accounts: "an account previously authenticated with a memo should not be
+	// authenticated later without a memo", nor the reverse.
+	shared := ch.Memo != nil || strings.HasPrefix(ch.ClientAccount, "M")
+	// A store whose mark is a round trip marks a known account's challenge while the
+	// signatures are read and checked, and takes the mark back if they fail.
+	var early func() (bool, error)
+	if em, ok := d.Challenges.(store.EarlyMarker); ok {
+		early, _ = em.MarkEarly(ch.Hash, ch.MaxTime, ch.AccountID, shared)
+	}
 	acct, err := h.account(r, ch.AccountID)
 	if err != nil {
+		h.unmark(r, early, ch.Hash)
 		httpx.Logger(r.Context()).Warn("horizon account lookup failed", "account", ch.AccountID, "err", err)
 		d.observe("token", "horizon_unavailable")
 		httpx.Error(w, http.StatusServiceUnavailable, "cannot read the account's signers from Horizon; try again later")
 		return
 	}
 	if _, err := ch.VerifySignatures(acct); err != nil {
+		h.unmark(r, early, ch.Hash)
 		d.observe("token", "signatures")
 		httpx.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	// SEP-12 Shared Accounts: "an account previously authenticated with a memo should not be
-	// authenticated later without a memo", nor the reverse.
-	shared := ch.Memo != nil || strings.HasPrefix(ch.ClientAccount, "M")
-	first, err := d.Challenges.UseChallenge(r.Context(), ch.Hash, ch.MaxTime, ch.AccountID, shared)
+	var first bool
+	if early != nil {
+		first, err = early()
+	} else {
+		first, err = d.Challenges.UseChallenge(r.Context(), ch.Hash, ch.MaxTime, ch.AccountID, shared)
+	}
 	if errors.Is(err, store.ErrSharedMismatch) {
 		d.observe("token", "shared_account_mismatch")
 		if shared {
@@ -243,6 +257,24 @@ func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d.observe("token", "ok")
 	// A JWT is base64url and dots, which need no JSON escaping.
 	httpx.WriteRawJSON(w, http.StatusOK, []byte(`{"token":"`+token+`"}`))
+}
+
+// unmark takes back an early mark of a challenge that was not exchanged (its signatures failed
+// or could not be read), so that the wallet can send it again. The mark is waited for first: a
+// replay, which found the challenge used, has nothing to take back.
+func (h *TokenHandler) unmark(r *http.Request, early func() (bool, error), hash [32]byte) {
+	if early == nil {
+		return
+	}
+	if first, err := early(); err != nil || !first {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+	defer cancel()
+	if err := h.d.Challenges.(store.EarlyMarker).Unmark(ctx, hash); err != nil {
+		// The challenge stays used: the wallet requests a new one.
+		httpx.Logger(r.Context()).Warn("taking back the mark of a refused challenge failed", "err", err)
+	}
 }
 
 // account returns the client account's signers, nil when it does not exist.

@@ -298,6 +298,31 @@ func (s *Store) UseChallenge(ctx context.Context, hash [32]byte, expires time.Ti
 	}
 }
 
+// MarkEarly implements store.EarlyMarker: the mark is sent on a goroutine of its own (with the
+// marks of concurrent rounds, as UseChallenge's), for a known account only.
+func (s *Store) MarkEarly(hash [32]byte, expires time.Time, account string, shared bool) (func() (bool, error), bool) {
+	if known, ok := s.knownMode(account); !ok || known != shared {
+		return nil, false
+	}
+	done := make(chan markResult, 1)
+	go func() {
+		first, err := s.mark(hash[:], expires)
+		done <- markResult{first, err}
+	}()
+	return sync.OnceValues(func() (bool, error) {
+		r := <-done
+		return r.first, r.err
+	}), true
+}
+
+// Unmark implements store.EarlyMarker.
+func (s *Store) Unmark(ctx context.Context, hash [32]byte) error {
+	_, err := s.marks.Exec(ctx, "DELETE FROM used_challenges WHERE hash = $1", hash[:])
+	return classify(err)
+}
+
+var _ store.EarlyMarker = (*Store)(nil)
+
 // IssuedNotBefore implements store.ChallengeStore: challenges must have been issued after
 // PostgreSQL last started. Marks are committed without waiting for the disk, so a crash of
 // PostgreSQL can lose the last ones; it then restarts, and what was issued before is refused.

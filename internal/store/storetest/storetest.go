@@ -90,6 +90,46 @@ func ChallengeStore(t *testing.T, open func(t *testing.T) store.ChallengeStore) 
 			t.Fatalf("after a refusal: %v %v", first, err)
 		}
 	})
+	t.Run("early marks", func(t *testing.T) {
+		s := open(t)
+		em, ok := s.(store.EarlyMarker)
+		if !ok {
+			t.Skip("this store marks in memory: it has no early marks")
+		}
+		h := sha256.Sum256([]byte("early"))
+		// An account whose mode is not recorded is not marked early: the mode is recorded only
+		// once its signatures are verified, through UseChallenge.
+		if _, ok := em.MarkEarly(h, exp, "GF", false); ok {
+			t.Fatal("marked early for an account never authenticated")
+		}
+		if _, err := s.UseChallenge(ctx, sha256.Sum256([]byte("verified")), exp, "GF", false); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := em.MarkEarly(h, exp, "GF", true); ok {
+			t.Fatal("marked early with the other mode (UseChallenge refuses it)")
+		}
+		wait, ok := em.MarkEarly(h, exp, "GF", false)
+		if !ok {
+			t.Fatal("not marked early for a known account")
+		}
+		if first, err := wait(); err != nil || !first {
+			t.Fatalf("early mark: %v %v", first, err)
+		}
+		if first, err := s.UseChallenge(ctx, h, exp, "GF", false); err != nil || first {
+			t.Fatalf("use after an early mark: %v %v, want a replay", first, err)
+		}
+		// Taken back (the signatures failed): the challenge is new again, once.
+		if err := em.Unmark(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+		wait, _ = em.MarkEarly(h, exp, "GF", false)
+		if first, err := wait(); err != nil || !first {
+			t.Fatalf("early mark after Unmark: %v %v", first, err)
+		}
+		if first, err := s.UseChallenge(ctx, h, exp, "GF", false); err != nil || first {
+			t.Fatalf("use after the second early mark: %v %v, want a replay", first, err)
+		}
+	})
 	t.Run("expired marks are pruned", func(t *testing.T) {
 		s := open(t)
 		old := sha256.Sum256([]byte("old"))
