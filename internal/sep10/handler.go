@@ -163,6 +163,20 @@ func (h *ChallengeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteRawJSON(w, http.StatusOK, body)
 }
 
+// EarlyMarker is a ChallengeStore whose marks take a round trip to the database (PostgreSQL):
+// SEP-10 can then send a challenge's mark while it checks the challenge's signatures, and take
+// it back when they fail, so that a round waits for the slower of the two instead of both.
+type EarlyMarker interface {
+	// MarkEarly starts marking the challenge and returns what UseChallenge would, to be waited
+	// for. ok is false, and nothing is sent, unless the account's mode (shared or not) is
+	// already recorded and is shared's: a mode is recorded only once a challenge's signatures
+	// are verified, so that nobody records another's.
+	MarkEarly(hash [32]byte, expires time.Time, account string, shared bool) (wait func() (first bool, err error), ok bool)
+	// Unmark forgets a mark that MarkEarly made for a challenge whose signatures then failed,
+	// so that the wallet can send it again, signed as it should be.
+	Unmark(ctx context.Context, hash [32]byte) error
+}
+
 func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	txB64, err := readTransaction(w, r)
 	if err != nil {
@@ -199,7 +213,7 @@ func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A store whose mark is a round trip marks a known account's challenge while the
 	// signatures are read and checked, and takes the mark back if they fail.
 	var early func() (bool, error)
-	if em, ok := d.Challenges.(store.EarlyMarker); ok {
+	if em, ok := d.Challenges.(EarlyMarker); ok {
 		early, _ = em.MarkEarly(ch.Hash, ch.MaxTime, ch.AccountID, shared)
 	}
 	acct, err := h.account(r, ch.AccountID)
@@ -271,7 +285,7 @@ func (h *TokenHandler) unmark(r *http.Request, early func() (bool, error), hash 
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
 	defer cancel()
-	if err := h.d.Challenges.(store.EarlyMarker).Unmark(ctx, hash); err != nil {
+	if err := h.d.Challenges.(EarlyMarker).Unmark(ctx, hash); err != nil {
 		// The challenge stays used: the wallet requests a new one.
 		httpx.Logger(r.Context()).Warn("taking back the mark of a refused challenge failed", "err", err)
 	}

@@ -60,20 +60,6 @@ type ChallengeStore interface {
 	IssuedNotBefore() time.Time
 }
 
-// EarlyMarker is a ChallengeStore whose marks take a round trip to the database (PostgreSQL):
-// SEP-10 can then send a challenge's mark while it checks the challenge's signatures, and take
-// it back when they fail, so that a round waits for the slower of the two instead of both.
-type EarlyMarker interface {
-	// MarkEarly starts marking the challenge and returns what UseChallenge would, to be waited
-	// for. ok is false, and nothing is sent, unless the account's mode (shared or not) is
-	// already recorded and is shared's: a mode is recorded only once a challenge's signatures
-	// are verified, so that nobody records another's.
-	MarkEarly(hash [32]byte, expires time.Time, account string, shared bool) (wait func() (first bool, err error), ok bool)
-	// Unmark forgets a mark that MarkEarly made for a challenge whose signatures then failed,
-	// so that the wallet can send it again, signed as it should be.
-	Unmark(ctx context.Context, hash [32]byte) error
-}
-
 // Store is everything anchor keeps.
 type Store interface {
 	ChallengeStore

@@ -298,7 +298,7 @@ func (s *Store) UseChallenge(ctx context.Context, hash [32]byte, expires time.Ti
 	}
 }
 
-// MarkEarly implements store.EarlyMarker: the mark is sent on a goroutine of its own (with the
+// MarkEarly implements sep10.EarlyMarker: the mark is sent on a goroutine of its own (with the
 // marks of concurrent rounds, as UseChallenge's), for a known account only.
 func (s *Store) MarkEarly(hash [32]byte, expires time.Time, account string, shared bool) (func() (bool, error), bool) {
 	if known, ok := s.knownMode(account); !ok || known != shared {
@@ -315,13 +315,11 @@ func (s *Store) MarkEarly(hash [32]byte, expires time.Time, account string, shar
 	}), true
 }
 
-// Unmark implements store.EarlyMarker.
+// Unmark implements sep10.EarlyMarker.
 func (s *Store) Unmark(ctx context.Context, hash [32]byte) error {
 	_, err := s.marks.Exec(ctx, "DELETE FROM used_challenges WHERE hash = $1", hash[:])
 	return classify(err)
 }
-
-var _ store.EarlyMarker = (*Store)(nil)
 
 // IssuedNotBefore implements store.ChallengeStore: challenges must have been issued after
 // PostgreSQL last started. Marks are committed without waiting for the disk, so a crash of

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/anchorkit/anchor/internal/sep10"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/store/pgtest"
 	"github.com/anchorkit/anchor/internal/store/postgres"
@@ -21,6 +22,9 @@ func TestMain(m *testing.M) {
 	pgtest.Stop()
 	os.Exit(code)
 }
+
+// PostgreSQL's marks take a round trip: SEP-10 sends them early (the contract's "early marks").
+var _ sep10.EarlyMarker = (*postgres.Store)(nil)
 
 // TestPostgresContract: PostgreSQL passes the same contract suite as bbolt.
 func TestPostgresContract(t *testing.T) {
