@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/stellar/go-stellar-sdk/amount"
 	"github.com/stellar/go-stellar-sdk/clients/horizonclient"
 	hProtocol "github.com/stellar/go-stellar-sdk/protocols/horizon"
@@ -65,6 +67,8 @@ type client struct {
 	// maxWait caps how long one Retry-After may hold a read.
 	maxWait time.Duration
 	sleep   func(ctx context.Context, d time.Duration) error
+	// signers shares one read among the concurrent Signers calls for an account.
+	signers singleflight.Group
 }
 
 // maxIdleConns is how many idle connections to Horizon are kept for reuse. Go's default
@@ -181,12 +185,27 @@ func found[T any](v *T, err error) (*T, error) {
 
 // Signers implements Client. horizonclient decodes the whole account (balances, flags, links,
 // data), which cost a SEP-10 round more than its HTTP exchange; this decodes two fields.
+// Concurrent calls for one account (the users of a shared account, as a custodial wallet's,
+// signing in together) share one read, which none of their contexts cancels: each caller
+// waits within its own. Nothing is kept once the read is answered.
 func (c *client) Signers(ctx context.Context, id string) (*Signers, error) {
-	var out Signers
-	err := c.read(ctx, func(*horizonclient.Client) error {
-		return c.getJSON(ctx, "accounts/"+url.PathEscape(id), &out)
+	ch := c.signers.DoChan(id, func() (any, error) {
+		var out Signers
+		rctx := context.WithoutCancel(ctx)
+		err := c.read(rctx, func(*horizonclient.Client) error {
+			return c.getJSON(rctx, "accounts/"+url.PathEscape(id), &out)
+		})
+		return found(&out, err)
 	})
-	return found(&out, err)
+	select {
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, ctx.Err())
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*Signers), nil
+	}
 }
 
 // maxBody bounds an answer read by getJSON.

@@ -277,3 +277,53 @@ func TestConcurrentReadsReuseConnections(t *testing.T) {
 		t.Fatalf("%d look-ups by %d concurrent callers opened %d connections, want at most %d", callers*each, callers, n, 2*callers)
 	}
 }
+
+// Concurrent Signers calls for one account share one read; a caller that gives up does not
+// cancel it for the others.
+func TestSignersSharedByConcurrentCallers(t *testing.T) {
+	s := standin.New()
+	t.Cleanup(s.Close)
+	u, _ := url.Parse(s.URL())
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	var seen atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Add(1)
+		time.Sleep(200 * time.Millisecond) // long enough for every caller to join
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	id := keypair.MustRandom().Address()
+	s.CreateAccount(id, 1, [3]byte{})
+	c := newClient(ts.URL, 5*time.Second)
+	const callers = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	// The first caller gives up early; the others still get the account.
+	quick, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := c.Signers(quick, id); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("caller that gave up: %v, want ErrUnavailable", err)
+	}
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := c.Signers(context.Background(), id)
+			if err == nil && (len(a.Signers) != 1 || a.Signers[0].Key != id) {
+				err = fmt.Errorf("signers %+v", a.Signers)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The give-up's read is the one the others joined (a late one may start a second).
+	if n := seen.Load(); n > 2 {
+		t.Fatalf("%d concurrent callers made %d reads, want 1 (at most 2)", callers+1, n)
+	}
+}
