@@ -260,10 +260,10 @@ func TestBrowserSEP24PostMessage(t *testing.T) {
 	}))
 	defer wallet.Close()
 	inBrowser(t, ctx, chromedp.Navigate(wallet.URL))
-	// The framed page loads on its own time (a loaded machine takes seconds): activate Close
-	// until the wallet's page has the message.
+	// The framed page loads on its own time (a loaded machine takes seconds, once more than 20):
+	// activate Close until the wallet's page has the message.
 	var title string
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
 		inBrowser(t, ctx,
 			chromedp.MouseClickXY(20, 20), // into the framed page
 			chromedp.KeyEvent("\t"),       // its only control: Close
