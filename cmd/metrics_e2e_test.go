@@ -72,6 +72,7 @@ func TestMetricsMoveWithEvents(t *testing.T) {
 		t.Fatalf("/metrics on the wallet-facing port: %d", r.Status)
 	}
 	w := signedInWallet(t, s, u)
+	signedInWallet(t, s, keypair.MustRandom()) // an account not on the ledger: Horizon's 404 is no error
 	w.putJSON(map[string]string{"first_name": "J", "last_name": "D", "email_address": "j@example.com"})
 	r := w.sep6("/deposit", url.Values{"asset_code": {"USDX"}, "on_change_callback": {failing.URL}})
 	if r.Status != 200 {
@@ -117,7 +118,10 @@ func TestMetricsMoveWithEvents(t *testing.T) {
 		`anchor_watcher_payments_total{result="unmatched"}`:                             func(v float64) bool { return v == 1 },
 		`anchor_unsettled_payments`:                                                     func(v float64) bool { return v == 1 },
 		`anchor_distribution_balance{asset="USDX"}`:                                     func(v float64) bool { return v == 9951 },
-		`anchor_horizon_requests_total{outcome="ok"}`:                                   func(v float64) bool { return v >= 1 },
+		`anchor_horizon_requests_total{caller="sep10",outcome="ok"}`:                    func(v float64) bool { return v >= 1 },
+		`anchor_horizon_requests_total{caller="sep10",outcome="not_found"}`:             func(v float64) bool { return v >= 1 },
+		`anchor_horizon_requests_total{caller="watcher",outcome="ok"}`:                  func(v float64) bool { return v >= 1 },
+		`anchor_horizon_requests_total{caller="refresh",outcome="ok"}`:                  func(v float64) bool { return v >= 1 },
 		`anchor_webhook_deliveries{endpoint="bank",state="retrying"}`:                   func(v float64) bool { return v >= 1 },
 		`anchor_webhook_deliveries{endpoint="bank",state="dead"}`:                       func(v float64) bool { return v == 0 },
 		`anchor_webhook_events_behind{endpoint="bank"}`:                                 func(v float64) bool { return v >= 0 },

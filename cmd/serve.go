@@ -185,6 +185,9 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		deps.Metrics = metrics.New(Version)
 		deps.Callbacks.Observe = func(kind, result string) { deps.Metrics.Callbacks.WithLabelValues(kind, result).Inc() }
 		deps.SEP10.Observe = func(step, outcome string) { deps.Metrics.SEP10.WithLabelValues(step, outcome).Inc() }
+		if deps.SEP10.Horizon != nil {
+			deps.SEP10.Horizon = observedClient{deps.SEP10.Horizon, deps.Metrics, "sep10"}
+		}
 	}
 	// Every worker runs under one errgroup on the server's context, and serveRun waits for all
 	// of them before the store closes (its deferred Close runs after g.Wait).
@@ -229,7 +232,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		g.Go(func() error { return server.Serve(ctx, metricsLn, mux, logger, opts.Grace) })
 		var ledger horizon.Client
 		if cfg.HorizonURL != "" {
-			ledger = observedClient{horizon.New(cfg.HorizonURL, cfg.HorizonTimeout), m}
+			ledger = observedClient{horizon.New(cfg.HorizonURL, cfg.HorizonTimeout), m, "refresh"}
 		}
 		refresh := metrics.StoreRefresher(cfg, st, ledger)
 		g.Go(func() error {
@@ -514,19 +517,27 @@ type observedPayments struct {
 func (o observedPayments) Payments(ctx context.Context, account, cursor string, limit int) ([]horizon.PaymentRecord, error) {
 	start := time.Now()
 	recs, err := o.PaymentSource.Payments(ctx, account, cursor, limit)
-	o.m.ObserveHorizon(start, err)
+	o.m.ObserveHorizon("watcher", start, err)
 	return recs, err
 }
 
-// observedClient counts and times the metrics refresher's Horizon requests.
+// observedClient counts and times the account reads of caller (the metrics refresher's, SEP-10's).
 type observedClient struct {
 	horizon.Client
-	m *metrics.Metrics
+	m      *metrics.Metrics
+	caller string
 }
 
 func (o observedClient) Account(ctx context.Context, id string) (*horizon.Account, error) {
 	start := time.Now()
 	a, err := o.Client.Account(ctx, id)
-	o.m.ObserveHorizon(start, err)
+	o.m.ObserveHorizon(o.caller, start, err)
+	return a, err
+}
+
+func (o observedClient) Signers(ctx context.Context, id string) (*horizon.Signers, error) {
+	start := time.Now()
+	a, err := o.Client.Signers(ctx, id)
+	o.m.ObserveHorizon(o.caller, start, err)
 	return a, err
 }

@@ -9,6 +9,7 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/anchorkit/anchor/internal/events"
+	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/httpx"
 )
 
@@ -40,7 +42,7 @@ type Metrics struct {
 	Callbacks *prometheus.CounterVec
 	// Horizon counts Horizon requests by outcome (ok, error) with their latency.
 	Horizon        *prometheus.CounterVec
-	HorizonLatency prometheus.Histogram
+	HorizonLatency *prometheus.HistogramVec
 
 	// Refreshed in the background (Refresh), never on the scrape path.
 	Transactions     *prometheus.GaugeVec // kind, asset, status
@@ -83,9 +85,9 @@ func New(version string) *Metrics {
 		Callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "anchor_callback_deliveries_total",
 			Help: "Wallet callback deliveries by kind and result (delivered, retry, abandoned)."}, []string{"kind", "result"}),
 		Horizon: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "anchor_horizon_requests_total",
-			Help: "Horizon requests of the watcher and the readiness check, by outcome."}, []string{"outcome"}),
-		HorizonLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "anchor_horizon_request_duration_seconds",
-			Help: "Latency of those Horizon requests.", Buckets: prometheus.DefBuckets}),
+			Help: "Horizon requests by caller (watcher, refresh, sep10) and outcome (ok, not_found, error)."}, []string{"caller", "outcome"}),
+		HorizonLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "anchor_horizon_request_duration_seconds",
+			Help: "Latency of those Horizon requests, by caller.", Buckets: prometheus.DefBuckets}, []string{"caller"}),
 		Transactions: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_transactions",
 			Help: "SEP-6 transactions by kind, asset and status."}, []string{"kind", "asset", "status"}),
 		OldestWaiting: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_transaction_oldest_waiting_seconds",
@@ -164,14 +166,18 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// ObserveHorizon records one Horizon request.
-func (m *Metrics) ObserveHorizon(start time.Time, err error) {
+// ObserveHorizon records one Horizon request of caller. Horizon's answer that the resource does
+// not exist (SEP-10's look-up of an account not yet funded) is not an error.
+func (m *Metrics) ObserveHorizon(caller string, start time.Time, err error) {
 	outcome := "ok"
-	if err != nil {
+	switch {
+	case errors.Is(err, horizon.ErrNotFound):
+		outcome = "not_found"
+	case err != nil:
 		outcome = "error"
 	}
-	m.Horizon.WithLabelValues(outcome).Inc()
-	m.HorizonLatency.Observe(time.Since(start).Seconds())
+	m.Horizon.WithLabelValues(caller, outcome).Inc()
+	m.HorizonLatency.WithLabelValues(caller).Observe(time.Since(start).Seconds())
 }
 
 // Snapshot is what a refresh pass read from the store and the ledger.
