@@ -1,8 +1,10 @@
 package cmd
 
 import (
+	"context"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -26,5 +28,20 @@ func TestDevBenchHorizon(t *testing.T) {
 	// One look-up per round (1 s of rounds); the server's own start reads a few more.
 	if requests < rate/2 {
 		t.Fatalf("%d Horizon requests for about %d rounds:\n%s", requests, rate, out)
+	}
+}
+
+// TestDevBenchRateRefused: a negative --rate, or a --server-env that is not KEY=VALUE, is
+// refused before any server starts, in one line.
+func TestDevBenchRateRefused(t *testing.T) {
+	for _, tc := range []struct{ flag, value, want string }{
+		{"--rate", "-5", "--rate -5"},
+		{"--server-env", "GOMAXPROCS", `--server-env "GOMAXPROCS": give KEY=VALUE`},
+		{"--server-env", "=1", `--server-env "=1"`},
+	} {
+		_, stderr, code := runCLI(t, context.Background(), map[string]string{}, "dev", "bench", tc.flag, tc.value, "--modes", "deposit")
+		if code == 0 || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Fatalf("%s %s: exit %d: %q", tc.flag, tc.value, code, stderr)
+		}
 	}
 }

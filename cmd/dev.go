@@ -2,11 +2,10 @@ package cmd
 
 import (
 	"fmt"
-	"github.com/anchorkit/anchor/internal/operator"
-	"github.com/anchorkit/anchor/internal/web"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/loadtest"
+	"github.com/anchorkit/anchor/internal/operator"
+	"github.com/anchorkit/anchor/internal/web"
 )
 
 func newDevCmd(f *Factory) *cobra.Command {
@@ -79,6 +80,7 @@ func newDevBenchCmd(f *Factory) *cobra.Command {
 	var cpuProfile string
 	var rateLimit float64
 	var withHorizon bool
+	var serverEnv []string
 	cmd := &cobra.Command{
 		Use:   "bench [--duration D] [--modes M,...] [--clients N,...] [--rate R] [--server-log FILE] [--database-url URL [--replicas N]] [--webhook [--webhook-batch N]] [--horizon]",
 		Short: "Benchmark anchor serve: drive SEP-10, SEP-12 and SEP-6 at 8 and 64 clients",
@@ -95,6 +97,11 @@ that a SEP-10 round includes the look-up of the account's signers, as in product
   anchor dev bench --database-url postgres://anchor@/bench?host=/run/postgresql --replicas 2 --modes kyc-put,deposit --clients 64`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, kv := range serverEnv {
+				if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+					return fmt.Errorf("--server-env %q: give KEY=VALUE", kv)
+				}
+			}
 			if rateLimit < 0 {
 				return fmt.Errorf("--rate %g: give requests per second above 0, or 0 for as fast as the clients can", rateLimit)
 			}
@@ -113,7 +120,7 @@ that a SEP-10 round includes the look-up of the account's signers, as in product
 			}
 			_, err = loadtest.Bench(cmd.Context(), loadtest.BenchOptions{
 				Exe: exe, Duration: duration, Clients: clients, Modes: modes,
-				Out: f.IO.Out, Log: logw, DatabaseURL: databaseURL, Replicas: replicas, Webhook: webhook || webhookBatch > 1, WebhookBatch: webhookBatch, CPUProfile: cpuProfile, Rate: rateLimit, Horizon: withHorizon,
+				Out: f.IO.Out, Log: logw, DatabaseURL: databaseURL, Replicas: replicas, Webhook: webhook || webhookBatch > 1, WebhookBatch: webhookBatch, CPUProfile: cpuProfile, Rate: rateLimit, Horizon: withHorizon, ServerEnv: serverEnv,
 			})
 			return err
 		},
@@ -127,6 +134,7 @@ that a SEP-10 round includes the look-up of the account's signers, as in product
 	cmd.Flags().IntVar(&replicas, "replicas", 1, "servers on the database, the clients spread over them (PostgreSQL only)")
 	cmd.Flags().StringVar(&cpuProfile, "server-cpu-profile", "", "have the server write a CPU profile of the runs to FILE (for tuning)")
 	cmd.Flags().BoolVar(&webhook, "webhook", false, "send every event to a webhook receiver on loopback, and report the delivery rate")
+	cmd.Flags().StringArrayVar(&serverEnv, "server-env", nil, "add KEY=VALUE to the servers' environment (e.g. GOMAXPROCS=1), for tuning; repeatable")
 	cmd.Flags().BoolVar(&withHorizon, "horizon", false, "give the servers a Horizon stand-in on loopback holding the clients' accounts (SEP-10 rounds then look them up)")
 	cmd.Flags().IntVar(&webhookBatch, "webhook-batch", 1, "events per webhook POST (above 1: arrays; implies --webhook)")
 	return cmd

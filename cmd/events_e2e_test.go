@@ -451,11 +451,3 @@ func TestE2EWebhookBatchRefused(t *testing.T) {
 		}
 	}
 }
-
-// TestDevBenchRateRefused: a negative --rate is refused before any server starts, in one line.
-func TestDevBenchRateRefused(t *testing.T) {
-	_, stderr, code := runCLI(t, context.Background(), map[string]string{}, "dev", "bench", "--rate", "-5", "--modes", "deposit")
-	if code == 0 || !strings.Contains(stderr, "--rate -5") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
-		t.Fatalf("exit %d: %q", code, stderr)
-	}
-}

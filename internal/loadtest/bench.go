@@ -43,6 +43,8 @@ type BenchOptions struct {
 	CPUProfile string
 	// Rate paces each run's clients together (Options.Rate).
 	Rate float64
+	// ServerEnv is added to the servers' environment (KEY=VALUE; e.g. GOMAXPROCS, GOGC), for tuning.
+	ServerEnv []string
 	// Horizon runs a Horizon stand-in on loopback (in this process) for the servers, with each
 	// client's account on it, so that a SEP-10 round includes the account's look-up; without
 	// it the servers have no Horizon and a round treats every account as new.
@@ -177,6 +179,7 @@ func Bench(ctx context.Context, o BenchOptions) ([]*Result, error) {
 		if o.DatabaseURL != "" {
 			srv.Env = append(srv.Env, "ANCHOR_DATABASE_URL="+o.DatabaseURL)
 		}
+		srv.Env = append(srv.Env, o.ServerEnv...)
 		srv.Stderr, srv.Stdout = logw, logw
 		if err := srv.Start(); err != nil {
 			return nil, err
