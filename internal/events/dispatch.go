@@ -12,7 +12,10 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/pkg/webhooksig"
@@ -208,17 +211,16 @@ func (d *Dispatcher) feed(ctx context.Context, name string) bool {
 	}
 	size := max(target.Batch, 1)
 	errs := make([]error, (len(fresh)+size-1)/size)
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, d.Workers)
+	var posts errgroup.Group
+	posts.SetLimit(d.Workers)
 	for i := range errs {
 		lo, hi := i*size, min((i+1)*size, len(fresh))
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
+		posts.Go(func() error {
 			errs[i] = d.post(ctx, target, fresh[lo:hi], bodies[lo:hi])
+			return nil
 		})
 	}
-	wg.Wait()
+	posts.Wait()
 	if ctx.Err() != nil {
 		return false // shutting down: the cursor stays, and the next run sends them again
 	}
@@ -257,26 +259,20 @@ func (d *Dispatcher) pass(ctx context.Context) int {
 		}
 		return 0
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	delivered := 0
-	slots := make(chan struct{}, d.Workers)
+	var posts errgroup.Group
+	posts.SetLimit(d.Workers)
+	var delivered atomic.Int64
 	for _, group := range d.groups(due) {
 		if ctx.Err() != nil {
 			break
 		}
-		slots <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-slots; wg.Done() }()
-			n := d.deliver(ctx, group)
-			mu.Lock()
-			delivered += n
-			mu.Unlock()
-		}()
+		posts.Go(func() error {
+			delivered.Add(int64(d.deliver(ctx, group)))
+			return nil
+		})
 	}
-	wg.Wait()
-	return delivered
+	posts.Wait()
+	return int(delivered.Load())
 }
 
 // groups splits the due deliveries into POSTs: one each, or up to its Batch for a webhook that
