@@ -52,10 +52,11 @@ bench: build
 	$(GO) test -run '^$$' -bench 'ListPage' -benchmem ./internal/transfer/ ./internal/kyc/
 	$(GO) test -run '^$$' -bench 'TxListProcess' -benchtime 20x -timeout 30m ./cmd/
 
-## bench-pg: the same on PostgreSQL (a throwaway durable cluster), one replica then two
+## bench-pg: the same on PostgreSQL (a throwaway durable cluster), one replica then two; then PostgreSQL's own ceiling (pgbench, no anchor)
 bench-pg: build
 	scripts/bench-pg.sh --duration 10s --modes round,kyc-put,deposit --clients 1,2,8,64
 	BENCH_REPLICAS=1 scripts/bench-pg.sh --duration 10s --modes round --clients 1,2,8,64 --horizon
+	scripts/pg-ceiling.sh 16 10
 
 ## docs: regenerate the command reference in docs/cli from the command tree
 docs: build
