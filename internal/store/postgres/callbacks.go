@@ -31,7 +31,7 @@ func enqueueCallback(b base, kind, id string, at time.Time) error {
 // DueCallbacks implements callback.Queue: the due items no live claim holds, oldest due first.
 func (s *Store) DueCallbacks(ctx context.Context, now time.Time, limit int) ([]callback.Item, error) {
 	var out []callback.Item
-	err := s.view(ctx, func(b base) error {
+	err := s.one(ctx, func(b base) error {
 		items, err := listJSON[callback.Item](b, "callbacks", `SELECT body, kind || '/' || id FROM callbacks
 			WHERE due_ns <= $1 AND claimed_until <= $1 ORDER BY due_ns LIMIT $2`, now.UnixNano(), limit)
 		for _, it := range items {

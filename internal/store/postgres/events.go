@@ -217,7 +217,7 @@ func withEventID(raw []byte, key, seqText string) ([]byte, error) {
 // DueDeliveries implements events.Store.
 func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]events.Delivery, error) {
 	var out []events.Delivery
-	err := s.view(ctx, func(b base) error {
+	err := s.one(ctx, func(b base) error {
 		ds, err := listJSON[events.Delivery](b, "event_deliveries", `SELECT body, endpoint || '/' || subject FROM (
 				SELECT DISTINCT ON (endpoint, subject) body, endpoint, subject, due_ns, claim_ns FROM event_deliveries
 				WHERE NOT failed ORDER BY endpoint, subject, seq) AS heads
@@ -272,7 +272,7 @@ func (s *Store) FinishDelivery(ctx context.Context, d events.Delivery, next *eve
 // EventJSON implements events.Store.
 func (s *Store) EventJSON(ctx context.Context, id uint64) ([]byte, error) {
 	var out []byte
-	err := s.view(ctx, func(b base) error {
+	err := s.one(ctx, func(b base) error {
 		var raw string
 		var seq int
 		if err := b.queryRow("SELECT body::text, seq FROM events WHERE id = $1", id).Scan(&raw, &seq); err != nil {
@@ -294,7 +294,7 @@ func (s *Store) EventJSON(ctx context.Context, id uint64) ([]byte, error) {
 // follows the ids it got never skips one.
 func (s *Store) EventsAfter(ctx context.Context, after uint64, limit int) ([]events.Event, error) {
 	out := []events.Event{}
-	err := s.view(ctx, func(b base) error {
+	err := s.one(ctx, func(b base) error {
 		rows, err := b.query(`SELECT id, seq, body::text FROM events
 			WHERE (xid, id) > coalesce((SELECT (xid, id) FROM events WHERE id = $1), ('0'::xid8, 0::bigint))
 			  AND xid < pg_snapshot_xmin(pg_current_snapshot())

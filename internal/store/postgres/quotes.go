@@ -22,7 +22,7 @@ func (s *Store) PutQuote(ctx context.Context, q *quotes.Quote) error {
 // Quote implements quotes.Store.
 func (s *Store) Quote(ctx context.Context, id string) (*quotes.Quote, error) {
 	var q quotes.Quote
-	err := s.view(ctx, func(b base) error {
+	err := s.one(ctx, func(b base) error {
 		return b.getJSON("quotes", id, &q, quotes.ErrNotFound, "SELECT body FROM quotes WHERE id = $1", id)
 	})
 	if err != nil {
@@ -34,7 +34,7 @@ func (s *Store) Quote(ctx context.Context, id string) (*quotes.Quote, error) {
 // EachQuote implements quotes.Lister.
 func (s *Store) EachQuote(ctx context.Context, fn func(*quotes.Quote) bool) error {
 	var list []*quotes.Quote
-	err := s.view(ctx, func(b base) error {
+	err := s.one(ctx, func(b base) error {
 		var err error
 		list, err = listJSON[quotes.Quote](b, "quotes", "SELECT body, id FROM quotes")
 		return err

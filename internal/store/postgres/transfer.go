@@ -80,7 +80,7 @@ func (s *Store) DueExpiries(ctx context.Context, now time.Time, fn func(id strin
 // WaitingForKYC implements transfer.Store.
 func (s *Store) WaitingForKYC(ctx context.Context, account, memo string, fn func(*transfer.Transaction) bool) error {
 	var trs []*transfer.Transaction
-	err := s.view(ctx, func(b base) error {
+	err := s.one(ctx, func(b base) error {
 		var err error
 		trs, err = listJSON[transfer.Transaction](b, "transfers", `SELECT body, id FROM transfers
 			WHERE kyc_wait AND account = $1 AND memo = $2 ORDER BY id`, account, memo)

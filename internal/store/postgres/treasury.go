@@ -26,7 +26,7 @@ func (s *Store) TreasuryView(ctx context.Context, fn func(treasury.OpTx, transfe
 // values runs a listing query in a snapshot and returns its records (never nil).
 func values[T any](ctx context.Context, s *Store, table, sql string) ([]T, error) {
 	out := []T{}
-	err := s.view(ctx, func(b base) error {
+	err := s.one(ctx, func(b base) error {
 		vs, err := listJSON[T](b, table, sql)
 		for _, v := range vs {
 			out = append(out, *v)

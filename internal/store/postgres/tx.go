@@ -86,27 +86,40 @@ func (s *Store) view(ctx context.Context, fn func(b base) error) error {
 	return classify(s.run(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn))
 }
 
-// run runs fn in a transaction on one connection. Statements whose result fn does not need
-// (exec) are not sent at once: they go with the next read, or with the COMMIT, in one round
-// trip (a pipeline), and so does the BEGIN; a transaction of a few reads and many writes costs
-// a few round trips, not one per statement. An error of a queued statement surfaces at the
-// next read or at the commit, and the transaction is then rolled back as a whole.
+// one runs fn, which reads with a single statement, outside a transaction: one statement sees
+// one snapshot, so the BEGIN and the COMMIT (a round trip of its own) would add nothing. A second
+// statement is refused: what needs two runs in view.
+func (s *Store) one(ctx context.Context, fn func(b base) error) error {
+	return classify(s.run(ctx, "", fn))
+}
+
+// run runs fn in a transaction on one connection (in none when begin is empty: see one).
+// Statements whose result fn does not need (exec) are not sent at once: they go with the next
+// read, or with the COMMIT, in one round trip (a pipeline), and so does the BEGIN; a transaction
+// of a few reads and many writes costs a few round trips, not one per statement. An error of a
+// queued statement surfaces at the next read or at the commit, and the transaction is then
+// rolled back as a whole.
 func (s *Store) run(ctx context.Context, begin string, fn func(b base) error) error {
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Release()
-	st := &txState{pending: []queued{{sql: begin}}}
+	st := &txState{single: begin == ""}
+	if !st.single {
+		st.pending = append(st.pending, queued{sql: begin})
+	}
 	b := base{ctx, c, st}
 	err = fn(b)
 	if err == nil {
-		st.pending = append(st.pending, queued{sql: "COMMIT"})
+		if !st.single {
+			st.pending = append(st.pending, queued{sql: "COMMIT"})
+		}
 		if err = b.flush(); err == nil {
 			return nil
 		}
 	}
-	if st.sent {
+	if st.sent && !st.single {
 		// Whatever state the batch left (aborted, or ended by a failed COMMIT), end it; a
 		// connection that cannot is closed, and the pool drops it.
 		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -129,6 +142,7 @@ type base struct {
 type txState struct {
 	pending []queued
 	sent    bool // something (the BEGIN first) reached the server
+	single  bool // no transaction (Store.one): one statement only
 	// prefetched holds customer records read with their keys (kycTx.CustomerID), by id.
 	prefetched map[string][]byte
 }
@@ -147,6 +161,9 @@ func (b base) exec(sql string, args ...any) error {
 // send sends the queued statements, and then query when it is set, in one batch, and returns
 // the results positioned at query's.
 func (b base) send(query string, args []any) (pgx.BatchResults, error) {
+	if err := b.another(); err != nil {
+		return nil, err
+	}
 	batch := &pgx.Batch{}
 	for _, q := range b.st.pending {
 		batch.Queue(q.sql, q.args...)
@@ -165,6 +182,17 @@ func (b base) send(query string, args []any) (pgx.BatchResults, error) {
 		}
 	}
 	return br, nil
+}
+
+// errSecondStatement is a store method's mistake: Store.one runs a single statement.
+var errSecondStatement = errors.New("postgres: a second statement outside a transaction")
+
+// another refuses a second round trip outside a transaction, where it would see another snapshot.
+func (b base) another() error {
+	if b.st.single && b.st.sent {
+		return errSecondStatement
+	}
+	return nil
 }
 
 // flush sends the queued statements.
@@ -204,6 +232,9 @@ func (b base) execNow(sql string, args ...any) (pgconn.CommandTag, error) {
 // query runs a query of many rows once the queued statements are through.
 func (b base) query(sql string, args ...any) (pgx.Rows, error) {
 	if err := b.flush(); err != nil {
+		return nil, err
+	}
+	if err := b.another(); err != nil {
 		return nil, err
 	}
 	b.st.sent = true
