@@ -17,13 +17,15 @@ $as "$bin/createdb" -h "$dir" -U anchor ceiling
 cat internal/store/postgres/migrations/*.sql | $as "$bin/psql" -h "$dir" -U anchor -d ceiling -q -v ON_ERROR_STOP=1 >/dev/null
 
 # One customer per connection (:client_id), updated again and again, as anchor dev bench's
-# kyc-put mode does; keys and bodies are the size of the bench's. (pgbench reads :name as a
-# variable even inside quotes, so no literal has a letter after a colon.)
+# kyc-put mode does; keys and bodies are the bench's. (pgbench reads :name as a variable even
+# inside quotes, so no literal has a letter after a colon: the JSON has a space there.)
 id=8e29851d-29ed-4058-80fd-
 account=GB753TOECN2B2JJGIAKMCDSMUCXGJF7VCF525Q5VQAHRJTFUWKXMDS
-customer='{"v":1,"id":"8e29851d-29ed-4058-80fd-070e57a32f6c","account":"GB753TOECN2B2JJGIAKMCDSMUCXGJF7VCF525Q5VQAHRJTFUWKXMDS75","type":"sep6-deposit","values":{"address":"1 Main Street","address_country_code":"USA","birth_date":"1990-01-02","city":"Springfield","email_address":"jane376@example.com","first_name":"Jane","last_name":"Doe","mobile_number":"+14155552671","occupation":"2511","postal_code":"12345"},"status":"PROCESSING","created_at":"2026-12-02T00:49:26.162631627Z","updated_at":"2026-12-02T00:49:26.162631627Z"}'
-event='{"v":1,"seq":0,"customer_id":"8e29851d-29ed-4058-80fd-070e57a32f6c","at":"2026-12-02T00:49:26.162631627Z","by":"GB753TOECN2B2JJGIAKMCDSMUCXGJF7VCF525Q5VQAHRJTFUWKXMDS75","action":"submit","field":"email_address"}'
-business='{"v":1,"id":0,"type":"customer.submitted","subject":"customer:8e29851d-29ed-4058-80fd-070e57a32f6c","seq":0,"at":"2026-12-02T00:49:26.162938299Z","status":"PROCESSING","data":{"id":"8e29851d-29ed-4058-80fd-070e57a32f6c","account":"GB753TOECN2B2JJGIAKMCDSMUCXGJF7VCF525Q5VQAHRJTFUWKXMDS75","memo":"","type":"sep6-deposit","status":"PROCESSING"}}'
+customer_id=${id}070e57a32f6c
+account_id=${account}75
+customer="{\"v\":1,\"id\":\"$customer_id\",\"account\":\"$account_id\",\"type\":\"sep6-deposit\",\"values\":{\"address\":\"1 Main Street\",\"address_country_code\":\"USA\",\"birth_date\":\"1990-01-02\",\"city\":\"Springfield\",\"email_address\":\"jane376@example.com\",\"first_name\":\"Jane\",\"last_name\":\"Doe\",\"mobile_number\":\"+14155552671\",\"occupation\":\"2511\",\"postal_code\":\"12345\"},\"files\":{},\"fields\":{\"address\":{\"status\":\"PROCESSING\"},\"address_country_code\":{\"status\":\"PROCESSING\"},\"birth_date\":{\"status\":\"PROCESSING\"},\"city\":{\"status\":\"PROCESSING\"},\"email_address\":{\"status\":\"PROCESSING\"},\"first_name\":{\"status\":\"PROCESSING\"},\"last_name\":{\"status\":\"PROCESSING\"},\"mobile_number\":{\"status\":\"PROCESSING\"},\"occupation\":{\"status\":\"PROCESSING\"},\"postal_code\":{\"status\":\"PROCESSING\"}},\"file_bytes\":0,\"created_at\":\"2026-12-02T00:49:25.203795158Z\",\"updated_at\":\"2026-12-02T00:49:26.162631627Z\"}"
+event="{\"v\":1,\"seq\":0,\"customer_id\":\"$customer_id\",\"at\":\"2026-12-02T00:49:26.162631627Z\",\"by\":\"$account_id\",\"action\":\"submit\",\"field\":\"email_address\"}"
+business="{\"v\":1,\"id\":0,\"type\":\"customer.submitted\",\"subject\":\"customer:$customer_id\",\"seq\":0,\"at\":\"2026-12-02T00:49:26.162938299Z\",\"status\":\"PROCESSING\",\"data\":{\"id\":\"$customer_id\",\"account\":\"$account_id\",\"memo\":\"\",\"type\":\"sep6-deposit\",\"status\":\"PROCESSING\",\"previously_rejected\": false,\"updated_at\":\"2026-12-02T00:49:26Z\"}}"
 cat > "$dir/put.sql" <<SQL
 \startpipeline
 BEGIN ISOLATION LEVEL SERIALIZABLE;
