@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -154,9 +155,18 @@ func TestReplicasOnPostgres(t *testing.T) {
 	tf := newTreasuryFixture(t, "100000")
 	env := map[string]string{"ANCHOR_HORIZON_URL": tf.hz.URL(), "ANCHOR_WRITE_RATE_LIMIT": "0", "ANCHOR_AUTH_RATE_LIMIT": "0",
 		"ANCHOR_SEP6_MAX_OPEN_TRANSACTIONS": "0", "ANCHOR_KYC_AUTO_APPROVE": "true"}
-	a := startReplica(t, tf.dir, "a", env)
+	// Each replica with its own metrics listener.
+	metricsOf := map[string]string{}
+	withMetrics := func(name string) map[string]string {
+		port := freePort(t)
+		metricsOf[name] = "http://127.0.0.1:" + strconv.Itoa(port) + "/metrics"
+		out := maps.Clone(env)
+		out["ANCHOR_METRICS_LISTEN"] = "127.0.0.1:" + strconv.Itoa(port)
+		return out
+	}
+	a := startReplica(t, tf.dir, "a", withMetrics("a"))
 	a.waitLog(t, 10*time.Second, "took over work that runs on one replica", "worker=watcher")
-	b := startReplica(t, tf.dir, "b", env)
+	b := startReplica(t, tf.dir, "b", withMetrics("b"))
 	front := "127.0.0.1:" + strconv.Itoa(tf.port) // the home domain's port: stellar.toml's URLs lead here
 	roundRobin(t, front, a, b)
 	base := "http://" + front
@@ -286,6 +296,11 @@ func TestReplicasOnPostgres(t *testing.T) {
 		}
 	}
 
+	// Only the replica that watches reports the watcher's progress: b, which does not, has no
+	// such gauge (a 0 there would page "watcher lagging" for as long as b runs).
+	waitWatcherGauge(t, metricsOf["a"], true)
+	waitWatcherGauge(t, metricsOf["b"], false)
+
 	// kill -9 of replica a in the middle of a credit batch it runs (through its admin socket),
 	// while it also holds the watcher.
 	const n = 12
@@ -337,6 +352,8 @@ func TestReplicasOnPostgres(t *testing.T) {
 	if took > 15*time.Second {
 		t.Fatalf("the watcher was taken over after %s", took)
 	}
+	// Now b watches: its metrics report the watcher's progress, from its first poll on.
+	waitWatcherGauge(t, metricsOf["b"], true)
 	for _, wd := range wds[3:] {
 		payMemo(t, tf, wd.user, "10", wd.memo)
 	}
@@ -361,4 +378,21 @@ func TestReplicasOnPostgres(t *testing.T) {
 	}
 	t.Logf("killed a after %d of %d credits; b finished the batch: payments = deposits = %d; b took the watcher over %s after the kill; %d withdrawal payments (half before the kill) each matched once",
 		paidAtKill, n, n, took.Round(10*time.Millisecond), len(wds))
+}
+
+// waitWatcherGauge waits until the replica's metrics have (want) or lack the watcher's gauge, a
+// recent time when they have it.
+func waitWatcherGauge(t *testing.T, metricsURL string, want bool) {
+	t.Helper()
+	const name = "anchor_watcher_caught_up_timestamp_seconds"
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		series, _ := scrape(t, metricsURL)
+		v, has := series[name]
+		if has == want && (!has || time.Since(time.Unix(int64(v), 0)) < time.Minute) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s present %v (value %v), want present %v", metricsURL, name, has, v, want)
+		}
+	}
 }

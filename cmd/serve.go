@@ -301,7 +301,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 						m.WatcherPayments.WithLabelValues("matched").Add(float64(matched))
 						m.WatcherPayments.WithLabelValues("unmatched").Add(float64(unmatched))
 						if at := w.CaughtUpAt(); !at.IsZero() {
-							m.WatcherCaughtUp.Set(float64(at.Unix()))
+							m.WatcherCaughtUp(at)
 						}
 					}
 					if matched+unmatched == 0 {
@@ -309,6 +309,9 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 					}
 					return []any{"matched", matched, "unmatched", unmatched}, err
 				})
+				if m := deps.Metrics; m != nil {
+					m.WatcherStopped()
+				}
 			})
 			return nil
 		})

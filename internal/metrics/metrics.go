@@ -36,8 +36,9 @@ type Metrics struct {
 	SEP10 *prometheus.CounterVec
 	// WatcherPayments counts payments into the withdrawal accounts by result (matched, unmatched).
 	WatcherPayments *prometheus.CounterVec
-	// WatcherCaughtUp is when the watcher last read every payment there was (unix seconds).
-	WatcherCaughtUp prometheus.Gauge
+	// watcherCaughtUp is when the watcher last read every payment there was (unix seconds),
+	// exported only by the replica that watches (WatcherCaughtUp, WatcherStopped).
+	watcherCaughtUp *prometheus.GaugeVec
 	// Callbacks counts callback deliveries by kind (kyc, tx) and result (delivered, retry, abandoned).
 	Callbacks *prometheus.CounterVec
 	// Horizon counts Horizon requests by outcome (ok, error) with their latency.
@@ -80,8 +81,8 @@ func New(version string) *Metrics {
 			Help: "SEP-10 challenges and tokens by step (challenge, token) and outcome (ok, or why refused: signatures, replayed, invalid_challenge, ...)."}, []string{"step", "outcome"}),
 		WatcherPayments: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "anchor_watcher_payments_total",
 			Help: "Payments into the withdrawal accounts the watcher handled, by result."}, []string{"result"}),
-		WatcherCaughtUp: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_watcher_caught_up_timestamp_seconds",
-			Help: "When the withdrawal watcher last read every payment there was (unix time); lag = time() - this."}),
+		watcherCaughtUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_watcher_caught_up_timestamp_seconds",
+			Help: "When the withdrawal watcher last read every payment there was (unix time); lag = time() - this. Only the replica that watches has it."}, nil),
 		Callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "anchor_callback_deliveries_total",
 			Help: "Wallet callback deliveries by kind and result (delivered, retry, abandoned)."}, []string{"kind", "result"}),
 		Horizon: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "anchor_horizon_requests_total",
@@ -122,7 +123,7 @@ func New(version string) *Metrics {
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_build_info",
 		Help: "The running anchor: version and Go version (always 1)."}, []string{"version", "goversion"})
 	build.WithLabelValues(version, runtime.Version()).Set(1)
-	r.MustRegister(m.requests, m.latency, m.SEP10, m.WatcherPayments, m.WatcherCaughtUp, m.Callbacks, m.Horizon, m.HorizonLatency,
+	r.MustRegister(m.requests, m.latency, m.SEP10, m.WatcherPayments, m.watcherCaughtUp, m.Callbacks, m.Horizon, m.HorizonLatency,
 		m.Transactions, m.OldestWaiting, m.Customers, m.CallbacksQueued, m.CallbackOldest, m.TreasuryActions,
 		m.UnsettledPayment, m.Distribution, m.WebhookBehind, m.WebhookLag, m.WebhookDeliveries, m.RefreshedAt, m.ReconcileLast, m.ReconcileDifferences, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -263,3 +264,13 @@ func (m *Metrics) Run(ctx context.Context, period time.Duration, refresh Refresh
 		}
 	}
 }
+
+// WatcherCaughtUp records when this replica's watcher last read every payment there was.
+func (m *Metrics) WatcherCaughtUp(at time.Time) {
+	m.watcherCaughtUp.WithLabelValues().Set(float64(at.Unix()))
+}
+
+// WatcherStopped removes the watcher's gauge when this replica stops watching (another took
+// the lease over, or it shuts down): on replicas, only the one that watches reports its lag, and
+// a replica that watched before does not report its last time as the anchor's.
+func (m *Metrics) WatcherStopped() { m.watcherCaughtUp.Reset() }
