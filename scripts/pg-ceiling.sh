@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 conns=${1:-16}
 secs=${2:-10}
+case $conns$secs in *[!0-9]*) echo "pg-ceiling: connections and seconds are whole numbers (got $conns, $secs)" >&2; exit 2 ;; esac
 . scripts/pg-cluster.sh
 $as "$bin/createdb" -h "$dir" -U anchor ceiling
 cat internal/store/postgres/migrations/*.sql | $as "$bin/psql" -h "$dir" -U anchor -d ceiling -q -v ON_ERROR_STOP=1 >/dev/null
@@ -73,5 +74,15 @@ run() {
 			printf "%.0f/s, latency %s ms, %d retried (serialization), PostgreSQL CPU %.0f µs per transaction\n", tps, lat, retried, ticks * 1e6 / hz / n
 		}'
 }
-echo "PUT /customer's statements, $conns connections (pgbench, no anchor): $(run -c "$conns" -j 2 --max-tries 10 -f "$dir/put.sql")"
-echo "SEP-10 mark, 1 connection (pgbench, no anchor): $(PGOPTIONS='-c synchronous_commit=off' run -c 1 -f "$dir/mark.sql")"
+# measure prints a run's line under its label, and exits non-zero when pgbench failed.
+measure() {
+	local label=$1 line
+	shift
+	if ! line=$(run "$@"); then
+		echo "pg-ceiling: $label: $line" >&2
+		exit 1
+	fi
+	echo "$label (pgbench, no anchor): $line"
+}
+measure "PUT /customer's statements, $conns connections" -c "$conns" -j 2 --max-tries 10 -f "$dir/put.sql"
+PGOPTIONS='-c synchronous_commit=off' measure "SEP-10 mark, 1 connection" -c 1 -f "$dir/mark.sql"
