@@ -9,9 +9,11 @@ import (
 )
 
 // TestDevBenchHorizon: with --horizon the bench's servers read each round's account from a
-// Horizon stand-in (so that the round's figures include the look-up), and every round succeeds.
+// Horizon stand-in (so that the round's figures include the look-up), and every round succeeds;
+// with --baseline the same rounds run against the baseline process (anchor dev sdk-auth) too,
+// also with the look-up.
 func TestDevBenchHorizon(t *testing.T) {
-	out, err := anchorProcess("dev", "bench", "--horizon", "--modes", "round", "--clients", "2", "--duration", "1s").CombinedOutput()
+	out, err := anchorProcess("dev", "bench", "--horizon", "--baseline", "--modes", "round", "--clients", "2", "--duration", "1s").CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
@@ -25,8 +27,13 @@ func TestDevBenchHorizon(t *testing.T) {
 	if string(run[2]) != "0" || rate == 0 {
 		t.Fatalf("rounds failed:\n%s", out)
 	}
-	// One look-up per round (1 s of rounds); the server's own start reads a few more.
-	if requests < rate/2 {
+	base := regexp.MustCompile(`round@sdk-auth +clients=2 +(\d+) req/s .* errors=(\d+)  server_cpu/req=`).FindSubmatch(out)
+	if base == nil || string(base[2]) != "0" || string(base[1]) == "0" {
+		t.Fatalf("no baseline run, or its rounds failed:\n%s", out)
+	}
+	baseRate, _ := strconv.Atoi(string(base[1]))
+	// One look-up per round (1 s of rounds each); the server's own start reads a few more.
+	if requests < (rate+baseRate)/2 {
 		t.Fatalf("%d Horizon requests for about %d rounds:\n%s", requests, rate, out)
 	}
 }

@@ -1,8 +1,11 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,7 +25,7 @@ func newDevCmd(f *Factory) *cobra.Command {
 		Use:   "dev",
 		Short: "Tools for developing and trying anchor: a scripted wallet, Horizon stand-in, load generator, benchmark, docs",
 	}
-	cmd.AddCommand(newDevLoadCmd(f), newDevBenchCmd(f), newDevDocsCmd(f), newDevHorizonCmd(f), newDevWalletCmd(f))
+	cmd.AddCommand(newDevLoadCmd(f), newDevBenchCmd(f), newDevDocsCmd(f), newDevHorizonCmd(f), newDevWalletCmd(f), newDevSDKAuthCmd(f))
 	return cmd
 }
 
@@ -79,7 +82,7 @@ func newDevBenchCmd(f *Factory) *cobra.Command {
 	var webhookBatch int
 	var cpuProfile string
 	var rateLimit float64
-	var withHorizon bool
+	var withHorizon, baseline bool
 	var serverEnv []string
 	cmd := &cobra.Command{
 		Use:   "bench [--duration D] [--modes M,...] [--clients N,...] [--rate R] [--server-log FILE] [--database-url URL [--replicas N]] [--webhook [--webhook-batch N]] [--horizon]",
@@ -120,7 +123,7 @@ that a SEP-10 round includes the look-up of the account's signers, as in product
 			}
 			_, err = loadtest.Bench(cmd.Context(), loadtest.BenchOptions{
 				Exe: exe, Duration: duration, Clients: clients, Modes: modes,
-				Out: f.IO.Out, Log: logw, DatabaseURL: databaseURL, Replicas: replicas, Webhook: webhook || webhookBatch > 1, WebhookBatch: webhookBatch, CPUProfile: cpuProfile, Rate: rateLimit, Horizon: withHorizon, ServerEnv: serverEnv,
+				Out: f.IO.Out, Log: logw, DatabaseURL: databaseURL, Replicas: replicas, Webhook: webhook || webhookBatch > 1, WebhookBatch: webhookBatch, CPUProfile: cpuProfile, Rate: rateLimit, Horizon: withHorizon, ServerEnv: serverEnv, Baseline: baseline,
 			})
 			return err
 		},
@@ -136,7 +139,43 @@ that a SEP-10 round includes the look-up of the account's signers, as in product
 	cmd.Flags().BoolVar(&webhook, "webhook", false, "send every event to a webhook receiver on loopback, and report the delivery rate")
 	cmd.Flags().StringArrayVar(&serverEnv, "server-env", nil, "add KEY=VALUE to the servers' environment (e.g. GOMAXPROCS=1), for tuning; repeatable")
 	cmd.Flags().BoolVar(&withHorizon, "horizon", false, "give the servers a Horizon stand-in on loopback holding the clients' accounts (SEP-10 rounds then look them up)")
+	cmd.Flags().BoolVar(&baseline, "baseline", false, "after each challenge and round run, run the same against a baseline SEP-10 server doing the work of the SDK's former webauth (no replay marks), for comparison")
 	cmd.Flags().IntVar(&webhookBatch, "webhook-batch", 1, "events per webhook POST (above 1: arrays; implies --webhook)")
+	return cmd
+}
+
+// newDevSDKAuthCmd runs the benchmarks' baseline SEP-10 server (loadtest.SDKAuth) as a process of
+// its own, so that dev bench --baseline measures its CPU as it measures anchor serve's.
+func newDevSDKAuthCmd(f *Factory) *cobra.Command {
+	var listen, horizonURL string
+	cmd := &cobra.Command{
+		Use:    "sdk-auth --listen ADDR [--horizon-url URL]",
+		Short:  "Run the baseline SEP-10 server of dev bench --baseline (the SDK's former webauth's work; not for deployment)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			h, err := loadtest.NewSDKAuth(loadtest.SDKAuthOptions{Domain: ln.Addr().String(), HorizonURL: horizonURL, Log: f.IO.ErrOut})
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+			go func() {
+				<-cmd.Context().Done()
+				srv.Close()
+			}()
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8010", "address to listen on")
+	cmd.Flags().StringVar(&horizonURL, "horizon-url", "", "Horizon to read accounts from (none: every account is new)")
 	return cmd
 }
 

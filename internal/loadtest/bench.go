@@ -49,6 +49,10 @@ type BenchOptions struct {
 	// client's account on it, so that a SEP-10 round includes the account's look-up; without
 	// it the servers have no Horizon and a round treats every account as new.
 	Horizon bool
+	// Baseline also runs the challenge and round modes against SDKAuth (the SDK's former SEP-10
+	// service's work, in a process of its own, on the same Horizon if any), each run right after
+	// anchor's of the same mode and clients.
+	Baseline bool
 }
 
 // eventSink is a webhook receiver that counts deliveries and when they came.
@@ -102,12 +106,9 @@ func Bench(ctx context.Context, o BenchOptions) ([]*Result, error) {
 	defer os.RemoveAll(dir)
 	ports := make([]string, replicas)
 	for i := range ports {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
+		if ports[i], err = freePort(); err != nil {
 			return nil, err
 		}
-		ports[i] = strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-		ln.Close()
 	}
 	if out, err := exec.CommandContext(ctx, o.Exe, "init", "--dir", dir, "--home-domain", "localhost:"+ports[0]).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("anchor init: %v: %s", err, out)
@@ -172,28 +173,46 @@ func Bench(ctx context.Context, o BenchOptions) ([]*Result, error) {
 		if i == 0 && o.CPUProfile != "" {
 			args = append(args, "--cpu-profile", o.CPUProfile)
 		}
-		srv := exec.CommandContext(ctx, o.Exe, args...)
 		// The per-client and per-account limits would measure themselves, not the server.
-		srv.Env = append(os.Environ(), "ANCHOR_AUTH_RATE_LIMIT=0", "ANCHOR_WRITE_RATE_LIMIT=0", "ANCHOR_SEP6_MAX_OPEN_TRANSACTIONS=0", "ANCHOR_HORIZON_URL="+horizonURL,
-			"ANCHOR_DATA_DIR="+filepath.Join(dir, "data-"+strconv.Itoa(i)))
+		env := []string{"ANCHOR_AUTH_RATE_LIMIT=0", "ANCHOR_WRITE_RATE_LIMIT=0", "ANCHOR_SEP6_MAX_OPEN_TRANSACTIONS=0", "ANCHOR_HORIZON_URL=" + horizonURL,
+			"ANCHOR_DATA_DIR=" + filepath.Join(dir, "data-"+strconv.Itoa(i))}
 		if o.DatabaseURL != "" {
-			srv.Env = append(srv.Env, "ANCHOR_DATABASE_URL="+o.DatabaseURL)
+			env = append(env, "ANCHOR_DATABASE_URL="+o.DatabaseURL)
 		}
-		srv.Env = append(srv.Env, o.ServerEnv...)
-		srv.Stderr, srv.Stdout = logw, logw
-		if err := srv.Start(); err != nil {
+		pid, stop, err := startProcess(ctx, o.Exe, args, append(env, o.ServerEnv...), logw)
+		if err != nil {
 			return nil, err
 		}
-		defer func() {
-			srv.Process.Signal(syscall.SIGTERM)
-			srv.Wait()
-		}()
-		bases, pids = append(bases, "http://127.0.0.1:"+port), append(pids, srv.Process.Pid)
+		defer stop()
+		bases, pids = append(bases, "http://127.0.0.1:"+port), append(pids, pid)
 	}
 	for _, base := range bases {
 		if err := waitHealthy(ctx, base); err != nil {
 			return nil, err
 		}
+	}
+	var baseURL string
+	var basePID int
+	if o.Baseline {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		addr := "127.0.0.1:" + port
+		args := []string{"dev", "sdk-auth", "--listen", addr}
+		if o.Horizon {
+			args = append(args, "--horizon-url", horizonURL)
+		}
+		pid, stop, err := startProcess(ctx, o.Exe, args, o.ServerEnv, logw)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+		baseURL, basePID = "http://"+addr, pid
+		if err := waitHealthy(ctx, baseURL); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(o.Out, "baseline (sdk-auth: the SDK's former webauth's work, no replay marks) pid %d on %s\n", basePID, baseURL)
 	}
 	store := "bbolt"
 	if o.DatabaseURL != "" {
@@ -209,6 +228,15 @@ func Bench(ctx context.Context, o BenchOptions) ([]*Result, error) {
 			}
 			fmt.Fprintln(o.Out, r.String())
 			results = append(results, r)
+			if baseURL != "" && (mode == "challenge" || mode == "round") {
+				b, err := Run(ctx, Options{BaseURL: baseURL, Mode: mode, Clients: c, Duration: o.Duration, ServerPID: basePID, Rate: o.Rate, NewAccount: newAccount})
+				if err != nil {
+					return results, fmt.Errorf("baseline: %w", err)
+				}
+				b.Server = "sdk-auth"
+				fmt.Fprintln(o.Out, b.String())
+				results = append(results, b)
+			}
 		}
 	}
 	if sink != nil {
@@ -218,6 +246,31 @@ func Bench(ctx context.Context, o BenchOptions) ([]*Result, error) {
 		fmt.Fprintf(o.Out, "horizon stand-in: %d requests\n", hz.Requests())
 	}
 	return results, nil
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
+}
+
+// startProcess starts exe with args, env added to this process's environment and its output
+// to logw; stop ends it (SIGTERM) and waits for it.
+func startProcess(ctx context.Context, exe string, args, env []string, logw io.Writer) (pid int, stop func(), err error) {
+	c := exec.CommandContext(ctx, exe, args...)
+	c.Env = append(os.Environ(), env...)
+	c.Stderr, c.Stdout = logw, logw
+	if err := c.Start(); err != nil {
+		return 0, nil, err
+	}
+	return c.Process.Pid, func() {
+		c.Process.Signal(syscall.SIGTERM)
+		c.Wait()
+	}, nil
 }
 
 func waitHealthy(ctx context.Context, base string) error {

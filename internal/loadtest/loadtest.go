@@ -59,11 +59,17 @@ type Result struct {
 	CPUPerRequest time.Duration `json:"server_cpu_per_request_ns"`
 	PeakRSSKB     int64         `json:"server_peak_rss_kb"`
 	FirstError    string        `json:"first_error"`
+	// Server is empty for anchor serve, "sdk-auth" for the baseline.
+	Server string `json:"server,omitempty"`
 }
 
 func (r Result) String() string {
+	mode := r.Mode
+	if r.Server != "" {
+		mode += "@" + r.Server
+	}
 	s := fmt.Sprintf("%-9s clients=%-3d  %8.0f req/s  p50=%-9s p99=%-9s errors=%d",
-		r.Mode, r.Clients, r.PerSecond, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Errors)
+		mode, r.Clients, r.PerSecond, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Errors)
 	if r.CPUPerRequest > 0 {
 		s += fmt.Sprintf("  server_cpu/req=%s  peak_rss=%.1fMB", r.CPUPerRequest.Round(time.Microsecond), float64(r.PeakRSSKB)/1024)
 	}
