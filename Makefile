@@ -44,10 +44,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 1000000x ./pkg/callbacksig/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 1000000x ./internal/money/
 
-## bench: start anchor serve and drive SEP-10 at 8 and 64 clients (rounds again with a Horizon stand-in); handler and treasury micro-benchmarks
+## bench: start anchor serve and drive SEP-10 at 8 and 64 clients (rounds again with a Horizon stand-in, each beside the SDK webauth baseline); handler and treasury micro-benchmarks
 bench: build
 	./$(BIN) dev bench --duration 10s --server-log bench-server.log
-	./$(BIN) dev bench --duration 10s --modes round --clients 1,2,8,64 --horizon
+	./$(BIN) dev bench --duration 10s --modes round --clients 1,2,8,64 --horizon --baseline
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/sep10/ ./internal/treasury/
 	$(GO) test -run '^$$' -bench 'ListPage' -benchmem ./internal/transfer/ ./internal/kyc/
 	$(GO) test -run '^$$' -bench 'TxListProcess' -benchtime 20x -timeout 30m ./cmd/
@@ -55,7 +55,7 @@ bench: build
 ## bench-pg: the same on PostgreSQL (a throwaway durable cluster), one replica then two; then PostgreSQL's own ceiling (pgbench, no anchor)
 bench-pg: build
 	scripts/bench-pg.sh --duration 10s --modes round,kyc-put,deposit --clients 1,2,8,64
-	BENCH_REPLICAS=1 scripts/bench-pg.sh --duration 10s --modes round --clients 1,2,8,64 --horizon
+	BENCH_REPLICAS=1 scripts/bench-pg.sh --duration 10s --modes round --clients 1,2,8,64 --horizon --baseline
 	scripts/pg-ceiling.sh 16 10
 
 ## docs: regenerate the command reference in docs/cli from the command tree
