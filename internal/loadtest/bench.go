@@ -229,11 +229,10 @@ func Bench(ctx context.Context, o BenchOptions) ([]*Result, error) {
 			fmt.Fprintln(o.Out, r.String())
 			results = append(results, r)
 			if baseURL != "" && (mode == "challenge" || mode == "round") {
-				b, err := Run(ctx, Options{BaseURL: baseURL, Mode: mode, Clients: c, Duration: o.Duration, ServerPID: basePID, Rate: o.Rate, NewAccount: newAccount})
+				b, err := Run(ctx, Options{BaseURL: baseURL, Mode: mode, Clients: c, Duration: o.Duration, ServerPID: basePID, Rate: o.Rate, NewAccount: newAccount, Server: "sdk-auth"})
 				if err != nil {
 					return results, fmt.Errorf("baseline: %w", err)
 				}
-				b.Server = "sdk-auth"
 				fmt.Fprintln(o.Out, b.String())
 				results = append(results, b)
 			}

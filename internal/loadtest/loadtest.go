@@ -3,6 +3,7 @@
 package loadtest
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -42,6 +43,8 @@ type Options struct {
 	// Rate, when above 0, paces the clients together to this many requests per second (an
 	// offered load the same in runs that compare two configurations); 0: as fast as they can.
 	Rate float64
+	// Server names the server driven in the result: "anchor" when empty.
+	Server string
 	// NewAccount, when set, is called with each client's account before it starts (e.g. to
 	// create it on a Horizon stand-in, so that SEP-10 reads real signers).
 	NewAccount func(id string)
@@ -59,13 +62,13 @@ type Result struct {
 	CPUPerRequest time.Duration `json:"server_cpu_per_request_ns"`
 	PeakRSSKB     int64         `json:"server_peak_rss_kb"`
 	FirstError    string        `json:"first_error"`
-	// Server is empty for anchor serve, "sdk-auth" for the baseline.
-	Server string `json:"server,omitempty"`
+	// Server is "anchor", or "sdk-auth" for the benchmarks' baseline (SDKAuth).
+	Server string `json:"server"`
 }
 
 func (r Result) String() string {
 	mode := r.Mode
-	if r.Server != "" {
+	if r.Server != "" && r.Server != "anchor" {
 		mode += "@" + r.Server
 	}
 	s := fmt.Sprintf("%-9s clients=%-3d  %8.0f req/s  p50=%-9s p99=%-9s errors=%d",
@@ -116,7 +119,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	defer cancel()
 	var mu sync.Mutex
 	var lat []time.Duration
-	res := &Result{Mode: o.Mode, Clients: o.Clients}
+	res := &Result{Mode: o.Mode, Clients: o.Clients, Server: cmp.Or(o.Server, "anchor")}
 	var pace *rate.Limiter
 	if o.Rate > 0 {
 		pace = rate.NewLimiter(rate.Limit(o.Rate), 1)
