@@ -73,13 +73,16 @@ func TestUseChallengeOnceUnderConcurrency(t *testing.T) {
 	ctx := context.Background()
 	var h [32]byte
 	h[0] = 7
+	// One expiry for every use, as a challenge has: marks are keyed by expiry (whole seconds)
+	// and hash, and uses straddling a second would otherwise be different marks.
+	expires := time.Now().Add(time.Minute)
 	var firsts atomic.Int32
 	var wg sync.WaitGroup
 	for i := 0; i < 50; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			first, err := s.UseChallenge(ctx, h, time.Now().Add(time.Minute), "GA", false)
+			first, err := s.UseChallenge(ctx, h, expires, "GA", false)
 			if err != nil {
 				t.Error(err)
 			}
@@ -99,22 +102,34 @@ func TestUseChallengeOnceUnderConcurrency(t *testing.T) {
 	if n, err := s.PruneChallenges(ctx, time.Now()); err != nil || n != 1 {
 		t.Fatalf("pruned %d %v", n, err)
 	}
-	if first, _ := s.UseChallenge(ctx, h, time.Now().Add(time.Minute), "GA", false); first {
+	if first, _ := s.UseChallenge(ctx, h, expires, "GA", false); first {
 		t.Fatal("a live mark was pruned")
 	}
 }
 
 func TestUseChallengeSurvivesReopen(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := Open(dir, Options{})
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var h [32]byte
 	h[1] = 1
-	s.UseChallenge(context.Background(), h, time.Now().Add(time.Hour), "GA", false)
-	s.Close()
-	s, _ = Open(dir, Options{})
+	// One expiry for both uses, as a challenge has (the first run under load took more than a
+	// second between two time.Now()s, which made them two marks).
+	expires := time.Now().Add(time.Hour)
+	if first, err := s.UseChallenge(context.Background(), h, expires, "GA", false); !first || err != nil {
+		t.Fatalf("first use: %v %v", first, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
 	defer s.Close()
-	if first, _ := s.UseChallenge(context.Background(), h, time.Now().Add(time.Hour), "GA", false); first {
-		t.Fatal("mark lost across reopen")
+	if first, err := s.UseChallenge(context.Background(), h, expires, "GA", false); first || err != nil {
+		t.Fatalf("mark lost across reopen (first %v, %v)", first, err)
 	}
 }
 
