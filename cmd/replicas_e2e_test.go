@@ -162,6 +162,7 @@ func TestReplicasOnPostgres(t *testing.T) {
 		metricsOf[name] = "http://127.0.0.1:" + strconv.Itoa(port) + "/metrics"
 		out := maps.Clone(env)
 		out["ANCHOR_METRICS_LISTEN"] = "127.0.0.1:" + strconv.Itoa(port)
+		out["ANCHOR_METRICS_REFRESH"] = "1s"
 		return out
 	}
 	a := startReplica(t, tf.dir, "a", withMetrics("a"))
@@ -300,6 +301,26 @@ func TestReplicasOnPostgres(t *testing.T) {
 	// such gauge (a 0 there would page "watcher lagging" for as long as b runs).
 	waitWatcherGauge(t, metricsOf["a"], true)
 	waitWatcherGauge(t, metricsOf["b"], false)
+
+	// A reconcile run straight against the database, from a machine with no replica on it (no
+	// admin socket): both replicas report it, the same run, from the store.
+	rc := anchorProcess("reconcile", "--config", filepath.Join(tf.dir, "anchor.yaml"))
+	rc.Env = append(rc.Env, "ANCHOR_HORIZON_URL="+tf.hz.URL(), "ANCHOR_DATA_DIR="+t.TempDir())
+	ranAt := time.Now().Add(-time.Second)
+	if out, err := rc.CombinedOutput(); err != nil && rc.ProcessState.ExitCode() != 1 {
+		t.Fatalf("reconcile against the database: %v\n%s", err, out)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		sa, _ := scrape(t, metricsOf["a"])
+		sb, _ := scrape(t, metricsOf["b"])
+		const last, diff = "anchor_reconcile_last_timestamp_seconds", "anchor_reconcile_differences"
+		if sa[last] >= float64(ranAt.Unix()) && sa[last] == sb[last] && sa[diff] == sb[diff] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reconcile at %d: a reports %v (%v differences), b %v (%v)", ranAt.Unix(), sa[last], sa[diff], sb[last], sb[diff])
+		}
+	}
 
 	// kill -9 of replica a in the middle of a credit batch it runs (through its admin socket),
 	// while it also holds the watcher.

@@ -200,18 +200,6 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 			if err != nil {
 				return nil, nil, err
 			}
-			if m := deps.Metrics; m != nil {
-				t.Reconciled = func(rep *treasury.Report) {
-					n := len(rep.Untied) + len(rep.Unsettled)
-					for _, a := range rep.Assets {
-						if !a.Balanced {
-							n++
-						}
-					}
-					m.ReconcileLast.SetToCurrentTime()
-					m.ReconcileDifferences.Set(float64(n))
-				}
-			}
 			issuer, err := issuerKey(cfg)
 			return t, issuer, err
 		}}

@@ -177,9 +177,6 @@ func MountTreasury(life context.Context, mux mux, mk TreasuryFactory, transfers 
 	})
 	handle("GET /v1/treasury/reconcile", func(r *http.Request, t *treasury.Treasury, _ *keypair.Full) (any, error) {
 		rep, err := treasury.Reconcile(r.Context(), t.Store, transfers, t.Config, t.Horizon.(horizon.Ledger))
-		if err == nil && t.Reconciled != nil {
-			t.Reconciled(rep)
-		}
 		if err == nil {
 			err = events.RecordReconcile(r.Context(), t.Store, rep)
 		}

@@ -61,8 +61,9 @@ type Metrics struct {
 	WebhookLag        *prometheus.GaugeVec // endpoint
 	WebhookDeliveries *prometheus.GaugeVec // endpoint, state
 	RefreshedAt       prometheus.Gauge
-	// ReconcileLast and ReconcileDifferences are the last treasury reconcile run through the
-	// server (anchor reconcile while it runs): when, and how many differences it found.
+	// ReconcileLast and ReconcileDifferences are the last treasury reconcile (anchor reconcile,
+	// through a server or straight against the store), as the store records it: when, and how
+	// many differences it found. Every replica reports the same run.
 	ReconcileLast        prometheus.Gauge
 	ReconcileDifferences prometheus.Gauge
 	// TLSExpiry is when the certificate served expires (unix seconds), with tls_cert_file.
@@ -114,7 +115,7 @@ func New(version string) *Metrics {
 		RefreshedAt: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_metrics_refreshed_timestamp_seconds",
 			Help: "When the store-derived gauges were last refreshed (unix time)."}),
 		ReconcileLast: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_reconcile_last_timestamp_seconds",
-			Help: "When anchor reconcile last ran through the server (unix time; 0: not since start)."}),
+			Help: "When anchor reconcile last ran (unix time, as the store records it; 0: never)."}),
 		ReconcileDifferences: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_reconcile_differences",
 			Help: "What the last reconcile found: assets out of balance, untied movements and unsettled payments."}),
 		TLSExpiry: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_tls_certificate_expiry_timestamp_seconds",
@@ -192,6 +193,10 @@ type Snapshot struct {
 	Unsettled       int
 	Distribution    map[string]float64 // asset → balance; nil when Horizon could not be read
 	Webhooks        map[string]events.FeedStats
+	// Reconciled is when the last reconcile ran (zero: never), and ReconcileDifferences what it
+	// found (the store's treasury.ReconcileRun).
+	Reconciled           time.Time
+	ReconcileDifferences int
 }
 
 // Refresher reads a Snapshot; anchor serve's reads the store and Horizon.
@@ -241,6 +246,10 @@ func (m *Metrics) Apply(s *Snapshot, now time.Time) {
 		m.WebhookLag.WithLabelValues(ep).Set(lag)
 		m.WebhookDeliveries.WithLabelValues(ep, "retrying").Set(float64(st.Retrying))
 		m.WebhookDeliveries.WithLabelValues(ep, "dead").Set(float64(st.Dead))
+	}
+	if !s.Reconciled.IsZero() {
+		m.ReconcileLast.Set(float64(s.Reconciled.Unix()))
+		m.ReconcileDifferences.Set(float64(s.ReconcileDifferences))
 	}
 	m.RefreshedAt.Set(float64(now.Unix()))
 }

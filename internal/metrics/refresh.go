@@ -25,6 +25,7 @@ type Source interface {
 	Proposals(ctx context.Context) ([]treasury.Proposal, error)
 	EachUnmatched(ctx context.Context, fn func(*treasury.Unmatched) bool) error
 	FeedStats(ctx context.Context, endpoint string) (events.FeedStats, error)
+	TreasuryView(ctx context.Context, fn func(treasury.OpTx, transfer.Tx) error) error
 }
 
 func final(s transfer.Status) bool {
@@ -102,6 +103,15 @@ func StoreRefresher(cfg *config.Config, src Source, ledger horizon.Client) Refre
 			if p.State(now) == "proposed" {
 				s.TreasuryActions["proposed"]++
 			}
+		}
+		if err := src.TreasuryView(ctx, func(o treasury.OpTx, _ transfer.Tx) error {
+			run, err := o.LastReconcile()
+			if run != nil {
+				s.Reconciled, s.ReconcileDifferences = run.At, run.Differences
+			}
+			return err
+		}); err != nil {
+			return nil, err
 		}
 		if err := src.EachUnmatched(ctx, func(u *treasury.Unmatched) bool {
 			if u.Settlement == nil {

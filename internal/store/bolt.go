@@ -21,7 +21,7 @@ import (
 const FileName = "anchor.db"
 
 // SchemaVersion is the schema this build writes. Bump it and append to migrations together.
-const SchemaVersion = 19
+const SchemaVersion = 20
 
 var (
 	bucketMeta       = []byte("meta")
@@ -76,6 +76,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	16: createBuckets(bucketQuotes),
 	17: rekeyDeliveries,
 	18: createBuckets(bucketEventFeeds),
+	19: createBuckets(bucketTreasuryReconcile),
 	2:  createBuckets(bucketTransfers, bucketTransfersByOwner, bucketTransfersByTime, bucketTransfersStellar, bucketTransfersExt, bucketTransferMemos),
 }
 

@@ -29,7 +29,7 @@ import (
 var CopyKinds = []string{
 	"customers", "files", "events", "tombstones", "kyc_changed",
 	"transfers", "memos", "callbacks",
-	"treasury_ops", "cursors", "unmatched", "proposals",
+	"treasury_ops", "cursors", "unmatched", "proposals", "reconcile",
 	"account_modes", "challenges", "api_keys",
 	"biz_events", "deliveries", "feeds", "quotes",
 }
@@ -74,6 +74,8 @@ func Canonical(kind string, raw []byte) ([]byte, error) {
 		v = &treasury.Unmatched{}
 	case "proposals":
 		v = &treasury.Proposal{}
+	case "reconcile":
+		v = &treasury.ReconcileRun{}
 	case "api_keys":
 		v = &apikey.Key{}
 	case "biz_events":

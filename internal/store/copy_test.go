@@ -82,6 +82,9 @@ func fillEveryKind(t *testing.T, st store.Backend) {
 		if err := o.PutUnmatched(&treasury.Unmatched{V: 1, PagingToken: "99", Account: "GDIST", Amount: "5", At: now}); err != nil {
 			return err
 		}
+		if err := o.PutLastReconcile(&treasury.ReconcileRun{V: 1, At: now, Differences: 2}); err != nil {
+			return err
+		}
 		return o.PutProposal(&treasury.Proposal{V: 1, ID: "pay/r1", Kind: "payment", ProposedAt: now, ExpiresAt: now.Add(time.Hour)})
 	}))
 	if _, err := st.UseChallenge(ctx, sha256.Sum256([]byte("c")), now.Add(time.Hour), alice, true); err != nil {
@@ -174,6 +177,12 @@ func TestCopyEveryKindToPostgres(t *testing.T) {
 	if first, err := dst.UseChallenge(ctx, sha256.Sum256([]byte("c")), time.Now().Add(time.Hour), alice, true); err != nil || first {
 		t.Errorf("a challenge used before the copy is usable again: %v %v", first, err)
 	}
+	dst.TreasuryView(ctx, func(o treasury.OpTx, _ transfer.Tx) error {
+		if run, err := o.LastReconcile(); err != nil || run == nil || run.Differences != 2 {
+			t.Errorf("last reconcile: %+v %v", run, err)
+		}
+		return nil
+	})
 	if due, _ := dst.DueCallbacks(ctx, time.Now().Add(time.Minute), 10); len(due) != 2 {
 		t.Errorf("callbacks: %v", due)
 	}

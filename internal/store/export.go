@@ -102,6 +102,8 @@ func (s *Bolt) Export(ctx context.Context, kind string, fn func(Record) error) e
 			return each(bucketTreasuryUnmatched, canonical)
 		case "proposals":
 			return each(bucketTreasuryProposals, canonical)
+		case "reconcile":
+			return each(bucketTreasuryReconcile, canonical)
 		case "api_keys":
 			return each(bucketAPIKeys, canonical)
 		case "quotes":

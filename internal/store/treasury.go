@@ -24,7 +24,11 @@ var (
 	// The unmatched payments newest first (payment list reads only its page): recorded-at (8
 	// bytes, unix ns, big-endian) ‖ account/token → "".
 	bucketTreasuryUnmatchedByTime = []byte("treasury_unmatched_by_time")
+	// The last reconcile (schema 20): "last" → treasury.ReconcileRun JSON.
+	bucketTreasuryReconcile = []byte("treasury_reconcile")
 )
+
+var keyLastReconcile = []byte("last")
 
 // Ops implements treasury.Store.
 func (s *Bolt) Ops(ctx context.Context) ([]treasury.Op, error) {
@@ -181,6 +185,22 @@ func (o opTx) Proposal(id string) (*treasury.Proposal, error) {
 
 func (o opTx) PutProposal(p *treasury.Proposal) error {
 	return putJSON(o.tx.Bucket(bucketTreasuryProposals), []byte(p.ID), p)
+}
+
+func (o opTx) LastReconcile() (*treasury.ReconcileRun, error) {
+	raw := o.tx.Bucket(bucketTreasuryReconcile).Get(keyLastReconcile)
+	if raw == nil {
+		return nil, nil
+	}
+	var r treasury.ReconcileRun
+	if err := decode(bucketTreasuryReconcile, keyLastReconcile, raw, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func (o opTx) PutLastReconcile(r *treasury.ReconcileRun) error {
+	return putJSON(o.tx.Bucket(bucketTreasuryReconcile), keyLastReconcile, r)
 }
 
 // Proposals implements treasury.Store: every proposal, oldest first.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/horizon"
@@ -49,7 +50,30 @@ type Report struct {
 	OK        bool        `json:"ok"`
 }
 
-// Reconcile checks the store against the ledger (see AssetReport and Movement).
+// Differences counts what the report found: assets out of balance, untied movements and
+// unsettled payments.
+func (r *Report) Differences() int {
+	n := len(r.Untied) + len(r.Unsettled)
+	for _, a := range r.Assets {
+		if !a.Balanced {
+			n++
+		}
+	}
+	return n
+}
+
+// ReconcileRun is the store's record of the last reconcile: when it ran and how many
+// differences it found. Kept in the store rather than in a server's memory, so that every
+// replica's metrics report the same last run, a restart does not forget it, and a reconcile
+// run straight against the database (no server on the machine) counts too.
+type ReconcileRun struct {
+	V           int       `json:"v"`
+	At          time.Time `json:"at"`
+	Differences int       `json:"differences"`
+}
+
+// Reconcile checks the store against the ledger (see AssetReport and Movement) and records the
+// run (ReconcileRun).
 func Reconcile(ctx context.Context, st Store, transfers *transfer.Service, cfg *config.Config, ledger horizon.Ledger) (*Report, error) {
 	ops, err := st.Ops(ctx)
 	if err != nil {
@@ -196,6 +220,10 @@ func Reconcile(ctx context.Context, st Store, transfers *transfer.Service, cfg *
 				}
 			}
 		}
+	}
+	run := &ReconcileRun{V: 1, At: time.Now().UTC(), Differences: rep.Differences()}
+	if err := st.TreasuryUpdate(ctx, func(o OpTx, _ transfer.Tx) error { return o.PutLastReconcile(run) }); err != nil {
+		return nil, fmt.Errorf("recording the reconcile: %w", err)
 	}
 	return rep, nil
 }

@@ -88,6 +88,10 @@ type OpTx interface {
 	// Proposal returns the proposal of an action (ErrNoProposal); PutProposal stores one.
 	Proposal(id string) (*Proposal, error)
 	PutProposal(p *Proposal) error
+	// LastReconcile returns the record of the last reconcile, nil when none has run;
+	// PutLastReconcile replaces it.
+	LastReconcile() (*ReconcileRun, error)
+	PutLastReconcile(r *ReconcileRun) error
 }
 
 // Store runs transactions over actions and SEP-6 transactions together, so that an action and
@@ -129,8 +133,6 @@ type Treasury struct {
 	// DryRun builds actions (Execute, PlanCredit) to show them, and neither signs, stores nor
 	// submits anything.
 	DryRun bool
-	// Reconciled, when set, is told each reconcile the server runs (for its metrics).
-	Reconciled func(*Report)
 	// Locker, when set, serializes each source account's transactions with other processes
 	// (replicas on one database); within this process they are serialized anyway.
 	Locker Locker

@@ -38,6 +38,7 @@ var exports = map[string]string{
 	"cursors":       "SELECT account, cursor, NULL::bytea FROM treasury_cursors",
 	"unmatched":     "SELECT account || '/' || token, body::text, NULL::bytea FROM treasury_unmatched",
 	"proposals":     "SELECT id, body::text, NULL::bytea FROM treasury_proposals",
+	"reconcile":     "SELECT name, body::text, NULL::bytea FROM treasury_reconcile",
 	"account_modes": "SELECT account, CASE WHEN shared THEN 's' ELSE 'n' END, NULL::bytea FROM account_modes",
 	"challenges":    "SELECT encode(hash, 'hex'), extract(epoch FROM expires)::bigint::text, NULL::bytea FROM used_challenges",
 	"api_keys":      "SELECT id, body::text, NULL::bytea FROM api_keys",
@@ -185,6 +186,15 @@ func importOne(b base, kind string, r store.Record) error {
 			return err
 		}
 		return o.PutProposal(p)
+	case "reconcile":
+		run, err := decodeAs[treasury.ReconcileRun](r)
+		if err != nil {
+			return err
+		}
+		if r.Key != "last" {
+			return fmt.Errorf("a reconcile record named %q (only \"last\" is kept)", r.Key)
+		}
+		return o.PutLastReconcile(run)
 	case "api_keys":
 		k, err := decodeAs[apikey.Key](r)
 		if err != nil {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"math"
 
 	"github.com/jackc/pgx/v5"
@@ -95,6 +96,28 @@ func (o opTx) Cursor(account string) (string, error) {
 func (o opTx) PutCursor(account, cursor string) error {
 	return o.exec(`INSERT INTO treasury_cursors (account, cursor) VALUES ($1, $2)
 		ON CONFLICT (account) DO UPDATE SET cursor = excluded.cursor`, account, cursor)
+}
+
+func (o opTx) LastReconcile() (*treasury.ReconcileRun, error) {
+	var r treasury.ReconcileRun
+	if err := o.getJSON("treasury_reconcile", "last", &r, errNoRun, "SELECT body FROM treasury_reconcile WHERE name = 'last'"); errors.Is(err, errNoRun) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// errNoRun is LastReconcile's not-found, which it answers with nil.
+var errNoRun = errors.New("no reconcile has run")
+
+func (o opTx) PutLastReconcile(r *treasury.ReconcileRun) error {
+	raw, err := body(r)
+	if err != nil {
+		return err
+	}
+	return o.exec(`INSERT INTO treasury_reconcile (name, body) VALUES ('last', $1)
+		ON CONFLICT (name) DO UPDATE SET body = excluded.body`, raw)
 }
 
 func (o opTx) PutUnmatched(u *treasury.Unmatched) error {

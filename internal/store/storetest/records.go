@@ -274,6 +274,34 @@ func Records(t *testing.T, open func(t *testing.T) (a, b store.Backend)) {
 			return nil
 		})
 	})
+	t.Run("the last reconcile is none at first, then the latest, read by every replica", func(t *testing.T) {
+		a, b := open(t)
+		last := func(st store.Backend) *treasury.ReconcileRun {
+			var run *treasury.ReconcileRun
+			if err := st.TreasuryView(ctx, func(o treasury.OpTx, _ transfer.Tx) error {
+				var err error
+				run, err = o.LastReconcile()
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return run
+		}
+		if run := last(b); run != nil {
+			t.Fatalf("a fresh store has a last reconcile: %+v", run)
+		}
+		at := time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)
+		for i, n := range []int{3, 0} {
+			if err := a.TreasuryUpdate(ctx, func(o treasury.OpTx, _ transfer.Tx) error {
+				return o.PutLastReconcile(&treasury.ReconcileRun{V: 1, At: at.Add(time.Duration(i) * time.Hour), Differences: n})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if run := last(b); run == nil || !run.At.Equal(at.Add(time.Duration(i)*time.Hour)) || run.Differences != n {
+				t.Fatalf("after run %d: %+v", i, run)
+			}
+		}
+	})
 	t.Run("quotes are kept whole and listed once each", func(t *testing.T) {
 		a, b := open(t)
 		now := time.Now().UTC().Truncate(time.Second)
