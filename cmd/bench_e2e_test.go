@@ -38,13 +38,14 @@ func TestDevBenchHorizon(t *testing.T) {
 	}
 }
 
-// TestDevBenchRateRefused: a negative --rate, or a --server-env that is not KEY=VALUE, is
-// refused before any server starts, in one line.
+// TestDevBenchRateRefused: a negative --rate, a --server-env that is not KEY=VALUE, or a
+// --server-exe that does not exist is refused before any server starts, in one line.
 func TestDevBenchRateRefused(t *testing.T) {
 	for _, tc := range []struct{ flag, value, want string }{
 		{"--rate", "-5", "--rate -5"},
 		{"--server-env", "GOMAXPROCS", `--server-env "GOMAXPROCS": give KEY=VALUE`},
 		{"--server-env", "=1", `--server-env "=1"`},
+		{"--server-exe", "/nonexistent/anchor", `--server-exe: stat /nonexistent/anchor: no such file or directory`},
 	} {
 		_, stderr, code := runCLI(t, context.Background(), map[string]string{}, "dev", "bench", tc.flag, tc.value, "--modes", "deposit")
 		if code == 0 || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {

@@ -83,6 +83,7 @@ func newDevBenchCmd(f *Factory) *cobra.Command {
 	var cpuProfile string
 	var rateLimit float64
 	var withHorizon, baseline bool
+	var serverExe string
 	var serverEnv []string
 	cmd := &cobra.Command{
 		Use:   "bench [--duration D] [--modes M,...] [--clients N,...] [--rate R] [--server-log FILE] [--database-url URL [--replicas N]] [--webhook [--webhook-batch N]] [--horizon]",
@@ -108,9 +109,16 @@ that a SEP-10 round includes the look-up of the account's signers, as in product
 			if rateLimit < 0 {
 				return fmt.Errorf("--rate %g: give requests per second above 0, or 0 for as fast as the clients can", rateLimit)
 			}
-			exe, err := os.Executable()
+			self, err := os.Executable()
 			if err != nil {
 				return err
+			}
+			exe := self
+			if serverExe != "" {
+				if _, err := os.Stat(serverExe); err != nil {
+					return fmt.Errorf("--server-exe: %w", err)
+				}
+				exe = serverExe
 			}
 			var logw io.Writer = io.Discard
 			if logFile != "" {
@@ -122,7 +130,7 @@ that a SEP-10 round includes the look-up of the account's signers, as in product
 				logw = fh
 			}
 			_, err = loadtest.Bench(cmd.Context(), loadtest.BenchOptions{
-				Exe: exe, Duration: duration, Clients: clients, Modes: modes,
+				Exe: exe, BaselineExe: self, Duration: duration, Clients: clients, Modes: modes,
 				Out: f.IO.Out, Log: logw, DatabaseURL: databaseURL, Replicas: replicas, Webhook: webhook || webhookBatch > 1, WebhookBatch: webhookBatch, CPUProfile: cpuProfile, Rate: rateLimit, Horizon: withHorizon, ServerEnv: serverEnv, Baseline: baseline,
 			})
 			return err
@@ -139,6 +147,7 @@ that a SEP-10 round includes the look-up of the account's signers, as in product
 	cmd.Flags().BoolVar(&webhook, "webhook", false, "send every event to a webhook receiver on loopback, and report the delivery rate")
 	cmd.Flags().StringArrayVar(&serverEnv, "server-env", nil, "add KEY=VALUE to the servers' environment (e.g. GOMAXPROCS=1), for tuning; repeatable")
 	cmd.Flags().BoolVar(&withHorizon, "horizon", false, "give the servers a Horizon stand-in on loopback holding the clients' accounts (SEP-10 rounds then look them up)")
+	cmd.Flags().StringVar(&serverExe, "server-exe", "", "run this anchor binary as the server(s) instead of this one (an older build, to compare builds under the same load generator)")
 	cmd.Flags().BoolVar(&baseline, "baseline", false, "after each challenge and round run, run the same against a baseline SEP-10 server doing the work of the SDK's former webauth (no replay marks), for comparison")
 	cmd.Flags().IntVar(&webhookBatch, "webhook-batch", 1, "events per webhook POST (above 1: arrays; implies --webhook)")
 	return cmd

@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -21,11 +22,14 @@ import (
 // BenchOptions configure Bench.
 type BenchOptions struct {
 	// Exe is the anchor binary to run as the server.
-	Exe      string
-	Duration time.Duration
-	Clients  []int
-	Modes    []string
-	Out      io.Writer
+	Exe string
+	// BaselineExe is the anchor binary that runs the baseline (anchor dev sdk-auth); Exe when
+	// empty (Exe may be an older build, without it).
+	BaselineExe string
+	Duration    time.Duration
+	Clients     []int
+	Modes       []string
+	Out         io.Writer
 	// Log receives the servers' log (their normal logging stays on); io.Discard when nil.
 	Log io.Writer
 	// DatabaseURL, when set, puts the store in that PostgreSQL database (its schema is
@@ -203,7 +207,7 @@ func Bench(ctx context.Context, o BenchOptions) ([]*Result, error) {
 		if o.Horizon {
 			args = append(args, "--horizon-url", horizonURL)
 		}
-		pid, stop, err := startProcess(ctx, o.Exe, args, o.ServerEnv, logw)
+		pid, stop, err := startProcess(ctx, cmp.Or(o.BaselineExe, o.Exe), args, o.ServerEnv, logw)
 		if err != nil {
 			return nil, err
 		}
