@@ -84,6 +84,9 @@ func NewSDKAuth(o SDKAuthOptions) (*SDKAuth, error) {
 	}
 	if o.HorizonURL != "" {
 		s.horizon = &horizonclient.Client{HorizonURL: strings.TrimSuffix(o.HorizonURL, "/") + "/", HTTP: &http.Client{Timeout: time.Minute}}
+		// Set before the client is shared: left unset, horizonclient sets its default on each
+		// request, a data race between concurrent requests (webauth set it at start too).
+		s.horizon.SetHorizonTimeout(time.Minute)
 	}
 	s.toml = fmt.Appendf(nil, "NETWORK_PASSPHRASE = %q\nSIGNING_KEY = %q\nWEB_AUTH_ENDPOINT = %q\n", s.network, kp.Address(), s.endpoint)
 	return s, nil
