@@ -223,8 +223,13 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 			ledger = observedClient{horizon.New(cfg.HorizonURL, cfg.HorizonTimeout), m, "refresh"}
 		}
 		refresh := metrics.StoreRefresher(cfg, st, ledger)
+		// The store-derived gauges are the whole anchor's: one replica reads them (every record,
+		// each period) and exports them; the others do not have them.
 		g.Go(func() error {
-			m.Run(ctx, cfg.MetricsRefresh, refresh, func(err error) { logger.Warn("metrics refresh", "err", err) })
+			exclusive(ctx, st, "metrics", logger, nil, func(ctx context.Context) {
+				m.Run(ctx, cfg.MetricsRefresh, refresh, func(err error) { logger.Warn("metrics refresh", "err", err) })
+				m.RefreshStopped()
+			})
 			return nil
 		})
 	}

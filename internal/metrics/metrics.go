@@ -45,14 +45,15 @@ type Metrics struct {
 	Horizon        *prometheus.CounterVec
 	HorizonLatency *prometheus.HistogramVec
 
-	// Refreshed in the background (Refresh), never on the scrape path.
+	// Refreshed in the background (Run), never on the scrape path, and by one replica at a time
+	// (the others do not have them: RefreshStopped).
 	Transactions     *prometheus.GaugeVec // kind, asset, status
 	OldestWaiting    *prometheus.GaugeVec // status: age in seconds of the oldest transaction in it
 	Customers        *prometheus.GaugeVec // type, status
-	CallbacksQueued  prometheus.Gauge
-	CallbackOldest   prometheus.Gauge     // seconds the oldest queued callback has been due
+	CallbacksQueued  *prometheus.GaugeVec // no labels (absent where no refresh runs)
+	CallbackOldest   *prometheus.GaugeVec // seconds the oldest queued callback has been due
 	TreasuryActions  *prometheus.GaugeVec // state
-	UnsettledPayment prometheus.Gauge
+	UnsettledPayment *prometheus.GaugeVec
 	Distribution     *prometheus.GaugeVec // asset: the distribution account's balance
 	// WebhookBehind, WebhookLag and WebhookDeliveries are each webhook's backlog: the events
 	// its feed has yet to read, how old the oldest of them is, and its delivery records by
@@ -60,12 +61,12 @@ type Metrics struct {
 	WebhookBehind     *prometheus.GaugeVec // endpoint
 	WebhookLag        *prometheus.GaugeVec // endpoint
 	WebhookDeliveries *prometheus.GaugeVec // endpoint, state
-	RefreshedAt       prometheus.Gauge
+	RefreshedAt       *prometheus.GaugeVec
 	// ReconcileLast and ReconcileDifferences are the last treasury reconcile (anchor reconcile,
 	// through a server or straight against the store), as the store records it: when, and how
 	// many differences it found. Every replica reports the same run.
-	ReconcileLast        prometheus.Gauge
-	ReconcileDifferences prometheus.Gauge
+	ReconcileLast        *prometheus.GaugeVec
+	ReconcileDifferences *prometheus.GaugeVec
 	// TLSExpiry is when the certificate served expires (unix seconds), with tls_cert_file.
 	TLSExpiry prometheus.Gauge
 }
@@ -96,14 +97,14 @@ func New(version string) *Metrics {
 			Help: "Age since its last change of the oldest transaction in each non-final status."}, []string{"status"}),
 		Customers: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_customers",
 			Help: "SEP-12 customers by customer type and status."}, []string{"type", "status"}),
-		CallbacksQueued: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_callbacks_queued",
-			Help: "Callbacks waiting for delivery."}),
-		CallbackOldest: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_callback_oldest_due_seconds",
-			Help: "How long the oldest queued callback has been due (0 when none is)."}),
+		CallbacksQueued: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_callbacks_queued",
+			Help: "Callbacks waiting for delivery."}, nil),
+		CallbackOldest: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_callback_oldest_due_seconds",
+			Help: "How long the oldest queued callback has been due (0 when none is)."}, nil),
 		TreasuryActions: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_treasury_actions",
 			Help: "On-chain actions by state (built, confirmed, failed, expired), and proposals waiting (proposed)."}, []string{"state"}),
-		UnsettledPayment: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_unsettled_payments",
-			Help: "Payments into the withdrawal accounts that matched nothing and are not settled (reconcile is red while > 0)."}),
+		UnsettledPayment: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_unsettled_payments",
+			Help: "Payments into the withdrawal accounts that matched nothing and are not settled (reconcile is red while > 0)."}, nil),
 		Distribution: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_distribution_balance",
 			Help: "The distribution account's balance of each asset (refreshed in the background)."}, []string{"asset"}),
 		WebhookBehind: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_webhook_events_behind",
@@ -112,12 +113,12 @@ func New(version string) *Metrics {
 			Help: "Age of the oldest event a webhook's feed has yet to read (0 when it has read them all)."}, []string{"endpoint"}),
 		WebhookDeliveries: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_webhook_deliveries",
 			Help: "A webhook's events whose POST failed, by state: retrying (or queued behind one), dead (dead letters)."}, []string{"endpoint", "state"}),
-		RefreshedAt: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_metrics_refreshed_timestamp_seconds",
-			Help: "When the store-derived gauges were last refreshed (unix time)."}),
-		ReconcileLast: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_reconcile_last_timestamp_seconds",
-			Help: "When anchor reconcile last ran (unix time, as the store records it; 0: never)."}),
-		ReconcileDifferences: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_reconcile_differences",
-			Help: "What the last reconcile found: assets out of balance, untied movements and unsettled payments."}),
+		RefreshedAt: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_metrics_refreshed_timestamp_seconds",
+			Help: "When the store-derived gauges were last refreshed (unix time)."}, nil),
+		ReconcileLast: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_reconcile_last_timestamp_seconds",
+			Help: "When anchor reconcile last ran (unix time, as the store records it; 0: never)."}, nil),
+		ReconcileDifferences: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_reconcile_differences",
+			Help: "What the last reconcile found: assets out of balance, untied movements and unsettled payments."}, nil),
 		TLSExpiry: prometheus.NewGauge(prometheus.GaugeOpts{Name: "anchor_tls_certificate_expiry_timestamp_seconds",
 			Help: "When the TLS certificate anchor serves expires (unix time); absent without tls_cert_file."}),
 	}
@@ -221,13 +222,13 @@ func (m *Metrics) Apply(s *Snapshot, now time.Time) {
 	for k, n := range s.Customers {
 		m.Customers.WithLabelValues(k[0], k[1]).Set(float64(n))
 	}
-	m.CallbacksQueued.Set(float64(s.CallbacksQueued))
-	m.CallbackOldest.Set(s.CallbackOldest.Seconds())
+	m.CallbacksQueued.WithLabelValues().Set(float64(s.CallbacksQueued))
+	m.CallbackOldest.WithLabelValues().Set(s.CallbackOldest.Seconds())
 	m.TreasuryActions.Reset()
 	for st, n := range s.TreasuryActions {
 		m.TreasuryActions.WithLabelValues(st).Set(float64(n))
 	}
-	m.UnsettledPayment.Set(float64(s.Unsettled))
+	m.UnsettledPayment.WithLabelValues().Set(float64(s.Unsettled))
 	if s.Distribution != nil {
 		m.Distribution.Reset()
 		for a, v := range s.Distribution {
@@ -247,11 +248,32 @@ func (m *Metrics) Apply(s *Snapshot, now time.Time) {
 		m.WebhookDeliveries.WithLabelValues(ep, "retrying").Set(float64(st.Retrying))
 		m.WebhookDeliveries.WithLabelValues(ep, "dead").Set(float64(st.Dead))
 	}
+	last := 0.0 // never
 	if !s.Reconciled.IsZero() {
-		m.ReconcileLast.Set(float64(s.Reconciled.Unix()))
-		m.ReconcileDifferences.Set(float64(s.ReconcileDifferences))
+		last = float64(s.Reconciled.Unix())
 	}
-	m.RefreshedAt.Set(float64(now.Unix()))
+	m.ReconcileLast.WithLabelValues().Set(last)
+	m.ReconcileDifferences.WithLabelValues().Set(float64(s.ReconcileDifferences))
+	m.RefreshedAt.WithLabelValues().Set(float64(now.Unix()))
+}
+
+// storeFamilies are the gauges a refresh sets: read from the store (and the distribution
+// balances from Horizon), the same for the whole anchor.
+func (m *Metrics) storeFamilies() []*prometheus.GaugeVec {
+	return []*prometheus.GaugeVec{m.Transactions, m.OldestWaiting, m.Customers, m.CallbacksQueued, m.CallbackOldest, m.TreasuryActions,
+		m.UnsettledPayment, m.Distribution, m.WebhookBehind, m.WebhookLag, m.WebhookDeliveries, m.RefreshedAt, m.ReconcileLast, m.ReconcileDifferences}
+}
+
+// RefreshStopped removes the store-derived gauges when this replica stops refreshing them
+// (another took the lease over, or it shuts down): with replicas, one refreshes them for the
+// anchor, so they are read once, not once per replica, and a replica that refreshed before
+// does not report its last values as the anchor's.
+func (m *Metrics) RefreshStopped() {
+	refreshMu.Lock()
+	defer refreshMu.Unlock()
+	for _, f := range m.storeFamilies() {
+		f.Reset()
+	}
 }
 
 // Run refreshes the background gauges now and every period until ctx ends.
