@@ -21,18 +21,11 @@ const (
 // leaseCheck is how often a holder checks that its lease's connection is alive.
 const leaseCheck = 2 * time.Second
 
-// hold acquires a connection for a session lock, with keepalives short enough that the server
-// frees the lock of a replica cut off by the network within seconds.
+// hold acquires a connection for a session lock from the pool kept for them (Store.locks),
+// whose connections have keepalives short enough that the server frees the lock of a replica
+// cut off by the network within seconds.
 func (s *Store) hold(ctx context.Context) (*pgxpool.Conn, error) {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := conn.Exec(ctx, "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3"); err != nil {
-		conn.Release()
-		return nil, err
-	}
-	return conn, nil
+	return s.locks.Acquire(ctx)
 }
 
 // unlock frees a session lock and returns its connection to the pool (or closes it when it

@@ -43,7 +43,11 @@ type Store struct {
 	// (synchronous_commit off): PostgreSQL writes them within a fraction of a second, and a
 	// crash that loses the last ones restarts the server, whose start time (dbStart) then
 	// refuses every challenge issued before it.
-	marks   *pgxpool.Pool
+	marks *pgxpool.Pool
+	// locks is the connections that hold session advisory locks (leases, source accounts; see
+	// locks.go), apart from pool so that holding them, for as long as a replica runs a lease,
+	// takes no connection from requests.
+	locks   *pgxpool.Pool
 	dbStart atomic.Int64 // pg_postmaster_start_time() as last seen, unix ns
 	// modes caches accounts' recorded modes (shared or not), which never change once recorded:
 	// a known account's mark is then a single insert.
@@ -112,6 +116,19 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	}
 	if s.marks, err = pgxpool.NewWithConfig(ctx, mcfg); err != nil {
 		s.pool.Close()
+		return nil, fmt.Errorf("database_url %s: %v", Redact(databaseURL), redactErr(err, databaseURL))
+	}
+	// Keepalives short enough that the server frees the locks of a replica cut off by the
+	// network within seconds. A replica holds at most a few leases and a lock per source account
+	// it is paying from.
+	lcfg := cfg.Copy()
+	lcfg.MaxConns = 16
+	for k, v := range map[string]string{"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "2", "tcp_keepalives_count": "3"} {
+		lcfg.ConnConfig.RuntimeParams[k] = v
+	}
+	if s.locks, err = pgxpool.NewWithConfig(ctx, lcfg); err != nil {
+		s.pool.Close()
+		s.marks.Close()
 		return nil, fmt.Errorf("database_url %s: %v", Redact(databaseURL), redactErr(err, databaseURL))
 	}
 	if err := s.pool.Ping(ctx); err != nil {
@@ -257,6 +274,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 func (s *Store) Close() error {
 	s.pool.Close()
 	s.marks.Close()
+	s.locks.Close()
 	return nil
 }
 
