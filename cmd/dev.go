@@ -1,11 +1,10 @@
 package cmd
 
 import (
-	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/loadtest"
 	"github.com/anchorkit/anchor/internal/operator"
+	"github.com/anchorkit/anchor/internal/server"
 	"github.com/anchorkit/anchor/internal/web"
 )
 
@@ -86,7 +86,7 @@ func newDevBenchCmd(f *Factory) *cobra.Command {
 	var serverExe string
 	var serverEnv []string
 	cmd := &cobra.Command{
-		Use:   "bench [--duration D] [--modes M,...] [--clients N,...] [--rate R] [--server-log FILE] [--database-url URL [--replicas N]] [--webhook [--webhook-batch N]] [--horizon]",
+		Use:   "bench [--duration D] [--modes M,...] [--clients N,...] [--rate R] [--server-log FILE] [--database-url URL [--replicas N]] [--webhook [--webhook-batch N]] [--horizon] [--baseline] [--server-exe PATH]",
 		Short: "Benchmark anchor serve: drive SEP-10, SEP-12 and SEP-6 at 8 and 64 clients",
 		Long: `Start anchor serve on a fresh configuration (rate limits off, no Horizon unless --horizon) and drive each mode
 at each client count, printing requests per second, latency, and the server's CPU per request
@@ -172,15 +172,7 @@ func newDevSDKAuthCmd(f *Factory) *cobra.Command {
 				ln.Close()
 				return err
 			}
-			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-			go func() {
-				<-cmd.Context().Done()
-				srv.Close()
-			}()
-			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
+			return server.Serve(cmd.Context(), ln, h, slog.New(slog.NewTextHandler(f.IO.ErrOut, nil)), time.Second)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8010", "address to listen on")

@@ -22,8 +22,8 @@ func newStoreCopyCmd(f *Factory) *cobra.Command {
 		Long: `Copy everything a bbolt store holds into a PostgreSQL database: customers with their files
 (unsealed with the keyring beside the database), the audit trail, tombstones, transactions with
 their history, references and memos, queued callbacks, treasury actions, cursors, unmatched
-payments, proposals, the last reconcile, and the used SEP-10 challenges. Then compare source and target, kind by
-kind: the same number of records and the same SHA-256 over them, or exit 1.
+payments, proposals, the last reconcile, and the used SEP-10 challenges. Then compare source
+and target, kind by kind: the same number of records and the same SHA-256 over them, or exit 1.
 
 The source is anchor.db (or its data directory) of a stopped anchor serve; the target is
 migrated first and must be empty, unless --force (copy over what it holds) or it holds an

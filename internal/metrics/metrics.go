@@ -64,7 +64,7 @@ type Metrics struct {
 	RefreshedAt       *prometheus.GaugeVec
 	// ReconcileLast and ReconcileDifferences are the last treasury reconcile (anchor reconcile,
 	// through a server or straight against the store), as the store records it: when, and how
-	// many differences it found. Every replica reports the same run.
+	// many differences it found.
 	ReconcileLast        *prometheus.GaugeVec
 	ReconcileDifferences *prometheus.GaugeVec
 	// TLSExpiry is when the certificate served expires (unix seconds), with tls_cert_file.
