@@ -167,6 +167,7 @@ func TestReplicasOnPostgres(t *testing.T) {
 	}
 	a := startReplica(t, tf.dir, "a", withMetrics("a"))
 	a.waitLog(t, 10*time.Second, "took over work that runs on one replica", "worker=watcher")
+	a.waitLog(t, 10*time.Second, "took over work that runs on one replica", "worker=metrics")
 	b := startReplica(t, tf.dir, "b", withMetrics("b"))
 	front := "127.0.0.1:" + strconv.Itoa(tf.port) // the home domain's port: stellar.toml's URLs lead here
 	roundRobin(t, front, a, b)
