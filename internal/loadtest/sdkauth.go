@@ -21,6 +21,8 @@ import (
 	"github.com/stellar/go-stellar-sdk/strkey"
 	"github.com/stellar/go-stellar-sdk/txnbuild"
 	"github.com/stellar/go-stellar-sdk/xdr"
+
+	"github.com/anchorkit/anchor/internal/httpx"
 )
 
 // SDKAuthOptions configure NewSDKAuth.
@@ -96,7 +98,7 @@ func NewSDKAuth(o SDKAuthOptions) (*SDKAuth, error) {
 func (s *SDKAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t0 := time.Now()
 	s.log.Info("starting request", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	sw := &httpx.StatusWriter{ResponseWriter: w}
 	switch {
 	case r.URL.Path == "/.well-known/stellar.toml" && r.Method == http.MethodGet:
 		sw.Header().Set("Content-Type", "text/plain")
@@ -110,17 +112,7 @@ func (s *SDKAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		sdkAuthError(sw, http.StatusNotFound, "not found")
 	}
-	s.log.Info("finished request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(t0))
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
+	s.log.Info("finished request", "method", r.Method, "path", r.URL.Path, "status", sw.Status, "duration", time.Since(t0))
 }
 
 func sdkAuthError(w http.ResponseWriter, status int, msg string) {
