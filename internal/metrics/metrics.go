@@ -125,10 +125,12 @@ func New(version string) *Metrics {
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "anchor_build_info",
 		Help: "The running anchor: version and Go version (always 1)."}, []string{"version", "goversion"})
 	build.WithLabelValues(version, runtime.Version()).Set(1)
-	r.MustRegister(m.requests, m.latency, m.SEP10, m.WatcherPayments, m.watcherCaughtUp, m.Callbacks, m.Horizon, m.HorizonLatency,
-		m.Transactions, m.OldestWaiting, m.Customers, m.CallbacksQueued, m.CallbackOldest, m.TreasuryActions,
-		m.UnsettledPayment, m.Distribution, m.WebhookBehind, m.WebhookLag, m.WebhookDeliveries, m.RefreshedAt, m.ReconcileLast, m.ReconcileDifferences, build,
+	r.MustRegister(m.requests, m.latency, m.SEP10, m.WatcherPayments, m.watcherCaughtUp, m.Callbacks, m.Horizon, m.HorizonLatency, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The refresh's families, from the one list RefreshStopped resets too.
+	for _, f := range m.storeFamilies() {
+		r.MustRegister(f)
+	}
 	return m
 }
 
