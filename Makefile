@@ -40,6 +40,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 300000x ./pkg/stellartoml/
 	$(GO) test -run '^$$' -fuzz FuzzResolveURL -fuzztime 1000000x ./pkg/stellartoml/
 	$(GO) test -run '^$$' -fuzz FuzzParseClientAccount -fuzztime 1000000x ./pkg/sep10/
+	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 300000x ./internal/edsig/
 	$(GO) test -run '^$$' -fuzz FuzzSignChallenge -fuzztime 300000x ./pkg/sep10/
 	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 1000000x ./pkg/callbacksig/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 1000000x ./internal/money/

@@ -2,7 +2,6 @@ package sep10
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/stellar/go-stellar-sdk/strkey"
 	"github.com/stellar/go-stellar-sdk/xdr"
+
+	"github.com/anchorkit/anchor/internal/edsig"
 )
 
 // VerifyParams are what a challenge is checked against.
@@ -327,16 +328,15 @@ func findSignature(sigs []xdr.DecoratedSignature, used []bool, key string, hash 
 
 // findSignatureRaw is findSignature for a raw 32-byte public key.
 func findSignatureRaw(sigs []xdr.DecoratedSignature, used []bool, raw []byte, hash []byte) int {
-	pub := ed25519.PublicKey(raw)
 	hint := raw[len(raw)-4:]
 	for i, s := range sigs {
 		if used != nil && used[i] {
 			continue
 		}
-		if !bytes.Equal(s.Hint[:], hint) || len(s.Signature) != ed25519.SignatureSize {
+		if !bytes.Equal(s.Hint[:], hint) || len(s.Signature) != edsig.SignatureSize {
 			continue
 		}
-		if ed25519.Verify(pub, hash, s.Signature) {
+		if edsig.Verify(raw, hash, s.Signature) {
 			return i
 		}
 	}
