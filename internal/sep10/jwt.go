@@ -42,20 +42,24 @@ type Tokens struct {
 	lifetime time.Duration
 	parser   *jwt.Parser
 	now      func() time.Time
+	checked  *checkedTokens
 }
+
+// jwtLeeway is the clock skew allowed on a token's expiry and issue time.
+const jwtLeeway = 5 * time.Second
 
 // NewTokens returns a Tokens signing with key, for the issuer URL (WEB_AUTH_ENDPOINT).
 func NewTokens(key []byte, issuer string, lifetime time.Duration) *Tokens {
-	return &Tokens{
-		key: key, issuer: issuer, lifetime: lifetime, now: time.Now,
-		parser: jwt.NewParser(
-			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-			jwt.WithIssuer(issuer),
-			jwt.WithExpirationRequired(),
-			jwt.WithIssuedAt(),
-			jwt.WithLeeway(5*time.Second),
-		),
-	}
+	t := &Tokens{key: key, issuer: issuer, lifetime: lifetime, now: time.Now, checked: newCheckedTokens(1 << 12)}
+	t.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(jwtLeeway),
+		jwt.WithTimeFunc(func() time.Time { return t.now() }),
+	)
+	return t
 }
 
 // jwtHeader is the encoded header of every token: {"alg":"HS256","typ":"JWT"}.
@@ -85,8 +89,16 @@ func (t *Tokens) Issue(sub, jti, clientDomain, homeDomain string) (string, time.
 	return signing + "." + base64.RawURLEncoding.EncodeToString(sig), exp, nil
 }
 
-// Parse checks a token's signature, algorithm, issuer and expiry and returns its Auth.
+// Parse checks a token's signature, algorithm, issuer and expiry and returns its Auth. A token
+// that passed is remembered (checkedTokens), so that a wallet's next requests with it cost a
+// look-up and the expiry check instead of decoding and verifying it again.
 func (t *Tokens) Parse(token string) (*Auth, error) {
+	if a, ok := t.checked.get(token); ok {
+		if t.now().Before(a.ExpiresAt.Add(jwtLeeway)) {
+			return &a, nil
+		}
+		// expired: the full check below says so
+	}
 	var c Claims
 	if _, err := t.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.key, nil }); err != nil {
 		switch {
@@ -104,6 +116,7 @@ func (t *Tokens) Parse(token string) (*Auth, error) {
 	if acct == "" || (memo != "" && !isUint(memo)) {
 		return nil, errors.New("token subject is invalid")
 	}
+	t.checked.put(token, *a)
 	return a, nil
 }
 
