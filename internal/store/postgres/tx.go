@@ -64,10 +64,20 @@ func classify(err error) error {
 	return err
 }
 
-// update runs fn in a serializable read-write transaction, again while it conflicts.
-func (s *Store) update(ctx context.Context, fn func(b base) error) error {
+// updateAlone runs fn in a serializable read-write transaction of its own, again while it
+// conflicts. The first attempt runs on c when it is given (a connection update already holds;
+// it is released), the others on connections of their own.
+func (s *Store) updateAlone(ctx context.Context, c *pgxpool.Conn, fn func(b base) error) error {
 	for attempt := 1; ; attempt++ {
-		err := classify(s.run(ctx, "BEGIN ISOLATION LEVEL SERIALIZABLE", fn))
+		var err error
+		if c != nil {
+			err = runOn(ctx, c, "BEGIN ISOLATION LEVEL SERIALIZABLE", fn)
+			c.Release()
+			c = nil
+		} else {
+			err = s.run(ctx, "BEGIN ISOLATION LEVEL SERIALIZABLE", fn)
+		}
+		err = classify(err)
 		if err == nil || !retryable(err) || attempt == maxAttempts {
 			return err
 		}
@@ -105,12 +115,17 @@ func (s *Store) run(ctx context.Context, begin string, fn func(b base) error) er
 		return err
 	}
 	defer c.Release()
+	return runOn(ctx, c, begin, fn)
+}
+
+// runOn is run on a connection the caller holds.
+func runOn(ctx context.Context, c *pgxpool.Conn, begin string, fn func(b base) error) error {
 	st := &txState{single: begin == ""}
 	if !st.single {
 		st.pending = append(st.pending, queued{sql: begin})
 	}
 	b := base{ctx, c, st}
-	err = fn(b)
+	err := fn(b)
 	if err == nil {
 		if !st.single {
 			st.pending = append(st.pending, queued{sql: "COMMIT"})
@@ -120,15 +135,19 @@ func (s *Store) run(ctx context.Context, begin string, fn func(b base) error) er
 		}
 	}
 	if st.sent && !st.single {
-		// Whatever state the batch left (aborted, or ended by a failed COMMIT), end it; a
-		// connection that cannot is closed, and the pool drops it.
-		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, rerr := c.Exec(rctx, "ROLLBACK"); rerr != nil {
-			c.Conn().Close(rctx)
-		}
+		rollback(c)
 	}
 	return err
+}
+
+// rollback ends whatever state a transaction was left in (aborted, or ended by a failed
+// COMMIT); a connection that cannot is closed, and the pool drops it.
+func rollback(c *pgxpool.Conn) {
+	rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Exec(rctx, "ROLLBACK"); err != nil {
+		c.Conn().Close(rctx)
+	}
 }
 
 // base is one database transaction as the services' Tx interfaces see it (they take no
@@ -145,6 +164,10 @@ type txState struct {
 	single  bool // no transaction (Store.one): one statement only
 	// prefetched holds customer records read with their keys (kycTx.CustomerID), by id.
 	prefetched map[string][]byte
+	// In a group of updates (group.go): fnMark is where the current update's queued
+	// statements start in pending, and fnSent whether any of them reached the server.
+	fnMark int
+	fnSent bool
 }
 
 type queued struct {
@@ -169,6 +192,10 @@ func (b base) send(query string, args []any) (pgx.BatchResults, error) {
 		batch.Queue(q.sql, q.args...)
 	}
 	n := len(b.st.pending)
+	if n > b.st.fnMark {
+		b.st.fnSent = true
+	}
+	b.st.fnMark = 0
 	b.st.pending = b.st.pending[:0]
 	if query != "" {
 		batch.Queue(query, args...)

@@ -1,0 +1,273 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/store/pgtest"
+)
+
+// openGroupTest opens a store of conns connections on a fresh database with a table of its own.
+func openGroupTest(t *testing.T, conns int) *Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, pgtest.URL(t)+fmt.Sprintf("&pool_max_conns=%d", conns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	_, err = s.pool.Exec(ctx, `CREATE TABLE group_test (id int PRIMARY KEY, n int NOT NULL CHECK (n >= 0));
+		INSERT INTO group_test VALUES (0, 0)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Updates that wait for a connection together run in one transaction, one after the other:
+// each sees the writes of those before it, none is lost, and every acknowledged one is there.
+func TestGroupedUpdatesAreSerial(t *testing.T) {
+	s := openGroupTest(t, 2)
+	ctx := context.Background()
+	const workers, each = 48, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				errs <- s.update(ctx, func(b base) error {
+					var n int
+					if err := b.queryRow("SELECT n FROM group_test WHERE id = 0").Scan(&n); err != nil {
+						return err
+					}
+					if err := b.exec("UPDATE group_test SET n = $1 WHERE id = 0", n+1); err != nil {
+						return err
+					}
+					return b.exec("INSERT INTO group_test VALUES ($1, 0)", 1+w*each+i)
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n, rows int
+	if err := s.pool.QueryRow(ctx, "SELECT (SELECT n FROM group_test WHERE id = 0), count(*) - 1 FROM group_test").Scan(&n, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if n != workers*each || rows != workers*each {
+		t.Fatalf("counter %d and %d rows after %d acknowledged updates", n, rows, workers*each)
+	}
+	if s.group.grouped.Load() == 0 {
+		t.Fatal("no update ran in a group: the test did not exercise grouping")
+	}
+	t.Logf("%d of %d updates committed in groups", s.group.grouped.Load(), workers*each)
+}
+
+type groupResult struct {
+	err      error
+	panicked any
+}
+
+// inOneGroup runs fns as updates waiting together for the only connection of s (they then run
+// as one group) and returns what each update returned, or its panic.
+func inOneGroup(t *testing.T, s *Store, fns map[string]func(b base) error) map[string]groupResult {
+	t.Helper()
+	ctx := context.Background()
+	hold, holding, held := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(held)
+		_ = s.update(ctx, func(b base) error {
+			close(holding)
+			<-hold
+			return nil
+		})
+	}()
+	<-holding
+	type named struct {
+		name string
+		groupResult
+	}
+	results := make(chan named, len(fns))
+	for name, fn := range fns {
+		go func() {
+			r := named{name: name}
+			defer func() {
+				r.panicked = recover()
+				results <- r
+			}()
+			r.err = s.update(ctx, fn)
+		}()
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		s.group.mu.Lock()
+		n := len(s.group.waiting)
+		s.group.mu.Unlock()
+		if n == len(fns) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d updates waiting, want %d", n, len(fns))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(hold)
+	<-held
+	got := map[string]groupResult{}
+	for range fns {
+		r := <-results
+		got[r.name] = r.groupResult
+	}
+	return got
+}
+
+func groupTestIDs(t *testing.T, s *Store) string {
+	t.Helper()
+	rows, err := s.pool.Query(context.Background(), "SELECT id FROM group_test ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int
+	for rows.Next() {
+		var id int
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return fmt.Sprint(ids)
+}
+
+// insertGroupTest is an update that adds the row id.
+func insertGroupTest(id int) func(b base) error {
+	return func(b base) error { return b.exec("INSERT INTO group_test VALUES ($1, $1)", id) }
+}
+
+// In one group, an update that fails leaves with its own error, and nothing of it is stored:
+// before sending anything (its queued writes are dropped, the group goes on and commits), or
+// after its writes reached the server (the group is rolled back, and its updates run alone).
+func TestGroupMembersFailAlone(t *testing.T) {
+	s := openGroupTest(t, 1)
+	errBusiness := errors.New("customer not found")
+	read := func(b base) error {
+		var n int
+		return b.queryRow("SELECT n FROM group_test WHERE id = 0").Scan(&n)
+	}
+	got := inOneGroup(t, s, map[string]func(b base) error{
+		"reads then fails": func(b base) error {
+			if err := read(b); err != nil {
+				return err
+			}
+			return errBusiness
+		},
+		"queues then fails": func(b base) error {
+			if err := insertGroupTest(5)(b); err != nil {
+				return err
+			}
+			return errBusiness
+		},
+		"commits": insertGroupTest(1),
+	})
+	for name, r := range got {
+		if want := name != "commits"; errors.Is(r.err, errBusiness) != want || r.panicked != nil || (!want && r.err != nil) {
+			t.Errorf("%s: %v, %v", name, r.err, r.panicked)
+		}
+	}
+	if ids := groupTestIDs(t, s); ids != "[0 1]" {
+		t.Fatalf("rows %v, want [0 1]: only the update that succeeded is stored", ids)
+	}
+	if s.group.grouped.Load() != 1 {
+		t.Fatalf("%d updates committed in a group, want 1 (the group went on without the failed ones)", s.group.grouped.Load())
+	}
+
+	got = inOneGroup(t, s, map[string]func(b base) error{
+		"sends then fails": func(b base) error {
+			if err := insertGroupTest(4)(b); err != nil {
+				return err
+			}
+			if err := read(b); err != nil {
+				return err
+			}
+			return errBusiness
+		},
+		"commits": insertGroupTest(2),
+	})
+	if r := got["sends then fails"]; !errors.Is(r.err, errBusiness) || r.panicked != nil {
+		t.Errorf("sends then fails: %v, %v", r.err, r.panicked)
+	}
+	if r := got["commits"]; r.err != nil || r.panicked != nil {
+		t.Errorf("commits: %v, %v", r.err, r.panicked)
+	}
+	if ids := groupTestIDs(t, s); ids != "[0 1 2]" {
+		t.Fatalf("rows %v, want [0 1 2]", ids)
+	}
+}
+
+// An update whose write the database refuses, or that panics, rolls its group back; each then
+// runs alone: the refused one gets the database's error, the panicking one panics in its own
+// caller, and the others commit.
+func TestGroupFailsAndRunsAlone(t *testing.T) {
+	s := openGroupTest(t, 1)
+	got := inOneGroup(t, s, map[string]func(b base) error{
+		"refused": func(b base) error { return b.exec("INSERT INTO group_test VALUES (2, -1)") },
+		"panics": func(b base) error {
+			if err := b.exec("INSERT INTO group_test VALUES (3, 3)"); err != nil {
+				return err
+			}
+			panic("boom")
+		},
+		"commits": func(b base) error { return b.exec("INSERT INTO group_test VALUES (1, 1)") },
+	})
+	if r := got["commits"]; r.err != nil || r.panicked != nil {
+		t.Errorf("commits: %v, %v", r.err, r.panicked)
+	}
+	var pg *pgconn.PgError
+	if r := got["refused"]; !errors.As(r.err, &pg) || pg.Code != "23514" {
+		t.Errorf("refused: %v, want a check violation", r.err)
+	}
+	if r := got["panics"]; r.panicked == nil || !strings.Contains(fmt.Sprint(r.panicked), "boom") {
+		t.Errorf("panics: %v, %v; want its own panic", r.err, r.panicked)
+	}
+	if ids := groupTestIDs(t, s); ids != "[0 1]" {
+		t.Fatalf("rows %v, want [0 1]: only the update that succeeded is stored", ids)
+	}
+}
+
+// A COMMIT that gets no answer may have committed: its group's updates get the error of a lost
+// database, as an update alone would, and none runs again (which could apply it twice).
+func TestGroupCommitWithoutAnswerIsNotRunAgain(t *testing.T) {
+	s := openGroupTest(t, 1)
+	got := inOneGroup(t, s, map[string]func(b base) error{
+		"commits": insertGroupTest(1),
+		// Sent with the COMMIT, in the same round trip: the connection ends before its answer.
+		"loses the connection": func(b base) error { return b.exec("SELECT pg_terminate_backend(pg_backend_pid())") },
+	})
+	for name, r := range got {
+		if !errors.Is(r.err, store.ErrUnavailable) || r.panicked != nil {
+			t.Errorf("%s: %v, %v; want the database unavailable", name, r.err, r.panicked)
+		}
+	}
+	if ids := groupTestIDs(t, s); ids != "[0]" {
+		t.Fatalf("rows %v, want [0]", ids)
+	}
+	if err := s.update(context.Background(), insertGroupTest(2)); err != nil {
+		t.Fatalf("after a lost connection: %v", err)
+	}
+	if ids := groupTestIDs(t, s); ids != "[0 2]" {
+		t.Fatalf("rows %v, want [0 2]", ids)
+	}
+}
