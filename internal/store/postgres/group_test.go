@@ -135,6 +135,22 @@ func inOneGroup(t *testing.T, s *Store, fns map[string]func(b base) error) map[s
 	return got
 }
 
+// wantGroupTestIDs fails the test unless the table holds exactly the rows want lists: those of
+// the updates that succeeded.
+func wantGroupTestIDs(t *testing.T, s *Store, want string) {
+	t.Helper()
+	if ids := groupTestIDs(t, s); ids != want {
+		t.Fatalf("rows %v, want %v: only the updates that succeeded are stored", ids, want)
+	}
+}
+
+func wantCommitted(t *testing.T, got map[string]groupResult, name string) {
+	t.Helper()
+	if r := got[name]; r.err != nil || r.panicked != nil {
+		t.Errorf("%s: %v, %v", name, r.err, r.panicked)
+	}
+}
+
 func groupTestIDs(t *testing.T, s *Store) string {
 	t.Helper()
 	rows, err := s.pool.Query(context.Background(), "SELECT id FROM group_test ORDER BY id")
@@ -187,9 +203,7 @@ func TestGroupMembersFailAlone(t *testing.T) {
 			t.Errorf("%s: %v, %v", name, r.err, r.panicked)
 		}
 	}
-	if ids := groupTestIDs(t, s); ids != "[0 1]" {
-		t.Fatalf("rows %v, want [0 1]: only the update that succeeded is stored", ids)
-	}
+	wantGroupTestIDs(t, s, "[0 1]")
 	if s.group.grouped.Load() != 1 {
 		t.Fatalf("%d updates committed in a group, want 1 (the group went on without the failed ones)", s.group.grouped.Load())
 	}
@@ -209,12 +223,8 @@ func TestGroupMembersFailAlone(t *testing.T) {
 	if r := got["sends then fails"]; !errors.Is(r.err, errBusiness) || r.panicked != nil {
 		t.Errorf("sends then fails: %v, %v", r.err, r.panicked)
 	}
-	if r := got["commits"]; r.err != nil || r.panicked != nil {
-		t.Errorf("commits: %v, %v", r.err, r.panicked)
-	}
-	if ids := groupTestIDs(t, s); ids != "[0 1 2]" {
-		t.Fatalf("rows %v, want [0 1 2]", ids)
-	}
+	wantCommitted(t, got, "commits")
+	wantGroupTestIDs(t, s, "[0 1 2]")
 }
 
 // An update whose write the database refuses, or that panics, rolls its group back; each then
@@ -232,9 +242,7 @@ func TestGroupFailsAndRunsAlone(t *testing.T) {
 		},
 		"commits": func(b base) error { return b.exec("INSERT INTO group_test VALUES (1, 1)") },
 	})
-	if r := got["commits"]; r.err != nil || r.panicked != nil {
-		t.Errorf("commits: %v, %v", r.err, r.panicked)
-	}
+	wantCommitted(t, got, "commits")
 	var pg *pgconn.PgError
 	if r := got["refused"]; !errors.As(r.err, &pg) || pg.Code != "23514" {
 		t.Errorf("refused: %v, want a check violation", r.err)
@@ -242,9 +250,7 @@ func TestGroupFailsAndRunsAlone(t *testing.T) {
 	if r := got["panics"]; r.panicked == nil || !strings.Contains(fmt.Sprint(r.panicked), "boom") {
 		t.Errorf("panics: %v, %v; want its own panic", r.err, r.panicked)
 	}
-	if ids := groupTestIDs(t, s); ids != "[0 1]" {
-		t.Fatalf("rows %v, want [0 1]: only the update that succeeded is stored", ids)
-	}
+	wantGroupTestIDs(t, s, "[0 1]")
 }
 
 // A COMMIT that gets no answer may have committed: its group's updates get the error of a lost
@@ -261,13 +267,9 @@ func TestGroupCommitWithoutAnswerIsNotRunAgain(t *testing.T) {
 			t.Errorf("%s: %v, %v; want the database unavailable", name, r.err, r.panicked)
 		}
 	}
-	if ids := groupTestIDs(t, s); ids != "[0]" {
-		t.Fatalf("rows %v, want [0]", ids)
-	}
+	wantGroupTestIDs(t, s, "[0]")
 	if err := s.update(context.Background(), insertGroupTest(2)); err != nil {
 		t.Fatalf("after a lost connection: %v", err)
 	}
-	if ids := groupTestIDs(t, s); ids != "[0 2]" {
-		t.Fatalf("rows %v, want [0 2]", ids)
-	}
+	wantGroupTestIDs(t, s, "[0 2]")
 }
