@@ -23,7 +23,8 @@ import (
 //
 // Each update is acknowledged only by the COMMIT that holds it. An update whose function fails
 // before anything of its own reached the server leaves the group, with its error, as it would
-// have alone. Anything else that goes wrong before the COMMIT is answered — a statement refused,
+// have failed alone after the updates before it; if the group then does not commit, it runs
+// again alone, since its error may rest on their writes. Anything else that goes wrong before the COMMIT is answered — a statement refused,
 // the transaction aborted for a conflict, a COMMIT refused, a panic — rolls the group back, and
 // each of its updates then runs alone, with its own retries (the services' update functions may
 // run again, as under bbolt). A COMMIT that gets no answer (the connection lost) may have
@@ -38,7 +39,8 @@ const groupTimeout = 30 * time.Second
 type groupReq struct {
 	fn    func(b base) error
 	err   error
-	alone bool // the group failed: run fn alone
+	alone bool // the group did not commit: run fn alone
+	left  bool // fn failed in the group, with err, before anything of its own reached the server
 	taken bool // a connection holder took it (under group.mu)
 	// stop ends the owner's wait for a connection once another holder took the update.
 	stop context.CancelFunc
@@ -118,10 +120,9 @@ func (s *Store) runGroup(ctx context.Context, c *pgxpool.Conn, batch []*groupReq
 			break
 		}
 		// Nothing of r reached the server, and the transaction is sound: r leaves the group
-		// with its error, as it would have failed alone.
+		// with its error, as it would have failed alone after the updates before it.
 		st.pending = st.pending[:st.fnMark]
-		r.err = err
-		close(r.done)
+		r.err, r.left = err, true
 	}
 	// unknown is a COMMIT that got no answer (the connection lost): it may have committed, so
 	// its updates get the error and are not run again.
@@ -140,17 +141,21 @@ func (s *Store) runGroup(ctx context.Context, c *pgxpool.Conn, batch []*groupReq
 	if (failed || unknown != nil || len(in) == 0) && st.sent {
 		rollback(c)
 	}
-	if !failed && unknown == nil {
+	committed := !failed && unknown == nil // or nothing to commit
+	if committed {
 		s.group.grouped.Add(int64(len(in)))
 	}
 	c.Release()
 	for _, r := range batch {
-		select {
-		case <-r.done: // left the group with its error
-		default:
+		switch {
+		case r.left && !committed:
+			// Its error may rest on writes of the group that did not commit; it wrote
+			// nothing, so running it again alone is safe.
+			r.alone, r.err = true, nil
+		case !r.left:
 			r.alone, r.err = failed, unknown
-			close(r.done)
 		}
+		close(r.done)
 	}
 }
 

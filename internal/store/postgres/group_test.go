@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,7 +87,8 @@ type groupResult struct {
 }
 
 // inOneGroup runs fns as updates waiting together for the only connection of s (they then run
-// as one group) and returns what each update returned, or its panic.
+// as one group, in the order of their names) and returns what each update returned, or its
+// panic.
 func inOneGroup(t *testing.T, s *Store, fns map[string]func(b base) error) map[string]groupResult {
 	t.Helper()
 	ctx := context.Background()
@@ -103,27 +107,28 @@ func inOneGroup(t *testing.T, s *Store, fns map[string]func(b base) error) map[s
 		groupResult
 	}
 	results := make(chan named, len(fns))
-	for name, fn := range fns {
+	for i, name := range slices.Sorted(maps.Keys(fns)) {
 		go func() {
 			r := named{name: name}
 			defer func() {
 				r.panicked = recover()
 				results <- r
 			}()
-			r.err = s.update(ctx, fn)
+			r.err = s.update(ctx, fns[name])
 		}()
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		s.group.mu.Lock()
-		n := len(s.group.waiting)
-		s.group.mu.Unlock()
-		if n == len(fns) {
-			break
+		// One at a time, so that the group runs them in the order of their names.
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			s.group.mu.Lock()
+			n := len(s.group.waiting)
+			s.group.mu.Unlock()
+			if n == i+1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d updates waiting, want %d", n, i+1)
+			}
+			time.Sleep(time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d updates waiting, want %d", n, len(fns))
-		}
-		time.Sleep(time.Millisecond)
 	}
 	close(hold)
 	<-held
@@ -272,4 +277,38 @@ func TestGroupCommitWithoutAnswerIsNotRunAgain(t *testing.T) {
 		t.Fatalf("after a lost connection: %v", err)
 	}
 	wantGroupTestIDs(t, s, "[0 2]")
+}
+
+// An update that failed in a group on what an earlier update of it wrote is not answered from a
+// group that did not commit: it runs again alone, on what was committed.
+func TestGroupLeaverRunsAgainWhenTheGroupFails(t *testing.T) {
+	s := openGroupTest(t, 1)
+	errAgain, errExists := errors.New("second run refused"), errors.New("row 7 exists")
+	var runs atomic.Int32
+	got := inOneGroup(t, s, map[string]func(b base) error{
+		// Writes row 7 in the group; refuses when run again alone.
+		"1 a": func(b base) error {
+			if runs.Add(1) > 1 {
+				return errAgain
+			}
+			return insertGroupTest(7)(b)
+		},
+		// Fails when it sees row 7, else writes row 8.
+		"2 b": func(b base) error {
+			var n int
+			if err := b.queryRow("SELECT count(*) FROM group_test WHERE id = 7").Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return errExists
+			}
+			return insertGroupTest(8)(b)
+		},
+		"3 refused": func(b base) error { return b.exec("INSERT INTO group_test VALUES (2, -1)") },
+	})
+	if r := got["1 a"]; !errors.Is(r.err, errAgain) {
+		t.Errorf("a: %v, want its second run's error", r.err)
+	}
+	wantCommitted(t, got, "2 b")
+	wantGroupTestIDs(t, s, "[0 8]")
 }
