@@ -17,6 +17,8 @@ import (
 
 	"github.com/stellar/go-stellar-sdk/keypair"
 	"github.com/stellar/go-stellar-sdk/txnbuild"
+
+	"github.com/anchorkit/anchor/internal/store/storetest"
 )
 
 // scrape reads /metrics into series → value ("name{labels}" as exposed).
@@ -127,6 +129,15 @@ func TestMetricsMoveWithEvents(t *testing.T) {
 		`anchor_webhook_events_behind{endpoint="bank"}`:                                 func(v float64) bool { return v >= 0 },
 		`anchor_webhook_lag_seconds{endpoint="bank"}`:                                   func(v float64) bool { return v >= 0 },
 	}
+	if storetest.Postgres() {
+		// The request connections and how the writes ran (alone: one at a time here).
+		want[`anchor_db_connections_max`] = func(v float64) bool { return v >= 4 }
+		want[`anchor_db_connections{state="idle"}`] = func(v float64) bool { return v >= 0 }
+		want[`anchor_db_acquires_total`] = func(v float64) bool { return v >= 1 }
+		want[`anchor_db_acquire_wait_seconds_total`] = func(v float64) bool { return v >= 0 }
+		want[`anchor_db_updates_total{run="alone"}`] = func(v float64) bool { return v >= 1 }
+		want[`anchor_db_updates_total{run="grouped"}`] = func(v float64) bool { return v >= 0 }
+	}
 	var got map[string]float64
 	var text string
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
@@ -143,6 +154,9 @@ func TestMetricsMoveWithEvents(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s did not move (%v)\n%s", missing, got[missing], text)
 		}
+	}
+	if !storetest.Postgres() && strings.Contains(text, "anchor_db_") {
+		t.Fatalf("bbolt has no database connections to report:\n%s", text)
 	}
 	if !strings.Contains(text, "anchor_build_info{") || !strings.Contains(text, "anchor_http_request_duration_seconds_bucket") || !strings.Contains(text, "anchor_watcher_caught_up_timestamp_seconds") {
 		t.Fatalf("families missing:\n%s", text)

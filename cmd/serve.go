@@ -30,6 +30,7 @@ import (
 	"github.com/anchorkit/anchor/internal/operator"
 	"github.com/anchorkit/anchor/internal/server"
 	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/store/postgres"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/internal/treasury"
 )
@@ -187,6 +188,9 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		deps.SEP10.Observe = func(step, outcome string) { deps.Metrics.SEP10.WithLabelValues(step, outcome).Inc() }
 		if deps.SEP10.Horizon != nil {
 			deps.SEP10.Horizon = observedClient{deps.SEP10.Horizon, deps.Metrics, "sep10"}
+		}
+		if pg, ok := st.(*postgres.Store); ok {
+			deps.Metrics.WatchDB(func() metrics.DBStats { return metrics.DBStats(pg.Stats()) })
 		}
 	}
 	// Every worker runs under one errgroup on the server's context, and serveRun waits for all

@@ -50,8 +50,10 @@ type groupReq struct {
 type group struct {
 	mu      sync.Mutex
 	waiting []*groupReq
-	// grouped counts the updates committed in groups of two or more.
-	grouped atomic.Int64
+	// alone counts the updates that found a connection free and ran alone; grouped those
+	// committed in groups of two or more; rerun those run again alone after their group did
+	// not commit (Stats).
+	alone, grouped, rerun atomic.Int64
 }
 
 // update runs fn in a serializable read-write transaction, alone or in a group (above), again
@@ -87,6 +89,7 @@ func (s *Store) update(ctx context.Context, fn func(b base) error) error {
 		}
 		g.mu.Unlock()
 		if len(batch) == 1 {
+			g.alone.Add(1)
 			return s.updateAlone(ctx, c, fn)
 		}
 		// The group's work is not the leader's alone: its request ending must not cut it.
@@ -96,6 +99,7 @@ func (s *Store) update(ctx context.Context, fn func(b base) error) error {
 	}
 	<-r.done
 	if r.alone {
+		g.rerun.Add(1)
 		return s.updateAlone(ctx, nil, fn)
 	}
 	return r.err
@@ -168,4 +172,21 @@ func callGroup(fn func(b base) error, b base) (err error, panicked bool) {
 		}
 	}()
 	return fn(b), false
+}
+
+// Stats is what the store reports about its request connections and its group commit, for
+// the metrics (counters since the store opened).
+type Stats struct {
+	InUse, Idle, Max      int32
+	Acquires              int64
+	AcquireWait           time.Duration
+	Alone, Grouped, Rerun int64
+}
+
+// Stats returns the request pool's state and the group commit's counts.
+func (s *Store) Stats() Stats {
+	p := s.pool.Stat()
+	return Stats{InUse: p.AcquiredConns(), Idle: p.IdleConns(), Max: p.MaxConns(),
+		Acquires: p.AcquireCount(), AcquireWait: p.AcquireDuration(),
+		Alone: s.group.alone.Load(), Grouped: s.group.grouped.Load(), Rerun: s.group.rerun.Load()}
 }

@@ -79,6 +79,9 @@ func TestGroupedUpdatesAreSerial(t *testing.T) {
 		t.Fatal("no update ran in a group: the test did not exercise grouping")
 	}
 	t.Logf("%d of %d updates committed in groups", s.group.grouped.Load(), workers*each)
+	if st := s.Stats(); st.Max != 2 || st.Grouped != s.group.grouped.Load() || st.Alone+st.Grouped+st.Rerun < workers*each || st.Acquires < 1 {
+		t.Fatalf("stats %+v after %d updates on 2 connections", st, workers*each)
+	}
 }
 
 type groupResult struct {
@@ -311,4 +314,7 @@ func TestGroupLeaverRunsAgainWhenTheGroupFails(t *testing.T) {
 	}
 	wantCommitted(t, got, "2 b")
 	wantGroupTestIDs(t, s, "[0 8]")
+	if st := s.Stats(); st.Rerun != 3 || st.Grouped != 0 {
+		t.Fatalf("stats %+v: want the group's 3 updates run again, none committed in a group", st)
+	}
 }
