@@ -255,14 +255,18 @@ func TestBrowserSEP24PostMessage(t *testing.T) {
 	wallet := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprintf(w, `<!doctype html><title>waiting</title>
-<iframe src="%s" style="position:absolute;top:0;left:0;width:380px;height:800px;border:0"></iframe>
+<iframe src="%s" onload="document.title = 'loaded'" style="position:absolute;top:0;left:0;width:380px;height:800px;border:0"></iframe>
 <script>window.addEventListener("message", function (e) { document.title = "got " + JSON.stringify(e.data); });</script>`, html.EscapeString(status))
 	}))
 	defer wallet.Close()
 	inBrowser(t, ctx, chromedp.Navigate(wallet.URL))
 	// The framed page loads on its own time (a loaded machine takes seconds, once more than 20):
-	// activate Close until the wallet's page has the message.
+	// wait for it to have loaded (its script included), then activate Close until the wallet's
+	// page has the message.
 	var title string
+	for deadline := time.Now().Add(60 * time.Second); title != "loaded" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		title = read(t, ctx, chromedp.Title())
+	}
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
 		inBrowser(t, ctx,
 			chromedp.MouseClickXY(20, 20), // into the framed page
