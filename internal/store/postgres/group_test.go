@@ -26,7 +26,17 @@ func openGroupTest(t *testing.T, conns int) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		// Close waits for every connection to come back: one never given back is a failure,
+		// not a hang.
+		closed := make(chan struct{})
+		go func() { s.Close(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			t.Error("the store did not close in 10 s: a connection was never given back to the pool")
+		}
+	})
 	_, err = s.pool.Exec(ctx, `CREATE TABLE group_test (id int PRIMARY KEY, n int NOT NULL CHECK (n >= 0));
 		INSERT INTO group_test VALUES (0, 0)`)
 	if err != nil {
@@ -317,4 +327,39 @@ func TestGroupLeaverRunsAgainWhenTheGroupFails(t *testing.T) {
 	if st := s.Stats(); st.Rerun != 3 || st.Grouped != 0 {
 		t.Fatalf("stats %+v: want the group's 3 updates run again, none committed in a group", st)
 	}
+}
+
+// An update that panics alone, on the connection it waited for, gives the connection back: the
+// pool (of one here) still serves the next update.
+func TestUpdatePanicKeepsTheConnection(t *testing.T) {
+	s := openGroupTest(t, 1)
+	func() {
+		defer func() {
+			if p := recover(); p == nil {
+				t.Fatal("the update did not panic")
+			}
+		}()
+		_ = s.update(context.Background(), func(b base) error {
+			if err := insertGroupTest(3)(b); err != nil {
+				return err
+			}
+			var n int
+			if err := b.queryRow("SELECT n FROM group_test WHERE id = 0").Scan(&n); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+	}()
+	// A connection given back inside a transaction is closed in the background.
+	for deadline := time.Now().Add(5 * time.Second); s.pool.Stat().AcquiredConns() != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connection(s) still taken after the panic", s.pool.Stat().AcquiredConns())
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.update(ctx, insertGroupTest(1)); err != nil {
+		t.Fatalf("the next update: %v", err)
+	}
+	wantGroupTestIDs(t, s, "[0 1]")
 }

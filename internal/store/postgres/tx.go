@@ -71,8 +71,10 @@ func (s *Store) updateAlone(ctx context.Context, c *pgxpool.Conn, fn func(b base
 	for attempt := 1; ; attempt++ {
 		var err error
 		if c != nil {
-			err = runOn(ctx, c, "BEGIN ISOLATION LEVEL SERIALIZABLE", fn)
-			c.Release()
+			err = func(c *pgxpool.Conn) error {
+				defer c.Release() // also when fn panics: the pool must not lose it
+				return runOn(ctx, c, "BEGIN ISOLATION LEVEL SERIALIZABLE", fn)
+			}(c)
 			c = nil
 		} else {
 			err = s.run(ctx, "BEGIN ISOLATION LEVEL SERIALIZABLE", fn)
