@@ -12,9 +12,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
-
-	"golang.org/x/sync/singleflight"
 
 	"github.com/stellar/go-stellar-sdk/amount"
 	"github.com/stellar/go-stellar-sdk/clients/horizonclient"
@@ -67,8 +66,20 @@ type client struct {
 	// maxWait caps how long one Retry-After may hold a read.
 	maxWait time.Duration
 	sleep   func(ctx context.Context, d time.Duration) error
-	// signers shares one read among the concurrent Signers calls for an account.
-	signers singleflight.Group
+	// reads are the Signers reads under way, by account, which concurrent calls share.
+	readsMu sync.Mutex
+	reads   map[string]*signersRead
+}
+
+// signersRead is one Signers read, run by the call that started it and awaited by the calls
+// for the same account that came while it ran.
+type signersRead struct {
+	done chan struct{} // closed when the read has ended
+	val  *Signers
+	err  error
+	// again: the read ended without an answer of its own (its caller gave up, or it
+	// panicked), so that those awaiting it read again.
+	again bool
 }
 
 // maxIdleConns is how many idle connections to Horizon are kept for reuse. Go's default
@@ -186,26 +197,52 @@ func found[T any](v *T, err error) (*T, error) {
 // Signers implements Client. horizonclient decodes the whole account (balances, flags, links,
 // data), which cost a SEP-10 round more than its HTTP exchange; this decodes two fields.
 // Concurrent calls for one account (the users of a shared account, as a custodial wallet's,
-// signing in together) share one read, which none of their contexts cancels: each caller
-// waits within its own. Nothing is kept once the read is answered.
+// signing in together) share one read, each waiting within its own context. The read runs in
+// the goroutine of the call that started it (a goroutine of its own grew a new stack on every
+// SEP-10 round) and within its context: when that caller gives up, the calls awaiting the read
+// read again. Nothing is kept once the read is answered.
 func (c *client) Signers(ctx context.Context, id string) (*Signers, error) {
-	ch := c.signers.DoChan(id, func() (any, error) {
-		var out Signers
-		rctx := context.WithoutCancel(ctx)
-		err := c.read(rctx, func(*horizonclient.Client) error {
-			return c.getJSON(rctx, "accounts/"+url.PathEscape(id), &out)
-		})
-		return found(&out, err)
-	})
-	select {
-	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, ctx.Err())
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
+	for {
+		c.readsMu.Lock()
+		r, joined := c.reads[id]
+		if !joined {
+			r = &signersRead{done: make(chan struct{})}
+			if c.reads == nil {
+				c.reads = make(map[string]*signersRead)
+			}
+			c.reads[id] = r
 		}
-		return r.Val.(*Signers), nil
+		c.readsMu.Unlock()
+		if !joined {
+			return c.readSigners(ctx, id, r)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %v", ErrUnavailable, ctx.Err())
+		case <-r.done:
+		}
+		if !r.again {
+			return r.val, r.err
+		}
 	}
+}
+
+// readSigners runs the read r for the calls awaiting it.
+func (c *client) readSigners(ctx context.Context, id string, r *signersRead) (*Signers, error) {
+	r.again = true // until the read answers (a panic leaves it so)
+	defer func() {
+		c.readsMu.Lock()
+		delete(c.reads, id)
+		c.readsMu.Unlock()
+		close(r.done)
+	}()
+	var out Signers
+	err := c.read(ctx, func(*horizonclient.Client) error {
+		return c.getJSON(ctx, "accounts/"+url.PathEscape(id), &out)
+	})
+	r.val, r.err = found(&out, err)
+	r.again = err != nil && ctx.Err() != nil
+	return r.val, r.err
 }
 
 // maxBody bounds an answer read by getJSON.

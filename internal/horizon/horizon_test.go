@@ -287,8 +287,8 @@ func TestConcurrentReadsReuseConnections(t *testing.T) {
 	}
 }
 
-// Concurrent Signers calls for one account share one read; a caller that gives up does not
-// cancel it for the others.
+// Concurrent Signers calls for one account share one read. When the caller whose read it is
+// gives up, its read ends, and the calls that awaited it read again (once, together).
 func TestSignersSharedByConcurrentCallers(t *testing.T) {
 	s := standin.New()
 	t.Cleanup(s.Close)
@@ -305,34 +305,121 @@ func TestSignersSharedByConcurrentCallers(t *testing.T) {
 	s.CreateAccount(id, 1, [3]byte{})
 	c := newClient(ts.URL, 5*time.Second)
 	const callers = 20
-	var wg sync.WaitGroup
-	errs := make(chan error, callers)
-	// The first caller gives up early; the others still get the account.
-	quick, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	if _, err := c.Signers(quick, id); !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("caller that gave up: %v, want ErrUnavailable", err)
-	}
-	for range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a, err := c.Signers(context.Background(), id)
-			if err == nil && (len(a.Signers) != 1 || a.Signers[0].Key != id) {
-				err = fmt.Errorf("signers %+v", a.Signers)
+	callAll := func(t *testing.T) {
+		t.Helper()
+		var wg sync.WaitGroup
+		errs := make(chan error, callers)
+		for range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				a, err := c.Signers(context.Background(), id)
+				if err == nil && (len(a.Signers) != 1 || a.Signers[0].Key != id) {
+					err = fmt.Errorf("signers %+v", a.Signers)
+				}
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
 			}
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
 		}
 	}
-	// The give-up's read is the one the others joined (a late one may start a second).
-	if n := seen.Load(); n > 2 {
-		t.Fatalf("%d concurrent callers made %d reads, want 1 (at most 2)", callers+1, n)
+	t.Run("together", func(t *testing.T) {
+		seen.Store(0)
+		callAll(t)
+		if n := seen.Load(); n > 2 { // a late caller may start a second read
+			t.Fatalf("%d concurrent callers made %d reads, want 1 (at most 2)", callers, n)
+		}
+	})
+	t.Run("first gives up", func(t *testing.T) {
+		seen.Store(0)
+		quick, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		gaveUp := make(chan error, 1)
+		go func() {
+			_, err := c.Signers(quick, id)
+			gaveUp <- err
+		}()
+		for seen.Load() == 0 { // the first caller's read is under way: the others await it
+			time.Sleep(time.Millisecond)
+		}
+		callAll(t)
+		if err := <-gaveUp; !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("caller that gave up: %v, want ErrUnavailable", err)
+		}
+		if n := seen.Load(); n < 2 || n > 3 {
+			t.Fatalf("%d reads, want the first caller's and one more (at most two more)", n)
+		}
+	})
+}
+
+type panicOnce struct {
+	http.RoundTripper
+	started chan struct{}
+	release chan struct{}
+	n       atomic.Int32
+}
+
+func (p *panicOnce) RoundTrip(r *http.Request) (*http.Response, error) {
+	if p.n.Add(1) == 1 {
+		close(p.started)
+		<-p.release
+		panic("transport bug")
+	}
+	return p.RoundTripper.RoundTrip(r)
+}
+
+// A read that panics panics in its caller; the calls awaiting it read again rather than wait
+// forever or get nothing.
+func TestSignersReadPanics(t *testing.T) {
+	s := standin.New()
+	t.Cleanup(s.Close)
+	id := keypair.MustRandom().Address()
+	s.CreateAccount(id, 1, [3]byte{})
+	c := newClient(s.URL(), 5*time.Second)
+	tr := &panicOnce{RoundTripper: c.http.Transport, started: make(chan struct{}), release: make(chan struct{})}
+	c.http.Transport = tr
+	panicked := make(chan any, 1)
+	go func() {
+		defer func() { panicked <- recover() }()
+		_, _ = c.Signers(context.Background(), id)
+	}()
+	<-tr.started
+	got := make(chan error, 1)
+	go func() {
+		a, err := c.Signers(context.Background(), id)
+		if err == nil && (a == nil || len(a.Signers) != 1) {
+			err = fmt.Errorf("signers %+v", a)
+		}
+		got <- err
+	}()
+	for { // the second call awaits the first's read
+		c.readsMu.Lock()
+		n := len(c.reads)
+		c.readsMu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(tr.release)
+	if p := <-panicked; p == nil {
+		t.Fatal("the read's panic did not reach its caller")
+	}
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("awaiting call: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the call awaiting a read that panicked still waits")
+	}
+	if n := tr.n.Load(); n != 2 {
+		t.Fatalf("%d requests, want 2", n)
 	}
 }
