@@ -260,20 +260,13 @@ func TestConcurrentReadsReuseConnections(t *testing.T) {
 	c := newClient(ts.URL, 5*time.Second)
 	const callers = 32
 	wave := func() {
-		var wg sync.WaitGroup
-		errs := make(chan error, callers)
-		for range callers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if _, err := c.Signers(context.Background(), keypair.MustRandom().Address()); err != nil && !errors.Is(err, ErrNotFound) {
-					errs <- err
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
+		if err := concurrently(callers, func() error {
+			_, err := c.Signers(context.Background(), keypair.MustRandom().Address())
+			if errors.Is(err, ErrNotFound) {
+				return nil
+			}
+			return err
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -307,25 +300,14 @@ func TestSignersSharedByConcurrentCallers(t *testing.T) {
 	const callers = 20
 	callAll := func(t *testing.T) {
 		t.Helper()
-		var wg sync.WaitGroup
-		errs := make(chan error, callers)
-		for range callers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				a, err := c.Signers(context.Background(), id)
-				if err == nil && (len(a.Signers) != 1 || a.Signers[0].Key != id) {
-					err = fmt.Errorf("signers %+v", a.Signers)
-				}
-				errs <- err
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Fatal(err)
+		if err := concurrently(callers, func() error {
+			a, err := c.Signers(context.Background(), id)
+			if err == nil && (len(a.Signers) != 1 || a.Signers[0].Key != id) {
+				err = fmt.Errorf("signers %+v", a.Signers)
 			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
 		}
 	}
 	t.Run("together", func(t *testing.T) {
@@ -422,4 +404,25 @@ func TestSignersReadPanics(t *testing.T) {
 	if n := tr.n.Load(); n != 2 {
 		t.Fatalf("%d requests, want 2", n)
 	}
+}
+
+// concurrently runs f in n goroutines at once and returns the first error.
+func concurrently(n int, f func() error) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- f()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
