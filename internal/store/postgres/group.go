@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/anchorkit/anchor/internal/store"
 )
 
 // Group commit. Updates that wait for a connection at the same moment run together, one
@@ -24,11 +26,13 @@ import (
 // Each update is acknowledged only by the COMMIT that holds it. An update whose function fails
 // before anything of its own reached the server leaves the group, with its error, as it would
 // have failed alone after the updates before it; if the group then does not commit, it runs
-// again alone, since its error may rest on their writes. Anything else that goes wrong before the COMMIT is answered — a statement refused,
-// the transaction aborted for a conflict, a COMMIT refused, a panic — rolls the group back, and
-// each of its updates then runs alone, with its own retries (the services' update functions may
-// run again, as under bbolt). A COMMIT that gets no answer (the connection lost) may have
-// committed: its updates get the error, as an update alone would, and none runs again.
+// again alone, since its error may rest on their writes. Anything else that goes wrong before
+// the COMMIT is answered — a statement refused, the transaction aborted for a conflict, a
+// COMMIT refused, an update's panic — rolls the group back, and each of its updates then runs
+// alone, with its own retries (the services' update functions may run again, as under bbolt).
+// A COMMIT that gets no answer (the connection lost) may have committed: its updates get the
+// error, as an update alone would, and none runs again. So do the updates of a group whose own
+// work (sending its statements) panicked; its connection is closed.
 
 // maxGroup bounds the updates of one transaction.
 const maxGroup = 8
@@ -108,6 +112,26 @@ func (s *Store) update(ctx context.Context, fn func(b base) error) error {
 // runGroup runs the updates of batch in one transaction on c, releases c, and ends each
 // update's wait: with its result, or told to run alone.
 func (s *Store) runGroup(ctx context.Context, c *pgxpool.Conn, batch []*groupReq) {
+	answered := false
+	defer func() {
+		if answered {
+			return
+		}
+		// A panic of the group's own work (callGroup catches the updates'): its transaction's
+		// outcome is unknown, since its COMMIT may have been sent. The connection is closed,
+		// which rolls back a transaction still open, and each update gets the error of a lost
+		// database, as for a COMMIT without an answer; none runs again, and none waits forever.
+		p := recover()
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c.Conn().Close(cctx)
+		cancel()
+		c.Release()
+		for _, r := range batch {
+			r.alone, r.err = false, fmt.Errorf("%w: the group's transaction failed; it may have committed", store.ErrUnavailable)
+			close(r.done)
+		}
+		panic(p)
+	}()
 	st := &txState{pending: []queued{{sql: "BEGIN ISOLATION LEVEL SERIALIZABLE"}}}
 	b := base{ctx, c, st}
 	var in []*groupReq // the updates whose statements the transaction holds
@@ -150,6 +174,7 @@ func (s *Store) runGroup(ctx context.Context, c *pgxpool.Conn, batch []*groupReq
 		s.group.grouped.Add(int64(len(in)))
 	}
 	c.Release()
+	answered = true
 	for _, r := range batch {
 		switch {
 		case r.left && !committed:

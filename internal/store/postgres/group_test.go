@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"maps"
@@ -362,4 +363,42 @@ func TestUpdatePanicKeepsTheConnection(t *testing.T) {
 		t.Fatalf("the next update: %v", err)
 	}
 	wantGroupTestIDs(t, s, "[0 1]")
+}
+
+// panicValue panics when pgx encodes it, which it does when the queued write that holds it is
+// sent: with the group's COMMIT, outside any update's function.
+type panicValue struct{}
+
+func (panicValue) Value() (driver.Value, error) { panic("encoder bug") }
+
+// A panic of the group's own work (here sending its COMMIT) leaves its outcome unknown: the
+// goroutine that ran the group panics, every other update of the group gets the error of a lost
+// database (none runs again, which could apply it twice, and none waits forever), and the
+// connection is closed rather than given back mid-transaction.
+func TestGroupPanicOutsideAnUpdate(t *testing.T) {
+	s := openGroupTest(t, 1)
+	got := inOneGroup(t, s, map[string]func(b base) error{
+		"1": insertGroupTest(1),
+		"2": func(b base) error { return b.exec("UPDATE group_test SET n = $1 WHERE id = 0", panicValue{}) },
+		"3": insertGroupTest(3),
+	})
+	panics := 0
+	for name, r := range got {
+		switch {
+		case r.panicked != nil:
+			panics++
+		case !errors.Is(r.err, store.ErrUnavailable):
+			t.Errorf("%s: %v; want the database unavailable", name, r.err)
+		}
+	}
+	if panics != 1 {
+		t.Errorf("%d updates panicked, want the one that ran the group", panics)
+	}
+	wantGroupTestIDs(t, s, "[0]") // the COMMIT was never sent
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.update(ctx, insertGroupTest(4)); err != nil {
+		t.Fatalf("the next update: %v", err)
+	}
+	wantGroupTestIDs(t, s, "[0 4]")
 }
