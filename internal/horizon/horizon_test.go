@@ -379,16 +379,7 @@ func TestSignersReadPanics(t *testing.T) {
 		}
 		got <- err
 	}()
-	for { // the second call awaits the first's read
-		c.readsMu.Lock()
-		n := len(c.reads)
-		c.readsMu.Unlock()
-		if n == 1 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(20 * time.Millisecond)
+	time.Sleep(20 * time.Millisecond) // for the second call to join the first's read
 	close(tr.release)
 	if p := <-panicked; p == nil {
 		t.Fatal("the read's panic did not reach its caller")
