@@ -60,8 +60,11 @@ type Result struct {
 	P50           time.Duration `json:"p50_ns"`
 	P99           time.Duration `json:"p99_ns"`
 	CPUPerRequest time.Duration `json:"server_cpu_per_request_ns"`
-	PeakRSSKB     int64         `json:"server_peak_rss_kb"`
-	FirstError    string        `json:"first_error"`
+	// SwitchesPerRequest is the servers' context switches (their threads going to sleep and
+	// being woken, or preempted) per request: what each request costs the machine beyond its CPU.
+	SwitchesPerRequest float64 `json:"server_switches_per_request"`
+	PeakRSSKB          int64   `json:"server_peak_rss_kb"`
+	FirstError         string  `json:"first_error"`
 	// Server is "anchor", or "sdk-auth" for the benchmarks' baseline (SDKAuth).
 	Server string `json:"server"`
 }
@@ -74,7 +77,7 @@ func (r Result) String() string {
 	s := fmt.Sprintf("%-9s clients=%-3d  %8.0f req/s  p50=%-9s p99=%-9s errors=%d",
 		mode, r.Clients, r.PerSecond, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Errors)
 	if r.CPUPerRequest > 0 {
-		s += fmt.Sprintf("  server_cpu/req=%s  peak_rss=%.1fMB", r.CPUPerRequest.Round(time.Microsecond), float64(r.PeakRSSKB)/1024)
+		s += fmt.Sprintf("  server_cpu/req=%s  switches/req=%.1f  peak_rss=%.1fMB", r.CPUPerRequest.Round(time.Microsecond), r.SwitchesPerRequest, float64(r.PeakRSSKB)/1024)
 	}
 	if r.FirstError != "" {
 		s += "  first_error=" + r.FirstError
@@ -114,7 +117,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		targets = append(targets, target{u, client})
 	}
 	pids := append([]int{o.ServerPID}, o.ReplicaPIDs...)
-	cpu0 := procsCPU(pids)
+	cpu0, sw0 := procsCPU(pids), procsSwitches(pids)
 	ctx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
 	var mu sync.Mutex
@@ -216,7 +219,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu1 := procsCPU(pids)
+	cpu1, sw1 := procsCPU(pids), procsSwitches(pids)
 	res.Requests = len(lat)
 	res.PerSecond = float64(len(lat)) / elapsed.Seconds()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
@@ -226,6 +229,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if o.ServerPID > 0 && res.Requests > 0 {
 		res.CPUPerRequest = (cpu1 - cpu0) / time.Duration(res.Requests)
+		res.SwitchesPerRequest = float64(sw1-sw0) / float64(res.Requests)
 		for _, pid := range pids {
 			res.PeakRSSKB = max(res.PeakRSSKB, procPeakRSS(pid))
 		}
@@ -397,6 +401,39 @@ func procCPU(pid int) (time.Duration, error) {
 	st, _ := strconv.ParseInt(fields[12], 10, 64)
 	const clkTck = 100 // sysconf(_SC_CLK_TCK) on Linux
 	return time.Duration(ut+st) * time.Second / clkTck, nil
+}
+
+// procsSwitches is the context switches of the processes' threads together, voluntary and not
+// (a process's own /proc/PID/status counts its first thread's only).
+func procsSwitches(pids []int) int64 {
+	var n int64
+	for _, pid := range pids {
+		if pid <= 0 {
+			continue
+		}
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		for _, t := range tasks {
+			n += threadSwitches(pid, t.Name())
+		}
+	}
+	return n
+}
+
+// threadSwitches is the context switches of one thread, from /proc/PID/task/TID/status (0 when
+// the thread has ended).
+func threadSwitches(pid int, tid string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, tid))
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
+			c, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			n += c
+		}
+	}
+	return n
 }
 
 // procPeakRSS returns VmHWM of pid in KB.
