@@ -229,7 +229,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if o.ServerPID > 0 && res.Requests > 0 {
 		res.CPUPerRequest = (cpu1 - cpu0) / time.Duration(res.Requests)
-		res.SwitchesPerRequest = float64(sw1-sw0) / float64(res.Requests)
+		// A thread that ended during the run takes its count with it: never below zero.
+		res.SwitchesPerRequest = float64(max(sw1-sw0, 0)) / float64(res.Requests)
 		for _, pid := range pids {
 			res.PeakRSSKB = max(res.PeakRSSKB, procPeakRSS(pid))
 		}
