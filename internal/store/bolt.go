@@ -106,7 +106,9 @@ type Bolt struct {
 	refill sync.Mutex // one refillReady at a time
 	wiping sync.Mutex // one WipeErasedKeys at a time
 	marks  *marks     // used SEP-10 challenges on their way to disk (marks.go)
-	events *events.Recorder
+	// commits groups the writes that share a commit (commit.go).
+	commits *committer
+	events  *events.Recorder
 }
 
 var _ Store = (*Bolt)(nil)
@@ -128,15 +130,12 @@ func Open(dataDir string, opts Options) (*Bolt, error) {
 		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	// Replay marks are small and arrive concurrently: commit them in batches after at most
-	// 2ms, so one fsync covers many requests without adding much latency.
-	db.MaxBatchDelay = 2 * time.Millisecond
 	keys, err := openKeyring(filepath.Join(dataDir, KeyringName), opts.NoSync)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	s := &Bolt{db: db, keys: keys}
+	s := &Bolt{db: db, keys: keys, commits: &committer{db: db}}
 	if err := s.migrate(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)

@@ -184,7 +184,7 @@ func endpointRecords(tx *bolt.Tx, endpoint string, fn func(d *events.Delivery)) 
 // AdvanceFeed implements events.Store; it shares the commits of concurrent writes.
 func (s *Bolt) AdvanceFeed(ctx context.Context, endpoint string, from, to events.Cursor, queued []events.Delivery) (bool, error) {
 	ok := false
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.commits.update(func(tx *bolt.Tx) error {
 		ok = false
 		feeds := tx.Bucket(bucketEventFeeds)
 		raw := feeds.Get([]byte(endpoint))
@@ -258,7 +258,7 @@ func (s *Bolt) ClaimDelivery(ctx context.Context, d events.Delivery, now, until 
 
 // FinishDelivery implements events.Store; concurrent deliveries' records share a commit.
 func (s *Bolt) FinishDelivery(ctx context.Context, d events.Delivery, next *events.Delivery) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.commits.update(func(tx *bolt.Tx) error {
 		same, err := deliveryUnchanged(tx, d)
 		if err != nil || !same {
 			return err // redelivered or changed meanwhile: kept as it is now

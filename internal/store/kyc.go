@@ -31,7 +31,7 @@ func (s *Bolt) KYCUpdate(ctx context.Context, fn func(kyc.Tx) error) error {
 	if err := s.refillReady(ctx); err != nil {
 		return err
 	}
-	if err := s.db.Batch(func(tx *bolt.Tx) error { return fn(s.events.KYC(kycTx{tx, s.keys})) }); err != nil {
+	if err := s.commits.update(func(tx *bolt.Tx) error { return fn(s.events.KYC(kycTx{tx, s.keys})) }); err != nil {
 		return err
 	}
 	// A record replaced or deleted by fn left its key to wipe.

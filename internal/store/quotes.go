@@ -20,7 +20,7 @@ func (s *Bolt) PutQuote(ctx context.Context, q *quotes.Quote) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error { return tx.Bucket(bucketQuotes).Put([]byte(q.ID), raw) })
+	return s.commits.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketQuotes).Put([]byte(q.ID), raw) })
 }
 
 // Quote implements quotes.Store.

@@ -35,7 +35,7 @@ func (s *Bolt) TransferUpdate(ctx context.Context, fn func(transfer.Tx) error) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error { return fn(s.events.Transfer(transferTx{tx, s.keys})) })
+	return s.commits.update(func(tx *bolt.Tx) error { return fn(s.events.Transfer(transferTx{tx, s.keys})) })
 }
 
 // TransferView implements transfer.Store.
