@@ -94,11 +94,12 @@ func (c *committer) handOn() {
 
 // commit runs calls in one transaction, answering each: bbolt's batch.run.
 func (c *committer) commit(calls []*groupCall) {
-	answered := 0
 	defer func() {
 		if p := recover(); p != nil {
-			// A panic of the commit itself: the group's outcome is unknown.
-			for _, call := range calls[answered:] {
+			// A panic of the commit itself (db.Update: the writes' own panics are caught), so
+			// that no call of the group has been answered yet (those sent to run alone have
+			// left calls): the group's outcome is unknown.
+			for _, call := range calls {
 				call.answer <- errors.New("store: the commit failed; it may have been written")
 			}
 			panic(p)
@@ -122,7 +123,6 @@ func (c *committer) commit(calls []*groupCall) {
 		}
 		for _, call := range calls {
 			call.answer <- err
-			answered++
 		}
 		return
 	}
