@@ -423,15 +423,25 @@ func procsSwitches(pids []int) int64 {
 // threadSwitches is the context switches of one thread, from /proc/PID/task/TID/status (0 when
 // the thread has ended).
 func threadSwitches(pid int, tid string) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, tid))
+	return statusSum(fmt.Sprintf("/proc/%d/task/%s/status", pid, tid), func(key string) bool {
+		return strings.HasSuffix(key, "ctxt_switches") // voluntary and not
+	})
+}
+
+// statusSum is the sum of the leading numbers of the fields of a /proc status file whose key
+// keep takes (0 when the file is gone).
+func statusSum(path string, keep func(key string) bool) int64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
 	var n int64
 	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
-			c, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			n += c
+		if k, v, ok := strings.Cut(line, ":"); ok && keep(k) {
+			if f := strings.Fields(v); len(f) > 0 {
+				c, _ := strconv.ParseInt(f[0], 10, 64)
+				n += c
+			}
 		}
 	}
 	return n
@@ -439,17 +449,7 @@ func threadSwitches(pid int, tid string) int64 {
 
 // procPeakRSS returns VmHWM of pid in KB.
 func procPeakRSS(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			n, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
-			return n
-		}
-	}
-	return 0
+	return statusSum(fmt.Sprintf("/proc/%d/status", pid), func(key string) bool { return key == "VmHWM" })
 }
 
 // startInteractive starts a SEP-24 deposit (POST /transactions/deposit/interactive) and returns
