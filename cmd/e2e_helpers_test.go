@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -43,15 +44,59 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// freePort returns a loopback port that was free a moment ago.
+// logTail is the last limit bytes of a log, from a line's start.
+func logTail(log string, limit int) string {
+	if len(log) <= limit {
+		return log
+	}
+	log = log[len(log)-limit:]
+	if i := strings.IndexByte(log, '\n'); i >= 0 {
+		log = log[i+1:]
+	}
+	return "[...]\n" + log
+}
+
+// freePort returns a loopback port that was free a moment ago, for a server the test starts
+// later. It is taken below the kernel's ephemeral range (ip_local_port_range), which the
+// kernel hands out to outgoing connections and to listeners on port 0: a port from that range
+// could be taken by the test's own connections before the server binds it. Each port is given
+// out once per test binary, from a random start so that test binaries running side by side
+// rarely meet.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ports.once.Do(func() {
+		ports.lo, ports.hi = 20000, 32767
+		if raw, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+			if f := strings.Fields(string(raw)); len(f) == 2 {
+				if lo, err := strconv.Atoi(f[0]); err == nil && lo > 2048 {
+					ports.hi = lo - 1
+					ports.lo = max(1024, min(ports.lo, lo/2))
+				}
+			}
+		}
+		ports.next = ports.lo + rand.IntN(ports.hi-ports.lo+1)
+	})
+	ports.mu.Lock()
+	defer ports.mu.Unlock()
+	for range ports.hi - ports.lo + 1 {
+		port := ports.next
+		if ports.next++; ports.next > ports.hi {
+			ports.next = ports.lo
+		}
+		if ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			ln.Close()
+			return port
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatalf("no free loopback port in %d-%d", ports.lo, ports.hi)
+	return 0
+}
+
+// ports is freePort's state: the range below the ephemeral ports, and the next port to try.
+var ports struct {
+	once         sync.Once
+	mu           sync.Mutex
+	lo, hi, next int
 }
 
 // runCLI runs one anchor command line in-process with env as the whole environment.
@@ -128,6 +173,11 @@ func startServe(t *testing.T, dir string, port int, env map[string]string) *anch
 	root := NewRootCmd(f)
 	root.SetArgs([]string{"serve", "--config", dir + "/anchor.yaml", "--listen", "127.0.0.1:" + strconv.Itoa(port)})
 	go func() { s.done <- root.ExecuteContext(ctx) }()
+	t.Cleanup(func() { // after Stop (cleanups run last first): the whole log
+		if t.Failed() {
+			t.Logf("the log of anchor serve on port %d:\n%s", port, logTail(logs.String(), 256<<10))
+		}
+	})
 	t.Cleanup(func() { s.Stop(t) })
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
