@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"fmt"
-	"github.com/anchorkit/anchor/internal/web"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -10,6 +9,7 @@ import (
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/iostreams"
 	"github.com/anchorkit/anchor/internal/views"
+	"github.com/anchorkit/anchor/internal/web"
 )
 
 // ConfigShowOptions are the flags of anchor config show.

@@ -3,10 +3,10 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"github.com/anchorkit/anchor/internal/events"
 	"os"
 
 	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/events"
 	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/internal/store/postgres"
 )

@@ -5,14 +5,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"github.com/anchorkit/anchor/internal/apikey"
-	"github.com/anchorkit/anchor/internal/events"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stellar/go-stellar-sdk/keypair"
 
+	"github.com/anchorkit/anchor/internal/apikey"
+	"github.com/anchorkit/anchor/internal/events"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/quotes"
 	"github.com/anchorkit/anchor/internal/store"

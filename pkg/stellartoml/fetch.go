@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pelletier/go-toml/v2"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/pelletier/go-toml/v2"
 )
 
 // WellKnownPath is where SEP-1 puts the file.

@@ -12,7 +12,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"github.com/anchorkit/anchor/internal/events"
 	"net/url"
 	"runtime"
 	"sort"
@@ -27,6 +26,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/events"
 	"github.com/anchorkit/anchor/internal/store"
 )
 
