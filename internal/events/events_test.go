@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -221,6 +222,7 @@ type receiver struct {
 	got    []events.Event
 	fail   atomic.Int32 // answer 500 to this many more requests
 	down   atomic.Bool
+	flaky  atomic.Int32 // answer 500 to this percentage of requests, at random
 	forged atomic.Int32
 	posts  []int       // events per POST
 	twice  atomic.Bool // a batch held two events of one subject
@@ -235,7 +237,7 @@ func newReceiver(t *testing.T, secret []byte) *receiver {
 			w.WriteHeader(401)
 			return
 		}
-		if r.down.Load() || r.fail.Add(-1) >= 0 {
+		if r.down.Load() || r.fail.Add(-1) >= 0 || rand.Int32N(100) < r.flaky.Load() {
 			w.WriteHeader(500)
 			return
 		}
@@ -411,5 +413,78 @@ func TestWebhookBatches(t *testing.T) {
 	bank.mu.Unlock()
 	if len(got) != len(all) || bank.forged.Load() != 0 || bank.twice.Load() || slices.Max(posts) > 5 || slices.Max(posts) < 2 || len(posts) >= len(all) {
 		t.Fatalf("%d of %d events in POSTs of %v (forged %d)", len(got), len(all), posts, bank.forged.Load())
+	}
+}
+
+// TestWebhookOrderUnderLoad: events written by many writers at once, several to each subject,
+// while the receiver keeps going down and failing at random, all reach it, each subject's in
+// seq order (the first arrival of each event; a retry may bring one again) with none missing.
+func TestWebhookOrderUnderLoad(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	f := newFixture(t, events.Endpoint{Name: "bank"})
+	bank := newReceiver(t, secret)
+	bank.flaky.Store(30)
+	d := &events.Dispatcher{Store: f.st, Client: http.DefaultClient, BaseDelay: 2 * time.Millisecond, RetryFor: time.Hour,
+		Targets: map[string]events.Target{"bank": {URL: bank.URL, Secret: secret}}}
+	run(t, d)
+	rec := f.st.(events.Recording)
+	const writers, each, subjects = 12, 20, 5
+	stop := make(chan struct{})
+	flapped := make(chan struct{})
+	go func() { // the receiver goes down and comes back while the events are written
+		defer close(flapped)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Duration(10+i%4*10) * time.Millisecond):
+				bank.down.Store(i%2 == 0)
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				subject := fmt.Sprintf("reconcile:%d", (w+i)%subjects)
+				if err := rec.RecordEvent(context.Background(), events.ReconcileDifferences, subject, map[string]int{"writer": w, "i": i}); err != nil {
+					t.Error(err)
+					return
+				}
+				d.Wake()
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-flapped
+	bank.down.Store(false)
+	bank.flaky.Store(0)
+	distinct := func() (first []events.Event) {
+		seen := map[uint64]bool{}
+		for _, e := range bank.events() {
+			if !seen[e.ID] {
+				seen[e.ID] = true
+				first = append(first, e)
+			}
+		}
+		return first
+	}
+	for deadline := time.Now().Add(30 * time.Second); len(distinct()) < writers*each; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			st, err := f.st.FeedStats(context.Background(), "bank")
+			due, _ := f.st.DueDeliveries(context.Background(), time.Now().Add(time.Hour), 100)
+			t.Fatalf("%d of %d events arrived; the feed: %+v (%v); the records due within an hour: %+v", len(distinct()), writers*each, st, err, due)
+		}
+	}
+	last := map[string]int{}
+	for _, e := range distinct() {
+		if e.Seq != last[e.Subject]+1 {
+			t.Fatalf("%s: seq %d arrived after %d", e.Subject, e.Seq, last[e.Subject])
+		}
+		last[e.Subject] = e.Seq
+	}
+	if n := len(distinct()); n != writers*each || len(last) != subjects {
+		t.Fatalf("%d events of %d subjects, want %d of %d", n, len(last), writers*each, subjects)
 	}
 }

@@ -62,9 +62,12 @@ func (s *Store) ReadFeed(ctx context.Context, endpoint string, limit int) (event
 			}
 			return err
 		}
-		rows, err := b.query(`SELECT id, seq, xid::text, body::text FROM events
+		// The position goes out as text (pos), and the order is the column's, as numbers:
+		// ordered by its text, 1000 would come before 958 and the cursor would pass events
+		// never read.
+		rows, err := b.query(`SELECT id, seq, xid::text AS pos, body::text FROM events
 			WHERE (xid, id) > ($1::text::xid8, $2) AND xid < pg_snapshot_xmin(pg_current_snapshot())
-			ORDER BY xid, id LIMIT $3`, p.Cursor.Pos, p.Cursor.ID, limit)
+			ORDER BY events.xid, events.id LIMIT $3`, p.Cursor.Pos, p.Cursor.ID, limit)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,58 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/anchorkit/anchor/internal/events"
+	"github.com/anchorkit/anchor/internal/store/pgtest"
+)
+
+// TestFeedReadsInTransactionOrder: a feed reads the events in the order of their transactions'
+// ids as numbers, whatever their decimal digits (in the order of their text, 10 would come
+// before 9, and a cursor moved to it would pass 9 unread: events lost for a webhook once the
+// cluster's transaction ids reach another power of ten).
+func TestFeedReadsInTransactionOrder(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.SetEvents(&events.Recorder{Endpoints: []events.Endpoint{{Name: "bank"}}}); err != nil {
+		t.Fatal(err)
+	}
+	// Events of long-committed transactions, written in an order that is neither numeric nor
+	// textual: 100, 9, 11, 8, 10.
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for i, xid := range []string{"100", "9", "11", "8", "10"} {
+		raw, _ := json.Marshal(&events.Event{V: 1, Type: events.ReconcileDifferences, Subject: "reconcile:" + xid, At: at, Data: json.RawMessage(`{}`)})
+		if _, err := s.pool.Exec(ctx, "INSERT INTO events (xid, subject, seq, at_ns, body) VALUES ($1::text::xid8, $2, 1, $3, $4)",
+			xid, "reconcile:"+xid, at.UnixNano()+int64(i), string(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for range 5 {
+		page, err := s.ReadFeed(ctx, "bank", 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Events) == 0 {
+			break
+		}
+		for _, e := range page.Events {
+			got = append(got, e.Pos)
+		}
+		to := page.Events[len(page.Events)-1].Cursor
+		if ok, err := s.AdvanceFeed(ctx, "bank", page.Cursor, to, nil); !ok || err != nil {
+			t.Fatalf("advance the feed: %v %v", ok, err)
+		}
+	}
+	if want := []string{"8", "9", "10", "11", "100"}; !slices.Equal(got, want) {
+		t.Fatalf("the feed read the positions %v, want %v", got, want)
+	}
+}
