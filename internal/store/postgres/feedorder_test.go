@@ -11,10 +11,10 @@ import (
 	"github.com/anchorkit/anchor/internal/store/pgtest"
 )
 
-// TestFeedReadsInTransactionOrder: a feed reads the events in the order of their transactions'
-// ids as numbers, whatever their decimal digits (in the order of their text, 10 would come
-// before 9, and a cursor moved to it would pass 9 unread: events lost for a webhook once the
-// cluster's transaction ids reach another power of ten).
+// TestFeedReadsInTransactionOrder: a feed, and a reader of the pull API, read the events in
+// the order of their transactions' ids as numbers, whatever their decimal digits (in the order
+// of their text, 10 would come before 9, and a cursor moved to it would pass 9 unread: events
+// lost for a webhook once the cluster's transaction ids reach another power of ten).
 func TestFeedReadsInTransactionOrder(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, pgtest.URL(t))
@@ -54,5 +54,24 @@ func TestFeedReadsInTransactionOrder(t *testing.T) {
 	}
 	if want := []string{"8", "9", "10", "11", "100"}; !slices.Equal(got, want) {
 		t.Fatalf("the feed read the positions %v, want %v", got, want)
+	}
+	// The pull API (GET /v1/events?after=ID), by the events' ids: 100, 9, 11, 8, 10 were
+	// written as ids 1 to 5.
+	var ids []uint64
+	for after := uint64(0); len(ids) < 10; {
+		es, err := s.EventsAfter(ctx, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) == 0 {
+			break
+		}
+		for _, e := range es {
+			ids = append(ids, e.ID)
+		}
+		after = es[len(es)-1].ID
+	}
+	if want := []uint64{4, 2, 5, 3, 1}; !slices.Equal(ids, want) {
+		t.Fatalf("the pull API read the events %v, want %v", ids, want)
 	}
 }
