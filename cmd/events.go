@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"text/tabwriter"
@@ -13,6 +14,7 @@ import (
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/events"
+	"github.com/anchorkit/anchor/internal/fault"
 	"github.com/anchorkit/anchor/internal/views"
 )
 
@@ -96,8 +98,11 @@ with --failed and sent again with anchor events redeliver. docs/integration.md d
 
 	var all bool
 	redeliver := &cobra.Command{
-		Use:     "redeliver EVENT_ID | --failed",
-		Short:   "Send dead letters again: an event's, or all of them",
+		Use:   "redeliver EVENT_ID | --failed",
+		Short: "Send an event again, delivered or not, or every dead letter",
+		Long: `Send an event again: its dead letters, and a new delivery to each configured webhook that
+takes its type and has already sent it (receivers drop the second copy by its id). A webhook
+still to send it, or retrying it, is left as it is. With --failed, every dead letter.`,
 		Example: "  anchor events list --failed\n  anchor events redeliver 1234\n  anchor events redeliver --failed",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -115,13 +120,23 @@ with --failed and sent again with anchor events redeliver. docs/integration.md d
 			}
 			return withEvents(cmd.Context(), f, func(ev admin.Events) error {
 				n, err := ev.Redeliver(cmd.Context(), id, time.Now())
+				if errors.Is(err, fault.ErrNotFound) {
+					return fmt.Errorf("event %d is not in the event log (anchor events list)", id)
+				}
 				if err != nil {
 					return err
 				}
-				if n == 0 {
+				switch {
+				case n == 0 && id == 0:
 					return fmt.Errorf("no dead letter to send again (anchor events list --failed)")
+				case n == 0:
+					return fmt.Errorf("event %d: no webhook has sent it yet, or its delivery is waiting (anchor events webhooks)", id)
 				}
-				fmt.Fprintf(f.IO.Out, "Queued %d deliveries again.\n", n)
+				what := "deliveries"
+				if n == 1 {
+					what = "delivery"
+				}
+				fmt.Fprintf(f.IO.Out, "Queued %d %s again.\n", n, what)
 				return nil
 			})
 		},

@@ -303,6 +303,30 @@ func TestE2EEventsToTheBusiness(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &listed) != nil || len(listed) < len(pulled) {
 		t.Fatalf("anchor events list: %d %s", code, stderr)
 	}
+	// The business asks for the deposit's first event again (delivered long ago): the CLI, then
+	// the operator API, each queue it once more; the business gets it twice more, same id.
+	first := txEvents[0]["id"].(float64)
+	out, stderr, code = runCLI(t, context.Background(), env, "events", "redeliver", fmt.Sprint(first), "--config", path)
+	if code != 0 || out != "Queued 1 delivery again.\n" {
+		t.Fatalf("anchor events redeliver %v: %d %q %s", first, code, out, stderr)
+	}
+	times := func() int { biz.mu.Lock(); defer biz.mu.Unlock(); return biz.ids[first] }
+	for deadline := time.Now().Add(15 * time.Second); times() < 2; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the event sent again did not arrive (%d)", times())
+		}
+	}
+	if r := ops.call("POST", "/v1/events/redeliver", fmt.Sprintf(`{"event_id":%v}`, first)); r.Status != 200 || !strings.Contains(string(r.Body), `"redelivered":1`) {
+		t.Fatalf("POST /v1/events/redeliver: %d %s", r.Status, r.Body)
+	}
+	for deadline := time.Now().Add(15 * time.Second); times() < 3; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the event sent again through the operator API did not arrive (%d)", times())
+		}
+	}
+	if _, stderr, code := runCLI(t, context.Background(), env, "events", "redeliver", "999999999", "--config", path); code == 0 || stderr != "anchor: event 999999999 is not in the event log (anchor events list)\n" {
+		t.Fatalf("redeliver an event not in the log: %d %q", code, stderr)
+	}
 }
 
 // TestE2EEventOutlivesKill9: anchor serve is killed (SIGKILL) after a change and before its

@@ -30,7 +30,8 @@ var (
 // maxWait bounds a long poll of GET /v1/events.
 const maxWait = 60 * time.Second
 
-// RedeliverRequest is the body of POST /v1/events/redeliver: an event's dead letters, or all.
+// RedeliverRequest is the body of POST /v1/events/redeliver: an event (its dead letters, and a
+// new delivery to each webhook that has sent it; events.Store.Redeliver), or every dead letter.
 type RedeliverRequest struct {
 	EventID uint64 `json:"event_id,omitempty"`
 	All     bool   `json:"all,omitempty"`

@@ -104,6 +104,26 @@ func (r *Recorder) Names() []string {
 	return out
 }
 
+// TakenBy names the configured webhooks that take events of typ.
+func (r *Recorder) TakenBy(typ string) []string {
+	if r == nil {
+		return nil
+	}
+	var out []string
+	for _, e := range r.Endpoints {
+		if Takes(e.Types, typ) {
+			out = append(out, e.Name)
+		}
+	}
+	return out
+}
+
+// Resent is a new delivery of an event sent again (Store.Redeliver): due now, and retried for
+// the retry period from now.
+func Resent(endpoint string, e Event, now time.Time) Delivery {
+	return Delivery{Endpoint: endpoint, Subject: e.Subject, Seq: e.Seq, EventID: e.ID, Type: e.Type, Created: now, Due: now}
+}
+
 // Takes reports whether a webhook of these type patterns takes events of typ (no patterns:
 // every type).
 func Takes(patterns []string, typ string) bool {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -487,4 +488,70 @@ func TestWebhookOrderUnderLoad(t *testing.T) {
 	if n := len(distinct()); n != writers*each || len(last) != subjects {
 		t.Fatalf("%d events of %d subjects, want %d of %d", n, len(last), writers*each, subjects)
 	}
+}
+
+// TestRedeliverAnEvent: an event is sent again on demand, whether or not it was delivered: to
+// each configured webhook that takes its type and whose feed has passed it, once while a
+// delivery of it waits; an event the feed has yet to read, or no longer in the log, queues none.
+func TestRedeliverAnEvent(t *testing.T) {
+	ctx := context.Background()
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	f := newFixture(t, events.Endpoint{Name: "bank"}, events.Endpoint{Name: "crm", Types: []string{"customer.*"}})
+	f.deposit(t)
+	all, err := f.st.EventsAfter(ctx, 0, 100)
+	if err != nil || len(all) < 4 {
+		t.Fatalf("events: %v %v", all, err)
+	}
+	pick := func(prefix string) events.Event {
+		for _, e := range all {
+			if strings.HasPrefix(e.Type, prefix) {
+				return e
+			}
+		}
+		t.Fatalf("no %s event in %v", prefix, all)
+		return events.Event{}
+	}
+	tx, cust := pick("transaction."), pick("customer.")
+	redeliver := func(id uint64, want int) {
+		t.Helper()
+		if n, err := f.st.Redeliver(ctx, id, time.Now()); err != nil || n != want {
+			t.Fatalf("redeliver event %d: %d deliveries (%v), want %d", id, n, err, want)
+		}
+	}
+	redeliver(tx.ID, 0) // no feed has read it: it goes out with the others
+	// The feeds pass every event without sending any (as after a loss).
+	for _, name := range []string{"bank", "crm"} {
+		page, err := f.st.ReadFeed(ctx, name, 100)
+		if err != nil || len(page.Events) != len(all) {
+			t.Fatalf("read the feed of %s: %d events (%v)", name, len(page.Events), err)
+		}
+		if ok, err := f.st.AdvanceFeed(ctx, name, page.Cursor, page.Events[len(page.Events)-1].Cursor, nil); !ok || err != nil {
+			t.Fatalf("advance %s: %v %v", name, ok, err)
+		}
+	}
+	redeliver(tx.ID, 1)   // bank only: crm takes customer events
+	redeliver(tx.ID, 0)   // its delivery waits
+	redeliver(cust.ID, 2) // bank and crm
+	if n, err := f.st.Redeliver(ctx, 1<<40, time.Now()); !errors.Is(err, events.ErrNotFound) || n != 0 {
+		t.Fatalf("redeliver an event not in the log: %d %v, want not found", n, err)
+	}
+	bank, crm := newReceiver(t, secret), newReceiver(t, secret)
+	run(t, &events.Dispatcher{Store: f.st, Client: http.DefaultClient, BaseDelay: 5 * time.Millisecond,
+		Targets: map[string]events.Target{"bank": {URL: bank.URL, Secret: secret}, "crm": {URL: crm.URL, Secret: secret}}})
+	ids := func(r *receiver) (out []uint64) {
+		for _, e := range r.events() {
+			out = append(out, e.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	want := []uint64{min(tx.ID, cust.ID), max(tx.ID, cust.ID)}
+	waitFor(t, func() bool { return len(bank.events()) >= 2 && len(crm.events()) >= 1 })
+	time.Sleep(50 * time.Millisecond) // nothing more
+	if !slices.Equal(ids(bank), want) || !slices.Equal(ids(crm), []uint64{cust.ID}) {
+		t.Fatalf("bank got %v, crm %v; want %v and [%d]", ids(bank), ids(crm), want, cust.ID)
+	}
+	// Delivered: it can be sent again.
+	waitFor(t, func() bool { n, err := f.st.Redeliver(ctx, tx.ID, time.Now()); return err == nil && n == 1 })
+	waitFor(t, func() bool { return len(bank.events()) == 3 })
 }

@@ -100,8 +100,10 @@ type Store interface {
 	EventsAfter(ctx context.Context, after uint64, limit int) ([]Event, error)
 	// FailedDeliveries lists the dead letters.
 	FailedDeliveries(ctx context.Context) ([]Delivery, error)
-	// Redeliver queues the dead letters of an event (0: every dead letter) again at now, and
-	// says how many.
+	// Redeliver queues an event again at now: its dead letters, and a delivery to each
+	// configured webhook that takes its type and whose feed has passed it with no delivery of
+	// it waiting (a receiver drops the second copy by id); or, for eventID 0, every dead
+	// letter. It says how many deliveries it queued; an event not in the log is ErrNotFound.
 	Redeliver(ctx context.Context, eventID uint64, now time.Time) (int, error)
 	// PruneEvents forgets events older than before that no delivery record waits for and that
 	// every feed moved since before has passed.

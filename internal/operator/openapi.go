@@ -46,7 +46,7 @@ var docs = map[string]doc{
 	"GET /v1/events": {Summary: "Events after an id, in the order they were committed; with wait, a long poll that answers as soon as there is one",
 		Query: []param{{"after", "integer", "the last event id you have (0: from the oldest kept)"}, {"limit", "integer", "at most this many (100, at most 1000)"}, {"wait", "string", "wait up to this long for an event (30s; at most 60s)"}}, Answer: []events.Event{}},
 	"GET /v1/events/failed":                 {Summary: "Dead letters: deliveries that failed for the whole retry period", Answer: []events.Delivery{}},
-	"POST /v1/events/redeliver":             {Summary: "Queue dead letters again: an event's, or all", Body: admin.RedeliverRequest{}, Answer: map[string]int{}},
+	"POST /v1/events/redeliver":             {Summary: "Send an event again (its dead letters, and to each webhook that has sent it), or every dead letter", Body: admin.RedeliverRequest{}, Answer: map[string]int{}},
 	"GET /v1/events/webhooks/{name}":        {Summary: "A webhook's backlog: events its feed has yet to send, the oldest of them, deliveries retrying and dead letters", Answer: views.Webhook{}},
 	"GET /v1/kyc/customers":                 {Summary: "Customers, newest change first", Query: []param{{"status", "string", "ACCEPTED, PROCESSING, NEEDS_INFO or REJECTED"}, {"type", "string", "SEP-12 customer type"}, {"limit", "integer", "at most this many"}}, Answer: []views.CustomerRow{}},
 	"GET /v1/kyc/customers/{id}":            {Summary: "A customer with their data, files and audit trail", Answer: views.Customer{}},

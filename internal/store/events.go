@@ -339,6 +339,26 @@ func (s *Bolt) Redeliver(ctx context.Context, eventID uint64, now time.Time) (in
 		if err != nil {
 			return err
 		}
+		if eventID != 0 {
+			raw := tx.Bucket(bucketEventLog).Get(u64(eventID))
+			if raw == nil {
+				return events.ErrNotFound
+			}
+			var e events.Event
+			if err := decode(bucketEventLog, u64(eventID), raw, &e); err != nil {
+				return err
+			}
+			// The webhooks whose feeds have passed it, with no delivery of it (a dead letter
+			// is in again).
+			feeds, deliveries := tx.Bucket(bucketEventFeeds), tx.Bucket(bucketDeliveries)
+			for _, endpoint := range s.events.TakenBy(e.Type) {
+				d := events.Resent(endpoint, e, now)
+				if cursor := feeds.Get([]byte(endpoint)); len(cursor) < 8 || binary.BigEndian.Uint64(cursor) < eventID || deliveries.Get(deliveryKey(&d)) != nil {
+					continue
+				}
+				again = append(again, d)
+			}
+		}
 		for i := range again {
 			if err := putDelivery(tx, &again[i]); err != nil {
 				return err

@@ -334,7 +334,7 @@ func (s *Store) Redeliver(ctx context.Context, eventID uint64, now time.Time) (i
 	n := 0
 	err := s.update(ctx, func(b base) error {
 		failed, err := listJSON[events.Delivery](b, "event_deliveries",
-			"SELECT body, endpoint || '/' || subject FROM event_deliveries WHERE failed AND ($1 = 0 OR event_id = $1)", eventID)
+			"SELECT body, endpoint || '/' || subject FROM event_deliveries WHERE failed AND ($1::bigint = 0 OR event_id = $1)", eventID)
 		if err != nil {
 			return err
 		}
@@ -345,6 +345,37 @@ func (s *Store) Redeliver(ctx context.Context, eventID uint64, now time.Time) (i
 			}
 		}
 		n = len(failed)
+		if eventID == 0 {
+			return nil
+		}
+		var e events.Event
+		if err := b.queryRow("SELECT subject, seq, body->>'type' FROM events WHERE id = $1", eventID).Scan(&e.Subject, &e.Seq, &e.Type); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return events.ErrNotFound
+			}
+			return err
+		}
+		e.ID = eventID
+		// The webhooks whose feeds have passed it, with no delivery of it (a dead letter was
+		// queued above).
+		rows, err := b.query(`SELECT f.endpoint FROM event_feeds f JOIN events e ON e.id = $1
+			WHERE f.endpoint = ANY($2) AND (e.xid, e.id) <= (f.xid, f.id)
+			  AND NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.endpoint = f.endpoint AND d.subject = e.subject AND d.seq = e.seq)
+			ORDER BY f.endpoint`, eventID, s.events.TakenBy(e.Type))
+		if err != nil {
+			return err
+		}
+		endpoints, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, endpoint := range endpoints {
+			d := events.Resent(endpoint, e, now)
+			if err := insertDelivery(b, &d); err != nil {
+				return err
+			}
+		}
+		n += len(endpoints)
 		return nil
 	})
 	return n, err
