@@ -75,3 +75,34 @@ func TestFeedReadsInTransactionOrder(t *testing.T) {
 		t.Fatalf("the pull API read the events %v, want %v", ids, want)
 	}
 }
+
+// BenchmarkFeedBacklog reads the first page of a webhook's feed 100,000 events behind (a
+// receiver that was down for a while): one index range, not a sort of the whole backlog.
+func BenchmarkFeedBacklog(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, pgtest.URL(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.SetEvents(&events.Recorder{Endpoints: []events.Endpoint{{Name: "bank"}}}); err != nil {
+		b.Fatal(err)
+	}
+	raw, _ := json.Marshal(&events.Event{V: 1, Type: events.ReconcileDifferences, Subject: "reconcile", At: time.Now().UTC(), Data: json.RawMessage(`{}`)})
+	// 100 transactions of 1,000 events each.
+	for range 100 {
+		if _, err := s.pool.Exec(ctx, `INSERT INTO events (subject, seq, at_ns, body)
+			SELECT 'reconcile:' || (i % 500), i, $1, $2 FROM generate_series(1, 1000) AS i`, time.Now().UnixNano(), string(raw)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := s.pool.Exec(ctx, "ANALYZE events"); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		page, err := s.ReadFeed(ctx, "bank", 1024)
+		if err != nil || len(page.Events) != 1024 {
+			b.Fatalf("%d events (%v)", len(page.Events), err)
+		}
+	}
+}
