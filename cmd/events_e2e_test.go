@@ -327,6 +327,18 @@ func TestE2EEventsToTheBusiness(t *testing.T) {
 	if _, stderr, code := runCLI(t, context.Background(), env, "events", "redeliver", "999999999", "--config", path); code == 0 || stderr != "anchor: event 999999999 is not in the event log (anchor events list)\n" {
 		t.Fatalf("redeliver an event not in the log: %d %q", code, stderr)
 	}
+	for body, want := range map[string]string{
+		`{"event_id":999999999}`: `404 {"error":"event 999999999 is not in the event log"}`,
+		`{"event_id":-1}`:        `400 {"error":"give {\"event_id\": N} or {\"all\": true}"}`,
+		`{}`:                     `400 {"error":"give {\"event_id\": N} or {\"all\": true}"}`,
+	} {
+		if r := ops.call("POST", "/v1/events/redeliver", body); fmt.Sprint(r.Status, " ", strings.TrimSpace(string(r.Body))) != want {
+			t.Fatalf("POST /v1/events/redeliver %s: %d %s, want %s", body, r.Status, r.Body, want)
+		}
+	}
+	if n := times(); n != 3 {
+		t.Fatalf("the business got the event %d times, want 3", n)
+	}
 }
 
 // TestE2EEventOutlivesKill9: anchor serve is killed (SIGKILL) after a change and before its

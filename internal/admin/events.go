@@ -3,12 +3,15 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/anchorkit/anchor/internal/events"
+	"github.com/anchorkit/anchor/internal/fault"
 	"github.com/anchorkit/anchor/internal/httpx"
 	"github.com/anchorkit/anchor/internal/views"
 )
@@ -96,6 +99,10 @@ func mountEvents(mux mux, st events.Store) {
 			return
 		}
 		n, err := st.Redeliver(r.Context(), req.EventID, time.Now())
+		if errors.Is(err, fault.ErrNotFound) {
+			httpx.Error(w, http.StatusNotFound, fmt.Sprintf("event %d is not in the event log", req.EventID))
+			return
+		}
 		reply(w, r, map[string]int{"redelivered": n}, err)
 	})
 }
