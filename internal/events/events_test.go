@@ -23,6 +23,8 @@ import (
 	"github.com/anchorkit/anchor/internal/fault"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/store"
+	"github.com/anchorkit/anchor/internal/store/pgtest"
+	"github.com/anchorkit/anchor/internal/store/postgres"
 	"github.com/anchorkit/anchor/internal/store/storetest"
 	"github.com/anchorkit/anchor/internal/transfer"
 	"github.com/anchorkit/anchor/pkg/webhooksig"
@@ -424,12 +426,86 @@ func TestWebhookOrderUnderLoad(t *testing.T) {
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	f := newFixture(t, events.Endpoint{Name: "bank"})
 	bank := newReceiver(t, secret)
-	bank.flaky.Store(30)
 	d := &events.Dispatcher{Store: f.st, Client: http.DefaultClient, BaseDelay: 2 * time.Millisecond, RetryFor: time.Hour,
 		Targets: map[string]events.Target{"bank": {URL: bank.URL, Secret: secret}}}
 	run(t, d)
-	rec := f.st.(events.Recording)
-	const writers, each, subjects = 12, 20, 5
+	n, subjects := writeWhileFlapping(t, bank, []events.Recording{f.st.(events.Recording)}, d.Wake, nil)
+	wantInOrder(t, bank, f.st, n, subjects)
+}
+
+// TestWebhookOrderAcrossReplicas: the same with two replicas on one PostgreSQL database, each
+// writing events and running a dispatcher (the feed on the one holding its lease, the retries
+// on both), and the feed's holder stopping halfway: the other takes the feed over, and every
+// event still arrives once at least, in order per subject.
+func TestWebhookOrderAcrossReplicas(t *testing.T) {
+	if !storetest.Postgres() {
+		t.Skip("replicas share a PostgreSQL database: this runs in make test's PostgreSQL pass (ANCHOR_TEST_STORE=postgres)")
+	}
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	bank := newReceiver(t, secret)
+	url := pgtest.URL(t)
+	var stores []*postgres.Store
+	var recs []events.Recording
+	var stops []context.CancelFunc
+	var wakes []func()
+	for range 2 {
+		st, err := postgres.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if err := st.SetEvents(&events.Recorder{Endpoints: []events.Endpoint{{Name: "bank"}}}); err != nil {
+			t.Fatal(err)
+		}
+		d := &events.Dispatcher{Store: st, Client: http.DefaultClient, BaseDelay: 2 * time.Millisecond, RetryFor: time.Hour, ClaimFor: 2 * time.Second,
+			Targets: map[string]events.Target{"bank": {URL: bank.URL, Secret: secret}},
+			Exclusive: func(ctx context.Context, run func(ctx context.Context)) { // as anchor serve's, with short waits
+				for ctx.Err() == nil {
+					if held, release, ok, _ := st.TryLease(ctx, "event-feeds"); ok {
+						run(held)
+						release()
+					}
+					select {
+					case <-ctx.Done():
+					case <-time.After(20 * time.Millisecond):
+					}
+				}
+			}}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { d.Run(ctx); close(done) }()
+		stop := func() { cancel(); <-done }
+		t.Cleanup(stop)
+		stores, recs, stops, wakes = append(stores, st), append(recs, st), append(stops, stop), append(wakes, d.Wake)
+		for len(stores) == 1 { // the first holds the feed before the second starts
+			_, release, ok, err := st.TryLease(context.Background(), "event-feeds")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				break
+			}
+			release()
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	wake := func() {
+		for _, w := range wakes {
+			w()
+		}
+	}
+	// Halfway, the first replica, which holds the feed, stops: the other takes it over.
+	n, subjects := writeWhileFlapping(t, bank, recs, wake, stops[0])
+	wantInOrder(t, bank, stores[1], n, subjects)
+}
+
+// writeWhileFlapping writes 12 × 20 events on 5 subjects, the writers spread over recs, while
+// the receiver goes down and comes back and fails 30% of the rest at random; halfway it calls
+// halfway (when set). The receiver is well again when it returns the events' and subjects'
+// counts.
+func writeWhileFlapping(t *testing.T, bank *receiver, recs []events.Recording, wake func(), halfway func()) (n, subjects int) {
+	const writers, each = 12, 20
+	subjects = 5
 	stop := make(chan struct{})
 	flapped := make(chan struct{})
 	go func() { // the receiver goes down and comes back while the events are written
@@ -443,16 +519,23 @@ func TestWebhookOrderUnderLoad(t *testing.T) {
 			}
 		}
 	}()
+	bank.flaky.Store(30)
 	var wg sync.WaitGroup
+	var written atomic.Int32
+	var half sync.Once
 	for w := range writers {
 		wg.Go(func() {
+			rec := recs[w%len(recs)]
 			for i := range each {
 				subject := fmt.Sprintf("reconcile:%d", (w+i)%subjects)
 				if err := rec.RecordEvent(context.Background(), events.ReconcileDifferences, subject, map[string]int{"writer": w, "i": i}); err != nil {
 					t.Error(err)
 					return
 				}
-				d.Wake()
+				wake()
+				if written.Add(1) == writers*each/2 && halfway != nil {
+					half.Do(func() { go halfway() })
+				}
 			}
 		})
 	}
@@ -461,6 +544,13 @@ func TestWebhookOrderUnderLoad(t *testing.T) {
 	<-flapped
 	bank.down.Store(false)
 	bank.flaky.Store(0)
+	return writers * each, subjects
+}
+
+// wantInOrder waits for n events of the given number of subjects at the receiver, and checks
+// that the first arrival of each subject's events is in seq order.
+func wantInOrder(t *testing.T, bank *receiver, st events.Store, n, subjects int) {
+	t.Helper()
 	distinct := func() (first []events.Event) {
 		seen := map[uint64]bool{}
 		for _, e := range bank.events() {
@@ -471,11 +561,11 @@ func TestWebhookOrderUnderLoad(t *testing.T) {
 		}
 		return first
 	}
-	for deadline := time.Now().Add(30 * time.Second); len(distinct()) < writers*each; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); len(distinct()) < n; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			st, err := f.st.FeedStats(context.Background(), "bank")
-			due, _ := f.st.DueDeliveries(context.Background(), time.Now().Add(time.Hour), 100)
-			t.Fatalf("%d of %d events arrived; the feed: %+v (%v); the records due within an hour: %+v", len(distinct()), writers*each, st, err, due)
+			fs, err := st.FeedStats(context.Background(), "bank")
+			due, _ := st.DueDeliveries(context.Background(), time.Now().Add(time.Hour), 100)
+			t.Fatalf("%d of %d events arrived; the feed: %+v (%v); the records due within an hour: %+v", len(distinct()), n, fs, err, due)
 		}
 	}
 	last := map[string]int{}
@@ -485,8 +575,8 @@ func TestWebhookOrderUnderLoad(t *testing.T) {
 		}
 		last[e.Subject] = e.Seq
 	}
-	if n := len(distinct()); n != writers*each || len(last) != subjects {
-		t.Fatalf("%d events of %d subjects, want %d of %d", n, len(last), writers*each, subjects)
+	if got := len(distinct()); got != n || len(last) != subjects {
+		t.Fatalf("%d events of %d subjects, want %d of %d", got, len(last), n, subjects)
 	}
 }
 
