@@ -130,7 +130,7 @@ still to send it, or retrying it, is left as it is. With --failed, every dead le
 				case n == 0 && id == 0:
 					return fmt.Errorf("no dead letter to send again (anchor events list --failed)")
 				case n == 0:
-					return fmt.Errorf("event %d: no webhook has sent it yet, or its delivery is waiting (anchor events webhooks)", id)
+					return fmt.Errorf("event %d: no configured webhook that takes it has sent it yet, or its delivery is waiting (anchor events webhooks)", id)
 				}
 				what := "deliveries"
 				if n == 1 {
