@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/anchorkit/anchor/internal/events"
-	"github.com/anchorkit/anchor/internal/store/pgtest"
 )
 
 // TestFeedReadsInTransactionOrder: a feed, and a reader of the pull API, read the events in
@@ -17,11 +16,7 @@ import (
 // lost for a webhook once the cluster's transaction ids reach another power of ten).
 func TestFeedReadsInTransactionOrder(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := openTest(t)
 	if err := s.SetEvents(&events.Recorder{Endpoints: []events.Endpoint{{Name: "bank"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +75,7 @@ func TestFeedReadsInTransactionOrder(t *testing.T) {
 // receiver that was down for a while): one index range, not a sort of the whole backlog.
 func BenchmarkFeedBacklog(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, pgtest.URL(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(b)
 	if err := s.SetEvents(&events.Recorder{Endpoints: []events.Endpoint{{Name: "bank"}}}); err != nil {
 		b.Fatal(err)
 	}

@@ -8,15 +8,22 @@ import (
 	"github.com/anchorkit/anchor/internal/store/pgtest"
 )
 
+// openTest opens a store on a fresh database, closed when the test ends.
+func openTest(tb testing.TB) *Store {
+	tb.Helper()
+	s, err := Open(context.Background(), pgtest.URL(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
 // TestOneStatementOutsideATransaction: Store.one sends its statement without BEGIN (PostgreSQL's
 // default isolation, not view's), and refuses a second one, which would read another snapshot.
 func TestOneStatementOutsideATransaction(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := openTest(t)
 	isolation := func(run func(context.Context, func(base) error) error) (string, error) {
 		var level string
 		err := run(ctx, func(b base) error {
