@@ -283,11 +283,14 @@ func (r *receiver) events() []events.Event {
 	return append([]events.Event(nil), r.got...)
 }
 
-func run(t *testing.T, d *events.Dispatcher) {
+// run runs d until the test ends, or until stop (which waits for it).
+func run(t *testing.T, d *events.Dispatcher) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	stop = func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return stop
 }
 
 // TestWebhookDelivery: every event reaches the webhook signed, each subject's in order, through
@@ -446,8 +449,7 @@ func TestWebhookOrderAcrossReplicas(t *testing.T) {
 	url := pgtest.URL(t)
 	var stores []*postgres.Store
 	var recs []events.Recording
-	var stops []context.CancelFunc
-	var wakes []func()
+	var stops, wakes []func()
 	for range 2 {
 		st, err := postgres.Open(context.Background(), url)
 		if err != nil {
@@ -471,12 +473,7 @@ func TestWebhookOrderAcrossReplicas(t *testing.T) {
 					}
 				}
 			}}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { d.Run(ctx); close(done) }()
-		stop := func() { cancel(); <-done }
-		t.Cleanup(stop)
-		stores, recs, stops, wakes = append(stores, st), append(recs, st), append(stops, stop), append(wakes, d.Wake)
+		stores, recs, stops, wakes = append(stores, st), append(recs, st), append(stops, run(t, d)), append(wakes, d.Wake)
 		for len(stores) == 1 { // the first holds the feed before the second starts
 			_, release, ok, err := st.TryLease(context.Background(), "event-feeds")
 			if err != nil {
