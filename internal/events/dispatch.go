@@ -172,8 +172,10 @@ func (d *Dispatcher) feedPass(ctx context.Context) bool {
 // feed reads a webhook's next events, posts them (up to Workers POSTs at once), and moves its
 // cursor past them, writing a record for each whose POST failed (and each whose subject has a
 // record waiting). A subject's second event ends the page (the next read starts at it), so that
-// the POSTs of one page never hold two events of a subject and its order holds. It says whether
-// the feed may have more to read.
+// the POSTs of one page never hold two events of a subject and its order holds; the events of a
+// subject with a record waiting are all queued behind it, in order, and end nothing (a webhook
+// catching up after an outage moves a page at a time, not an event). It says whether the feed
+// may have more to read.
 func (d *Dispatcher) feed(ctx context.Context, name string) bool {
 	limit := 16 * d.Workers
 	page, err := d.Store.ReadFeed(ctx, name, limit)
@@ -197,7 +199,7 @@ func (d *Dispatcher) feed(ctx context.Context, name string) bool {
 			to = e.Cursor
 			continue
 		}
-		if seen[e.Subject] {
+		if seen[e.Subject] && !page.Held[e.Subject] {
 			more = true
 			break
 		}

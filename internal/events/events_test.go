@@ -642,3 +642,62 @@ func TestRedeliverAnEvent(t *testing.T) {
 	waitFor(t, func() bool { n, err := f.st.Redeliver(ctx, tx.ID, time.Now()); return err == nil && n == 1 })
 	waitFor(t, func() bool { return len(bank.events()) == 3 })
 }
+
+// BenchmarkFeedCatchUp: a webhook down while 10 writers wrote 10,000 events of 100 subjects
+// (each subject's first failed delivery holds the rest behind it): the time its feed takes to
+// pass them all, queuing each as a delivery record. In "bursts" the writers write the same
+// subject at each step (a subject's events come in runs); in "spread" each writes its own.
+func BenchmarkFeedCatchUp(b *testing.B) {
+	for _, c := range []struct {
+		name   string
+		stride int
+	}{{"bursts", 0}, {"spread", 10}} {
+		b.Run(c.name, func(b *testing.B) { feedCatchUp(b, c.stride) })
+	}
+}
+
+func feedCatchUp(b *testing.B, stride int) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(500) }))
+	defer down.Close()
+	for b.Loop() {
+		b.StopTimer()
+		st := storetest.Open(b)
+		if err := st.SetEvents(&events.Recorder{Endpoints: []events.Endpoint{{Name: "bank"}}}); err != nil {
+			b.Fatal(err)
+		}
+		rec := st.(events.Recording)
+		var wg sync.WaitGroup
+		for w := range 10 {
+			wg.Go(func() {
+				for i := range 1000 {
+					if err := rec.RecordEvent(context.Background(), events.ReconcileDifferences, fmt.Sprintf("reconcile:%d", (w*stride+i)%100), map[string]int{"i": i}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		d := &events.Dispatcher{Store: st, Client: http.DefaultClient, BaseDelay: time.Hour, RetryFor: 2 * time.Hour,
+			Targets: map[string]events.Target{"bank": {URL: down.URL, Secret: secret}}}
+		ctx, cancel := context.WithCancel(context.Background())
+		b.StartTimer()
+		done := make(chan struct{})
+		go func() { d.Run(ctx); close(done) }()
+		for {
+			fs, err := st.FeedStats(context.Background(), "bank")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if fs.Behind == 0 {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		b.StopTimer()
+		cancel()
+		<-done
+		b.StartTimer()
+	}
+}
