@@ -284,7 +284,7 @@ func (r *receiver) events() []events.Event {
 }
 
 // run runs d until the test ends, or until stop (which waits for it).
-func run(t *testing.T, d *events.Dispatcher) (stop func()) {
+func run(t testing.TB, d *events.Dispatcher) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
@@ -681,10 +681,8 @@ func feedCatchUp(b *testing.B, stride int) {
 		wg.Wait()
 		d := &events.Dispatcher{Store: st, Client: http.DefaultClient, BaseDelay: time.Hour, RetryFor: 2 * time.Hour,
 			Targets: map[string]events.Target{"bank": {URL: down.URL, Secret: secret}}}
-		ctx, cancel := context.WithCancel(context.Background())
 		b.StartTimer()
-		done := make(chan struct{})
-		go func() { d.Run(ctx); close(done) }()
+		stop := run(b, d)
 		for {
 			fs, err := st.FeedStats(context.Background(), "bank")
 			if err != nil {
@@ -696,8 +694,7 @@ func feedCatchUp(b *testing.B, stride int) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		b.StopTimer()
-		cancel()
-		<-done
+		stop()
 		b.StartTimer()
 	}
 }
