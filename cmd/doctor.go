@@ -16,8 +16,8 @@ func newDoctorCmd(f *Factory) *cobra.Command {
 		Short: "Check the deployment from the outside and the inside: toml, endpoints, accounts, TLS, files, backups",
 		Long: `Check what wallets see and what the operator keeps: the stellar.toml at the home domain
 (reachable, valid, served with the right headers, equal to what this configuration generates,
-SIGNING_KEY this server's), SEP-10 (a challenge verifies with the toml's key), SEP-6 /info (every
-asset), Horizon (reachable, on the configured network, the clock near the last ledger close),
+SIGNING_KEY this server's), SEP-10 (a challenge verifies with the toml's key), SEP-6 and SEP-24
+/info (every asset), SEP-38 (/info lists each off-chain asset, and /prices prices it), Horizon (reachable, on the configured network, the clock near the last ledger close),
 the issuer (exists, home_domain), each distribution account (trustline, treasury.low_balance,
 whether the configured key can sign alone), the mode for a public domain, TLS (valid for the
 domain, not expiring within 14 days), file modes (data dir, database, admin socket, secrets) and

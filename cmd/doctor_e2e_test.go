@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -30,6 +31,7 @@ func TestDoctor(t *testing.T) {
 	backups := filepath.Join(t.TempDir(), "backups")
 	os.MkdirAll(backups, 0o700)
 	env := map[string]string{"ANCHOR_HORIZON_URL": tf.hz.URL(), "ANCHOR_BACKUP_DIR": backups}
+	configureQuotes(t, dir)
 	startServe(t, dir, tf.port, env)
 	cfgFile := filepath.Join(dir, "anchor.yaml")
 	run := func(extra map[string]string) (map[string]doctor.Result, int, string) {
@@ -80,7 +82,8 @@ func TestDoctor(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("a sound deployment: exit %d\n%s", code, out)
 	}
-	for _, check := range []string{"stellar.toml", "stellar.toml matches config", "signing key", "SEP-10", "SEP-6 /info", "horizon", "clock", "issuer", "issuer flags", "asset USDX",
+	for _, check := range []string{"stellar.toml", "stellar.toml matches config", "signing key", "SEP-10", "SEP-6 /info", "SEP-24 /info",
+		"SEP-38 /info", "SEP-38 prices", "horizon", "clock", "issuer", "issuer flags", "asset USDX",
 		"distribution USDX", "distribution key", "mode", "TLS", "data dir", "database", "admin socket", "secrets file", "backups"} {
 		if rs[check].Level != doctor.OK {
 			t.Fatalf("sound deployment: %q is %+v\n%s", check, rs[check], out)
@@ -98,8 +101,8 @@ func TestDoctor(t *testing.T) {
 	expectFail("another account's distribution key", "distribution key", map[string]string{"ANCHOR_DISTRIBUTION_SECRET": keypair.MustRandom().Seed()})
 
 	// A loopback stellar.toml server standing in for the domain: the real file with another
-	// SIGNING_KEY (SEP-10 challenges do not verify with it), and a TRANSFER_SERVER whose /info
-	// lists no asset.
+	// SIGNING_KEY (SEP-10 challenges do not verify with it), transfer servers whose /info lists
+	// no asset, and a quote server whose pricing is down.
 	real := do(t, "GET", "http://localhost:"+strconv.Itoa(tf.port)+"/.well-known/stellar.toml", "", nil).Body
 	fake := httptest.NewServer(nil)
 	defer fake.Close()
@@ -108,12 +111,21 @@ func TestDoctor(t *testing.T) {
 		switch r.URL.Path {
 		case "/.well-known/stellar.toml":
 			body := regexp.MustCompile(`SIGNING_KEY = "G[A-Z2-7]{55}"`).ReplaceAllString(string(real), `SIGNING_KEY = "`+keypair.MustRandom().Address()+`"`)
-			body = regexp.MustCompile(`TRANSFER_SERVER = "[^"]*"`).ReplaceAllString(body, `TRANSFER_SERVER = "`+fake.URL+`/sep6"`)
+			for key, path := range map[string]string{"TRANSFER_SERVER": "/sep6", "TRANSFER_SERVER_SEP0024": "/sep24", "ANCHOR_QUOTE_SERVER": "/sep38"} {
+				body = regexp.MustCompile(key+` = "[^"]*"`).ReplaceAllString(body, key+` = "`+fake.URL+path+`"`)
+			}
 			w.Header().Set("Content-Type", "text/plain")
 			w.Write([]byte(body))
-		case "/sep6/info":
+		case "/sep6/info", "/sep24/info":
 			w.Header().Set("Content-Type", "application/json")
 			w.Write([]byte(`{"deposit": {}, "withdraw": {}}`))
+		case "/sep38/info":
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"assets": [{"asset": "iso4217:EUR"}]}`))
+		case "/sep38/prices":
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"error": "prices are unavailable at the moment; try again shortly"}`))
 		default:
 			http.NotFound(w, r)
 		}
@@ -121,6 +133,8 @@ func TestDoctor(t *testing.T) {
 	fakeDomain := strings.TrimPrefix(fake.URL, "http://")
 	expectFail("a toml whose key does not sign the challenges", "SEP-10", map[string]string{"ANCHOR_HOME_DOMAIN": fakeDomain})
 	expectFail("an /info without the asset", "SEP-6 /info", map[string]string{"ANCHOR_HOME_DOMAIN": fakeDomain})
+	expectFail("a SEP-24 /info without the asset", "SEP-24 /info", map[string]string{"ANCHOR_HOME_DOMAIN": fakeDomain})
+	expectFail("pricing down", "SEP-38 prices", map[string]string{"ANCHOR_HOME_DOMAIN": fakeDomain})
 	// A Horizon whose last ledger closed ten minutes from this machine's clock.
 	skewed := standin.NewWithOptions(standin.Options{Now: func() time.Time { return time.Now().Add(10 * time.Minute) }})
 	defer skewed.Close()
@@ -129,6 +143,8 @@ func TestDoctor(t *testing.T) {
 	raw, _ := os.ReadFile(cfgFile)
 	os.WriteFile(cfgFile, []byte(strings.Replace(string(raw), "low_balance: {}", `low_balance: {USDX: "999999"}`, 1)), 0o644)
 	expectFail("a low balance", "distribution USDX", nil)
+	os.WriteFile(cfgFile, bytes.Replace(raw, []byte("\n  assets:\n"), []byte("\n  assets:\n    - {asset: iso4217:GBP, decimals: 2}\n"), 1), 0o644)
+	expectFail("an off-chain asset /info does not list", "SEP-38 /info", nil)
 	os.WriteFile(cfgFile, raw, 0o644)
 
 	secrets := filepath.Join(dir, "secrets.env")

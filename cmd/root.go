@@ -176,10 +176,11 @@ func oneLine(s string) string {
 func NewRootCmd(f *Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "anchor",
-		Short: "Run a Stellar fiat anchor: SEP-1, SEP-10, SEP-12, SEP-6, the treasury and the tools around them",
+		Short: "Run a Stellar fiat anchor: SEP-1, 10, 12, 6, 24 and 38, the treasury and the tools around them",
 		Long: `anchor runs everything wallets need to deposit and withdraw an anchor's token: the
-stellar.toml (SEP-1), web authentication (SEP-10), KYC (SEP-12) and transfers (SEP-6); moves the
-money on-chain (credit, burn, reconcile); and gives compliance and operations their tools.
+stellar.toml (SEP-1), web authentication (SEP-10), KYC (SEP-12), transfers (SEP-6, and SEP-24
+with anchor's own pages) and quotes (SEP-38); moves the money on-chain (credit, burn,
+reconcile); and gives compliance, operations and the business's programs their tools.
 
 Configuration comes from flags, then ANCHOR_* environment variables, then the config file
 (anchor.yaml, or --config / ANCHOR_CONFIG), then defaults.`,

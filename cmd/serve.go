@@ -50,10 +50,12 @@ func newServeCmd(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 	opts := &ServeOptions{IO: f.IO, Config: f.Config, Grace: 10 * time.Second}
 	cmd := &cobra.Command{
 		Use:   "serve [--config FILE] [--listen ADDR]",
-		Short: "Serve wallets (SEP-1, SEP-10, SEP-12, SEP-6) and run the anchor's background work",
+		Short: "Serve wallets (SEP-1, 10, 12, 6, 24, 38) and run the anchor's background work",
 		Long: `Serve the wallet-facing API: /.well-known/stellar.toml (SEP-1), /auth (SEP-10), /kyc (SEP-12),
-/sep6 (SEP-6) and /health; the admin socket the CLI uses while the server runs; and the background
-work: status callbacks, the withdrawal watcher, resuming credits, expiring transactions.
+/sep6 (SEP-6), /sep24 (SEP-24, with its pages), /sep38 (SEP-38), /health and /ready; the
+operator API (operator_listen) and metrics (metrics_listen) when configured; the admin socket
+the CLI uses while the server runs; and the background work: status callbacks and webhooks, the
+withdrawal watcher, resuming credits, expiring transactions.
 Logs go to stderr. SIGINT or SIGTERM shut down gracefully; a second signal exits at once.`,
 		Example: `  anchor serve --config ./anchor/anchor.yaml
   ANCHOR_LISTEN=0.0.0.0:8000 anchor serve`,

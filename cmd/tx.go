@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -64,8 +65,8 @@ func newTxCmd(f *Factory) *cobra.Command {
 	}}
 	cmd := &cobra.Command{
 		Use:   "tx",
-		Short: "Operate SEP-6 transactions: list, show, hold, release, fail, refund",
-		Long: `Operate SEP-6 transactions. Every move goes through the transaction state machine, which
+		Short: "Operate transactions (SEP-6 and SEP-24): list, show, hold, release, fail, refund",
+		Long: `Operate transactions, SEP-6 and SEP-24 alike. Every move goes through the transaction state machine, which
 refuses illegal moves, and is recorded with its time, operator and reason. These commands work
 while anchor serve runs (through its admin socket) and when it does not.`,
 	}
@@ -111,7 +112,7 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 				return nil
 			}
 			if status != "" && !validStatus(transfer.Status(status)) {
-				return usageError{fmt.Errorf("--status %q is not a SEP-6 status", status)}
+				return usageError{fmt.Errorf("--status %q is not a transaction status (%s)", status, statusList())}
 			}
 			if kind != "" && kind != "deposit" && kind != "withdrawal" && kind != "deposit-exchange" && kind != "withdrawal-exchange" {
 				return usageError{fmt.Errorf("--kind %q is not deposit, withdrawal, deposit-exchange or withdrawal-exchange", kind)}
@@ -166,6 +167,15 @@ func newTxListCmd(opts *TxOptions) *cobra.Command {
 	cmd.Flags().BoolVar(&unmatched, "unmatched", false, "list payments into the withdrawal accounts that matched no withdrawal")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
 	return cmd
+}
+
+// statusList names every transaction status, for an error that refuses another.
+func statusList() string {
+	names := make([]string, len(transfer.Statuses))
+	for i, x := range transfer.Statuses {
+		names[i] = string(x)
+	}
+	return strings.Join(names, ", ")
 }
 
 func validStatus(s transfer.Status) bool {

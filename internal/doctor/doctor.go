@@ -126,28 +126,88 @@ func (d *Doctor) checkTOML(ctx context.Context) {
 			d.add("SEP-10", OK, "a challenge from %s verifies with the stellar.toml's key", tm.WebAuthEndpoint)
 		}
 	}
-	// SEP-6 /info lists every configured asset.
+	// SEP-6 and SEP-24 /info list every configured asset; SEP-38 lists the off-chain assets
+	// and prices them.
 	if tm.TransferServer != "" {
-		var info struct {
-			Deposit  map[string]any `json:"deposit"`
-			Withdraw map[string]any `json:"withdraw"`
+		d.checkTransferInfo(ctx, "SEP-6 /info", tm.TransferServer)
+	}
+	if tm.TransferServerSEP0024 != "" {
+		d.checkTransferInfo(ctx, "SEP-24 /info", tm.TransferServerSEP0024)
+	}
+	if tm.AnchorQuoteServer != "" {
+		d.checkQuotes(ctx, strings.TrimRight(tm.AnchorQuoteServer, "/"))
+	}
+}
+
+// checkTransferInfo checks that a transfer server's /info (SEP-6 or SEP-24: the same shape)
+// offers a deposit or a withdrawal of every configured asset.
+func (d *Doctor) checkTransferInfo(ctx context.Context, check, server string) {
+	var info struct {
+		Deposit  map[string]any `json:"deposit"`
+		Withdraw map[string]any `json:"withdraw"`
+	}
+	if err := d.getJSON(ctx, strings.TrimRight(server, "/")+"/info", &info); err != nil {
+		d.add(check, Fail, "%v", err)
+		return
+	}
+	var missing []string
+	for _, a := range d.Config.Assets {
+		if _, ok := info.Deposit[a.Code]; !ok {
+			if _, ok := info.Withdraw[a.Code]; !ok {
+				missing = append(missing, a.Code)
+			}
 		}
-		if err := d.getJSON(ctx, strings.TrimRight(tm.TransferServer, "/")+"/info", &info); err != nil {
-			d.add("SEP-6 /info", Fail, "%v", err)
-		} else {
-			var missing []string
-			for _, a := range cfg.Assets {
-				if _, ok := info.Deposit[a.Code]; !ok {
-					if _, ok := info.Withdraw[a.Code]; !ok {
-						missing = append(missing, a.Code)
-					}
-				}
-			}
-			if len(missing) > 0 {
-				d.add("SEP-6 /info", Fail, "/info does not list %s", strings.Join(missing, ", "))
-			} else {
-				d.add("SEP-6 /info", OK, "/info lists every configured asset")
-			}
+	}
+	if len(missing) > 0 {
+		d.add(check, Fail, "/info does not list %s", strings.Join(missing, ", "))
+	} else {
+		d.add(check, OK, "/info lists every configured asset")
+	}
+}
+
+// checkQuotes checks SEP-38 from the outside: /info lists each configured off-chain asset, and
+// /prices prices each (through the business's pricing endpoint when quotes.source is url, so a
+// pricing endpoint that does not answer fails here as it would for wallets).
+func (d *Doctor) checkQuotes(ctx context.Context, base string) {
+	var info struct {
+		Assets []struct {
+			Asset string `json:"asset"`
+		} `json:"assets"`
+	}
+	if err := d.getJSON(ctx, base+"/info", &info); err != nil {
+		d.add("SEP-38 /info", Fail, "%v", err)
+		return
+	}
+	listed := map[string]bool{}
+	for _, a := range info.Assets {
+		listed[a.Asset] = true
+	}
+	var missing []string
+	for _, a := range d.Config.Quotes.Assets {
+		if !listed[a.Asset] {
+			missing = append(missing, a.Asset)
+		}
+	}
+	if len(missing) > 0 {
+		d.add("SEP-38 /info", Fail, "/info does not list %s", strings.Join(missing, ", "))
+		return
+	}
+	d.add("SEP-38 /info", OK, "/info lists every configured off-chain asset")
+	for _, a := range d.Config.Quotes.Assets {
+		u := base + "/prices?" + url.Values{"sell_asset": {a.Asset}, "sell_amount": {"100"}}.Encode()
+		var prices struct {
+			BuyAssets []struct {
+				Asset string `json:"asset"`
+				Price string `json:"price"`
+			} `json:"buy_assets"`
+		}
+		switch err := d.getJSON(ctx, u, &prices); {
+		case err != nil:
+			d.add("SEP-38 prices", Fail, "%v: wallets get no price for %s (with quotes.source url, is the business's pricing endpoint up? anchor serve's log says why)", err, a.Asset)
+		case len(prices.BuyAssets) == 0:
+			d.add("SEP-38 prices", Warn, "%s is exchanged for nothing: add a pair to quotes.pairs", a.Asset)
+		default:
+			d.add("SEP-38 prices", OK, "%s is priced (selling 100: %s of it per %s)", a.Asset, prices.BuyAssets[0].Price, prices.BuyAssets[0].Asset)
 		}
 	}
 }
