@@ -55,13 +55,14 @@ func newDevWalletCmd(f *Factory) *cobra.Command {
 		Use:   "wallet",
 		Short: "A scripted wallet: sign in, KYC, deposit, trust, withdraw, against any anchor",
 		Long: `A Stellar wallet for demos, smoke tests and support. It talks to any anchor by its home domain,
-over the network and the SEPs only (stellar.toml, SEP-10, SEP-12, SEP-6, and Horizon for its own
-payments), exactly as a wallet app would. Its key lives in the wallet file (--wallet, mode 0600),
+over the network and the SEPs only (stellar.toml, SEP-10, SEP-12, SEP-6, SEP-24, and Horizon for its
+own payments), exactly as a wallet app would. Its key lives in the wallet file (--wallet, mode 0600),
 created on first use; login funds it with friendbot on testnet or anchor's Horizon stand-in.`,
 		Example: `  anchor dev wallet login --domain localhost:8000
   anchor dev wallet trust --asset USDX
   anchor dev wallet kyc put --field first_name=Jane --field last_name=Doe --field email_address=jane@example.com
   anchor dev wallet deposit --asset USDX --amount 100
+  anchor dev wallet withdraw --asset USDX --interactive     # SEP-24: open the URL, then pay
   anchor dev wallet status 7c1e... --watch`,
 	}
 	pf := cmd.PersistentFlags()
@@ -73,7 +74,7 @@ created on first use; login funds it with friendbot on testnet or anchor's Horiz
 	pf.BoolVar(&o.json, "json", false, "print the anchor's JSON answer")
 	pf.BoolVarP(&o.quiet, "quiet", "q", false, "print only the id (customer or transaction), for scripts")
 	cmd.AddCommand(newWalletLoginCmd(f, o), newWalletTrustCmd(f, o), newWalletKYCCmd(f, o), newWalletDepositCmd(f, o),
-		newWalletWithdrawCmd(f, o), newWalletStatusCmd(f, o), newWalletTransactionsCmd(f, o))
+		newWalletWithdrawCmd(f, o), newWalletPayCmd(f, o), newWalletStatusCmd(f, o), newWalletTransactionsCmd(f, o))
 	return cmd
 }
 
@@ -210,11 +211,26 @@ func newWalletKYCCmd(f *Factory, o *walletOpts) *cobra.Command {
 	return cmd
 }
 
+// printInteractive prints a SEP-24 interactive answer: the transaction and the URL to open.
+func (o *walletOpts) printInteractive(f *Factory, c *devwallet.Call, kind, next string) error {
+	id, _ := c.Body["id"].(string)
+	return o.printCall(f, c, id, func() {
+		u, _ := c.Body["url"].(string)
+		fmt.Fprintf(f.IO.Out, "%s %s: open %s\nthen: %s\n", kind, id, safe(u), fmt.Sprintf(next, id))
+	})
+}
+
 func newWalletDepositCmd(f *Factory, o *walletOpts) *cobra.Command {
 	var code, amount string
+	var interactive bool
 	cmd := &cobra.Command{
-		Use:   "deposit --asset CODE [--amount N]",
-		Short: "Ask for a deposit (SEP-6 GET /deposit) and print how to pay it",
+		Use:   "deposit --asset CODE [--amount N] [--interactive]",
+		Short: "Ask for a deposit (SEP-6 GET /deposit, or SEP-24 with --interactive) and print how to pay it",
+		Long: `Ask for a deposit to the wallet's account. By default with SEP-6 GET /deposit, printing how
+to pay it; with --interactive through SEP-24, printing the URL of the anchor's pages, where the
+user gives what the anchor asks and sees how to pay (--amount then only pre-fills the amount).`,
+		Example: `  anchor dev wallet deposit --asset USDX --amount 100
+  anchor dev wallet deposit --asset USDX --interactive`,
 		Args: withChecks(cobra.NoArgs, func() error {
 			if amount == "" {
 				return nil
@@ -225,6 +241,13 @@ func newWalletDepositCmd(f *Factory, o *walletOpts) *cobra.Command {
 			w, err := o.open(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if interactive {
+				c, err := w.Interactive(cmd.Context(), "deposit", code, amount)
+				if err != nil {
+					return err
+				}
+				return o.printInteractive(f, c, "deposit", "anchor dev wallet status %s --watch")
 			}
 			c, err := w.Deposit(cmd.Context(), code, amount)
 			if err != nil {
@@ -254,20 +277,41 @@ func newWalletDepositCmd(f *Factory, o *walletOpts) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&code, "asset", "", "asset code")
 	cmd.Flags().StringVar(&amount, "amount", "", "amount to deposit")
+	cmd.Flags().BoolVar(&interactive, "interactive", false, "through SEP-24: print the URL of the anchor's pages")
 	cmd.MarkFlagRequired("asset")
 	return cmd
 }
 
 func newWalletWithdrawCmd(f *Factory, o *walletOpts) *cobra.Command {
 	var code, amount string
+	var interactive bool
 	cmd := &cobra.Command{
-		Use:   "withdraw --asset CODE --amount N",
-		Short: "Ask for a withdrawal (SEP-6 GET /withdraw) and pay it on-chain with the memo given",
-		Args:  withChecks(cobra.NoArgs, func() error { return checkAmount(amount) }),
+		Use:   "withdraw --asset CODE --amount N | --asset CODE [--amount N] --interactive",
+		Short: "Ask for a withdrawal (SEP-6 GET /withdraw) and pay it on-chain, or start one with SEP-24",
+		Long: `Ask for a withdrawal from the wallet's account. By default with SEP-6 GET /withdraw, paying the
+amount on-chain at once with the memo the anchor gives. With --interactive through SEP-24: it
+prints the URL of the anchor's pages, where the user gives the bank details and the amount
+(--amount pre-fills it); then anchor dev wallet pay ID waits until the anchor asks for the
+payment and makes it.`,
+		Example: `  anchor dev wallet withdraw --asset USDX --amount 40
+  anchor dev wallet withdraw --asset USDX --interactive`,
+		Args: withChecks(cobra.NoArgs, func() error {
+			if amount == "" && interactive {
+				return nil
+			}
+			return checkAmount(amount)
+		}),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w, err := o.open(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if interactive {
+				c, err := w.Interactive(cmd.Context(), "withdraw", code, amount)
+				if err != nil {
+					return err
+				}
+				return o.printInteractive(f, c, "withdrawal", "anchor dev wallet pay %s")
 			}
 			c, hash, err := w.Withdraw(cmd.Context(), code, amount)
 			if err != nil {
@@ -281,9 +325,80 @@ func newWalletWithdrawCmd(f *Factory, o *walletOpts) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&code, "asset", "", "asset code")
 	cmd.Flags().StringVar(&amount, "amount", "", "amount to withdraw")
+	cmd.Flags().BoolVar(&interactive, "interactive", false, "through SEP-24: print the URL of the anchor's pages (then: anchor dev wallet pay ID)")
 	cmd.MarkFlagRequired("asset")
-	cmd.MarkFlagRequired("amount")
 	return cmd
+}
+
+func newWalletPayCmd(f *Factory, o *walletOpts) *cobra.Command {
+	var code string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "pay WITHDRAWAL_ID [--asset CODE] [--timeout D]",
+		Short: "Pay a withdrawal on-chain once the anchor asks for it (pending_user_transfer_start)",
+		Long: `Wait until the withdrawal (SEP-24's, or SEP-6's) asks for the user's payment
+(pending_user_transfer_start), then pay amount_in to withdraw_anchor_account with the memo the
+anchor gives. The payment is recorded in the wallet file before it is submitted, so a second
+pay of the same withdrawal never pays it twice: it prints the payment made.`,
+		Example: "  anchor dev wallet pay 7c1e... --timeout 10m",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w, err := o.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			id := args[0]
+			deadline := time.Now().Add(timeout)
+			for {
+				c, err := w.Transaction(cmd.Context(), id)
+				if err != nil {
+					return err
+				}
+				tx, _ := c.Body["transaction"].(map[string]any)
+				st, _ := tx["status"].(string)
+				hash, already, err := w.PayWithdrawal(cmd.Context(), id, tx, code)
+				switch {
+				case err == nil:
+					how := "paid"
+					if already {
+						how = "paid already"
+					}
+					fmt.Fprintf(f.IO.Out, "withdrawal %s: %s %v to %v (memo %v): %s\n", id, how, tx["amount_in"], tx["withdraw_anchor_account"], orEmpty(tx["withdraw_memo"]), hash)
+					return nil
+				case !errors.Is(err, devwallet.ErrNothingToPay) || !waitsForUser(st):
+					return err
+				case time.Now().After(deadline):
+					return &ExitError{Code: ExitFailure, Err: fmt.Errorf("withdrawal %s is still %s after %s (the anchor's pages not finished?)", id, st, timeout)}
+				}
+				if err := pause(cmd.Context()); err != nil {
+					return err
+				}
+			}
+		},
+	}
+	cmd.Flags().StringVar(&code, "asset", "", "the asset's code, when the anchor has several and the transaction does not say")
+	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long if the anchor has not asked for the payment")
+	return cmd
+}
+
+// pause waits between two looks at a transaction, or until ctx ends.
+func pause(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(500 * time.Millisecond):
+		return nil
+	}
+}
+
+// waitsForUser says whether a withdrawal in status st may still come to ask for the user's
+// payment: the user or the anchor is not done with its information yet.
+func waitsForUser(st string) bool {
+	switch st {
+	case "incomplete", "pending_customer_info_update", "pending_transaction_info_update", "pending_anchor", "on_hold", "pending_user":
+		return true
+	}
+	return false
 }
 
 func newWalletStatusCmd(f *Factory, o *walletOpts) *cobra.Command {
@@ -292,7 +407,7 @@ func newWalletStatusCmd(f *Factory, o *walletOpts) *cobra.Command {
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:     "status TRANSACTION_ID [--watch [--until STATUS] [--timeout D]]",
-		Short:   "Show a transaction as the wallet sees it (SEP-6 GET /transaction); --watch follows it",
+		Short:   "Show a transaction as the wallet sees it (SEP-6 or SEP-24 GET /transaction); --watch follows it",
 		Example: "  anchor dev wallet status 7c1e... --watch --until completed --timeout 1m",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -330,10 +445,8 @@ func newWalletStatusCmd(f *Factory, o *walletOpts) *cobra.Command {
 				if final || time.Now().After(deadline) {
 					return &ExitError{Code: ExitFailure, Err: fmt.Errorf("transaction %s is %s, not %s (after %s)", args[0], st, until, timeout)}
 				}
-				select {
-				case <-cmd.Context().Done():
-					return cmd.Context().Err()
-				case <-time.After(500 * time.Millisecond):
+				if err := pause(cmd.Context()); err != nil {
+					return err
 				}
 			}
 		},
@@ -346,16 +459,17 @@ func newWalletStatusCmd(f *Factory, o *walletOpts) *cobra.Command {
 
 func newWalletTransactionsCmd(f *Factory, o *walletOpts) *cobra.Command {
 	var code string
+	var interactive bool
 	cmd := &cobra.Command{
-		Use:   "transactions --asset CODE",
-		Short: "List the wallet's transactions of an asset (SEP-6 GET /transactions)",
+		Use:   "transactions --asset CODE [--interactive]",
+		Short: "List the wallet's transactions of an asset (SEP-6 GET /transactions, or SEP-24's)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w, err := o.open(cmd.Context())
 			if err != nil {
 				return err
 			}
-			c, err := w.Transactions(cmd.Context(), code)
+			c, err := w.Transactions(cmd.Context(), code, interactive)
 			if err != nil {
 				return err
 			}
@@ -372,6 +486,7 @@ func newWalletTransactionsCmd(f *Factory, o *walletOpts) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&code, "asset", "", "asset code")
+	cmd.Flags().BoolVar(&interactive, "interactive", false, "SEP-24's transactions (those started with --interactive)")
 	cmd.MarkFlagRequired("asset")
 	return cmd
 }

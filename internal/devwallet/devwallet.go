@@ -1,12 +1,13 @@
 // Package devwallet is a scripted Stellar wallet for demos, smoke tests and support (`anchor dev
 // wallet`): it talks to any anchor by home domain, over the network and the SEPs only
-// (stellar.toml, SEP-10, SEP-12, SEP-6, and Horizon for its own payments), never through
+// (stellar.toml, SEP-10, SEP-12, SEP-6, SEP-24, and Horizon for its own payments), never through
 // anchor's store or admin socket. Its key lives in a local wallet file (mode 0600).
 package devwallet
 
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +37,16 @@ type File struct {
 	HorizonURL string    `json:"horizon_url,omitempty"` // overrides the anchor's HORIZON_URL
 	Token      string    `json:"token,omitempty"`
 	TokenUntil time.Time `json:"token_until,omitempty"`
+	// Paid records each withdrawal's payment before it is submitted, so that a second pay of
+	// the same withdrawal (after a crash, or by mistake) never pays it twice.
+	Paid map[string]Payment `json:"paid,omitempty"`
+}
+
+// Payment is a withdrawal's payment: its Stellar transaction hash, and until when it can still
+// reach the ledger (its time bounds).
+type Payment struct {
+	Hash  string    `json:"hash"`
+	Until time.Time `json:"until"`
 }
 
 // Wallet is a loaded wallet file and what the anchor's stellar.toml says.
@@ -241,10 +252,15 @@ func (w *Wallet) Trust(ctx context.Context, code string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return w.submit(ctx, &txnbuild.ChangeTrust{Line: line, Limit: txnbuild.MaxTrustlineLimit}, nil)
+	return w.submit(ctx, &txnbuild.ChangeTrust{Line: line, Limit: txnbuild.MaxTrustlineLimit}, nil, nil)
 }
 
-func (w *Wallet) submit(ctx context.Context, op txnbuild.Operation, memo txnbuild.Memo) (string, error) {
+// paymentTimeout bounds the wallet's transactions: one not in the ledger by then never will be.
+const paymentTimeout = 120 * time.Second
+
+// submit builds, signs and submits a transaction of op; signed, if not nil, sees its hash
+// before it is submitted.
+func (w *Wallet) submit(ctx context.Context, op txnbuild.Operation, memo txnbuild.Memo, signed func(hash string, until time.Time) error) (string, error) {
 	hc, err := w.horizon()
 	if err != nil {
 		return "", err
@@ -254,12 +270,21 @@ func (w *Wallet) submit(ctx context.Context, op txnbuild.Operation, memo txnbuil
 		return "", fmt.Errorf("account %s: %w (run anchor dev wallet login first)", w.Account(), err)
 	}
 	tx, err := txnbuild.NewTransaction(txnbuild.TransactionParams{SourceAccount: &acct, IncrementSequenceNum: true, Operations: []txnbuild.Operation{op},
-		Memo: memo, BaseFee: txnbuild.MinBaseFee * 10, Preconditions: txnbuild.Preconditions{TimeBounds: txnbuild.NewTimeout(120)}})
+		Memo: memo, BaseFee: txnbuild.MinBaseFee * 10, Preconditions: txnbuild.Preconditions{TimeBounds: txnbuild.NewTimeout(int64(paymentTimeout / time.Second))}})
 	if err != nil {
 		return "", err
 	}
 	if tx, err = tx.Sign(w.passphrase(), w.Key); err != nil {
 		return "", err
+	}
+	if signed != nil {
+		hash, err := tx.HashHex(w.passphrase())
+		if err != nil {
+			return "", err
+		}
+		if err := signed(hash, time.Unix(tx.Timebounds().MaxTime, 0)); err != nil {
+			return "", err
+		}
 	}
 	res, err := hc.SubmitTransactionWithOptions(tx, horizonclient.SubmitTxOpts{SkipMemoRequiredCheck: true})
 	if err != nil {
@@ -318,7 +343,7 @@ func (w *Wallet) call(ctx context.Context, method, u, ctype string, body io.Read
 }
 
 func (w *Wallet) server(which string) (string, error) {
-	u := map[string]string{"kyc": w.TOML.KYCServer, "sep6": w.TOML.TransferServer}[which]
+	u := map[string]string{"kyc": w.TOML.KYCServer, "sep6": w.TOML.TransferServer, "sep24": w.TOML.TransferServerSEP0024}[which]
 	if u == "" {
 		return "", fmt.Errorf("the anchor's stellar.toml names no %s server", strings.ToUpper(which))
 	}
@@ -396,41 +421,162 @@ func (w *Wallet) Withdraw(ctx context.Context, code, amount string) (*Call, stri
 	if dest == "" {
 		return c, "", errors.New("the anchor gave no account_id to pay (its customer information may still be needed: anchor dev wallet kyc status)")
 	}
-	a, err := w.asset(code)
-	if err != nil {
-		return c, "", err
-	}
-	var memo txnbuild.Memo
-	if m, _ := c.Body["memo"].(string); m != "" {
-		switch c.Body["memo_type"] {
-		case "id", nil:
-			id, err := strconv.ParseUint(m, 10, 64)
-			if err != nil {
-				return c, "", fmt.Errorf("memo %q is not an id memo", m)
-			}
-			memo = txnbuild.MemoID(id)
-		case "text":
-			memo = txnbuild.MemoText(m)
-		default:
-			return c, "", fmt.Errorf("memo type %v is not supported by this wallet", c.Body["memo_type"])
-		}
-	}
-	hash, err := w.submit(ctx, &txnbuild.Payment{Destination: dest, Amount: amount, Asset: a}, memo)
+	memo, _ := c.Body["memo"].(string)
+	memoType, _ := c.Body["memo_type"].(string)
+	id, _ := c.Body["id"].(string)
+	hash, err := w.pay(ctx, id, code, amount, dest, memo, memoType)
 	return c, hash, err
 }
 
-// Transaction is SEP-6 GET /transaction?id=.
-func (w *Wallet) Transaction(ctx context.Context, id string) (*Call, error) {
-	base, err := w.server("sep6")
+// pay pays amount of the anchor's asset code to dest with the memo the anchor gave, for the
+// withdrawal id (recorded in the wallet file before it is submitted: see PayWithdrawal).
+func (w *Wallet) pay(ctx context.Context, id, code, amount, dest, memoValue, memoType string) (string, error) {
+	a, err := w.asset(code)
+	if err != nil {
+		return "", err
+	}
+	var memo txnbuild.Memo
+	if memoValue != "" {
+		switch memoType {
+		case "id", "":
+			n, err := strconv.ParseUint(memoValue, 10, 64)
+			if err != nil {
+				return "", fmt.Errorf("memo %q is not an id memo", memoValue)
+			}
+			memo = txnbuild.MemoID(n)
+		case "text":
+			memo = txnbuild.MemoText(memoValue)
+		case "hash":
+			raw, err := base64.StdEncoding.DecodeString(memoValue)
+			if err != nil || len(raw) != 32 {
+				return "", fmt.Errorf("memo %q is not a base64 hash memo", memoValue)
+			}
+			memo = txnbuild.MemoHash(raw)
+		default:
+			return "", fmt.Errorf("memo type %q is not supported by this wallet", memoType)
+		}
+	}
+	record := func(hash string, until time.Time) error {
+		if id == "" {
+			return nil
+		}
+		if w.File.Paid == nil {
+			w.File.Paid = map[string]Payment{}
+		}
+		w.File.Paid[id] = Payment{Hash: hash, Until: until}
+		return w.Save()
+	}
+	hash, err := w.submit(ctx, &txnbuild.Payment{Destination: dest, Amount: amount, Asset: a}, memo, record)
+	if err != nil && id != "" && w.File.Paid[id].Hash != "" && !maybeSubmitted(err) {
+		delete(w.File.Paid, id) // refused: nothing was paid
+		_ = w.Save()
+	}
+	return hash, err
+}
+
+// maybeSubmitted says whether a failed submission may still have reached the network (no
+// answer, rather than Horizon's refusal).
+func maybeSubmitted(err error) bool {
+	var herr *horizonclient.Error
+	return !errors.As(err, &herr) || herr.Problem.Status == http.StatusGatewayTimeout
+}
+
+// ErrNothingToPay is PayWithdrawal's answer for a transaction that wants no payment from the
+// wallet: not a withdrawal, paid already, or over.
+var ErrNothingToPay = errors.New("nothing to pay")
+
+// PayWithdrawal pays a withdrawal (SEP-6 or SEP-24) that waits for the user's payment
+// (pending_user_transfer_start): amount_in of its asset to withdraw_anchor_account with
+// withdraw_memo. code names the asset when the transaction does not (amount_in_asset); empty:
+// the anchor's only currency. A withdrawal this wallet has paid is never paid again: the payment
+// is recorded in the wallet file before it is submitted, and a recorded one that reached the
+// ledger is returned as it is (already true).
+func (w *Wallet) PayWithdrawal(ctx context.Context, id string, tx map[string]any, code string) (hash string, already bool, err error) {
+	if p, ok := w.File.Paid[id]; ok {
+		hc, err := w.horizon()
+		if err != nil {
+			return "", false, err
+		}
+		_, err = hc.TransactionDetail(p.Hash)
+		var herr *horizonclient.Error
+		switch {
+		case err == nil:
+			return p.Hash, true, nil
+		case !errors.As(err, &herr) || herr.Problem.Status != http.StatusNotFound:
+			return "", false, fmt.Errorf("the payment %s recorded for %s: %w", p.Hash, id, err)
+		case time.Now().Before(p.Until.Add(10 * time.Second)):
+			return "", false, fmt.Errorf("the payment %s recorded for %s is not in the ledger yet, and may still reach it until %s: try again then", p.Hash, id, p.Until.Format(time.RFC3339))
+		}
+		// Its time bounds have passed: it never will. Pay again.
+	}
+	str := func(k string) string { v, _ := tx[k].(string); return v }
+	switch {
+	case str("kind") != "withdrawal" && str("kind") != "withdrawal-exchange":
+		return "", false, fmt.Errorf("%s is a %s: %w", id, str("kind"), ErrNothingToPay)
+	case str("stellar_transaction_id") != "":
+		return "", false, fmt.Errorf("withdrawal %s is paid already, by Stellar transaction %s (not from this wallet file)", id, str("stellar_transaction_id"))
+	case str("status") != "pending_user_transfer_start":
+		return "", false, fmt.Errorf("withdrawal %s is %s: %w", id, str("status"), ErrNothingToPay)
+	case str("withdraw_anchor_account") == "" || str("amount_in") == "":
+		return "", false, fmt.Errorf("withdrawal %s names no withdraw_anchor_account or amount_in to pay", id)
+	}
+	if a := str("amount_in_asset"); strings.HasPrefix(a, "stellar:") {
+		code, _, _ = strings.Cut(strings.TrimPrefix(a, "stellar:"), ":")
+	}
+	if code == "" {
+		if len(w.TOML.Currencies) != 1 {
+			return "", false, errors.New("the anchor has several currencies: give --asset")
+		}
+		code = w.TOML.Currencies[0].Code
+	}
+	hash, err = w.pay(ctx, id, code, str("amount_in"), str("withdraw_anchor_account"), str("withdraw_memo"), str("withdraw_memo_type"))
+	return hash, false, err
+}
+
+// Interactive starts a SEP-24 deposit or withdrawal (kind "deposit" or "withdraw") of the
+// anchor's asset code, for amount (empty: the user gives it in the anchor's pages). The answer
+// holds the transaction's id and the url to open.
+func (w *Wallet) Interactive(ctx context.Context, kind, code, amount string) (*Call, error) {
+	base, err := w.server("sep24")
 	if err != nil {
 		return nil, err
 	}
-	return w.call(ctx, "GET", base+"/transaction?"+url.Values{"id": {id}}.Encode(), "", nil)
+	form := url.Values{"asset_code": {code}, "account": {w.Account()}}
+	if amount != "" {
+		form.Set("amount", amount)
+	}
+	return w.call(ctx, "POST", base+"/transactions/"+kind+"/interactive", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
 }
 
-// Transactions is SEP-6 GET /transactions for asset code.
-func (w *Wallet) Transactions(ctx context.Context, code string) (*Call, error) {
-	base, err := w.server("sep6")
+// Transaction is GET /transaction?id= of the transfer server that knows the transaction: SEP-6's,
+// then SEP-24's (each keeps to its own transactions).
+func (w *Wallet) Transaction(ctx context.Context, id string) (*Call, error) {
+	var last *Call
+	var lastErr error
+	for _, which := range []string{"sep6", "sep24"} {
+		base, err := w.server(which)
+		if err != nil {
+			continue
+		}
+		c, err := w.call(ctx, "GET", base+"/transaction?"+url.Values{"id": {id}}.Encode(), "", nil)
+		if c == nil || c.Status != http.StatusNotFound {
+			return c, err
+		}
+		last, lastErr = c, err
+	}
+	if last == nil {
+		return nil, errors.New("the anchor's stellar.toml names no transfer server (TRANSFER_SERVER, TRANSFER_SERVER_SEP0024)")
+	}
+	return last, lastErr
+}
+
+// Transactions is GET /transactions for asset code, of SEP-6 or (interactive) SEP-24.
+func (w *Wallet) Transactions(ctx context.Context, code string, interactive bool) (*Call, error) {
+	which := "sep6"
+	if interactive {
+		which = "sep24"
+	}
+	base, err := w.server(which)
 	if err != nil {
 		return nil, err
 	}
