@@ -177,6 +177,10 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"colour in env without #", "", baseSecrets(), map[string]string{"ANCHOR_PAGES_TEXT_COLOR": "1d2430"}, "pages.text_color"},
 		{"text not a text", "pages:\n  texts:\n    es:\n      flow.kyc.intro: [a, b]\n", baseSecrets(), nil, "pages.texts.es.flow.kyc.intro"},
 		{"texts of a language not a map", "pages:\n  texts:\n    es: hola\n", baseSecrets(), nil, "pages.texts.es"},
+		{"negative webhook retries", "events:\n  retry_for: -5m\n", baseSecrets(), nil, "events.retry_for"},
+		{"no webhook retries", "", baseSecrets(), map[string]string{"ANCHOR_EVENTS_RETRY_FOR": "0"}, "events.retry_for"},
+		{"negative event retention", "", baseSecrets(), map[string]string{"ANCHOR_EVENTS_RETENTION": "-1h"}, "events.retention"},
+		{"pricing timeout of zero", "quotes:\n  source: url\n  url: https://pricing.example/price\n  url_secret_file: pricing.secret\n  url_timeout: 0s\n", baseSecrets(), nil, "quotes.url_timeout"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -129,6 +129,12 @@ func (c *Config) validate(add func(error)) {
 		add(err)
 	}
 	c.validateQuotes(add)
+	if c.Events.RetryFor < time.Minute {
+		add(keyErr("events.retry_for", "%s: must be at least 1m (how long a webhook delivery is retried before it is a dead letter)", c.Events.RetryFor))
+	}
+	if c.Events.Retention < time.Minute {
+		add(keyErr("events.retention", "%s: must be at least 1m (how long delivered events stay listed; shorter prunes them as they are delivered)", c.Events.Retention))
+	}
 	names := map[string]bool{}
 	for i, w := range c.Events.Webhooks {
 		key := fmt.Sprintf("events.webhooks[%d]", i)
