@@ -14,12 +14,12 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/iostreams"
 	"github.com/anchorkit/anchor/pkg/stellartoml"
-	"github.com/spf13/pflag"
 )
 
 // Exit codes, documented in docs/cli.md.

@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
-
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -174,8 +174,8 @@ func (c *Config) validate(add func(error)) {
 	if c.ChallengeLifetime < 10e9 || c.ChallengeLifetime > 24*60*60e9 {
 		add(keyErr("challenge_lifetime", "must be between 10s and 24h"))
 	}
-	if c.AuthRateLimit < 0 {
-		add(keyErr("auth_rate_limit", "must not be negative"))
+	if c.AuthRateLimit < 0 || math.IsNaN(c.AuthRateLimit) || math.IsInf(c.AuthRateLimit, 0) {
+		add(keyErr("auth_rate_limit", "%v: give requests per second, 0 or more (0: no limit)", c.AuthRateLimit))
 	}
 	if c.AuthRateLimit > 0 && c.AuthRateBurst < 1 {
 		add(keyErr("auth_rate_burst", "must be at least 1"))
@@ -229,8 +229,11 @@ func (c *Config) validate(add func(error)) {
 	if c.SEP6.MaxOpenTransactions < 0 {
 		add(keyErr("sep6.max_open_transactions", "must not be negative"))
 	}
-	if c.WriteRateLimit < 0 {
-		add(keyErr("write_rate_limit", "must not be negative"))
+	if c.WriteRateLimit < 0 || math.IsNaN(c.WriteRateLimit) || math.IsInf(c.WriteRateLimit, 0) {
+		add(keyErr("write_rate_limit", "%v: give writes per second, 0 or more (0: no limit)", c.WriteRateLimit))
+	}
+	if c.WriteRateLimit > 0 && c.WriteRateBurst < 1 {
+		add(keyErr("write_rate_burst", "must be at least 1"))
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		add(keyErr("tls_cert_file", "set tls_cert_file and tls_key_file together"))

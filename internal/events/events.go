@@ -14,11 +14,11 @@ package events
 import (
 	"context"
 	"encoding/json"
-
-	"github.com/anchorkit/anchor/internal/config"
 	"path"
 	"slices"
 	"time"
+
+	"github.com/anchorkit/anchor/internal/config"
 )
 
 // Event is one change, as delivered and listed.

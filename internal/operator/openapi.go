@@ -2,9 +2,6 @@ package operator
 
 import (
 	"context"
-
-	"github.com/stellar/go-stellar-sdk/keypair"
-
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -13,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/stellar/go-stellar-sdk/keypair"
 
 	"github.com/anchorkit/anchor/internal/admin"
 	"github.com/anchorkit/anchor/internal/events"

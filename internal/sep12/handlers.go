@@ -3,7 +3,6 @@ package sep12
 import (
 	"context"
 	"errors"
-
 	"net/http"
 	"strings"
 
