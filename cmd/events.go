@@ -60,7 +60,12 @@ with --failed and sent again with anchor events redeliver. docs/integration.md d
 	list := &cobra.Command{
 		Use:   "list [--after ID] [--limit N] [--failed] [--json]",
 		Short: "List events in the order they were committed, or the dead letters",
-		Args:  cobra.NoArgs,
+		Args: withChecks(cobra.NoArgs, func() error {
+			if limit < 1 || limit > 1000 {
+				return usageError{fmt.Errorf("--limit %d: give 1 to 1000", limit)}
+			}
+			return nil
+		}),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withEvents(cmd.Context(), f, func(ev admin.Events) error {
 				if failed {

@@ -34,6 +34,10 @@ func TestExitCodeTable(t *testing.T) {
 		{[]string{"credit", "x"}, "not a transaction id"},
 		{[]string{"credit", "--to", "GABC", "--amount", "1"}, "--to"},
 		{[]string{"credit", "--to", "GAAGIHCRGLCXUDA75COWXZ74FNIM47QWCMJZAYHI45VAIUIZUVHNLIPR", "--amount", "1", "--memo", "abc"}, "--memo"},
+		{[]string{"events", "list", "--limit", "-3"}, "--limit -3: give 1 to 1000"},
+		{[]string{"events", "list", "--limit", "5000"}, "--limit 5000"},
+		{[]string{"tx", "list", "--status", "done"}, "not a transaction status (incomplete, pending_user_transfer_start"},
+		{[]string{"tx", "list", "--limit", "0"}, "--limit 0"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, stderr, code := runCLI(t, context.Background(), nil, append(tc.args, "--config", cfg)...)
