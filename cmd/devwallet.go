@@ -55,8 +55,8 @@ func newDevWalletCmd(f *Factory) *cobra.Command {
 		Use:   "wallet",
 		Short: "A scripted wallet: sign in, KYC, deposit, trust, withdraw, against any anchor",
 		Long: `A Stellar wallet for demos, smoke tests and support. It talks to any anchor by its home domain,
-over the network and the SEPs only (stellar.toml, SEP-10, SEP-12, SEP-6, SEP-24, and Horizon for its
-own payments), exactly as a wallet app would. Its key lives in the wallet file (--wallet, mode 0600),
+over the network and the SEPs only (stellar.toml, SEP-10, SEP-12, SEP-6, SEP-24, SEP-38, and Horizon
+for its own payments), exactly as a wallet app would. Its key lives in the wallet file (--wallet, mode 0600),
 created on first use; login funds it with friendbot on testnet or anchor's Horizon stand-in.`,
 		Example: `  anchor dev wallet login --domain localhost:8000
   anchor dev wallet trust --asset USDX
@@ -74,7 +74,7 @@ created on first use; login funds it with friendbot on testnet or anchor's Horiz
 	pf.BoolVar(&o.json, "json", false, "print the anchor's JSON answer")
 	pf.BoolVarP(&o.quiet, "quiet", "q", false, "print only the id (customer or transaction), for scripts")
 	cmd.AddCommand(newWalletLoginCmd(f, o), newWalletTrustCmd(f, o), newWalletKYCCmd(f, o), newWalletDepositCmd(f, o),
-		newWalletWithdrawCmd(f, o), newWalletPayCmd(f, o), newWalletStatusCmd(f, o), newWalletTransactionsCmd(f, o))
+		newWalletWithdrawCmd(f, o), newWalletPayCmd(f, o), newWalletQuoteCmd(f, o), newWalletStatusCmd(f, o), newWalletTransactionsCmd(f, o))
 	return cmd
 }
 
@@ -220,36 +220,73 @@ func (o *walletOpts) printInteractive(f *Factory, c *devwallet.Call, kind, next 
 	})
 }
 
+// transferFlags are the flags deposit and withdraw share.
+type transferFlags struct {
+	code, amount, quote string
+	interactive         bool
+}
+
+func (t *transferFlags) add(cmd *cobra.Command, what, next string) {
+	cmd.Flags().StringVar(&t.code, "asset", "", "asset code")
+	cmd.Flags().StringVar(&t.amount, "amount", "", "amount to "+what)
+	cmd.Flags().StringVar(&t.quote, "quote", "", "a firm quote's id (anchor dev wallet quote): an exchange at its price, for its amount")
+	cmd.Flags().BoolVar(&t.interactive, "interactive", false, "through SEP-24: print the URL of the anchor's pages"+next)
+	cmd.MarkFlagRequired("asset")
+}
+
+// check checks the flags before anything is asked; required says a plain SEP-6 request needs
+// --amount.
+func (t *transferFlags) check(required bool) error {
+	switch {
+	case t.quote != "" && t.amount != "":
+		return usageError{errors.New("give --amount or --quote, not both: a quote fixes the amount")}
+	case t.amount == "" && required && t.quote == "" && !t.interactive:
+		return usageError{errors.New("give --amount (or --quote, or --interactive)")}
+	}
+	return checkAmount(t.amount)
+}
+
+// start opens the wallet and reads the quote, if any; with --interactive it also starts the
+// SEP-24 flow and prints its URL (done).
+func (t *transferFlags) start(ctx context.Context, f *Factory, o *walletOpts, kind, what, next string) (w *devwallet.Wallet, quote map[string]any, done bool, err error) {
+	if w, err = o.open(ctx); err != nil {
+		return nil, nil, false, err
+	}
+	if t.quote != "" {
+		if quote, err = w.GetQuote(ctx, t.quote); err != nil {
+			return nil, nil, false, err
+		}
+	}
+	if !t.interactive {
+		return w, quote, false, nil
+	}
+	c, err := w.Interactive(ctx, kind, t.code, t.amount, quote)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return w, quote, true, o.printInteractive(f, c, what, next)
+}
+
 func newWalletDepositCmd(f *Factory, o *walletOpts) *cobra.Command {
-	var code, amount string
-	var interactive bool
+	var t transferFlags
 	cmd := &cobra.Command{
-		Use:   "deposit --asset CODE [--amount N] [--interactive]",
+		Use:   "deposit --asset CODE [--amount N | --quote ID] [--interactive]",
 		Short: "Ask for a deposit (SEP-6 GET /deposit, or SEP-24 with --interactive) and print how to pay it",
 		Long: `Ask for a deposit to the wallet's account. By default with SEP-6 GET /deposit, printing how
 to pay it; with --interactive through SEP-24, printing the URL of the anchor's pages, where the
-user gives what the anchor asks and sees how to pay (--amount then only pre-fills the amount).`,
+user gives what the anchor asks and sees how to pay (--amount then only pre-fills the amount).
+With --quote, an exchange at a firm quote's price (SEP-38; SEP-6 GET /deposit-exchange): the
+quote's off-chain asset and amount in, the quoted tokens out.`,
 		Example: `  anchor dev wallet deposit --asset USDX --amount 100
-  anchor dev wallet deposit --asset USDX --interactive`,
-		Args: withChecks(cobra.NoArgs, func() error {
-			if amount == "" {
-				return nil
-			}
-			return checkAmount(amount)
-		}),
+  anchor dev wallet deposit --asset USDX --interactive
+  anchor dev wallet deposit --asset USDX --quote $(anchor dev wallet quote -q --sell iso4217:EUR --buy USDX --sell-amount 100)`,
+		Args: withChecks(cobra.NoArgs, func() error { return t.check(false) }),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			w, err := o.open(cmd.Context())
-			if err != nil {
+			w, quote, done, err := t.start(cmd.Context(), f, o, "deposit", "deposit", "anchor dev wallet status %s --watch")
+			if err != nil || done {
 				return err
 			}
-			if interactive {
-				c, err := w.Interactive(cmd.Context(), "deposit", code, amount)
-				if err != nil {
-					return err
-				}
-				return o.printInteractive(f, c, "deposit", "anchor dev wallet status %s --watch")
-			}
-			c, err := w.Deposit(cmd.Context(), code, amount)
+			c, err := w.Deposit(cmd.Context(), t.code, t.amount, quote)
 			if err != nil {
 				return err
 			}
@@ -275,58 +312,115 @@ user gives what the anchor asks and sees how to pay (--amount then only pre-fill
 			})
 		},
 	}
-	cmd.Flags().StringVar(&code, "asset", "", "asset code")
-	cmd.Flags().StringVar(&amount, "amount", "", "amount to deposit")
-	cmd.Flags().BoolVar(&interactive, "interactive", false, "through SEP-24: print the URL of the anchor's pages")
-	cmd.MarkFlagRequired("asset")
+	t.add(cmd, "deposit", "")
 	return cmd
 }
 
 func newWalletWithdrawCmd(f *Factory, o *walletOpts) *cobra.Command {
-	var code, amount string
-	var interactive bool
+	var t transferFlags
 	cmd := &cobra.Command{
-		Use:   "withdraw --asset CODE --amount N | --asset CODE [--amount N] --interactive",
+		Use:   "withdraw --asset CODE (--amount N | --quote ID) | --asset CODE [--amount N | --quote ID] --interactive",
 		Short: "Ask for a withdrawal (SEP-6 GET /withdraw) and pay it on-chain, or start one with SEP-24",
 		Long: `Ask for a withdrawal from the wallet's account. By default with SEP-6 GET /withdraw, paying the
 amount on-chain at once with the memo the anchor gives. With --interactive through SEP-24: it
 prints the URL of the anchor's pages, where the user gives the bank details and the amount
 (--amount pre-fills it); then anchor dev wallet pay ID waits until the anchor asks for the
-payment and makes it.`,
+payment and makes it. With --quote, an exchange at a firm quote's price (SEP-38; SEP-6 GET
+/withdraw-exchange): the quote's tokens in, its off-chain asset out.`,
 		Example: `  anchor dev wallet withdraw --asset USDX --amount 40
-  anchor dev wallet withdraw --asset USDX --interactive`,
-		Args: withChecks(cobra.NoArgs, func() error {
-			if amount == "" && interactive {
-				return nil
+  anchor dev wallet withdraw --asset USDX --interactive
+  anchor dev wallet withdraw --asset USDX --quote $(anchor dev wallet quote -q --sell USDX --buy iso4217:EUR --sell-amount 20)`,
+		Args: withChecks(cobra.NoArgs, func() error { return t.check(true) }),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w, quote, done, err := t.start(cmd.Context(), f, o, "withdraw", "withdrawal", "anchor dev wallet pay %s")
+			if err != nil || done {
+				return err
 			}
-			return checkAmount(amount)
+			c, hash, err := w.Withdraw(cmd.Context(), t.code, t.amount, quote)
+			if err != nil {
+				return err
+			}
+			id, _ := c.Body["id"].(string)
+			amount := t.amount
+			if quote != nil {
+				amount, _ = quote["sell_amount"].(string)
+			}
+			return o.printCall(f, c, id, func() {
+				fmt.Fprintf(f.IO.Out, "withdrawal %s: paid %s %s to %v (memo %v): %s\n", id, amount, t.code, c.Body["account_id"], c.Body["memo"], hash)
+			})
+		},
+	}
+	t.add(cmd, "withdraw", " (then: anchor dev wallet pay ID)")
+	return cmd
+}
+
+func newWalletQuoteCmd(f *Factory, o *walletOpts) *cobra.Command {
+	var sell, buy, sellAmount, buyAmount, protocol, method, country string
+	cmd := &cobra.Command{
+		Use:   "quote --sell ASSET --buy ASSET (--sell-amount N | --buy-amount N) [--context sep6|sep24] [--method NAME] [--country CC]",
+		Short: "Ask for a firm quote (SEP-38 POST /quote), for an exchange with deposit or withdraw --quote",
+		Long: `Ask the anchor's quote server (ANCHOR_QUOTE_SERVER) for a firm quote. An asset is an off-chain one
+as SEP-38 writes it (iso4217:EUR) or a code of the anchor's stellar.toml (USDX). --method is the
+off-chain asset's delivery method (SEP-38 sell_delivery_method or buy_delivery_method, whichever
+side it is on); --context is sep6 (deposit or withdraw --quote) or sep24 (with --interactive).`,
+		Example: `  anchor dev wallet quote --sell iso4217:EUR --buy USDX --sell-amount 100
+  anchor dev wallet quote --sell USDX --buy iso4217:EUR --buy-amount 50 --context sep24`,
+		Args: withChecks(cobra.NoArgs, func() error {
+			if (sellAmount == "") == (buyAmount == "") {
+				return usageError{errors.New("give --sell-amount or --buy-amount")}
+			}
+			if protocol != "sep6" && protocol != "sep24" {
+				return usageError{fmt.Errorf("--context %q: give sep6 or sep24", protocol)}
+			}
+			if err := checkAmountFlag("--sell-amount", sellAmount, false); err != nil {
+				return err
+			}
+			return checkAmountFlag("--buy-amount", buyAmount, false)
 		}),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w, err := o.open(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if interactive {
-				c, err := w.Interactive(cmd.Context(), "withdraw", code, amount)
-				if err != nil {
+			req := map[string]string{"context": protocol}
+			for k, v := range map[string]string{"sell_amount": sellAmount, "buy_amount": buyAmount, "country_code": country} {
+				if v != "" {
+					req[k] = v
+				}
+			}
+			for k, a := range map[string]string{"sell_asset": sell, "buy_asset": buy} {
+				if req[k], err = w.AssetID(a); err != nil {
 					return err
 				}
-				return o.printInteractive(f, c, "withdrawal", "anchor dev wallet pay %s")
 			}
-			c, hash, err := w.Withdraw(cmd.Context(), code, amount)
+			if method != "" {
+				if strings.HasPrefix(req["sell_asset"], "stellar:") {
+					req["buy_delivery_method"] = method
+				} else {
+					req["sell_delivery_method"] = method
+				}
+			}
+			c, err := w.Quote(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
 			id, _ := c.Body["id"].(string)
 			return o.printCall(f, c, id, func() {
-				fmt.Fprintf(f.IO.Out, "withdrawal %s: paid %s %s to %v (memo %v): %s\n", id, amount, code, c.Body["account_id"], c.Body["memo"], hash)
+				fee, _ := c.Body["fee"].(map[string]any)
+				fmt.Fprintf(f.IO.Out, "quote %s: sell %v %v, buy %v %v (price %v, fee %v %v), until %v\n", id, c.Body["sell_amount"], c.Body["sell_asset"],
+					c.Body["buy_amount"], c.Body["buy_asset"], c.Body["price"], fee["total"], fee["asset"], c.Body["expires_at"])
 			})
 		},
 	}
-	cmd.Flags().StringVar(&code, "asset", "", "asset code")
-	cmd.Flags().StringVar(&amount, "amount", "", "amount to withdraw")
-	cmd.Flags().BoolVar(&interactive, "interactive", false, "through SEP-24: print the URL of the anchor's pages (then: anchor dev wallet pay ID)")
-	cmd.MarkFlagRequired("asset")
+	cmd.Flags().StringVar(&sell, "sell", "", "the asset the wallet gives (iso4217:EUR, or a code such as USDX)")
+	cmd.Flags().StringVar(&buy, "buy", "", "the asset the wallet gets")
+	cmd.Flags().StringVar(&sellAmount, "sell-amount", "", "how much of --sell it gives")
+	cmd.Flags().StringVar(&buyAmount, "buy-amount", "", "how much of --buy it gets")
+	cmd.Flags().StringVar(&protocol, "context", "sep6", "sep6 or sep24: the protocol of the transaction that will use it")
+	cmd.Flags().StringVar(&method, "method", "", "the off-chain asset's delivery method (e.g. SEPA)")
+	cmd.Flags().StringVar(&country, "country", "", "the user's country code (ISO 3166-1 alpha-2)")
+	cmd.MarkFlagRequired("sell")
+	cmd.MarkFlagRequired("buy")
 	return cmd
 }
 

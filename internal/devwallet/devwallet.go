@@ -1,6 +1,6 @@
 // Package devwallet is a scripted Stellar wallet for demos, smoke tests and support (`anchor dev
 // wallet`): it talks to any anchor by home domain, over the network and the SEPs only
-// (stellar.toml, SEP-10, SEP-12, SEP-6, SEP-24, and Horizon for its own payments), never through
+// (stellar.toml, SEP-10, SEP-12, SEP-6, SEP-24, SEP-38, and Horizon for its own payments), never through
 // anchor's store or admin socket. Its key lives in a local wallet file (mode 0600).
 package devwallet
 
@@ -343,7 +343,8 @@ func (w *Wallet) call(ctx context.Context, method, u, ctype string, body io.Read
 }
 
 func (w *Wallet) server(which string) (string, error) {
-	u := map[string]string{"kyc": w.TOML.KYCServer, "sep6": w.TOML.TransferServer, "sep24": w.TOML.TransferServerSEP0024}[which]
+	u := map[string]string{"kyc": w.TOML.KYCServer, "sep6": w.TOML.TransferServer, "sep24": w.TOML.TransferServerSEP0024,
+		"sep38": w.TOML.AnchorQuoteServer}[which]
 	if u == "" {
 		return "", fmt.Errorf("the anchor's stellar.toml names no %s server", strings.ToUpper(which))
 	}
@@ -392,28 +393,96 @@ func (w *Wallet) Customer(ctx context.Context, typ string) (*Call, error) {
 	return w.call(ctx, "GET", base+"/customer?"+q.Encode(), "", nil)
 }
 
-// Deposit is SEP-6 GET /deposit of amount of asset code, to the wallet's account.
-func (w *Wallet) Deposit(ctx context.Context, code, amount string) (*Call, error) {
+// Deposit is SEP-6 GET /deposit of amount of asset code, to the wallet's account; with a firm
+// quote (GetQuote's answer), GET /deposit-exchange of the quote's off-chain asset and amount.
+func (w *Wallet) Deposit(ctx context.Context, code, amount string, quote map[string]any) (*Call, error) {
 	base, err := w.server("sep6")
 	if err != nil {
 		return nil, err
 	}
-	q := url.Values{"asset_code": {code}, "account": {w.Account()}}
+	path, q := "/deposit", url.Values{"asset_code": {code}, "account": {w.Account()}}
 	if amount != "" {
 		q.Set("amount", amount)
 	}
-	return w.call(ctx, "GET", base+"/deposit?"+q.Encode(), "", nil)
+	if quote != nil {
+		path, q = "/deposit-exchange", exchangeParams(quote, "source_asset", "destination_asset", code, "sell_delivery_method")
+		q.Set("account", w.Account())
+	}
+	return w.call(ctx, "GET", base+path+"?"+q.Encode(), "", nil)
 }
 
-// Withdraw asks SEP-6 GET /withdraw for amount of asset code, then pays it on-chain from the
-// wallet's account to the anchor's account with the memo it gave. It returns the anchor's
-// answer and the payment's hash.
-func (w *Wallet) Withdraw(ctx context.Context, code, amount string) (*Call, string, error) {
+// exchangeParams are a SEP-6 exchange's parameters for a firm quote: the off-chain asset (the
+// quote's sell asset for a deposit, buy asset for a withdrawal) under offchainParam, the token
+// code under tokenParam, the amount (the quote's sell amount), the quote's id and its delivery
+// method (method: the quote's field) as funding_method.
+func exchangeParams(quote map[string]any, offchainParam, tokenParam, code, method string) url.Values {
+	str := func(k string) string { v, _ := quote[k].(string); return v }
+	offchain := str("buy_asset")
+	if offchainParam == "source_asset" {
+		offchain = str("sell_asset")
+	}
+	q := url.Values{offchainParam: {offchain}, tokenParam: {code}, "quote_id": {str("id")}, "amount": {str("sell_amount")}}
+	if m := str(method); m != "" {
+		q.Set("funding_method", m)
+	}
+	return q
+}
+
+// AssetID writes an asset as SEP-38 does: a code of the anchor's stellar.toml (USDX) as
+// stellar:USDX:ISSUER; an id already in that form (stellar:..., iso4217:EUR) as it is.
+func (w *Wallet) AssetID(a string) (string, error) {
+	if strings.Contains(a, ":") {
+		return a, nil
+	}
+	ca, err := w.asset(a)
+	if err != nil {
+		return "", err
+	}
+	return "stellar:" + ca.Code + ":" + ca.Issuer, nil
+}
+
+// Quote asks SEP-38 POST /quote for a firm quote (the request's fields as SEP-38 names them).
+func (w *Wallet) Quote(ctx context.Context, req map[string]string) (*Call, error) {
+	base, err := w.server("sep38")
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	return w.call(ctx, "POST", base+"/quote", "application/json", bytes.NewReader(body))
+}
+
+// GetQuote is SEP-38 GET /quote/{id}: a firm quote of the wallet's.
+func (w *Wallet) GetQuote(ctx context.Context, id string) (map[string]any, error) {
+	base, err := w.server("sep38")
+	if err != nil {
+		return nil, err
+	}
+	c, err := w.call(ctx, "GET", base+"/quote/"+url.PathEscape(id), "", nil)
+	if err != nil {
+		return nil, fmt.Errorf("quote %s: %w", id, err)
+	}
+	return c.Body, nil
+}
+
+// Withdraw asks SEP-6 GET /withdraw for amount of asset code (with a firm quote: GET
+// /withdraw-exchange of the quote's sell amount for its off-chain asset), then pays it on-chain
+// from the wallet's account to the anchor's account with the memo it gave. It returns the
+// anchor's answer and the payment's hash.
+func (w *Wallet) Withdraw(ctx context.Context, code, amount string, quote map[string]any) (*Call, string, error) {
 	base, err := w.server("sep6")
 	if err != nil {
 		return nil, "", err
 	}
-	c, err := w.call(ctx, "GET", base+"/withdraw?"+url.Values{"asset_code": {code}, "amount": {amount}, "account": {w.Account()}}.Encode(), "", nil)
+	path, q := "/withdraw", url.Values{"asset_code": {code}, "amount": {amount}}
+	if quote != nil {
+		path, q = "/withdraw-exchange", exchangeParams(quote, "destination_asset", "source_asset", code, "buy_delivery_method")
+		amount = q.Get("amount")
+	}
+	q.Set("account", w.Account())
+	c, err := w.call(ctx, "GET", base+path+"?"+q.Encode(), "", nil)
 	if err != nil {
 		return c, "", err
 	}
@@ -534,9 +603,10 @@ func (w *Wallet) PayWithdrawal(ctx context.Context, id string, tx map[string]any
 }
 
 // Interactive starts a SEP-24 deposit or withdrawal (kind "deposit" or "withdraw") of the
-// anchor's asset code, for amount (empty: the user gives it in the anchor's pages). The answer
-// holds the transaction's id and the url to open.
-func (w *Wallet) Interactive(ctx context.Context, kind, code, amount string) (*Call, error) {
+// anchor's asset code, for amount (empty: the user gives it in the anchor's pages), or for a
+// firm quote's amount and off-chain asset. The answer holds the transaction's id and the url to
+// open.
+func (w *Wallet) Interactive(ctx context.Context, kind, code, amount string, quote map[string]any) (*Call, error) {
 	base, err := w.server("sep24")
 	if err != nil {
 		return nil, err
@@ -544,6 +614,16 @@ func (w *Wallet) Interactive(ctx context.Context, kind, code, amount string) (*C
 	form := url.Values{"asset_code": {code}, "account": {w.Account()}}
 	if amount != "" {
 		form.Set("amount", amount)
+	}
+	if quote != nil {
+		offchain := "destination_asset"
+		if kind == "deposit" {
+			offchain = "source_asset"
+		}
+		q := exchangeParams(quote, offchain, "asset_code", code, "")
+		for k := range q {
+			form.Set(k, q.Get(k))
+		}
 	}
 	return w.call(ctx, "POST", base+"/transactions/"+kind+"/interactive", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
 }
