@@ -1,7 +1,8 @@
 // Package devwallet is a scripted Stellar wallet for demos, smoke tests and support (`anchor dev
 // wallet`): it talks to any anchor by home domain, over the network and the SEPs only
-// (stellar.toml, SEP-10, SEP-12, SEP-6, SEP-24, SEP-38, and Horizon for its own payments), never through
-// anchor's store or admin socket. Its key lives in a local wallet file (mode 0600).
+// (stellar.toml, SEP-10, SEP-12, SEP-6, SEP-24, SEP-38, and Horizon for its own payments),
+// never through anchor's store or admin socket. Its key lives in a local wallet file (mode
+// 0600).
 package devwallet
 
 import (
