@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -184,7 +185,15 @@ func Probe(ctx context.Context, databaseURL string) (int, error) {
 
 // redactErr is err on one line, without the URL's password.
 func redactErr(err error, raw string) string {
-	msg := strings.Join(strings.Fields(err.Error()), " ")
+	// pgx puts each attempt on a line of its own (sslmode=prefer tries TLS, then plain): one
+	// line, each reason once.
+	var lines []string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		if l = strings.Join(strings.Fields(l), " "); l != "" && !slices.Contains(lines, l) {
+			lines = append(lines, l)
+		}
+	}
+	msg := strings.Join(lines, "; ")
 	if u, perr := url.Parse(raw); perr == nil && u.User != nil {
 		if pw, ok := u.User.Password(); ok && pw != "" {
 			msg = strings.ReplaceAll(msg, pw, "REDACTED")
