@@ -32,7 +32,16 @@ func TestDoctor(t *testing.T) {
 	os.MkdirAll(backups, 0o700)
 	env := map[string]string{"ANCHOR_HORIZON_URL": tf.hz.URL(), "ANCHOR_BACKUP_DIR": backups}
 	configureQuotes(t, dir)
-	startServe(t, dir, tf.port, env)
+	// A webhook, its receiver up.
+	secret := []byte("6f1c2a9e0b7d4c3a8e5f1b2d9c0a7e6f")
+	if err := os.WriteFile(filepath.Join(dir, "webhook-bank.secret"), secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	biz := newBusiness(t, secret)
+	yaml, _ := os.ReadFile(filepath.Join(dir, "anchor.yaml"))
+	yaml = bytes.Replace(yaml, []byte("  webhooks: []\n"), []byte("  webhooks:\n    - name: bank\n      url: "+biz.URL+"\n      secret_file: webhook-bank.secret\n"), 1)
+	os.WriteFile(filepath.Join(dir, "anchor.yaml"), yaml, 0o600)
+	s := startServe(t, dir, tf.port, env)
 	cfgFile := filepath.Join(dir, "anchor.yaml")
 	run := func(extra map[string]string) (map[string]doctor.Result, int, string) {
 		t.Helper()
@@ -83,12 +92,27 @@ func TestDoctor(t *testing.T) {
 		t.Fatalf("a sound deployment: exit %d\n%s", code, out)
 	}
 	for _, check := range []string{"stellar.toml", "stellar.toml matches config", "signing key", "SEP-10", "SEP-6 /info", "SEP-24 /info",
-		"SEP-38 /info", "SEP-38 prices", "horizon", "clock", "issuer", "issuer flags", "asset USDX",
+		"SEP-38 /info", "SEP-38 prices", "webhook bank", "horizon", "clock", "issuer", "issuer flags", "asset USDX",
 		"distribution USDX", "distribution key", "mode", "TLS", "data dir", "database", "admin socket", "secrets file", "backups"} {
 		if rs[check].Level != doctor.OK {
 			t.Fatalf("sound deployment: %q is %+v\n%s", check, rs[check], out)
 		}
 	}
+
+	// The webhook's receiver goes down: a customer's event is retried, and the check warns.
+	biz.down.Store(true)
+	newWallet(t, s, nil).putJSON(map[string]string{"first_name": "Ada", "last_name": "Lovelace", "email_address": "ada@example.com"})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		rs, code, out := run(nil)
+		if hook := rs["webhook bank"]; hook.Level == doctor.Warn && strings.Contains(hook.Message, "retrying") && code == 0 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the receiver down: %+v (exit %d)\n%s", hook, code, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	biz.down.Store(false)
 
 	// One misconfiguration at a time.
 	expectFail("the served toml differs", "stellar.toml matches config", map[string]string{"ANCHOR_DOCUMENTATION_ORG_NAME": "Someone Else"})

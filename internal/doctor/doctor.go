@@ -23,6 +23,7 @@ import (
 	"github.com/stellar/go-stellar-sdk/keypair"
 
 	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/events"
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/money"
 	"github.com/anchorkit/anchor/internal/sep1"
@@ -50,8 +51,15 @@ type Doctor struct {
 	Config *config.Config
 	HTTP   *http.Client
 	Now    func() time.Time
-	out    []Result
+	// Webhooks reads a webhook's backlog (the store, or the running server's); nil: the
+	// webhooks are not checked.
+	Webhooks func(ctx context.Context, name string) (events.FeedStats, error)
+	out      []Result
 }
+
+// webhookLag is how old a webhook's oldest event not yet sent may be before the check warns:
+// a feed that runs sends within seconds.
+const webhookLag = 5 * time.Minute
 
 func (d *Doctor) add(check, level, format string, args ...any) {
 	d.out = append(d.out, Result{Check: check, Level: level, Message: fmt.Sprintf(format, args...)})
@@ -72,7 +80,31 @@ func (d *Doctor) Run(ctx context.Context) []Result {
 	if d.Config.DatabaseURL != "" {
 		d.checkDatabase(ctx)
 	}
+	if d.Webhooks != nil {
+		d.checkWebhooks(ctx)
+	}
 	return d.out
+}
+
+// checkWebhooks checks each webhook's backlog: dead letters fail (the business missed those
+// events), deliveries retrying and a feed behind warn.
+func (d *Doctor) checkWebhooks(ctx context.Context) {
+	for _, w := range d.Config.Events.Webhooks {
+		check := "webhook " + w.Name
+		st, err := d.Webhooks(ctx, w.Name)
+		switch {
+		case err != nil:
+			d.add(check, Warn, "its backlog cannot be read: %v", err)
+		case st.Dead > 0:
+			d.add(check, Fail, "%d dead letter(s): events the business never got (anchor events list --failed); once %s takes them again: anchor events redeliver --failed", st.Dead, w.URL)
+		case st.Retrying > 0:
+			d.add(check, Warn, "%d delivery(ies) retrying: %s is down or refuses them (anchor events webhooks)", st.Retrying, w.URL)
+		case st.Behind > 0 && d.Now().Sub(st.Oldest) > webhookLag:
+			d.add(check, Warn, "%d event(s) not sent, the oldest from %s: no anchor serve sends them (is it running, with this webhook configured?)", st.Behind, st.Oldest.UTC().Format(time.RFC3339))
+		default:
+			d.add(check, OK, "sending: %d event(s) not sent yet, none retrying, no dead letters", st.Behind)
+		}
+	}
 }
 
 func (d *Doctor) checkTOML(ctx context.Context) {

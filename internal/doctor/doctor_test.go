@@ -1,0 +1,47 @@
+package doctor
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/events"
+)
+
+// TestCheckWebhooks: each state of a webhook's backlog and the level it gets: dead letters fail,
+// deliveries retrying and a feed behind for long warn, an unreadable backlog warns, and a
+// backlog being sent passes.
+func TestCheckWebhooks(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name  string
+		stats events.FeedStats
+		err   error
+		level string
+		want  string
+	}{
+		{"idle", events.FeedStats{}, nil, OK, "0 event(s) not sent yet"},
+		{"sending", events.FeedStats{Behind: 40, Oldest: now.Add(-3 * time.Second)}, nil, OK, "40 event(s) not sent yet"},
+		{"behind for long", events.FeedStats{Behind: 40, Oldest: now.Add(-time.Hour)}, nil, Warn, "no anchor serve sends them"},
+		{"retrying", events.FeedStats{Retrying: 2}, nil, Warn, "2 delivery(ies) retrying"},
+		{"dead letters", events.FeedStats{Retrying: 2, Dead: 3}, nil, Fail, "anchor events redeliver --failed"},
+		{"unreadable", events.FeedStats{}, errors.New("store locked"), Warn, "store locked"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &config.Config{Events: config.Events{Webhooks: []config.Webhook{{Name: "bank", URL: "https://bank.example/events"}}}}
+			d := &Doctor{Config: cfg, Now: func() time.Time { return now }, Webhooks: func(_ context.Context, name string) (events.FeedStats, error) {
+				if name != "bank" {
+					t.Fatalf("asked for %q", name)
+				}
+				return tc.stats, tc.err
+			}}
+			d.checkWebhooks(context.Background())
+			if len(d.out) != 1 || d.out[0].Check != "webhook bank" || d.out[0].Level != tc.level || !strings.Contains(d.out[0].Message, tc.want) {
+				t.Fatalf("%+v, want %s with %q", d.out, tc.level, tc.want)
+			}
+		})
+	}
+}
