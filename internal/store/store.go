@@ -1,5 +1,6 @@
 // Package store keeps anchor's state. The interfaces here are what the rest of anchor uses; bbolt
-// (bolt.go) is the embedded implementation, and another backend (PostgreSQL) can implement them.
+// (bolt.go) is the embedded implementation, and internal/store/postgres implements them on
+// PostgreSQL (one contract suite, storetest, runs against both).
 package store
 
 import (
@@ -11,6 +12,7 @@ import (
 	"github.com/anchorkit/anchor/internal/apikey"
 	"github.com/anchorkit/anchor/internal/callback"
 	"github.com/anchorkit/anchor/internal/events"
+	"github.com/anchorkit/anchor/internal/fault"
 	"github.com/anchorkit/anchor/internal/kyc"
 	"github.com/anchorkit/anchor/internal/quotes"
 	"github.com/anchorkit/anchor/internal/transfer"
@@ -19,7 +21,9 @@ import (
 
 // Sentinel errors, checked with errors.Is.
 var (
-	ErrNotFound = errors.New("not found")
+	// ErrNotFound is the store's own not-found error (a schema version not written yet); it is
+	// fault.ErrNotFound as every service's is.
+	ErrNotFound = fault.NotFound("not found")
 	// ErrLocked means another process (usually a running anchor serve) holds the database.
 	ErrLocked = errors.New("database is in use by another process")
 	// ErrNewerSchema means the file was written by a newer anchor.
