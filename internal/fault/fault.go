@@ -30,3 +30,8 @@ type notFound struct{ msg string }
 
 func (e *notFound) Error() string        { return e.msg }
 func (e *notFound) Is(target error) bool { return target == ErrNotFound }
+
+// ErrSharedMismatch is a SEP-10 authentication refused by the stores: an account that
+// authenticated with a memo (a shared account, SEP-12) now authenticates without one, or the
+// reverse. It lives here, below both the stores that return it and SEP-10, which answers it.
+var ErrSharedMismatch = errors.New("the account authenticates inconsistently as a shared account")

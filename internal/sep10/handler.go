@@ -17,9 +17,9 @@ import (
 
 	"github.com/stellar/go-stellar-sdk/keypair"
 
+	"github.com/anchorkit/anchor/internal/fault"
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/httpx"
-	"github.com/anchorkit/anchor/internal/store"
 	"github.com/anchorkit/anchor/pkg/sep10"
 )
 
@@ -40,7 +40,7 @@ type Deps struct {
 	WebAuthEndpoint   string
 	ChallengeLifetime time.Duration
 	Tokens            *Tokens
-	Challenges        store.ChallengeStore
+	Challenges        ChallengeStore
 	// Horizon is nil when none is configured: every account is then treated as new.
 	Horizon horizon.Client
 	// TolerateUnreachableHorizon treats accounts as new when Horizon cannot be reached at all
@@ -163,6 +163,17 @@ func (h *ChallengeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteRawJSON(w, http.StatusOK, body)
 }
 
+// ChallengeStore is what SEP-10 needs of the store: the used-challenge marks (both backends
+// implement it; store.ChallengeStore is their contract, storetest its suite).
+type ChallengeStore interface {
+	// UseChallenge records the challenge hash and reports whether this was its first use, or
+	// fault.ErrSharedMismatch when the account's mode (shared or not) differs from before.
+	UseChallenge(ctx context.Context, hash [32]byte, expires time.Time, account string, shared bool) (first bool, err error)
+	// IssuedNotBefore is when challenges must have been issued, at the earliest, to be
+	// exchanged (zero: any time).
+	IssuedNotBefore() time.Time
+}
+
 // EarlyMarker is a ChallengeStore whose marks take a round trip to the database (PostgreSQL):
 // SEP-10 can then send a challenge's mark while it checks the challenge's signatures, and take
 // it back when they fail, so that a round waits for the slower of the two instead of both.
@@ -239,7 +250,7 @@ func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		first, err = d.Challenges.UseChallenge(r.Context(), ch.Hash, ch.MaxTime, ch.AccountID, shared)
 	}
-	if errors.Is(err, store.ErrSharedMismatch) {
+	if errors.Is(err, fault.ErrSharedMismatch) {
 		d.observe("token", "shared_account_mismatch")
 		if shared {
 			httpx.Error(w, http.StatusBadRequest, "this account authenticated without a memo before, so it is not a shared account; authenticate without a memo or muxed id")

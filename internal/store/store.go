@@ -29,8 +29,8 @@ var (
 	// ErrNewerSchema means the file was written by a newer anchor.
 	ErrNewerSchema = errors.New("database was written by a newer version of anchor")
 	// ErrSharedMismatch: an account that authenticated with a memo now authenticates without
-	// one, or the reverse.
-	ErrSharedMismatch = errors.New("the account authenticates inconsistently as a shared account")
+	// one, or the reverse (fault's, which SEP-10 checks).
+	ErrSharedMismatch = fault.ErrSharedMismatch
 	// ErrCorrupt means a stored record could not be decoded. It is an error of its own, never
 	// "not found", so that nothing is built anew in place of a record anchor cannot read.
 	ErrCorrupt = errors.New("corrupt record in the database")
