@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -335,71 +334,5 @@ func newTxRefundCmd(opts *TxOptions) *cobra.Command {
 	cmd.Flags().StringVar(&a.Reason, "reason", "", "why")
 	cmd.Flags().StringVar(&opts.By, "by", "", byHelp)
 	_ = cmd.MarkFlagRequired("payment-id")
-	return cmd
-}
-
-func newDepositCmd(f *Factory) *cobra.Command {
-	opts := &TxOptions{IO: f.IO, Backend: f.TransfersBackend}
-	var a transfer.Action
-	received := &cobra.Command{
-		Use:     "received ID --amount A --external-id REF [--by NAME]",
-		Short:   "Record the fiat that arrived for a deposit: fees are computed, it goes to pending_anchor",
-		Example: "  anchor deposit received 7c1e... --amount 100.00 --external-id WIRE-2231",
-		Args:    withChecks(idArg("transaction"), func() error { return checkAmount(a.Amount) }),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a.Name = transfer.ActReceived
-			return act(cmd, opts, args[0], a)
-		},
-	}
-	received.Flags().StringVar(&a.Amount, "amount", "", "amount that arrived (at most 7 decimals)")
-	received.Flags().StringVar(&a.ExternalID, "external-id", "", "bank reference of the incoming transfer")
-	received.Flags().StringVar(&opts.By, "by", "", byHelp)
-	_ = received.MarkFlagRequired("amount")
-	_ = received.MarkFlagRequired("external-id")
-	cmd := &cobra.Command{Use: "deposit", Short: "Deposit operations: record incoming fiat"}
-	cmd.AddCommand(received)
-	return cmd
-}
-
-var hashRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
-
-func newWithdrawCmd(f *Factory) *cobra.Command {
-	opts := &TxOptions{IO: f.IO, Backend: f.TransfersBackend}
-	var recv, paid transfer.Action
-	received := &cobra.Command{
-		Use:     "received ID --amount A --stellar-tx HASH [--by NAME]",
-		Short:   "Record the user's Stellar payment for a withdrawal: fees are computed, it goes to pending_anchor",
-		Example: "  anchor withdraw received 7c1e... --amount 50 --stellar-tx 3389e9f0...",
-		Args: withChecks(idArg("transaction"), func() error { return checkAmount(recv.Amount) }, func() error {
-			if !hashRE.MatchString(recv.StellarID) {
-				return usageError{fmt.Errorf("--stellar-tx %q is not a Stellar transaction hash (64 hex digits)", recv.StellarID)}
-			}
-			return nil
-		}),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			recv.Name = transfer.ActWithdrawReceived
-			return act(cmd, opts, args[0], recv)
-		},
-	}
-	received.Flags().StringVar(&recv.Amount, "amount", "", "amount received on Stellar")
-	received.Flags().StringVar(&recv.StellarID, "stellar-tx", "", "hash of the Stellar transaction")
-	received.Flags().StringVar(&opts.By, "by", "", byHelp)
-	_ = received.MarkFlagRequired("amount")
-	_ = received.MarkFlagRequired("stellar-tx")
-	paidCmd := &cobra.Command{
-		Use:     "paid ID --external-id REF [--by NAME]",
-		Short:   "Record that the fiat was sent: the withdrawal is completed",
-		Example: "  anchor withdraw paid 7c1e... --external-id WIRE-9921",
-		Args:    idArg("transaction"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			paid.Name = transfer.ActPaid
-			return act(cmd, opts, args[0], paid)
-		},
-	}
-	paidCmd.Flags().StringVar(&paid.ExternalID, "external-id", "", "bank reference of the outgoing transfer")
-	paidCmd.Flags().StringVar(&opts.By, "by", "", byHelp)
-	_ = paidCmd.MarkFlagRequired("external-id")
-	cmd := &cobra.Command{Use: "withdraw", Short: "Withdrawal operations: record the Stellar payment, and the fiat sent"}
-	cmd.AddCommand(received, paidCmd)
 	return cmd
 }
