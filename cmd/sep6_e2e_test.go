@@ -325,6 +325,7 @@ func TestE2ESEP6LegacyKYCResponses(t *testing.T) {
 // limited (429 with Retry-After), while another account is unaffected.
 func TestE2EPerAccountLimits(t *testing.T) {
 	dir, port := initAnchor(t)
+	configureQuotes(t, dir)
 	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_SEP6_MAX_OPEN_TRANSACTIONS": "3",
 		"ANCHOR_WRITE_RATE_LIMIT": "0.01", "ANCHOR_WRITE_RATE_BURST": "5"})
 	w, other := newWallet(t, s, nil), newWallet(t, s, nil)
@@ -343,5 +344,17 @@ func TestE2EPerAccountLimits(t *testing.T) {
 	}
 	if r := other.sep6("/deposit", url.Values{"asset_code": {"USDX"}}); r.Status != 200 {
 		t.Fatalf("another account: %d %s", r.Status, r.Body)
+	}
+	// Exchanges count as deposits and withdrawals do: the open limit after 3, the write rate
+	// (with Retry-After) after the burst of 5.
+	x := newWallet(t, s, nil)
+	statuses = nil
+	var last httpResult
+	for i := 0; i < 6; i++ {
+		last = x.sep6("/deposit-exchange", url.Values{"destination_asset": {"USDX"}, "source_asset": {"iso4217:EUR"}, "amount": {"10"}})
+		statuses = append(statuses, last.Status)
+	}
+	if fmt.Sprint(statuses) != "[200 200 200 429 429 429]" || last.Header.Get("Retry-After") == "" {
+		t.Fatalf("exchanges of one account: %v, the last %v %s", statuses, last.Header, last.Body)
 	}
 }

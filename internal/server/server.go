@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -68,10 +69,18 @@ type Deps struct {
 	Flow  *web.Flow
 }
 
-// isWrite reports the requests the per-account write limit counts: every SEP-12 change and
-// the SEP-6 requests that create a transaction.
+// isWrite reports the requests the per-account write limit counts: every one that is not a
+// GET (SEP-12 changes, SEP-24's interactive starts, SEP-38 firm quotes), and the SEP-6 GETs
+// that create a transaction, exchanges included.
 func isWrite(r *http.Request) bool {
-	return r.Method != http.MethodGet || strings.HasSuffix(r.URL.Path, "/deposit") || strings.HasSuffix(r.URL.Path, "/withdraw")
+	if r.Method != http.MethodGet {
+		return true
+	}
+	switch path.Base(r.URL.Path) {
+	case "deposit", "withdraw", "deposit-exchange", "withdraw-exchange":
+		return true
+	}
+	return false
 }
 
 // NewDeps parses keys, renders the toml and builds clients. The caller owns st.
