@@ -99,7 +99,8 @@ func TestE2ESEP38PricingDown(t *testing.T) {
 	}
 	configureQuotes(t, dir)
 	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": "none", "ANCHOR_QUOTES_SOURCE": "url",
-		"ANCHOR_QUOTES_URL": fmt.Sprintf("http://127.0.0.1:%d/price", freePort(t)), "ANCHOR_QUOTES_URL_SECRET_FILE": "pricing.secret"})
+		"ANCHOR_QUOTES_URL": fmt.Sprintf("http://127.0.0.1:%d/price", freePort(t)), "ANCHOR_QUOTES_URL_SECRET_FILE": "pricing.secret",
+		"ANCHOR_AUTH_RATE_LIMIT": "0.01", "ANCHOR_AUTH_RATE_BURST": "3"})
 	base := discover(t, s).toml.AnchorQuoteServer
 	var info struct {
 		Assets []map[string]any `json:"assets"`
@@ -109,5 +110,18 @@ func TestE2ESEP38PricingDown(t *testing.T) {
 	r := do(t, "GET", base+"/price?"+q.Encode(), "", nil)
 	if r.Status != 503 || r.Header.Get("Retry-After") == "" || r.JSON(t)["error"] == nil || strings.Contains(string(r.Body), "price\"") {
 		t.Fatalf("/price with the pricing endpoint down: %d %s", r.Status, r.Body)
+	}
+	// Indicative prices need no token, and each asks the business: limited per client address
+	// as /auth is (a burst of 3 here: /price and /prices together); /info is not.
+	statuses := []int{r.Status}
+	for _, path := range []string{"/prices?" + url.Values{"sell_asset": {"iso4217:EUR"}, "sell_amount": {"100"}}.Encode(), "/price?" + q.Encode(), "/price?" + q.Encode()} {
+		r = do(t, "GET", base+path, "", nil)
+		statuses = append(statuses, r.Status)
+	}
+	if fmt.Sprint(statuses) != "[503 503 503 429]" || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("prices from one address: %v, the last %v", statuses, r.Header)
+	}
+	if r := do(t, "GET", base+"/info", "", nil); r.Status != 200 {
+		t.Fatalf("/info after the limit: %d", r.Status)
 	}
 }

@@ -2,6 +2,7 @@ package quotes
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +11,10 @@ import (
 	"math/big"
 	"net/http"
 	"regexp"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/anchorkit/anchor/pkg/webhooksig"
 )
@@ -50,7 +54,17 @@ type URLSource struct {
 	Client  *http.Client // with the timeout (quotes.url_timeout)
 	Now     func() time.Time
 	MaxLife time.Duration // quotes.max_expiry
+	// InFlight bounds the requests to the endpoint at once (0: maxPricingInFlight).
+	InFlight int
+
+	once  sync.Once
+	slots *semaphore.Weighted
 }
+
+// maxPricingInFlight bounds the requests to the business's pricing endpoint at once, whatever
+// the wallets ask: a price that finds none free waits for one within url_timeout, and is then
+// a 503, so that a flood of prices never becomes a flood at the business.
+const maxPricingInFlight = 32
 
 // urlRequest is what the business's endpoint receives.
 type urlRequest struct {
@@ -94,6 +108,17 @@ func (u *URLSource) Offer(ctx context.Context, a Ask) (*Offer, error) {
 	if u.Now != nil {
 		now = u.Now
 	}
+	// One deadline (url_timeout) for the wait for a slot and the answer together.
+	if u.Client.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, u.Client.Timeout)
+		defer cancel()
+	}
+	u.once.Do(func() { u.slots = semaphore.NewWeighted(int64(cmp.Or(u.InFlight, maxPricingInFlight))) })
+	if err := u.slots.Acquire(ctx, 1); err != nil {
+		return nil, unavailable("is busy: %d requests to it are in flight already", cmp.Or(u.InFlight, maxPricingInFlight))
+	}
+	defer u.slots.Release(1)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.URL, bytes.NewReader(body))
 	if err != nil {
 		return nil, err

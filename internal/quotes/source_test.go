@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -116,5 +117,49 @@ func TestURLSource(t *testing.T) {
 	}
 	if biz.forged.Load() != 0 {
 		t.Fatal("a pricing request's signature did not verify")
+	}
+}
+
+// TestURLSourceInFlight: at most InFlight requests reach the pricing endpoint at once; a price
+// that finds no slot free before its deadline is ErrUnavailable saying so, and the endpoint
+// never sees it; the ones in flight are answered.
+func TestURLSourceInFlight(t *testing.T) {
+	secret := []byte("pricing-secret-0123456789abcdef")
+	var seen atomic.Int32
+	release := make(chan struct{})
+	biz := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Add(1)
+		<-release
+		io.WriteString(w, `{"price": "0.95"}`)
+	}))
+	defer biz.Close()
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free() // before Close, which waits for the handlers
+	s := service(t)
+	s.Source = &quotes.URLSource{URL: biz.URL, Secret: secret, Client: &http.Client{Timeout: 10 * time.Second}, MaxLife: time.Hour, InFlight: 2}
+	req := quotes.Request{SellAsset: "iso4217:EUR", BuyAsset: usdx, BuyAmount: "100", Context: "sep6"}
+	errs := make(chan error, 2)
+	for i := 0; i < 2; i++ {
+		go func() { _, err := s.Price(context.Background(), req); errs <- err }()
+	}
+	for deadline := time.Now().Add(5 * time.Second); seen.Load() < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the endpoint saw %d requests, want 2", seen.Load())
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := s.Price(ctx, req); !errors.Is(err, quotes.ErrUnavailable) || !strings.Contains(err.Error(), "busy") {
+		t.Fatalf("a third price while two are in flight: %v", err)
+	}
+	free()
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil {
+			t.Fatalf("a price in flight: %v", err)
+		}
+	}
+	if n := seen.Load(); n != 2 {
+		t.Fatalf("the endpoint saw %d requests, want 2", n)
 	}
 }

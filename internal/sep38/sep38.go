@@ -25,12 +25,13 @@ type Route struct {
 	Handler      http.Handler
 }
 
-// Routes returns the endpoints under prefix; auth guards the firm quotes.
-func (h *Handlers) Routes(prefix string, auth func(http.Handler) http.Handler) []Route {
+// Routes returns the endpoints under prefix; auth guards the firm quotes, and limit the
+// indicative prices (no token needed, and each may ask the business's pricing endpoint).
+func (h *Handlers) Routes(prefix string, auth, limit func(http.Handler) http.Handler) []Route {
 	return []Route{
 		{"GET", prefix + "/info", http.HandlerFunc(h.info)},
-		{"GET", prefix + "/prices", http.HandlerFunc(h.prices)},
-		{"GET", prefix + "/price", http.HandlerFunc(h.price)},
+		{"GET", prefix + "/prices", limit(http.HandlerFunc(h.prices))},
+		{"GET", prefix + "/price", limit(http.HandlerFunc(h.price))},
 		{"POST", prefix + "/quote", auth(http.HandlerFunc(h.createQuote))},
 		{"GET", prefix + "/quote/{id}", auth(http.HandlerFunc(h.getQuote))},
 	}

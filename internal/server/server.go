@@ -53,8 +53,12 @@ type Deps struct {
 	Advancer *transfer.Advancer
 	// Proxies may name the client in X-Forwarded-For / Forwarded (trusted_proxies).
 	Proxies Proxies
-	// WriteLimiter limits SEP-6 and SEP-12 writes per account (write_rate_limit).
+	// WriteLimiter limits the writes of each account (write_rate_limit; isWrite).
 	WriteLimiter *sep10.RateLimiter
+	// PriceLimiter limits SEP-38's indicative prices (GET /price and /prices, which need no
+	// token and may each ask the business's pricing endpoint) per client address, as Limiter
+	// does /auth (auth_rate_limit).
+	PriceLimiter *sep10.RateLimiter
 	// Ready are the checks of GET /ready (serve adds the store, Horizon and the watcher).
 	Ready []Check
 	// Metrics, when set, counts and times every request by route pattern.
@@ -149,6 +153,7 @@ func NewDeps(cfg *config.Config, st store.Store, logger *slog.Logger) (*Deps, er
 		Pages: pages, SEP24: sep24Handlers, Flow: flow, SEP38: sep38Handlers,
 		Limiter:      sep10.NewRateLimiter(cfg.AuthRateLimit, cfg.AuthRateBurst),
 		WriteLimiter: sep10.NewRateLimiter(cfg.WriteRateLimit, cfg.WriteRateBurst),
+		PriceLimiter: sep10.NewRateLimiter(cfg.AuthRateLimit, cfg.AuthRateBurst),
 		SEP10: &sep10.Deps{
 			Server: kp, Signer: sep10.NewMemoSigner(kp, 1<<12), PreviousKeys: cfg.PreviousSigningKeys, Network: cfg.NetworkPassphrase,
 			HomeDomain: cfg.HomeDomain, WebAuthDomain: cfg.EffectiveWebAuthDomain(), WebAuthEndpoint: cfg.WebAuthEndpoint(),
@@ -198,7 +203,7 @@ func NewHandler(d *Deps) http.Handler {
 		}
 	}
 	if d.SEP38 != nil {
-		for _, route := range d.SEP38.Routes("/sep38", limited(d.SEP10.Tokens.Middleware(sep38.RejectAuth))) {
+		for _, route := range d.SEP38.Routes("/sep38", limited(d.SEP10.Tokens.Middleware(sep38.RejectAuth)), d.PriceLimiter.Middleware) {
 			rt.handle(route.Method, route.Path, route.Handler)
 		}
 	}
