@@ -10,6 +10,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -276,6 +277,11 @@ func (d *Dispatcher) post(ctx context.Context, target string, body []byte) error
 	req.Header.Set("X-Stellar-Signature", sig)
 	resp, err := d.Client.Do(req)
 	if err != nil {
+		// Its address only: a callback URL's path and query may hold the wallet's token.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return fmt.Errorf("%s %s: %w", ue.Op, u.Host, ue.Err)
+		}
 		return err
 	}
 	resp.Body.Close()

@@ -1,11 +1,14 @@
 package callback_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -151,3 +154,42 @@ func TestDueOrderAcrossKinds(t *testing.T) {
 		t.Fatalf("delivery order %v, want /a /b /c", order)
 	}
 }
+
+// TestFailureLogKeepsTheURLPrivate: a callback that never reaches the wallet's server is logged
+// with the server's address only, never the URL's path or query (which may hold a token).
+func TestFailureLogKeepsTheURLPrivate(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there
+	var mu sync.Mutex
+	var logs bytes.Buffer
+	logged := func() string { mu.Lock(); defer mu.Unlock(); return logs.String() }
+	q := &memQueue{items: map[string]callback.Item{"tx/a": {Kind: "tx", ID: "a", Due: time.Now().Add(-time.Second)}}}
+	d := callback.NewDispatcher(q, keypair.MustRandom(), &http.Client{Timeout: 5 * time.Second}, slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil)))
+	d.Renderers["tx"] = func(context.Context, string) (string, []byte, error) {
+		return "http://" + addr + "/cb/s3cret-path?token=s3cret-query", []byte("{}"), nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logged(), "will retry"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no retry logged:\n%s", logged())
+		}
+	}
+	if out := logged(); strings.Contains(out, "s3cret") || !strings.Contains(out, addr) {
+		t.Fatalf("the log:\n%s", out)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -91,14 +91,19 @@ func (d *Doctor) Run(ctx context.Context) []Result {
 func (d *Doctor) checkWebhooks(ctx context.Context) {
 	for _, w := range d.Config.Events.Webhooks {
 		check := "webhook " + w.Name
+		// Its host only: a webhook's URL may carry a token of the receiver's.
+		host := "its receiver"
+		if u, err := url.Parse(w.URL); err == nil && u.Host != "" {
+			host = u.Host
+		}
 		st, err := d.Webhooks(ctx, w.Name)
 		switch {
 		case err != nil:
 			d.add(check, Warn, "its backlog cannot be read: %v", err)
 		case st.Dead > 0:
-			d.add(check, Fail, "%d dead letter(s): events the business never got (anchor events list --failed); once %s takes them again: anchor events redeliver --failed", st.Dead, w.URL)
+			d.add(check, Fail, "%d dead letter(s): events the business never got (anchor events list --failed); once %s takes them again: anchor events redeliver --failed", st.Dead, host)
 		case st.Retrying > 0:
-			d.add(check, Warn, "%d delivery(ies) retrying: %s is down or refuses them (anchor events webhooks)", st.Retrying, w.URL)
+			d.add(check, Warn, "%d delivery(ies) retrying: %s is down or refuses them (anchor events webhooks)", st.Retrying, host)
 		case st.Behind > 0 && d.Now().Sub(st.Oldest) > webhookLag:
 			d.add(check, Warn, "%d event(s) not sent, the oldest from %s: no anchor serve sends them (is it running, with this webhook configured?)", st.Behind, st.Oldest.UTC().Format(time.RFC3339))
 		default:

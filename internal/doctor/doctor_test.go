@@ -31,7 +31,7 @@ func TestCheckWebhooks(t *testing.T) {
 		{"unreadable", events.FeedStats{}, errors.New("store locked"), Warn, "store locked"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := &config.Config{Events: config.Events{Webhooks: []config.Webhook{{Name: "bank", URL: "https://bank.example/events"}}}}
+			cfg := &config.Config{Events: config.Events{Webhooks: []config.Webhook{{Name: "bank", URL: "https://bank.example/events?token=s3cret"}}}}
 			d := &Doctor{Config: cfg, Now: func() time.Time { return now }, Webhooks: func(_ context.Context, name string) (events.FeedStats, error) {
 				if name != "bank" {
 					t.Fatalf("asked for %q", name)
@@ -39,7 +39,8 @@ func TestCheckWebhooks(t *testing.T) {
 				return tc.stats, tc.err
 			}}
 			d.checkWebhooks(context.Background())
-			if len(d.out) != 1 || d.out[0].Check != "webhook bank" || d.out[0].Level != tc.level || !strings.Contains(d.out[0].Message, tc.want) {
+			if len(d.out) != 1 || d.out[0].Check != "webhook bank" || d.out[0].Level != tc.level || !strings.Contains(d.out[0].Message, tc.want) ||
+				strings.Contains(d.out[0].Message, "s3cret") {
 				t.Fatalf("%+v, want %s with %q", d.out, tc.level, tc.want)
 			}
 		})

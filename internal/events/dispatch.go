@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"sync"
@@ -422,7 +423,7 @@ func (d *Dispatcher) post(ctx context.Context, t Target, dls []Delivery, bodies 
 	req.Header.Set(webhooksig.Header, webhooksig.Sign(t.Secret, body, d.Now()))
 	resp, err := d.Client.Do(req)
 	if err != nil {
-		return err
+		return hostOnly(err, req.URL.Host)
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
@@ -430,4 +431,15 @@ func (d *Dispatcher) post(ctx context.Context, t Target, dls []Delivery, bodies 
 		return fmt.Errorf("the webhook answered %s", resp.Status)
 	}
 	return nil
+}
+
+// hostOnly rewrites a request error to name the receiver by its address only: the URL's path
+// and query may hold the receiver's token, which must reach neither the store (a delivery's
+// last error) nor the log.
+func hostOnly(err error, host string) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s %s: %w", ue.Op, host, ue.Err)
+	}
+	return err
 }

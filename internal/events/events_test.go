@@ -1,12 +1,15 @@
 package events_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -718,4 +721,52 @@ func feedCatchUp(b *testing.B, stride int) {
 		stop()
 		b.StartTimer()
 	}
+}
+
+// TestDeliveryErrorKeepsTheURLPrivate: a POST that never reaches the receiver records (and
+// logs) its error with the receiver's address only: a webhook URL's path and query may hold the
+// receiver's token, which must not reach the store, anchor events list --failed or the log.
+func TestDeliveryErrorKeepsTheURLPrivate(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	f := newFixture(t, events.Endpoint{Name: "bank"})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there: connection refused
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	d := &events.Dispatcher{Store: f.st, Client: http.DefaultClient, BaseDelay: time.Hour, RetryFor: time.Hour,
+		Logger:  slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)),
+		Targets: map[string]events.Target{"bank": {URL: "http://" + addr + "/hooks/s3cret-path?token=s3cret-query", Secret: secret}}}
+	run(t, d)
+	f.deposit(t)
+	var recorded string
+	waitFor(t, func() bool {
+		due, err := f.st.DueDeliveries(context.Background(), time.Now().Add(2*time.Hour), 10)
+		if err != nil || len(due) == 0 {
+			return false
+		}
+		recorded = due[0].LastError
+		return recorded != ""
+	})
+	mu.Lock()
+	logged := logs.String()
+	mu.Unlock()
+	if strings.Contains(recorded, "s3cret") || strings.Contains(logged, "s3cret") || !strings.Contains(recorded, addr) {
+		t.Fatalf("recorded %q; logged:\n%s", recorded, logged)
+	}
+}
+
+// lockedWriter serializes a log's writes, for a test to read them.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
