@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sync"
 	"time"
@@ -127,7 +128,12 @@ func (u *URLSource) Offer(ctx context.Context, a Ask) (*Offer, error) {
 	req.Header.Set(webhooksig.Header, webhooksig.Sign(u.Secret, body, now()))
 	resp, err := u.Client.Do(req)
 	if err != nil {
-		return nil, unavailable("did not answer: %v", err)
+		// Not Go's error, which quotes the whole URL: its path or query may hold a token.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, unavailable("at %s did not answer: %v", req.URL.Host, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))

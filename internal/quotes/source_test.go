@@ -56,7 +56,8 @@ func TestURLSource(t *testing.T) {
 	secret := []byte("pricing-secret-0123456789abcdef")
 	biz := newPricing(t, secret)
 	s := service(t)
-	s.Source = &quotes.URLSource{URL: biz.URL, Secret: secret, Client: &http.Client{Timeout: time.Second}, MaxLife: time.Hour}
+	// A token in the URL's path and query, which no error may quote.
+	s.Source = &quotes.URLSource{URL: biz.URL + "/price/s3cret-path?key=s3cret-query", Secret: secret, Client: &http.Client{Timeout: time.Second}, MaxLife: time.Hour}
 	ctx := context.Background()
 	req := quotes.Request{SellAsset: "iso4217:EUR", BuyAsset: usdx, BuyAmount: "100", Context: "sep6"}
 
@@ -111,8 +112,8 @@ func TestURLSource(t *testing.T) {
 		} else {
 			_, err = s.Price(ctx, req)
 		}
-		if !errors.Is(err, quotes.ErrUnavailable) {
-			t.Errorf("%s: %v, want ErrUnavailable", name, err)
+		if !errors.Is(err, quotes.ErrUnavailable) || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: %v, want ErrUnavailable (without the URL's token)", name, err)
 		}
 	}
 	if biz.forged.Load() != 0 {
