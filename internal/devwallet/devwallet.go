@@ -567,11 +567,14 @@ func (w *Wallet) PayWithdrawal(ctx context.Context, id string, tx map[string]any
 		if err != nil {
 			return "", false, err
 		}
-		_, err = hc.TransactionDetail(p.Hash)
+		detail, err := hc.TransactionDetail(p.Hash)
 		var herr *horizonclient.Error
 		switch {
-		case err == nil:
+		case err == nil && detail.Successful:
 			return p.Hash, true, nil
+		case err == nil:
+			// In the ledger but failed (its fee and sequence number spent, nothing paid): pay
+			// again, below.
 		case !errors.As(err, &herr) || herr.Problem.Status != http.StatusNotFound:
 			return "", false, fmt.Errorf("the payment %s recorded for %s: %w", p.Hash, id, err)
 		case time.Now().Before(p.Until.Add(10 * time.Second)):
