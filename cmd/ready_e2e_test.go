@@ -1,9 +1,12 @@
 package cmd
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/anchorkit/anchor/internal/config"
 )
 
 // TestReadyFollowsItsDependencies: /ready is 200 with the store writable, Horizon answering and
@@ -29,5 +32,38 @@ func TestReadyFollowsItsDependencies(t *testing.T) {
 	}
 	if r := get("/health"); r.Status != 200 {
 		t.Fatalf("health without Horizon: %d", r.Status)
+	}
+}
+
+// TestHorizonTokenStaysPrivate: a horizon_url with a provider's token in its path (or a
+// password, or a query) is never published: stellar.toml then has no HORIZON_URL (unless
+// public_horizon_url names one), and the public GET /ready names Horizon by its address only.
+func TestHorizonTokenStaysPrivate(t *testing.T) {
+	dir, port := initAnchor(t)
+	closed := freePort(t) // nothing listens there
+	private := fmt.Sprintf("http://127.0.0.1:%d/s3cret-token/", closed)
+	s := startServe(t, dir, port, map[string]string{"ANCHOR_HORIZON_URL": private})
+	toml := string(do(t, http.MethodGet, s.URL+"/.well-known/stellar.toml", "", nil).Body)
+	if strings.Contains(toml, "s3cret") || strings.Contains(toml, "HORIZON_URL") {
+		t.Fatalf("stellar.toml publishes the private Horizon:\n%s", toml)
+	}
+	r := do(t, http.MethodGet, s.URL+"/ready", "", nil)
+	if r.Status != 503 || strings.Contains(string(r.Body), "s3cret") || !strings.Contains(string(r.Body), fmt.Sprintf("127.0.0.1:%d", closed)) {
+		t.Fatalf("ready with Horizon unreachable: %d %s", r.Status, r.Body)
+	}
+	// The rule itself, per URL (config.TOMLHorizonURL).
+	for _, c := range []struct{ horizon, public, want string }{
+		{"https://horizon.stellar.org", "", "https://horizon.stellar.org"},
+		{"https://horizon.stellar.org/", "", "https://horizon.stellar.org/"},
+		{"https://acme.stellar-mainnet.provider.example/0123abcd/", "", ""},
+		{"https://user:pw@horizon.example", "", ""},
+		{"https://horizon.example?apikey=1", "", ""},
+		{"https://acme.provider.example/0123abcd/", "https://horizon.stellar.org", "https://horizon.stellar.org"},
+		{"", "", ""},
+	} {
+		cfg := &config.Config{HorizonURL: c.horizon, PublicHorizonURL: c.public}
+		if got := cfg.TOMLHorizonURL(); got != c.want {
+			t.Errorf("horizon_url %q, public_horizon_url %q: publishes %q, want %q", c.horizon, c.public, got, c.want)
+		}
 	}
 }

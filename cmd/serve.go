@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -267,7 +268,13 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		hz := horizon.NewSubmitter(cfg.HorizonURL, cfg.HorizonTimeout)
 		deps.Ready = append(deps.Ready, server.Check{Name: "horizon", Fn: func(ctx context.Context) error {
 			if _, err := hz.LedgerTime(ctx); err != nil {
-				return fmt.Errorf("horizon %s: %v", cfg.HorizonURL, err)
+				// GET /ready is public: Horizon by its address only (the horizon package's errors
+				// quote no URL), as a provider's token may be in its URL's path or query.
+				host := "horizon_url"
+				if u, perr := url.Parse(cfg.HorizonURL); perr == nil && u.Host != "" {
+					host = u.Host
+				}
+				return fmt.Errorf("horizon at %s: %v", host, err)
 			}
 			return nil
 		}})

@@ -33,11 +33,13 @@ const (
 
 // Config is the effective, validated configuration.
 type Config struct {
-	HomeDomain          string        `mapstructure:"home_domain"`
-	Mode                string        `mapstructure:"mode"`
-	Network             string        `mapstructure:"network"`
-	NetworkPassphrase   string        `mapstructure:"network_passphrase"`
-	HorizonURL          string        `mapstructure:"horizon_url"`
+	HomeDomain        string `mapstructure:"home_domain"`
+	Mode              string `mapstructure:"mode"`
+	Network           string `mapstructure:"network"`
+	NetworkPassphrase string `mapstructure:"network_passphrase"`
+	HorizonURL        string `mapstructure:"horizon_url"`
+	// PublicHorizonURL is the HORIZON_URL stellar.toml publishes (TOMLHorizonURL).
+	PublicHorizonURL    string        `mapstructure:"public_horizon_url"`
 	Listen              string        `mapstructure:"listen"`
 	MetricsListen       string        `mapstructure:"metrics_listen"`
 	OperatorListen      string        `mapstructure:"operator_listen"`
@@ -471,3 +473,18 @@ func (c *Config) EffectiveWebAuthDomain() string {
 
 // Development reports whether the config runs in development mode.
 func (c *Config) Development() bool { return c.Mode == ModeDevelopment }
+
+// TOMLHorizonURL is the HORIZON_URL stellar.toml publishes: public_horizon_url, or else
+// horizon_url when it carries nothing private — no user or password, no path (a provider's
+// token is often one) and no query — for SEP-1's HORIZON_URL is a public-facing Horizon, and
+// the file is read by anyone. Empty: none is published.
+func (c *Config) TOMLHorizonURL() string {
+	if c.PublicHorizonURL != "" || c.HorizonURL == "" {
+		return c.PublicHorizonURL
+	}
+	u, err := url.Parse(c.HorizonURL)
+	if err != nil || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "" {
+		return ""
+	}
+	return c.HorizonURL
+}

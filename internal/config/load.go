@@ -44,6 +44,7 @@ var Keys = []Key{
 	{"network", "testnet", false, "testnet, public or futurenet"},
 	{"network_passphrase", "", false, "passphrase of a custom network; overrides network"},
 	{"horizon_url", "", false, "Horizon URL; default the network's SDF Horizon; \"none\" for no Horizon"},
+	{"public_horizon_url", "", false, "the HORIZON_URL stellar.toml publishes (a public-facing Horizon); empty: horizon_url when it carries no user, path or query (where a provider's token would be), else none"},
 	{"listen", "127.0.0.1:8000", false, "address anchor serve listens on"},
 	{"tls_cert_file", "", false, "certificate chain (PEM) anchor serves HTTPS with; reloaded when the file changes or on SIGHUP; empty: plain HTTP (localhost, or behind a TLS proxy)"},
 	{"tls_key_file", "", false, "the certificate's private key (PEM)"},

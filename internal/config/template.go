@@ -47,6 +47,9 @@ network_passphrase: ""
 # Horizon: SEP-10 reads signers from it, the treasury commands submit through it. "none"
 # disables it: every account is then treated as new (master key signature only).
 horizon_url: "{{.HorizonURL}}"
+# The HORIZON_URL stellar.toml publishes, for wallets (a public Horizon). Empty: horizon_url,
+# unless it carries a user, path or query (a provider's token): then none.
+public_horizon_url: ""
 horizon_timeout: 5s
 # GET /ready (for load balancers) fails when the withdrawal watcher has not caught up with the
 # ledger for this long (it polls every 5s); GET /health only says the process is alive.

@@ -73,6 +73,11 @@ func (c *Config) validate(add func(error)) {
 			add(keyErr("horizon_url", "%s", err))
 		}
 	}
+	if c.PublicHorizonURL != "" {
+		if err := checkURL(c.PublicHorizonURL, false); err != nil {
+			add(keyErr("public_horizon_url", "%s", err))
+		}
+	}
 	if c.OperatorListen != "" {
 		host, _, err := net.SplitHostPort(c.OperatorListen)
 		ip, _ := netip.ParseAddr(host)

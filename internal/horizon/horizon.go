@@ -285,9 +285,14 @@ func classify(err error) error {
 	if herr := horizonclient.GetError(err); herr != nil {
 		return fmt.Errorf("%w: status %d %s", ErrUnavailable, herr.Problem.Status, herr.Problem.Title)
 	}
+	// Never Go's whole error, which quotes the URL: a provider's token may be in its path or
+	// query, and these errors reach logs and GET /ready.
 	var ue *url.Error
-	if errors.As(err, &ue) && !ue.Timeout() {
-		return &UnreachableError{Err: ue.Err}
+	if errors.As(err, &ue) {
+		if !ue.Timeout() {
+			return &UnreachableError{Err: ue.Err}
+		}
+		return fmt.Errorf("%w: %v", ErrUnavailable, ue.Err)
 	}
 	return fmt.Errorf("%w: %v", ErrUnavailable, err)
 }
@@ -395,7 +400,7 @@ func (c *client) LedgerTime(ctx context.Context) (time.Time, error) {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return time.Time{}, classify(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

@@ -27,7 +27,7 @@ func Model(cfg *config.Config) (*stellartoml.StellarTOML, error) {
 		TransferServerSEP0024: cfg.TransferServerSEP24(),
 		AnchorQuoteServer:     cfg.QuoteServer(),
 		KYCServer:             cfg.KYCServer(),
-		HorizonURL:            cfg.HorizonURL,
+		HorizonURL:            cfg.TOMLHorizonURL(),
 	}
 	seen := map[string]bool{}
 	addAccount := func(a string) {
