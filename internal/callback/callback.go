@@ -19,6 +19,7 @@ import (
 
 	"github.com/stellar/go-stellar-sdk/keypair"
 
+	"github.com/anchorkit/anchor/internal/fault"
 	"github.com/anchorkit/anchor/pkg/callbacksig"
 )
 
@@ -278,11 +279,7 @@ func (d *Dispatcher) post(ctx context.Context, target string, body []byte) error
 	resp, err := d.Client.Do(req)
 	if err != nil {
 		// Its address only: a callback URL's path and query may hold the wallet's token.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			return fmt.Errorf("%s %s: %w", ue.Op, u.Host, ue.Err)
-		}
-		return err
+		return fmt.Errorf("POST %s: %w", u.Host, fault.WithoutURL(err))
 	}
 	resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

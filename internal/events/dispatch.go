@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/anchorkit/anchor/internal/config"
+	"github.com/anchorkit/anchor/internal/fault"
 	"github.com/anchorkit/anchor/pkg/webhooksig"
 )
 
@@ -423,7 +423,8 @@ func (d *Dispatcher) post(ctx context.Context, t Target, dls []Delivery, bodies 
 	req.Header.Set(webhooksig.Header, webhooksig.Sign(t.Secret, body, d.Now()))
 	resp, err := d.Client.Do(req)
 	if err != nil {
-		return hostOnly(err, req.URL.Host)
+		// The receiver by its address: its URL may hold its token.
+		return fmt.Errorf("POST %s: %w", req.URL.Host, fault.WithoutURL(err))
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
@@ -431,15 +432,4 @@ func (d *Dispatcher) post(ctx context.Context, t Target, dls []Delivery, bodies 
 		return fmt.Errorf("the webhook answered %s", resp.Status)
 	}
 	return nil
-}
-
-// hostOnly rewrites a request error to name the receiver by its address only: the URL's path
-// and query may hold the receiver's token, which must reach neither the store (a delivery's
-// last error) nor the log.
-func hostOnly(err error, host string) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s %s: %w", ue.Op, host, ue.Err)
-	}
-	return err
 }

@@ -7,6 +7,7 @@ package fault
 import (
 	"errors"
 	"fmt"
+	"net/url"
 )
 
 // InputError is a request refused as asked, its message for the caller.
@@ -35,3 +36,14 @@ func (e *notFound) Is(target error) bool { return target == ErrNotFound }
 // authenticated with a memo (a shared account, SEP-12) now authenticates without one, or the
 // reverse. It lives here, below both the stores that return it and SEP-10, which answers it.
 var ErrSharedMismatch = errors.New("the account authenticates inconsistently as a shared account")
+
+// WithoutURL is err without the URL that Go's HTTP client quotes in its errors (*url.Error):
+// a receiver's token may be in the URL's path or query, and these errors reach the log, the
+// store and public answers. The caller names the receiver by its host where it needs to.
+func WithoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}

@@ -10,13 +10,13 @@ import (
 	"io"
 	"math/big"
 	"net/http"
-	"net/url"
 	"regexp"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/semaphore"
 
+	"github.com/anchorkit/anchor/internal/fault"
 	"github.com/anchorkit/anchor/pkg/webhooksig"
 )
 
@@ -128,12 +128,8 @@ func (u *URLSource) Offer(ctx context.Context, a Ask) (*Offer, error) {
 	req.Header.Set(webhooksig.Header, webhooksig.Sign(u.Secret, body, now()))
 	resp, err := u.Client.Do(req)
 	if err != nil {
-		// Not Go's error, which quotes the whole URL: its path or query may hold a token.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, unavailable("at %s did not answer: %v", req.URL.Host, err)
+		// By its address: the URL's path or query may hold a token.
+		return nil, unavailable("at %s did not answer: %v", req.URL.Host, fault.WithoutURL(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
