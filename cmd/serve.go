@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -263,7 +264,15 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		exclusive(ctx, st, "reconcile", logger, nil, func(ctx context.Context) { reconcileTransfers(ctx, deps.Transfers, logger) })
 		return nil
 	})
-	deps.Ready = append(deps.Ready, server.Check{Name: "store", Fn: st.Ping})
+	deps.Ready = append(deps.Ready, server.Check{Name: "store", Fn: func(ctx context.Context) error {
+		// GET /ready is public: the database's own error (its host, user and name) goes to the
+		// log only.
+		if err := st.Ping(ctx); err != nil {
+			logger.Warn("ready: the store does not answer", "err", err)
+			return errors.New("the store does not answer (anchor serve's log says why)")
+		}
+		return nil
+	}})
 	if cfg.HorizonURL != "" {
 		hz := horizon.NewSubmitter(cfg.HorizonURL, cfg.HorizonTimeout)
 		deps.Ready = append(deps.Ready, server.Check{Name: "horizon", Fn: func(ctx context.Context) error {
