@@ -1,8 +1,10 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -50,6 +52,11 @@ func TestHorizonTokenStaysPrivate(t *testing.T) {
 	r := do(t, http.MethodGet, s.URL+"/ready", "", nil)
 	if r.Status != 503 || strings.Contains(string(r.Body), "s3cret") || !strings.Contains(string(r.Body), fmt.Sprintf("127.0.0.1:%d", closed)) {
 		t.Fatalf("ready with Horizon unreachable: %d %s", r.Status, r.Body)
+	}
+	// anchor doctor, whose output may reach a CI log, names Horizon by its address too.
+	out, stderr, code := runCLI(t, context.Background(), map[string]string{"ANCHOR_HORIZON_URL": private}, "doctor", "--json", "--config", filepath.Join(dir, "anchor.yaml"))
+	if code == 0 || strings.Contains(out+stderr, "s3cret") || !strings.Contains(out, fmt.Sprintf("Horizon at 127.0.0.1:%d", closed)) {
+		t.Fatalf("doctor with Horizon unreachable: exit %d\n%s%s", code, out, stderr)
 	}
 	// The rule itself, per URL (config.TOMLHorizonURL).
 	for _, c := range []struct{ horizon, public, want string }{

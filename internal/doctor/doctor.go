@@ -24,6 +24,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/events"
+	"github.com/anchorkit/anchor/internal/fault"
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/money"
 	"github.com/anchorkit/anchor/internal/sep1"
@@ -91,11 +92,7 @@ func (d *Doctor) Run(ctx context.Context) []Result {
 func (d *Doctor) checkWebhooks(ctx context.Context) {
 	for _, w := range d.Config.Events.Webhooks {
 		check := "webhook " + w.Name
-		// Its host only: a webhook's URL may carry a token of the receiver's.
-		host := "its receiver"
-		if u, err := url.Parse(w.URL); err == nil && u.Host != "" {
-			host = u.Host
-		}
+		host := hostOf(w.URL) // a webhook's URL may carry a token of the receiver's
 		st, err := d.Webhooks(ctx, w.Name)
 		switch {
 		case err != nil:
@@ -250,19 +247,33 @@ func (d *Doctor) checkQuotes(ctx context.Context, base string) {
 }
 
 func (d *Doctor) getJSON(ctx context.Context, u string, out any) error {
+	return d.getJSONAs(ctx, u, u, out)
+}
+
+// getJSONAs is getJSON with errors that call the URL name (Horizon's host: a provider's token
+// may be in horizon_url, and this output may reach a CI log).
+func (d *Doctor) getJSONAs(ctx context.Context, u, name string, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("GET %s: not a URL", name)
 	}
 	resp, err := d.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("GET %s: %v", u, err)
+		return fmt.Errorf("GET %s: %v", name, fault.WithoutURL(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", u, resp.Status)
+		return fmt.Errorf("GET %s: %s", name, resp.Status)
 	}
 	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out)
+}
+
+// hostOf names a URL by its host (a provider's token may be in its path or query).
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "its receiver"
 }
 
 func (d *Doctor) checkHorizonAndAccounts(ctx context.Context) {
@@ -275,15 +286,16 @@ func (d *Doctor) checkHorizonAndAccounts(ctx context.Context) {
 		Passphrase string    `json:"network_passphrase"`
 		ClosedAt   time.Time `json:"history_latest_ledger_closed_at"`
 	}
-	if err := d.getJSON(ctx, strings.TrimRight(cfg.HorizonURL, "/")+"/", &root); err != nil {
+	where := "Horizon at " + hostOf(cfg.HorizonURL)
+	if err := d.getJSONAs(ctx, strings.TrimRight(cfg.HorizonURL, "/")+"/", where, &root); err != nil {
 		d.add("horizon", Fail, "%v: check horizon_url", err)
 		return
 	}
 	if root.Passphrase != cfg.NetworkPassphrase {
-		d.add("horizon", Fail, "%s is on %q, the configuration on %q: fix network or horizon_url", cfg.HorizonURL, root.Passphrase, cfg.NetworkPassphrase)
+		d.add("horizon", Fail, "%s is on %q, the configuration on %q: fix network or horizon_url", where, root.Passphrase, cfg.NetworkPassphrase)
 		return
 	}
-	d.add("horizon", OK, "%s answers, on the configured network", cfg.HorizonURL)
+	d.add("horizon", OK, "%s answers, on the configured network", where)
 	if skew := d.Now().Sub(root.ClosedAt); skew > 30*time.Second || skew < -30*time.Second {
 		d.add("clock", Fail, "this machine's clock is %s from the last ledger close: SEP-10 challenges carry wrong time bounds and expiries drift (run an NTP client)", skew.Round(time.Second))
 	} else {
