@@ -146,6 +146,7 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"short jwt secret", "", "ANCHOR_SIGNING_SECRET=" + signing.Seed() + "\nANCHOR_JWT_SECRET=short", nil, "jwt_secret"},
 		{"unknown network", "network: mainnet\n", baseSecrets(), nil, "network"},
 		{"malformed horizon url", "horizon_url: horizon.stellar.org\n", baseSecrets(), nil, "horizon_url"},
+		{"malformed public horizon url", "", baseSecrets(), map[string]string{"ANCHOR_PUBLIC_HORIZON_URL": "horizon.stellar.org"}, "public_horizon_url"},
 		{"malformed public url", "public_url: ://x\n", baseSecrets(), nil, "public_url"},
 		{"home domain with scheme", "home_domain: https://example.com\n", baseSecrets(), nil, "home_domain"},
 		{"bad listen", "", baseSecrets(), map[string]string{"ANCHOR_LISTEN": "8000"}, "listen"},
