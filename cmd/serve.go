@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -26,6 +25,7 @@ import (
 	"github.com/anchorkit/anchor/internal/apikey"
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/events"
+	"github.com/anchorkit/anchor/internal/fault"
 	"github.com/anchorkit/anchor/internal/horizon"
 	"github.com/anchorkit/anchor/internal/iostreams"
 	"github.com/anchorkit/anchor/internal/metrics"
@@ -279,11 +279,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 			if _, err := hz.LedgerTime(ctx); err != nil {
 				// GET /ready is public: Horizon by its address only (the horizon package's errors
 				// quote no URL), as a provider's token may be in its URL's path or query.
-				host := "horizon_url"
-				if u, perr := url.Parse(cfg.HorizonURL); perr == nil && u.Host != "" {
-					host = u.Host
-				}
-				return fmt.Errorf("horizon at %s: %v", host, err)
+				return fmt.Errorf("horizon at %s: %v", fault.URLHost(cfg.HorizonURL, "horizon_url"), err)
 			}
 			return nil
 		}})

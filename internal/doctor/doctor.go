@@ -92,7 +92,7 @@ func (d *Doctor) Run(ctx context.Context) []Result {
 func (d *Doctor) checkWebhooks(ctx context.Context) {
 	for _, w := range d.Config.Events.Webhooks {
 		check := "webhook " + w.Name
-		host := hostOf(w.URL) // a webhook's URL may carry a token of the receiver's
+		host := fault.URLHost(w.URL, "its receiver") // a webhook's URL may carry a token of the receiver's
 		st, err := d.Webhooks(ctx, w.Name)
 		switch {
 		case err != nil:
@@ -268,14 +268,6 @@ func (d *Doctor) getJSONAs(ctx context.Context, u, name string, out any) error {
 	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out)
 }
 
-// hostOf names a URL by its host (a provider's token may be in its path or query).
-func hostOf(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.Host != "" {
-		return u.Host
-	}
-	return "its receiver"
-}
-
 func (d *Doctor) checkHorizonAndAccounts(ctx context.Context) {
 	cfg := d.Config
 	if cfg.HorizonURL == "" {
@@ -286,7 +278,7 @@ func (d *Doctor) checkHorizonAndAccounts(ctx context.Context) {
 		Passphrase string    `json:"network_passphrase"`
 		ClosedAt   time.Time `json:"history_latest_ledger_closed_at"`
 	}
-	where := "Horizon at " + hostOf(cfg.HorizonURL)
+	where := "Horizon at " + fault.URLHost(cfg.HorizonURL, "its receiver")
 	if err := d.getJSONAs(ctx, strings.TrimRight(cfg.HorizonURL, "/")+"/", where, &root); err != nil {
 		d.add("horizon", Fail, "%v: check horizon_url", err)
 		return

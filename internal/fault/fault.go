@@ -47,3 +47,12 @@ func WithoutURL(err error) error {
 	}
 	return err
 }
+
+// URLHost names a URL by its host, for messages that must not quote the URL itself (a token may
+// be in its path or query); fallback when it has none.
+func URLHost(raw, fallback string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return fallback
+}
