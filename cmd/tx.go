@@ -65,9 +65,9 @@ func newTxCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tx",
 		Short: "Operate transactions (SEP-6 and SEP-24): list, show, hold, release, fail, refund",
-		Long: `Operate transactions, SEP-6 and SEP-24 alike. Every move goes through the transaction state machine, which
-refuses illegal moves, and is recorded with its time, operator and reason. These commands work
-while anchor serve runs (through its admin socket) and when it does not.`,
+		Long: `Operate transactions, SEP-6 and SEP-24 alike. Every move goes through the transaction state
+machine, which refuses illegal moves, and is recorded with its time, operator and reason. These
+commands work while anchor serve runs (through its admin socket) and when it does not.`,
 	}
 	cmd.AddCommand(newTxListCmd(opts), newTxShowCmd(opts),
 		newTxActionCmd(opts, "hold", transfer.ActHold, "Put a transaction on hold for review", true),

@@ -115,9 +115,10 @@ func (u *URLSource) Offer(ctx context.Context, a Ask) (*Offer, error) {
 		ctx, cancel = context.WithTimeout(ctx, u.Client.Timeout)
 		defer cancel()
 	}
-	u.once.Do(func() { u.slots = semaphore.NewWeighted(int64(cmp.Or(u.InFlight, maxPricingInFlight))) })
+	slots := cmp.Or(u.InFlight, maxPricingInFlight)
+	u.once.Do(func() { u.slots = semaphore.NewWeighted(int64(slots)) })
 	if err := u.slots.Acquire(ctx, 1); err != nil {
-		return nil, unavailable("is busy: %d requests to it are in flight already", cmp.Or(u.InFlight, maxPricingInFlight))
+		return nil, unavailable("is busy: %d requests to it are in flight already", slots)
 	}
 	defer u.slots.Release(1)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.URL, bytes.NewReader(body))
