@@ -83,7 +83,7 @@ func emit(tx *bolt.Tx, e *events.Event) error {
 		return err
 	}
 	e.ID, e.Seq = id, int(seq)
-	raw, err := json.Marshal(e)
+	raw, err := events.Marshal(e)
 	if err != nil {
 		return err
 	}

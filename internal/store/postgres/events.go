@@ -36,7 +36,7 @@ func (s *Store) SetEvents(r *events.Recorder) error {
 // emit implements events.Sink: one statement (queued with the transaction's other writes) that
 // numbers the event in its subject and stores it.
 func (b base) emit(e *events.Event) error {
-	raw, err := body(e)
+	raw, err := events.Marshal(e)
 	if err != nil {
 		return err
 	}
