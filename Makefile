@@ -44,6 +44,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzSignChallenge -fuzztime 300000x ./pkg/sep10/
 	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 1000000x ./pkg/callbacksig/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 1000000x ./internal/money/
+	$(GO) test -run '^$$' -fuzz FuzzEventJSON -fuzztime 300000x ./internal/events/
 
 ## bench: start anchor serve and drive SEP-10 at 8 and 64 clients (rounds again with a Horizon stand-in, each beside the SDK webauth baseline); handler and treasury micro-benchmarks
 bench: build

@@ -144,9 +144,10 @@ func (r *Recorder) emit(s Sink, typ, subject string, view any, prev, status stri
 
 // Marshal is an event's JSON as delivered and listed, as json.Marshal writes it. Data is
 // spliced in, not scanned and compacted again as json.Marshal does with a RawMessage: it is
-// json.Marshal's own output (emit) or a stored event's, so already compact. The stores write
-// every event through it, once per change, where the second scan was about a twelfth of a
-// deposit's CPU in the server (docs/benchmarks.md).
+// json.Marshal's own output (emit) or a stored event's, so already compact and escaped as
+// json.Marshal escapes (<, >, & and U+2028/9 inside strings). The stores write every event
+// through it, once per change, where the second scan was about 6% of the server's CPU per
+// deposit (docs/benchmarks.md).
 func Marshal(e *Event) ([]byte, error) {
 	if len(e.Data) == 0 {
 		return json.Marshal(e)
