@@ -291,13 +291,23 @@ func (w *Wallet) submit(ctx context.Context, op txnbuild.Operation, memo txnbuil
 	if err != nil {
 		if herr, ok := err.(*horizonclient.Error); ok {
 			if codes, cerr := herr.ResultCodes(); cerr == nil {
-				return "", fmt.Errorf("transaction refused: %s %v", codes.TransactionCode, codes.OperationCodes)
+				return "", &refusedError{fmt.Sprintf("transaction refused: %s %v", codes.TransactionCode, codes.OperationCodes), herr}
 			}
 		}
 		return "", err
 	}
 	return res.Hash, nil
 }
+
+// refusedError is Horizon's refusal of a transaction, said by its result codes; it unwraps to
+// Horizon's error, so that a refusal is told from a submission whose answer was lost.
+type refusedError struct {
+	msg string
+	err *horizonclient.Error
+}
+
+func (e *refusedError) Error() string { return e.msg }
+func (e *refusedError) Unwrap() error { return e.err }
 
 // Call is one SEP request's answer: its status and decoded JSON body.
 type Call struct {
