@@ -98,6 +98,12 @@ func TestDoctor(t *testing.T) {
 			t.Fatalf("sound deployment: %q is %+v\n%s", check, rs[check], out)
 		}
 	}
+	if storetest.Postgres() {
+		// The server's connections are counted as anchor's (application_name), with room left.
+		if m := regexp.MustCompile(`(\d+) of them anchor's`).FindStringSubmatch(rs["database"].Message); m == nil || m[1] == "0" {
+			t.Fatalf("database: %q, want the server's connections counted as anchor's", rs["database"].Message)
+		}
+	}
 
 	// The webhook's receiver goes down: a customer's event is retried, and the check warns.
 	biz.down.Store(true)

@@ -530,15 +530,34 @@ func parseLeaf(pair tls.Certificate) (*x509.Certificate, error) {
 }
 
 // checkDatabase: the PostgreSQL database answers, takes writes (not a standby) and holds the
-// schema this anchor writes. It migrates nothing.
+// schema this anchor writes, with room for one more replica's connections. It migrates nothing.
 func (d *Doctor) checkDatabase(ctx context.Context) {
-	schema, err := postgres.Probe(ctx, d.Config.DatabaseURL.Reveal())
-	switch want := postgres.SchemaVersion(); {
-	case err != nil:
+	url := d.Config.DatabaseURL.Reveal()
+	p, err := postgres.Probe(ctx, url)
+	if err != nil {
 		d.add("database", Fail, "%v", err)
-	case schema != want:
-		d.add("database", Fail, "%s holds schema %d, this anchor writes %d (anchor serve migrates an older one when it starts)", d.Config.DatabaseURL, schema, want)
-	default:
-		d.add("database", OK, "%s answers and takes writes (schema %d)", d.Config.DatabaseURL, schema)
+		return
 	}
+	if want := postgres.SchemaVersion(); p.Schema != want {
+		d.add("database", Fail, "%s holds schema %d, this anchor writes %d (anchor serve migrates an older one when it starts)", d.Config.DatabaseURL, p.Schema, want)
+		return
+	}
+	perReplica, err := postgres.ConnectionsPerReplica(url)
+	if err != nil {
+		d.add("database", Fail, "%v", err)
+		return
+	}
+	level, conns := connectionRoom(p, perReplica)
+	d.add("database", level, "%s answers and takes writes (schema %d); %s", d.Config.DatabaseURL, p.Schema, conns)
+}
+
+// connectionRoom says how many of the server's connections are taken, and warns when another
+// replica, or this one restarting while the old connections linger, could not open all of its
+// perReplica.
+func connectionRoom(p postgres.ProbeResult, perReplica int) (level, msg string) {
+	msg = fmt.Sprintf("%d of its %d connections open, %d of them anchor's; a replica opens up to %d", p.Connections, p.MaxClients, p.Anchor, perReplica)
+	if p.MaxClients-p.Connections < perReplica {
+		return Warn, msg + ": too few left for another (raise max_connections, or lower pool_max_conns in database_url: docs/scale-out.md)"
+	}
+	return OK, msg
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/anchorkit/anchor/internal/config"
 	"github.com/anchorkit/anchor/internal/events"
+	"github.com/anchorkit/anchor/internal/store/postgres"
 )
 
 // TestCheckWebhooks: each state of a webhook's backlog and the level it gets: dead letters fail,
@@ -42,6 +43,30 @@ func TestCheckWebhooks(t *testing.T) {
 			if len(d.out) != 1 || d.out[0].Check != "webhook bank" || d.out[0].Level != tc.level || !strings.Contains(d.out[0].Message, tc.want) ||
 				strings.Contains(d.out[0].Message, "s3cret") {
 				t.Fatalf("%+v, want %s with %q", d.out, tc.level, tc.want)
+			}
+		})
+	}
+}
+
+// TestConnectionRoom: the database check warns when fewer connections are left than one more
+// replica (or this one restarting while its old connections linger) may open, and passes at
+// exactly enough.
+func TestConnectionRoom(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		p           postgres.ProbeResult
+		perReplica  int
+		level, text string
+	}{
+		{"plenty", postgres.ProbeResult{Connections: 30, Anchor: 24, MaxClients: 97}, 24, OK, "30 of its 97 connections open, 24 of them anchor's; a replica opens up to 24"},
+		{"exactly enough", postgres.ProbeResult{Connections: 73, Anchor: 72, MaxClients: 97}, 24, OK, "73 of its 97"},
+		{"one short", postgres.ProbeResult{Connections: 74, Anchor: 72, MaxClients: 97}, 24, Warn, "too few left for another"},
+		{"full", postgres.ProbeResult{Connections: 97, Anchor: 10, MaxClients: 97}, 20, Warn, "raise max_connections, or lower pool_max_conns"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			level, msg := connectionRoom(tc.p, tc.perReplica)
+			if level != tc.level || !strings.Contains(msg, tc.text) {
+				t.Errorf("connectionRoom = %s %q; want %s with %q", level, msg, tc.level, tc.text)
 			}
 		})
 	}

@@ -91,12 +91,12 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		return nil, fmt.Errorf("database_url %s: %v", Redact(databaseURL), redactErr(err, databaseURL))
 	}
 	cfg.ConnConfig.ConnectTimeout = 10 * time.Second
-	if !strings.Contains(databaseURL, "pool_max_conns") {
-		// Few connections, each carrying a group of the updates waiting for one (group.go):
-		// that costs PostgreSQL far less per update than many connections carrying one each.
-		// On 2 cores, PUT /customer at 64 clients made about 2,000/s on 4 connections against
-		// 1,800 on 8 and 1,300 on 16 (docs/benchmarks.md).
-		cfg.MaxConns = int32(max(4, 2*runtime.NumCPU()))
+	cfg.MaxConns = requestConns(cfg, databaseURL)
+	named := cfg.ConnConfig.RuntimeParams["application_name"] != ""
+	if !named {
+		// So that pg_stat_activity (and anchor doctor) tells anchor's connections, and which
+		// pool each is of, from the others'.
+		cfg.ConnConfig.RuntimeParams["application_name"] = "anchor"
 	}
 	s := &Store{}
 	// Every new connection (after a restart of PostgreSQL, all are new) learns when the server
@@ -114,7 +114,7 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		}
 	}
 	mcfg := cfg.Copy()
-	mcfg.MaxConns = min(cfg.MaxConns, 8)
+	mcfg.MaxConns = markConns(cfg.MaxConns)
 	mcfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("database_url %s: %v", Redact(databaseURL), redactErr(err, databaseURL))
@@ -127,9 +127,13 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	// network within seconds. A replica holds at most a few leases and a lock per source account
 	// it is paying from.
 	lcfg := cfg.Copy()
-	lcfg.MaxConns = 16
+	lcfg.MaxConns = lockConns
 	for k, v := range map[string]string{"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "2", "tcp_keepalives_count": "3"} {
 		lcfg.ConnConfig.RuntimeParams[k] = v
+	}
+	if !named {
+		mcfg.ConnConfig.RuntimeParams["application_name"] = "anchor marks"
+		lcfg.ConnConfig.RuntimeParams["application_name"] = "anchor locks"
 	}
 	if s.locks, err = pgxpool.NewWithConfig(ctx, lcfg); err != nil {
 		s.pool.Close()
@@ -147,12 +151,50 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	return s, nil
 }
 
+// requestConns is the size of the pool of requests' updates: pool_max_conns when the URL gives
+// it, else few connections, each carrying a group of the updates waiting for one (group.go),
+// which costs PostgreSQL far less per update than many connections carrying one each. On 2
+// cores, PUT /customer at 64 clients made about 2,000/s on 4 connections against 1,800 on 8
+// and 1,300 on 16 (docs/benchmarks.md).
+func requestConns(cfg *pgxpool.Config, databaseURL string) int32 {
+	if strings.Contains(databaseURL, "pool_max_conns") {
+		return cfg.MaxConns
+	}
+	return int32(max(4, 2*runtime.NumCPU()))
+}
+
+// markConns is the size of the SEP-10 marks' pool, beside requests' of size n.
+func markConns(n int32) int32 { return min(n, 8) }
+
+// lockConns bounds the pool of the leases and source-account locks (one connection each).
+const lockConns = 16
+
+// ConnectionsPerReplica is how many connections one anchor process on databaseURL may open at
+// most: its requests', its SEP-10 marks' and its locks' pools (docs/scale-out.md).
+func ConnectionsPerReplica(databaseURL string) (int, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return 0, fmt.Errorf("database_url %s: %v", Redact(databaseURL), redactErr(err, databaseURL))
+	}
+	n := requestConns(cfg, databaseURL)
+	return int(n + markConns(n) + lockConns), nil
+}
+
+// ProbeResult is what Probe finds: the schema version, and the server's client connections —
+// open, anchor's among them (application_name anchor...: every replica's and CLI's), and the
+// most it takes (max_connections less those reserved for superusers).
+type ProbeResult struct {
+	Schema                          int
+	Connections, Anchor, MaxClients int
+}
+
 // Probe connects to databaseURL without migrating anything and returns its schema version
-// (0: none yet), failing when the database does not take writes (a standby). Errors name the
-// config key and never the password.
-func Probe(ctx context.Context, databaseURL string) (int, error) {
-	fail := func(what string, err error) (int, error) {
-		return 0, fmt.Errorf("database_url %s: %s%v", Redact(databaseURL), what, redactErr(err, databaseURL))
+// (0: none yet) and connections, failing when the database does not take writes (a standby).
+// Errors name the config key and never the password.
+func Probe(ctx context.Context, databaseURL string) (ProbeResult, error) {
+	var out ProbeResult
+	fail := func(what string, err error) (ProbeResult, error) {
+		return ProbeResult{}, fmt.Errorf("database_url %s: %s%v", Redact(databaseURL), what, redactErr(err, databaseURL))
 	}
 	cfg, err := pgx.ParseConfig(databaseURL)
 	if err != nil {
@@ -165,22 +207,31 @@ func Probe(ctx context.Context, databaseURL string) (int, error) {
 	}
 	defer conn.Close(ctx)
 	var standby bool
-	var schema int
 	if err := conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&standby); err != nil {
 		return fail("", err)
 	}
 	if standby {
 		return fail("", errors.New("is a read-only standby"))
 	}
-	err = conn.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&schema)
+	// Client backends only (no background worker takes a connection slot); a session of another
+	// role shows its application_name but may hide its backend_type.
+	if err := conn.QueryRow(ctx, `SELECT current_setting('max_connections')::int
+			- current_setting('superuser_reserved_connections')::int
+			- coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0),
+		(SELECT count(*) FROM pg_stat_activity WHERE datid IS NOT NULL AND coalesce(backend_type, 'client backend') = 'client backend'),
+		(SELECT count(*) FROM pg_stat_activity WHERE datid IS NOT NULL AND application_name LIKE 'anchor%')`).
+		Scan(&out.MaxClients, &out.Connections, &out.Anchor); err != nil {
+		return fail("", err)
+	}
+	err = conn.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&out.Schema)
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) && pg.Code == "42P01" { // no schema_migrations: nothing applied yet
-		return 0, nil
+		return out, nil
 	}
 	if err != nil {
 		return fail("", err)
 	}
-	return schema, nil
+	return out, nil
 }
 
 // redactErr is err on one line, without the URL's password.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -107,5 +108,78 @@ func TestBadDatabaseURL(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "database_url") || strings.Contains(err.Error(), "s3cret-pw") || strings.Contains(err.Error(), "\n") ||
 		strings.Count(err.Error(), "connection refused") != 1 {
 		t.Fatalf("open an unreachable database: %v", err)
+	}
+}
+
+// TestProbeConnections: anchor's connections say so in application_name (each pool its own
+// name; an operator's own name is kept), Probe counts them against the server's limit, and
+// ConnectionsPerReplica is the sum of the pools' bounds.
+func TestProbeConnections(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	names := func(url string) map[string]bool {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		rows, err := conn.Query(ctx, "SELECT application_name FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			out[n] = true
+		}
+		return out
+	}
+	s, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got := names(url)
+	if !got["anchor"] {
+		t.Errorf("the store's connections are named %v, want anchor among them", got)
+	}
+	for n := range got {
+		if n != "anchor" && n != "anchor marks" && n != "anchor locks" {
+			t.Errorf("a store connection named %q", n)
+		}
+	}
+	p, err := postgres.Probe(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Schema != postgres.SchemaVersion() || p.Anchor < 1 || p.Connections < p.Anchor+1 || p.MaxClients < p.Connections {
+		t.Errorf("Probe = %+v: want the schema, the store's connections among anchor's, and the probe's own among the open ones", p)
+	}
+
+	named := url + "&application_name=ops"
+	s2, err := postgres.Open(ctx, named)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if got := names(url); !got["ops"] {
+		t.Errorf("with application_name=ops the connections are named %v", got)
+	}
+
+	for _, c := range []struct {
+		url  string
+		want int
+	}{
+		{url + "&pool_max_conns=2", 2 + 2 + 16},
+		{url + "&pool_max_conns=12", 12 + 8 + 16},
+		{url, max(4, 2*runtime.NumCPU()) + min(max(4, 2*runtime.NumCPU()), 8) + 16},
+	} {
+		if n, err := postgres.ConnectionsPerReplica(c.url); err != nil || n != c.want {
+			t.Errorf("ConnectionsPerReplica(%s) = %d, %v; want %d", c.url, n, err, c.want)
+		}
 	}
 }
