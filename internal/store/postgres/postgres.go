@@ -88,7 +88,7 @@ func Redact(raw string) string { return config.DSN(raw).String() }
 func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("database_url %s: %v", Redact(databaseURL), redactErr(err, databaseURL))
+		return nil, urlError(databaseURL, "", err)
 	}
 	cfg.ConnConfig.ConnectTimeout = 10 * time.Second
 	cfg.MaxConns = requestConns(cfg, databaseURL)
@@ -117,11 +117,11 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	mcfg.MaxConns = markConns(cfg.MaxConns)
 	mcfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
-		return nil, fmt.Errorf("database_url %s: %v", Redact(databaseURL), redactErr(err, databaseURL))
+		return nil, urlError(databaseURL, "", err)
 	}
 	if s.marks, err = pgxpool.NewWithConfig(ctx, mcfg); err != nil {
 		s.pool.Close()
-		return nil, fmt.Errorf("database_url %s: %v", Redact(databaseURL), redactErr(err, databaseURL))
+		return nil, urlError(databaseURL, "", err)
 	}
 	// Keepalives short enough that the server frees the locks of a replica cut off by the
 	// network within seconds. A replica holds at most a few leases and a lock per source account
@@ -138,11 +138,11 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	if s.locks, err = pgxpool.NewWithConfig(ctx, lcfg); err != nil {
 		s.pool.Close()
 		s.marks.Close()
-		return nil, fmt.Errorf("database_url %s: %v", Redact(databaseURL), redactErr(err, databaseURL))
+		return nil, urlError(databaseURL, "", err)
 	}
 	if err := s.pool.Ping(ctx); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("database_url %s: cannot connect: %v", Redact(databaseURL), redactErr(err, databaseURL))
+		return nil, urlError(databaseURL, "cannot connect: ", err)
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
@@ -174,7 +174,7 @@ const lockConns = 16
 func ConnectionsPerReplica(databaseURL string) (int, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
-		return 0, fmt.Errorf("database_url %s: %v", Redact(databaseURL), redactErr(err, databaseURL))
+		return 0, urlError(databaseURL, "", err)
 	}
 	n := requestConns(cfg, databaseURL)
 	return int(n + markConns(n) + lockConns), nil
@@ -194,7 +194,7 @@ type ProbeResult struct {
 func Probe(ctx context.Context, databaseURL string) (ProbeResult, error) {
 	var out ProbeResult
 	fail := func(what string, err error) (ProbeResult, error) {
-		return ProbeResult{}, fmt.Errorf("database_url %s: %s%v", Redact(databaseURL), what, redactErr(err, databaseURL))
+		return ProbeResult{}, urlError(databaseURL, what, err)
 	}
 	cfg, err := pgx.ParseConfig(databaseURL)
 	if err != nil {
@@ -232,6 +232,12 @@ func Probe(ctx context.Context, databaseURL string) (ProbeResult, error) {
 		return fail("", err)
 	}
 	return out, nil
+}
+
+// urlError is err about the database at databaseURL, naming the config key, on one line and
+// without the password.
+func urlError(databaseURL, what string, err error) error {
+	return fmt.Errorf("database_url %s: %s%v", Redact(databaseURL), what, redactErr(err, databaseURL))
 }
 
 // redactErr is err on one line, without the URL's password.
